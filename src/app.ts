@@ -1,0 +1,226 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { Config } from './config.js';
+import { createContext, type Context } from './context.js';
+import { closeDatabase, openDatabase, prisma } from './db/client.js';
+import { AppError } from './errors.js';
+import { closeEventBus, openEventBus } from './events/bus.js';
+import type { Logger } from './logger.js';
+import { configureIdentity, authenticate } from './modules/identity/identity.service.js';
+import { schema } from './schema.js';
+
+export type App = {
+  yoga: YogaServerInstance<Record<string, unknown>, Context>;
+  httpServer: http.Server;
+  wsServer: WebSocketServer;
+  /** Opens the database and event bus, then listens. Resolves with the GraphQL URL. */
+  start(): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish, closes sockets, then the database. */
+  stop(): Promise<void>;
+};
+
+const GRAPHQL_PATH = '/graphql';
+
+export function buildApp(config: Config, logger: Logger): App {
+  configureIdentity({ tokenTtlHours: config.tokenTtlHours });
+
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    context: (initial) => createContext(initial),
+    landingPage: false,
+    graphiql: { title: 'Tertulia GraphiQL', subscriptionsProtocol: 'WS' },
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => logger.error({ err: args[0] }, 'graphql-yoga error'),
+    },
+    maskedErrors: {
+      maskError: (error, message, isDev) => {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        // Expected failures outside a mutation union (a query's bad id, say) keep their message.
+        if (original instanceof AppError) {
+          return new GraphQLError(original.message, {
+            nodes: (error as GraphQLError).nodes,
+            path: (error as GraphQLError).path,
+            extensions: { code: original.code },
+          });
+        }
+        if (original && !(original instanceof GraphQLError)) logger.error({ err: original }, 'unexpected error');
+        return maskError(error, message, isDev);
+      },
+    },
+    plugins: [
+      EnvelopArmorPlugin({
+        maxDepth: { n: config.limits.maxDepth, ignoreIntrospection: true },
+        costLimit: { maxCost: config.limits.maxCost, ignoreIntrospection: true },
+        maxAliases: { n: config.limits.maxAliases },
+        maxDirectives: { n: 20 },
+        maxTokens: { n: 5000 },
+        blockFieldSuggestion: { enabled: true },
+      }),
+      useOperationLog(logger),
+    ],
+  });
+
+  const httpServer = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      prisma()
+        .$queryRaw`SELECT 1`.then(() => sendJson(res, 200, { status: 'ready' }))
+        .catch((err) => {
+          logger.warn({ err }, 'readiness check failed');
+          sendJson(res, 503, { status: 'unavailable', reason: 'database is not answering' });
+        });
+      return;
+    }
+    if (path !== GRAPHQL_PATH) return sendJson(res, 404, { error: `Not found; the API is at ${GRAPHQL_PATH}` });
+    if (req.method === 'POST') {
+      const length = req.headers['content-length'];
+      // A declared length lets us refuse big bodies before reading a byte of them.
+      if (length === undefined) return sendJson(res, 411, { error: 'POST requests need a Content-Length header' });
+      if (Number(length) > config.maxBodyBytes) {
+        return sendJson(res, 413, { error: `Request body is larger than ${config.maxBodyBytes} bytes` });
+      }
+    }
+    void yoga(req, res);
+  });
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
+  const wsCleanup = useServer<Record<string, unknown>>(
+    {
+      execute: (args) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      // Refuse a bad token at connection time: graphql-ws closes with 4403 Forbidden.
+      onConnect: async (ctx) => {
+        const value = ctx.connectionParams?.authorization;
+        if (value === undefined) return true;
+        try {
+          const token = typeof value === 'string' ? /^Bearer\s+(\S+)$/i.exec(value.trim())?.[1] : undefined;
+          if (!token) return false;
+          await authenticate(token);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          connectionParams: ctx.connectionParams,
+        });
+        const document = parse(params.query);
+        const errors = validate(s, document);
+        if (errors.length) return errors;
+        return {
+          schema: s,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+      },
+    },
+    wsServer,
+  );
+
+  const sockets = new Set<import('node:net').Socket>();
+  httpServer.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  let started = false;
+  return {
+    yoga,
+    httpServer,
+    wsServer,
+    async start() {
+      await openDatabase(config, (msg) => logger.info(msg));
+      openEventBus(config.redisUrl, config.redisChannelPrefix);
+      started = true;
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.port, config.host, () => resolve());
+      });
+      const address = httpServer.address() as AddressInfo;
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return `http://${host}:${address.port}${GRAPHQL_PATH}`;
+    },
+    async stop() {
+      if (!started) return;
+      started = false;
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      // graphql-ws closes each socket with 1001 Going Away; clients know to reconnect elsewhere.
+      await wsCleanup.dispose();
+      await yoga.dispose();
+      const timer = setTimeout(() => {
+        logger.warn('shutdown timeout: closing remaining connections');
+        for (const socket of sockets) socket.destroy();
+      }, config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(timer);
+      await closeEventBus();
+      await closeDatabase();
+    },
+  };
+}
+
+// What getEnveloped hands back, carried to graphql-ws through rootValue (Yoga's recipe).
+type Enveloped = {
+  // biome-ignore lint: graphql-ws expects its own result type; envelop returns the same at runtime
+  execute: (args: ExecutionArgs) => any;
+  subscribe: (args: ExecutionArgs) => any;
+};
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** One structured log line per operation: its name, type and duration. */
+function useOperationLog(logger: Logger): Plugin {
+  return {
+    onExecute({ args }) {
+      const started = performance.now();
+      return {
+        onExecuteDone({ result }) {
+          const errors = 'errors' in result && result.errors ? result.errors.length : 0;
+          logger.info({ operation: operationName(args), type: 'execute', durationMs: round(performance.now() - started), errors }, 'graphql operation');
+        },
+      };
+    },
+    onSubscribe({ args }) {
+      const started = performance.now();
+      logger.info({ operation: operationName(args), type: 'subscribe' }, 'graphql subscription started');
+      return {
+        onSubscribeResult() {
+          return {
+            onEnd() {
+              logger.info({ operation: operationName(args), type: 'subscribe', durationMs: round(performance.now() - started) }, 'graphql subscription ended');
+            },
+          };
+        },
+      };
+    },
+  };
+}
+
+function operationName(args: ExecutionArgs): string {
+  if (args.operationName) return args.operationName;
+  const op = args.document.definitions.find((d) => d.kind === 'OperationDefinition');
+  return op && 'name' in op && op.name ? op.name.value : 'anonymous';
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;

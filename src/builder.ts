@@ -1,0 +1,146 @@
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
+import { GraphQLError, Kind } from 'graphql';
+import type { Context } from './context.js';
+import { prisma } from './db/client.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidCredentialsError,
+  NotFoundError,
+  UnauthenticatedError,
+  ValidationError,
+} from './errors.js';
+import type PrismaTypes from './generated/pothos-prisma-types.js';
+import { getDatamodel } from './generated/pothos-prisma-types.js';
+import { canManageCommunity, canModerate, isAdmin, isStaff } from './modules/identity/roles.js';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  AuthScopes: { signedIn: boolean; staff: boolean; moderator: boolean; manager: boolean; admin: boolean };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    ID: { Input: string; Output: string | number | bigint };
+  };
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+}>({
+  // Fields are non-null unless they say otherwise: clients can trust what they select.
+  defaultFieldNullability: false,
+  // scope-auth first, so its errors are caught by the errors plugin's result unions.
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ErrorsPlugin, SimpleObjectsPlugin],
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      signedIn: !!ctx.viewer,
+      staff: !!ctx.viewer && isStaff(ctx.viewer.role),
+      moderator: !!ctx.viewer && canModerate(ctx.viewer.role),
+      manager: !!ctx.viewer && canManageCommunity(ctx.viewer.role),
+      admin: !!ctx.viewer && isAdmin(ctx.viewer.role),
+    }),
+    unauthorizedError: (_parent, ctx) =>
+      ctx.viewer ? new ForbiddenError('Your role does not allow this') : new UnauthenticatedError(),
+  },
+  prisma: {
+    client: () => prisma(),
+    dmmf: getDatamodel(),
+    exposeDescriptions: false,
+    filterConnectionTotalCount: true,
+    maxConnectionSize: 100,
+    defaultConnectionSize: 20,
+    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    edgesFieldOptions: { nullable: false },
+    nodeFieldOptions: { nullable: false },
+    nodesOnConnection: true,
+  },
+  errors: {
+    directResult: true,
+    defaultTypes: [],
+    // createThread -> CreateThreadResult = ThreadPayload | ValidationError | ...
+    defaultUnionOptions: { name: ({ fieldName }) => `${fieldName[0].toUpperCase()}${fieldName.slice(1)}Result` },
+  },
+});
+
+builder.queryType({});
+builder.mutationType({});
+builder.subscriptionType({});
+
+builder.scalarType('DateTime', {
+  description: 'An ISO-8601 date-time in UTC, e.g. 2026-11-23T18:44:31.000Z',
+  serialize: (value) => value.toISOString(),
+  parseValue: (value) => parseDateTime(value),
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be a string');
+    return parseDateTime(ast.value);
+  },
+});
+
+function parseDateTime(value: unknown): Date {
+  const date = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
+  if (Number.isNaN(date.getTime())) throw new GraphQLError('DateTime must be an ISO-8601 string');
+  return date;
+}
+
+// Every expected failure is a type implementing Error, so clients can select `... on Error`.
+export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
+  description: 'An expected failure: returned as data in a mutation result union.',
+  fields: (t) => ({ message: t.exposeString('message') }),
+});
+
+const FieldErrorType = builder.objectRef<{ path: string[]; message: string }>('FieldError').implement({
+  description: 'One invalid input field: its path from the input root, and what is wrong.',
+  fields: (t) => ({
+    path: t.exposeStringList('path'),
+    message: t.exposeString('message'),
+  }),
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  description: 'The input was rejected; nothing was written.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ fieldErrors: t.field({ type: [FieldErrorType], resolve: (e) => e.fieldErrors }) }),
+});
+
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  description: 'What the input refers to does not exist, or is not visible to you.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ id: t.exposeString('id') }),
+});
+
+builder.objectType(ForbiddenError, {
+  name: 'ForbiddenError',
+  description: 'You are signed in but not allowed to do this.',
+  interfaces: [ErrorInterface],
+});
+
+builder.objectType(UnauthenticatedError, {
+  name: 'UnauthenticatedError',
+  description: 'This needs a signed-in user: send "Authorization: Bearer <token>".',
+  interfaces: [ErrorInterface],
+});
+
+builder.objectType(ConflictError, {
+  name: 'ConflictError',
+  description: 'The change conflicts with the current state (a duplicate, or a rule that must hold).',
+  interfaces: [ErrorInterface],
+});
+
+builder.objectType(InvalidCredentialsError, {
+  name: 'InvalidCredentialsError',
+  description: 'The email and password do not match an account.',
+  interfaces: [ErrorInterface],
+});
+
+/** The errors any write can end in; mutations list these plus their own. */
+export const WRITE_ERRORS = [ValidationError, NotFoundError, ForbiddenError, UnauthenticatedError, ConflictError];

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+// Every environment variable the server reads, parsed and validated here and nowhere else.
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  REDIS_CHANNEL_PREFIX: z.string().max(100).default('tertulia:'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  TOKEN_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(24 * 30),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+  MAX_QUERY_COST: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+  MAX_ALIASES: z.coerce.number().int().min(1).max(1000).default(30),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  /** Folder of the embedded database, or ':memory:' for a throwaway one. */
+  dataDir: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  /** Prefix of the Redis channels; instances serving one database must share it. */
+  redisChannelPrefix: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  tokenTtlHours: number;
+  maxBodyBytes: number;
+  limits: { maxDepth: number; maxCost: number; maxAliases: number };
+  shutdownTimeoutMs: number;
+  databasePoolSize: number;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "unset", as in most shells' `FOO= cmd`.
+  const present = Object.fromEntries(
+    Object.keys(envSchema.shape).flatMap((key) => (env[key] ? [[key, env[key]]] : [])),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    redisChannelPrefix: e.REDIS_CHANNEL_PREFIX,
+    logLevel: e.LOG_LEVEL,
+    tokenTtlHours: e.TOKEN_TTL_HOURS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    limits: { maxDepth: e.MAX_QUERY_DEPTH, maxCost: e.MAX_QUERY_COST, maxAliases: e.MAX_ALIASES },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+  };
+}

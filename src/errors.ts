@@ -1,0 +1,54 @@
+// Expected failures. Services throw these; the Pothos errors plugin turns them into members of
+// each mutation's result union, so clients get typed data instead of a masked error.
+
+export abstract class AppError extends Error {
+  abstract readonly code: string;
+}
+
+export type FieldError = { path: string[]; message: string };
+
+export class ValidationError extends AppError {
+  readonly code = 'VALIDATION';
+  constructor(
+    readonly fieldErrors: FieldError[],
+    message = fieldErrors.map((e) => `${e.path.join('.') || 'input'}: ${e.message}`).join('; '),
+  ) {
+    super(message);
+  }
+
+  static field(path: string, message: string): ValidationError {
+    return new ValidationError([{ path: path.split('.'), message }]);
+  }
+}
+
+export class NotFoundError extends AppError {
+  readonly code = 'NOT_FOUND';
+  constructor(readonly typename: string, readonly id: string) {
+    super(`${typename} ${id} was not found`);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  readonly code = 'FORBIDDEN';
+  constructor(message = 'You are not allowed to do this') {
+    super(message);
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  readonly code = 'UNAUTHENTICATED';
+  constructor(message = 'Sign in to do this') {
+    super(message);
+  }
+}
+
+export class ConflictError extends AppError {
+  readonly code = 'CONFLICT';
+}
+
+export class InvalidCredentialsError extends AppError {
+  readonly code = 'INVALID_CREDENTIALS';
+  constructor() {
+    super('Email or password is incorrect');
+  }
+}

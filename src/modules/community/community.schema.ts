@@ -1,0 +1,359 @@
+import { brandWithType } from '@pothos/core';
+import { builder, WRITE_ERRORS } from '../../builder.js';
+import { loader } from '../../context.js';
+import { prisma } from '../../db/client.js';
+import { ReactionContent, SpaceVisibility, ThreadStatus } from '../../generated/prisma/enums.js';
+import { decodeId } from '../../ids.js';
+import { checkPageArgs } from '../../pagination.js';
+import { canModerate } from '../identity/roles.js';
+import * as community from './community.service.js';
+import { visibleSpaceVisibilities } from './visibility.js';
+
+const SpaceVisibilityEnum = builder.enumType(SpaceVisibility, {
+  name: 'SpaceVisibility',
+  description: 'PUBLIC: anyone, signed in or not. MEMBERS: signed-in users. STAFF: every role above MEMBER.',
+});
+const ThreadStatusEnum = builder.enumType(ThreadStatus, { name: 'ThreadStatus' });
+export const ReactionContentEnum = builder.enumType(ReactionContent, { name: 'ReactionContent' });
+
+const ReactionGroupType = builder.objectRef<community.ReactionGroup>('ReactionGroup').implement({
+  fields: (t) => ({
+    content: t.expose('content', { type: ReactionContentEnum }),
+    count: t.exposeInt('count'),
+    viewerHasReacted: t.exposeBoolean('viewerHasReacted'),
+  }),
+});
+
+/** Threads and posts: anything people can react to. */
+export const Reactable = builder.interfaceRef<{ id: number }>('Reactable').implement({
+  fields: (t) => ({
+    reactionGroups: t.field({
+      type: [ReactionGroupType],
+      description: 'One group per reaction content, in a fixed order, zero counts included.',
+      // The implementing type's name tells threads from posts; one batched query per request.
+      resolve: (subject, _args, ctx, info) =>
+        loader(ctx, 'reactionGroups', (keys: readonly community.ReactionSubject[]) =>
+          community.reactionGroups(ctx.viewer?.id ?? null, keys),
+        ).load({ typename: info.parentType.name as 'Thread' | 'Post', id: subject.id }),
+    }),
+  }),
+});
+
+export const SpaceType = builder.prismaNode('Space', {
+  id: { field: 'id' },
+  // node(id) answers null, not an error, for what is missing or hidden by findUnique's rule.
+  nullable: true,
+  findUnique: (id, ctx) => ({ id: Number(id), visibility: { in: visibleSpaceVisibilities(ctx.viewer) } }),
+  fields: (t) => ({
+    slug: t.exposeString('slug'),
+    name: t.exposeString('name'),
+    description: t.exposeString('description'),
+    visibility: t.expose('visibility', { type: SpaceVisibilityEnum }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+const RevisionType = builder.prismaObject('Revision', {
+  description: 'An earlier version of a thread or post, saved when it was edited.',
+  fields: (t) => ({
+    title: t.exposeString('title', { nullable: true }),
+    body: t.exposeString('body'),
+    editor: t.relation('editor'),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was replaced.' }),
+  }),
+});
+
+export const ThreadType = builder.prismaNode('Thread', {
+  id: { field: 'id' },
+  // node(id) answers null, not an error, for what is missing or hidden by findUnique's rule.
+  nullable: true,
+  interfaces: [Reactable],
+  findUnique: (id, ctx) => ({ id: Number(id), space: { visibility: { in: visibleSpaceVisibilities(ctx.viewer) } } }),
+  fields: (t) => ({
+    title: t.exposeString('title'),
+    body: t.exposeString('body'),
+    status: t.expose('status', { type: ThreadStatusEnum }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    lastActivityAt: t.expose('lastActivityAt', { type: 'DateTime' }),
+    replyCount: t.exposeInt('replyCount'),
+    author: t.relation('author'),
+    space: t.relation('space'),
+    answer: t.relation('answerPost', { nullable: true, description: 'The post marked as the answer.' }),
+    isAnswered: t.boolean({ resolve: (thread) => thread.answerPostId != null }),
+    viewerCanEdit: t.boolean({
+      resolve: (thread, _args, ctx) => !!ctx.viewer && (ctx.viewer.id === thread.authorId || canModerate(ctx.viewer.role)),
+    }),
+    posts: t.relatedConnection('posts', {
+      cursor: 'id',
+      totalCount: true,
+      description: 'Replies, oldest first.',
+      query: (args) => {
+        checkPageArgs(args);
+        return { orderBy: { id: 'asc' } };
+      },
+    }, { name: 'PostConnection' }, { name: 'PostEdge' }),
+    revisions: t.relatedConnection('revisions', {
+      cursor: 'id',
+      totalCount: true,
+      description: 'Edit history, newest first.',
+      query: (args) => {
+        checkPageArgs(args);
+        return { orderBy: { id: 'desc' } };
+      },
+    }),
+  }),
+});
+
+export const PostType = builder.prismaNode('Post', {
+  id: { field: 'id' },
+  // node(id) answers null, not an error, for what is missing or hidden by findUnique's rule.
+  nullable: true,
+  interfaces: [Reactable],
+  findUnique: (id, ctx) => ({
+    id: Number(id),
+    thread: { space: { visibility: { in: visibleSpaceVisibilities(ctx.viewer) } } },
+  }),
+  fields: (t) => ({
+    body: t.exposeString('body'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    author: t.relation('author'),
+    thread: t.relation('thread'),
+    isAnswer: t.boolean({
+      select: { answerOf: { select: { id: true } } },
+      resolve: (post) => post.answerOf != null,
+    }),
+    viewerCanEdit: t.boolean({
+      resolve: (post, _args, ctx) => !!ctx.viewer && (ctx.viewer.id === post.authorId || canModerate(ctx.viewer.role)),
+    }),
+    revisions: t.relatedConnection('revisions', {
+      cursor: 'id',
+      totalCount: true,
+      description: 'Edit history, newest first.',
+      query: (args) => {
+        checkPageArgs(args);
+        return { orderBy: { id: 'desc' } };
+      },
+    }),
+  }),
+});
+
+// ---- Queries --------------------------------------------------------------------------------
+
+const ThreadOrderField = builder.enumType('ThreadOrderField', { values: ['CREATED_AT', 'LAST_ACTIVITY_AT'] as const });
+const OrderDirection = builder.enumType('OrderDirection', { values: ['ASC', 'DESC'] as const });
+
+const ThreadOrder = builder.inputType('ThreadOrder', {
+  fields: (t) => ({
+    field: t.field({ type: ThreadOrderField, required: true }),
+    direction: t.field({ type: OrderDirection, required: true }),
+  }),
+});
+
+const ThreadFilter = builder.inputType('ThreadFilter', {
+  fields: (t) => ({
+    answered: t.boolean({ description: 'true: only answered threads; false: only unanswered ones.' }),
+    authorId: t.id(),
+  }),
+});
+
+builder.queryFields((t) => ({
+  spaces: t.prismaConnection({
+    type: 'Space',
+    cursor: 'id',
+    description: 'The spaces you can see, by name.',
+    resolve: (query, _root, args, ctx) => {
+      checkPageArgs(args);
+      return prisma().space.findMany({
+        ...query,
+        where: { visibility: { in: visibleSpaceVisibilities(ctx.viewer) } },
+        orderBy: [{ name: 'asc' }, { id: 'asc' }],
+      });
+    },
+    totalCount: (_root, _args, ctx) =>
+      prisma().space.count({ where: { visibility: { in: visibleSpaceVisibilities(ctx.viewer) } } }),
+  }, { name: 'SpaceConnection' }, { name: 'SpaceEdge' }),
+  space: t.prismaField({
+    type: 'Space',
+    nullable: true,
+    args: { slug: t.arg.string({ required: true }) },
+    resolve: (query, _root, { slug }, ctx) =>
+      prisma().space.findFirst({ ...query, where: { slug, visibility: { in: visibleSpaceVisibilities(ctx.viewer) } } }),
+  }),
+  threads: t.prismaConnection({
+    type: 'Thread',
+    cursor: 'id',
+    description: 'Threads you can see, most recently active first unless `orderBy` says otherwise.',
+    args: {
+      spaceId: t.arg.id(),
+      filter: t.arg({ type: ThreadFilter }),
+      orderBy: t.arg({ type: ThreadOrder }),
+    },
+    resolve: (query, _root, args, ctx) => {
+      checkPageArgs(args);
+      const column = args.orderBy?.field === 'CREATED_AT' ? 'createdAt' : 'lastActivityAt';
+      const direction = args.orderBy?.direction === 'ASC' ? 'asc' : 'desc';
+      return prisma().thread.findMany({
+        ...query,
+        where: community.threadListWhere(ctx.viewer, threadListArgs(args)),
+        orderBy: [{ [column]: direction }, { id: direction }],
+      });
+    },
+    totalCount: (_root, args, ctx) =>
+      prisma().thread.count({ where: community.threadListWhere(ctx.viewer, threadListArgs(args)) }),
+  }, { name: 'ThreadConnection' }, { name: 'ThreadEdge' }),
+}));
+
+function threadListArgs(args: {
+  spaceId?: string | null;
+  filter?: { answered?: boolean | null; authorId?: string | null } | null;
+}): community.ThreadListArgs {
+  return {
+    spaceId: args.spaceId ? decodeId(args.spaceId, ['Space'], 'spaceId').id : undefined,
+    authorId: args.filter?.authorId ? decodeId(args.filter.authorId, ['User'], 'filter.authorId').id : undefined,
+    answered: args.filter?.answered,
+  };
+}
+
+// ---- Mutations ------------------------------------------------------------------------------
+
+const CreateSpaceInput = builder.inputType('CreateSpaceInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    slug: t.string({ required: true, description: 'Lower-case letters, digits and hyphens; unique.' }),
+    description: t.string(),
+    visibility: t.field({ type: SpaceVisibilityEnum, description: 'Defaults to PUBLIC.' }),
+  }),
+});
+const UpdateSpaceInput = builder.inputType('UpdateSpaceInput', {
+  fields: (t) => ({
+    spaceId: t.id({ required: true }),
+    name: t.string(),
+    slug: t.string(),
+    description: t.string(),
+    visibility: t.field({ type: SpaceVisibilityEnum }),
+  }),
+});
+const CreateThreadInput = builder.inputType('CreateThreadInput', {
+  fields: (t) => ({
+    spaceId: t.id({ required: true }),
+    title: t.string({ required: true, description: '1 to 200 characters.' }),
+    body: t.string({ required: true, description: '1 to 50000 characters.' }),
+  }),
+});
+const EditThreadInput = builder.inputType('EditThreadInput', {
+  fields: (t) => ({ threadId: t.id({ required: true }), title: t.string(), body: t.string() }),
+});
+const ReplyToThreadInput = builder.inputType('ReplyToThreadInput', {
+  fields: (t) => ({ threadId: t.id({ required: true }), body: t.string({ required: true }) }),
+});
+const EditPostInput = builder.inputType('EditPostInput', {
+  fields: (t) => ({ postId: t.id({ required: true }), body: t.string({ required: true }) }),
+});
+const MarkAsAnswerInput = builder.inputType('MarkAsAnswerInput', {
+  fields: (t) => ({ postId: t.id({ required: true }) }),
+});
+const ReactionInput = builder.inputType('ReactionInput', {
+  fields: (t) => ({
+    subjectId: t.id({ required: true, description: 'A Thread or Post id.' }),
+    content: t.field({ type: ReactionContentEnum, required: true }),
+  }),
+});
+
+const SpacePayload = builder.simpleObject('SpacePayload', { fields: (t) => ({ space: t.field({ type: SpaceType }) }) });
+const ThreadPayload = builder.simpleObject('ThreadPayload', { fields: (t) => ({ thread: t.field({ type: ThreadType }) }) });
+const PostPayload = builder.simpleObject('PostPayload', { fields: (t) => ({ post: t.field({ type: PostType }) }) });
+const ReactionPayload = builder.simpleObject('ReactionPayload', {
+  fields: (t) => ({ subject: t.field({ type: Reactable, description: 'The thread or post, with its new counts.' }) }),
+});
+
+
+const reactionTarget = (subjectId: string): community.ReactionSubject =>
+  decodeId(subjectId, ['Thread', 'Post'] as const, 'input.subjectId');
+
+builder.mutationFields((t) => ({
+  createSpace: t.field({
+    type: SpacePayload,
+    description: 'COMMUNITY_MANAGER or ADMIN.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: CreateSpaceInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ space: await community.createSpace(ctx.viewer, input) }),
+  }),
+  updateSpace: t.field({
+    type: SpacePayload,
+    description: 'COMMUNITY_MANAGER or ADMIN. Omitted fields keep their value.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: UpdateSpaceInput, required: true }) },
+    resolve: async (_root, { input: { spaceId, ...changes } }, ctx) => ({
+      space: await community.updateSpace(ctx.viewer, decodeId(spaceId, ['Space'], 'input.spaceId').id, changes),
+    }),
+  }),
+  createThread: t.field({
+    type: ThreadPayload,
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: CreateThreadInput, required: true }) },
+    resolve: async (_root, { input: { spaceId, ...fields } }, ctx) => ({
+      thread: await community.createThread(ctx.viewer, decodeId(spaceId, ['Space'], 'input.spaceId').id, fields),
+    }),
+  }),
+  editThread: t.field({
+    type: ThreadPayload,
+    description: 'The author or a moderator. The previous version is kept in `revisions`.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: EditThreadInput, required: true }) },
+    resolve: async (_root, { input: { threadId, ...changes } }, ctx) => ({
+      thread: await community.editThread(ctx.viewer, decodeId(threadId, ['Thread'], 'input.threadId').id, changes),
+    }),
+  }),
+  replyToThread: t.field({
+    type: PostPayload,
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: ReplyToThreadInput, required: true }) },
+    resolve: async (_root, { input: { threadId, body } }, ctx) => ({
+      post: await community.replyToThread(ctx.viewer, decodeId(threadId, ['Thread'], 'input.threadId').id, { body }),
+    }),
+  }),
+  editPost: t.field({
+    type: PostPayload,
+    description: 'The author or a moderator. The previous version is kept in `revisions`.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: EditPostInput, required: true }) },
+    resolve: async (_root, { input: { postId, body } }, ctx) => ({
+      post: await community.editPost(ctx.viewer, decodeId(postId, ['Post'], 'input.postId').id, { body }),
+    }),
+  }),
+  markAsAnswer: t.field({
+    type: ThreadPayload,
+    description: "The thread's author or a moderator.",
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: MarkAsAnswerInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      thread: await community.markAsAnswer(ctx.viewer, decodeId(input.postId, ['Post'], 'input.postId').id),
+    }),
+  }),
+  addReaction: t.field({
+    type: ReactionPayload,
+    description: 'Idempotent: reacting twice with the same content counts once.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: ReactionInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const subject = reactionTarget(input.subjectId);
+      const record = await community.addReaction(ctx.viewer, subject, input.content);
+      brandWithType(record, subject.typename === 'Thread' ? ThreadType : PostType);
+      return { subject: record };
+    },
+  }),
+  removeReaction: t.field({
+    type: ReactionPayload,
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: ReactionInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const subject = reactionTarget(input.subjectId);
+      const record = await community.removeReaction(ctx.viewer, subject, input.content);
+      brandWithType(record, subject.typename === 'Thread' ? ThreadType : PostType);
+      return { subject: record };
+    },
+  }),
+}));

@@ -1,0 +1,339 @@
+import { z } from 'zod';
+import type { Viewer } from '../../context.js';
+import { prisma, type Tx } from '../../db/client.js';
+import { writeWithActivity } from '../../events/activity.js';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors.js';
+import type { Post, Prisma, Space, Thread } from '../../generated/prisma/client.js';
+import type { ReactionContent, SpaceVisibility } from '../../generated/prisma/enums.js';
+import { parseInput } from '../../validation.js';
+import { canManageCommunity, canModerate } from '../identity/roles.js';
+import { canSeeSpace, visibleSpaceVisibilities } from './visibility.js';
+
+const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const spaceFields = {
+  name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+  slug: z
+    .string()
+    .trim()
+    .min(2, 'must be at least 2 characters')
+    .max(64, 'must be at most 64 characters')
+    .regex(SLUG, 'must be lower-case letters, digits and single hyphens, e.g. "product-help"'),
+  description: z.string().trim().max(2000, 'must be at most 2000 characters'),
+  visibility: z.enum(['PUBLIC', 'MEMBERS', 'STAFF']),
+};
+const title = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+const body = z.string().trim().min(1, 'must not be empty').max(50_000, 'must be at most 50000 characters');
+
+function requireViewer(viewer: Viewer | null): Viewer {
+  if (!viewer) throw new UnauthenticatedError();
+  return viewer;
+}
+
+// ---- Spaces ---------------------------------------------------------------------------------
+
+const createSpaceInput = z.object({
+  ...spaceFields,
+  description: spaceFields.description.default(''),
+  visibility: spaceFields.visibility.default('PUBLIC'),
+});
+
+export async function createSpace(
+  viewer: Viewer | null,
+  input: { name: string; slug: string; description?: string | null; visibility?: SpaceVisibility | null },
+): Promise<Space> {
+  const actor = requireManager(viewer);
+  const data = parseInput(createSpaceInput, withoutNulls(input));
+  return writeWithActivity(async (tx, activity) => {
+    await assertSlugFree(tx, data.slug);
+    const space = await tx.space.create({ data });
+    await activity.record({ kind: 'SPACE_CREATED', actorId: actor.id, subject: { type: 'Space', id: space.id }, space });
+    return space;
+  });
+}
+
+const updateSpaceInput = z.object({
+  name: spaceFields.name.optional(),
+  slug: spaceFields.slug.optional(),
+  description: spaceFields.description.optional(),
+  visibility: spaceFields.visibility.optional(),
+});
+
+export async function updateSpace(
+  viewer: Viewer | null,
+  spaceId: number,
+  input: { name?: string | null; slug?: string | null; description?: string | null; visibility?: SpaceVisibility | null },
+): Promise<Space> {
+  const actor = requireManager(viewer);
+  const data = parseInput(updateSpaceInput, withoutNulls(input));
+  return writeWithActivity(async (tx, activity) => {
+    const existing = await tx.space.findUnique({ where: { id: spaceId } });
+    if (!existing) throw new NotFoundError('Space', String(spaceId));
+    if (data.slug && data.slug !== existing.slug) await assertSlugFree(tx, data.slug);
+    const space = await tx.space.update({ where: { id: spaceId }, data });
+    await activity.record({ kind: 'SPACE_UPDATED', actorId: actor.id, subject: { type: 'Space', id: space.id }, space });
+    return space;
+  });
+}
+
+function requireManager(viewer: Viewer | null): Viewer {
+  const actor = requireViewer(viewer);
+  if (!canManageCommunity(actor.role)) throw new ForbiddenError('Only a COMMUNITY_MANAGER or ADMIN can manage spaces');
+  return actor;
+}
+
+async function assertSlugFree(tx: Tx, slug: string): Promise<void> {
+  if (await tx.space.findUnique({ where: { slug }, select: { id: true } })) {
+    throw new ConflictError(`The slug "${slug}" is already taken`);
+  }
+}
+
+// ---- Threads and posts ----------------------------------------------------------------------
+
+const createThreadInput = z.object({ title, body });
+
+export async function createThread(
+  viewer: Viewer | null,
+  spaceId: number,
+  input: { title: string; body: string },
+): Promise<Thread> {
+  const actor = requireViewer(viewer);
+  const data = parseInput(createThreadInput, input);
+  return writeWithActivity(async (tx, activity) => {
+    const space = await tx.space.findUnique({ where: { id: spaceId } });
+    if (!space || !canSeeSpace(actor, space.visibility)) throw new NotFoundError('Space', String(spaceId));
+    const thread = await tx.thread.create({ data: { ...data, spaceId, authorId: actor.id } });
+    await activity.record({
+      kind: 'THREAD_CREATED',
+      actorId: actor.id,
+      subject: { type: 'Thread', id: thread.id },
+      space,
+      threadId: thread.id,
+    });
+    return thread;
+  });
+}
+
+const editThreadInput = z
+  .object({ title: title.optional(), body: body.optional() })
+  .refine((value) => value.title !== undefined || value.body !== undefined, {
+    message: 'give a new title or body',
+  });
+
+export async function editThread(
+  viewer: Viewer | null,
+  threadId: number,
+  input: { title?: string | null; body?: string | null },
+): Promise<Thread> {
+  const actor = requireViewer(viewer);
+  const data = parseInput(editThreadInput, withoutNulls(input));
+  return writeWithActivity(async (tx, activity) => {
+    const { thread, space } = await loadThread(tx, actor, threadId);
+    assertAuthorOrModerator(actor, thread.authorId, 'edit this thread');
+    assertWritable(actor, thread);
+    await tx.revision.create({
+      data: { threadId: thread.id, editorId: actor.id, title: thread.title, body: thread.body },
+    });
+    const updated = await tx.thread.update({ where: { id: thread.id }, data });
+    await activity.record({ kind: 'THREAD_EDITED', actorId: actor.id, subject: { type: 'Thread', id: thread.id }, space, threadId: thread.id });
+    return updated;
+  });
+}
+
+export async function replyToThread(viewer: Viewer | null, threadId: number, input: { body: string }): Promise<Post> {
+  const actor = requireViewer(viewer);
+  const data = parseInput(z.object({ body }), input);
+  return writeWithActivity(async (tx, activity) => {
+    const { thread, space } = await loadThread(tx, actor, threadId);
+    assertWritable(actor, thread);
+    const post = await tx.post.create({ data: { threadId: thread.id, authorId: actor.id, body: data.body } });
+    await tx.thread.update({
+      where: { id: thread.id },
+      data: { replyCount: { increment: 1 }, lastActivityAt: post.createdAt },
+    });
+    await activity.record({ kind: 'POST_CREATED', actorId: actor.id, subject: { type: 'Post', id: post.id }, space, threadId: thread.id });
+    return post;
+  });
+}
+
+export async function editPost(viewer: Viewer | null, postId: number, input: { body: string }): Promise<Post> {
+  const actor = requireViewer(viewer);
+  const data = parseInput(z.object({ body }), input);
+  return writeWithActivity(async (tx, activity) => {
+    const { post, thread, space } = await loadPost(tx, actor, postId);
+    assertAuthorOrModerator(actor, post.authorId, 'edit this post');
+    assertWritable(actor, thread);
+    await tx.revision.create({ data: { postId: post.id, editorId: actor.id, body: post.body } });
+    const updated = await tx.post.update({ where: { id: post.id }, data });
+    await activity.record({ kind: 'POST_EDITED', actorId: actor.id, subject: { type: 'Post', id: post.id }, space, threadId: thread.id });
+    return updated;
+  });
+}
+
+export async function markAsAnswer(viewer: Viewer | null, postId: number): Promise<Thread> {
+  const actor = requireViewer(viewer);
+  return writeWithActivity(async (tx, activity) => {
+    const { post, thread, space } = await loadPost(tx, actor, postId);
+    assertAuthorOrModerator(actor, thread.authorId, 'choose the answer of this thread');
+    if (thread.answerPostId === post.id) return thread;
+    const updated = await tx.thread.update({ where: { id: thread.id }, data: { answerPostId: post.id } });
+    await activity.record({ kind: 'THREAD_ANSWERED', actorId: actor.id, subject: { type: 'Thread', id: thread.id }, space, threadId: thread.id });
+    return updated;
+  });
+}
+
+// ---- Reactions ------------------------------------------------------------------------------
+
+export type ReactionSubject = { typename: 'Thread' | 'Post'; id: number };
+
+/** Adds the viewer's reaction (idempotent); returns the subject reacted to. */
+export async function addReaction(
+  viewer: Viewer | null,
+  subject: ReactionSubject,
+  content: ReactionContent,
+): Promise<Thread | Post> {
+  const actor = requireViewer(viewer);
+  return writeWithActivity(async (tx, activity) => {
+    const target = await loadReactionSubject(tx, actor, subject);
+    const key = subject.typename === 'Thread' ? { threadId: subject.id } : { postId: subject.id };
+    // ON CONFLICT DO NOTHING: a repeated or concurrent identical reaction is a no-op, not an error.
+    const { count } = await tx.reaction.createMany({ data: [{ ...key, userId: actor.id, content }], skipDuplicates: true });
+    if (count === 0) return target.record;
+    await activity.record({
+      kind: 'REACTION_ADDED',
+      actorId: actor.id,
+      subject: { type: subject.typename, id: subject.id },
+      space: target.space,
+      threadId: target.threadId,
+    });
+    return target.record;
+  });
+}
+
+export async function removeReaction(
+  viewer: Viewer | null,
+  subject: ReactionSubject,
+  content: ReactionContent,
+): Promise<Thread | Post> {
+  const actor = requireViewer(viewer);
+  return writeWithActivity(async (tx, activity) => {
+    const target = await loadReactionSubject(tx, actor, subject);
+    const key = subject.typename === 'Thread' ? { threadId: subject.id } : { postId: subject.id };
+    const { count } = await tx.reaction.deleteMany({ where: { ...key, userId: actor.id, content } });
+    if (count > 0) {
+      await activity.record({
+        kind: 'REACTION_REMOVED',
+        actorId: actor.id,
+        subject: { type: subject.typename, id: subject.id },
+        space: target.space,
+        threadId: target.threadId,
+      });
+    }
+    return target.record;
+  });
+}
+
+async function loadReactionSubject(tx: Tx, viewer: Viewer, subject: ReactionSubject) {
+  if (subject.typename === 'Thread') {
+    const { thread, space } = await loadThread(tx, viewer, subject.id);
+    return { record: thread as Thread | Post, space, threadId: thread.id };
+  }
+  const { post, space, thread } = await loadPost(tx, viewer, subject.id);
+  return { record: post as Thread | Post, space, threadId: thread.id };
+}
+
+// ---- Shared rules ---------------------------------------------------------------------------
+
+/** Loads a thread the viewer can see; an invisible one is reported as not found, never forbidden. */
+async function loadThread(tx: Tx, viewer: Viewer, threadId: number): Promise<{ thread: Thread; space: Space }> {
+  const found = await tx.thread.findUnique({ where: { id: threadId }, include: { space: true } });
+  if (!found || !canSeeSpace(viewer, found.space.visibility)) throw new NotFoundError('Thread', String(threadId));
+  const { space, ...thread } = found;
+  return { thread, space };
+}
+
+async function loadPost(tx: Tx, viewer: Viewer, postId: number): Promise<{ post: Post; thread: Thread; space: Space }> {
+  const found = await tx.post.findUnique({ where: { id: postId }, include: { thread: { include: { space: true } } } });
+  if (!found || !canSeeSpace(viewer, found.thread.space.visibility)) throw new NotFoundError('Post', String(postId));
+  const {
+    thread: { space, ...thread },
+    ...post
+  } = found;
+  return { post, thread, space };
+}
+
+function assertAuthorOrModerator(viewer: Viewer, authorId: number, what: string): void {
+  if (viewer.id !== authorId && !canModerate(viewer.role)) {
+    throw new ForbiddenError(`Only the author or a moderator can ${what}`);
+  }
+}
+
+// Locked and closed threads take no new words from members; moderators may still act.
+function assertWritable(viewer: Viewer, thread: Thread): void {
+  if (thread.status !== 'OPEN' && !canModerate(viewer.role)) {
+    throw new ForbiddenError(`This thread is ${thread.status.toLowerCase()}`);
+  }
+}
+
+/** GraphQL passes explicit nulls for omitted optional fields; zod's optional() wants undefined. */
+function withoutNulls<T extends Record<string, unknown>>(input: T): { [K in keyof T]: Exclude<T[K], null> } {
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null)) as {
+    [K in keyof T]: Exclude<T[K], null>;
+  };
+}
+
+// ---- Reads ----------------------------------------------------------------------------------
+
+export type ThreadListArgs = {
+  spaceId?: number;
+  answered?: boolean | null;
+  authorId?: number;
+};
+
+/** The rows `threads(...)` may return to this viewer: visible spaces only, then the filters. */
+export function threadListWhere(viewer: Viewer | null, args: ThreadListArgs): Prisma.ThreadWhereInput {
+  return {
+    space: { visibility: { in: visibleSpaceVisibilities(viewer) } },
+    ...(args.spaceId !== undefined && { spaceId: args.spaceId }),
+    ...(args.authorId !== undefined && { authorId: args.authorId }),
+    ...(args.answered != null && { answerPostId: args.answered ? { not: null } : null }),
+  };
+}
+
+export type ReactionGroup = { content: ReactionContent; count: number; viewerHasReacted: boolean };
+export const REACTION_CONTENTS: ReactionContent[] = [
+  'THUMBS_UP', 'THUMBS_DOWN', 'LAUGH', 'HOORAY', 'CONFUSED', 'HEART', 'ROCKET', 'EYES',
+];
+
+/**
+ * Reaction counts for many subjects in one statement, every content listed (zeros included) in
+ * a fixed order so clients can render a stable bar.
+ */
+export async function reactionGroups(
+  viewerId: number | null,
+  subjects: readonly ReactionSubject[],
+): Promise<ReactionGroup[][]> {
+  const threadIds = subjects.filter((s) => s.typename === 'Thread').map((s) => s.id);
+  const postIds = subjects.filter((s) => s.typename === 'Post').map((s) => s.id);
+  const rows = await prisma().$queryRaw<
+    { threadId: number | null; postId: number | null; content: ReactionContent; count: number; mine: boolean }[]
+  >`
+    SELECT "threadId", "postId", "content"::text AS "content", count(*)::int AS "count",
+           coalesce(bool_or("userId" = ${viewerId ?? 0}), false) AS "mine"
+    FROM "Reaction"
+    WHERE "threadId" = ANY(${threadIds}::int[]) OR "postId" = ANY(${postIds}::int[])
+    GROUP BY "threadId", "postId", "content"`;
+  const bySubject = new Map<string, Map<ReactionContent, { count: number; mine: boolean }>>();
+  for (const row of rows) {
+    const key = row.threadId != null ? `Thread:${row.threadId}` : `Post:${row.postId}`;
+    if (!bySubject.has(key)) bySubject.set(key, new Map());
+    bySubject.get(key)!.set(row.content, { count: row.count, mine: row.mine });
+  }
+  return subjects.map((subject) => {
+    const counts = bySubject.get(`${subject.typename}:${subject.id}`);
+    return REACTION_CONTENTS.map((content) => ({
+      content,
+      count: counts?.get(content)?.count ?? 0,
+      viewerHasReacted: counts?.get(content)?.mine ?? false,
+    }));
+  });
+}

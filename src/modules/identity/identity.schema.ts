@@ -1,0 +1,103 @@
+import { builder, WRITE_ERRORS } from '../../builder.js';
+import { prisma } from '../../db/client.js';
+import { InvalidCredentialsError } from '../../errors.js';
+import { Role } from '../../generated/prisma/enums.js';
+import { decodeId } from '../../ids.js';
+import { isAdmin } from './roles.js';
+import * as identity from './identity.service.js';
+
+export const RoleEnum = builder.enumType(Role, {
+  name: 'Role',
+  description: 'MEMBER < MODERATOR / AGENT < COMMUNITY_MANAGER < ADMIN. The first account is ADMIN.',
+});
+
+export const UserType = builder.prismaNode('User', {
+  id: { field: 'id' },
+  nullable: true,
+  fields: (t) => ({
+    displayName: t.exposeString('displayName'),
+    role: t.expose('role', { type: RoleEnum }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    email: t.string({
+      nullable: true,
+      description: 'Visible to the user and to admins only; null for everyone else.',
+      resolve: (user, _args, ctx) =>
+        ctx.viewer && (ctx.viewer.id === user.id || isAdmin(ctx.viewer.role)) ? user.email : null,
+    }),
+  }),
+});
+
+const AuthPayload = builder.simpleObject('AuthPayload', {
+  description: 'A new bearer token and its user. Send it as "Authorization: Bearer <token>".',
+  fields: (t) => ({ token: t.string(), user: t.field({ type: UserType }) }),
+});
+
+const SignOutPayload = builder.simpleObject('SignOutPayload', {
+  fields: (t) => ({ revoked: t.boolean() }),
+});
+
+const SetUserRolePayload = builder.simpleObject('SetUserRolePayload', {
+  fields: (t) => ({ user: t.field({ type: UserType }) }),
+});
+
+const SignUpInput = builder.inputType('SignUpInput', {
+  fields: (t) => ({
+    email: t.string({ required: true }),
+    password: t.string({ required: true, description: 'At least 10 characters.' }),
+    displayName: t.string({ required: true, description: '1 to 64 characters.' }),
+  }),
+});
+
+const SignInInput = builder.inputType('SignInInput', {
+  fields: (t) => ({ email: t.string({ required: true }), password: t.string({ required: true }) }),
+});
+
+const SetUserRoleInput = builder.inputType('SetUserRoleInput', {
+  fields: (t) => ({ userId: t.id({ required: true }), role: t.field({ type: RoleEnum, required: true }) }),
+});
+
+builder.queryField('viewer', (t) =>
+  t.prismaField({
+    type: 'User',
+    nullable: true,
+    description: 'The signed-in user, or null.',
+    resolve: (query, _root, _args, ctx) =>
+      ctx.viewer ? prisma().user.findUnique({ ...query, where: { id: ctx.viewer.id } }) : null,
+  }),
+);
+
+builder.mutationFields((t) => ({
+  signUp: t.field({
+    type: AuthPayload,
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: SignUpInput, required: true }) },
+    resolve: (_root, { input }) => identity.signUp(input),
+  }),
+  signIn: t.field({
+    type: AuthPayload,
+    errors: { types: [...WRITE_ERRORS, InvalidCredentialsError] },
+    args: { input: t.arg({ type: SignInInput, required: true }) },
+    resolve: (_root, { input }) => identity.signIn(input),
+  }),
+  signOut: t.field({
+    type: SignOutPayload,
+    description: 'Revokes the token this request was made with.',
+    errors: { types: WRITE_ERRORS },
+    resolve: async (_root, _args, ctx) => {
+      await identity.signOut(ctx.viewer);
+      return { revoked: true };
+    },
+  }),
+  setUserRole: t.field({
+    type: SetUserRolePayload,
+    description: 'ADMIN only.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: SetUserRoleInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      user: await identity.setUserRole(ctx.viewer, {
+        userId: decodeId(input.userId, ['User'], 'input.userId').id,
+        role: input.role,
+      }),
+    }),
+  }),
+}));

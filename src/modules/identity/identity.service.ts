@@ -1,0 +1,139 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { hash, verify } from '@node-rs/argon2';
+import { z } from 'zod';
+import type { Viewer } from '../../context.js';
+import { prisma } from '../../db/client.js';
+import { writeWithActivity } from '../../events/activity.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidCredentialsError,
+  NotFoundError,
+  UnauthenticatedError,
+} from '../../errors.js';
+import type { User } from '../../generated/prisma/client.js';
+import type { Role } from '../../generated/prisma/enums.js';
+import { parseInput } from '../../validation.js';
+import { isAdmin } from './roles.js';
+
+// OWASP's argon2id minimum (19 MiB, 2 passes). 2 is Algorithm.Argon2id, a const enum we can't import.
+const ARGON2 = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+// Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
+const DUMMY_HASH = hash('not-a-real-password', ARGON2);
+
+let tokenTtlMs = 30 * 24 * 3600_000;
+export function configureIdentity(options: { tokenTtlHours: number }): void {
+  tokenTtlMs = options.tokenTtlHours * 3600_000;
+}
+
+const email = z
+  .string()
+  .trim()
+  .max(254, 'must be at most 254 characters')
+  .email('must be a valid email address')
+  .transform((value) => value.toLowerCase());
+
+const signUpInput = z.object({
+  email,
+  password: z
+    .string()
+    .min(10, 'must be at least 10 characters')
+    .max(512, 'must be at most 512 characters'),
+  displayName: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(64, 'must be at most 64 characters'),
+});
+
+const signInInput = z.object({ email, password: z.string().max(512) });
+
+export type AuthResult = { token: string; user: User };
+
+export async function signUp(input: z.input<typeof signUpInput>): Promise<AuthResult> {
+  const data = parseInput(signUpInput, input);
+  const passwordHash = await hash(data.password, ARGON2);
+  const user = await writeWithActivity(async (tx, activity) => {
+    // Serialises sign-ups so exactly one account can become the first ADMIN.
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(7301)`;
+    const existing = await tx.user.findUnique({ where: { email: data.email }, select: { id: true } });
+    if (existing) throw new ConflictError('An account with this email already exists');
+    const isFirst = (await tx.user.count()) === 0;
+    const created = await tx.user.create({
+      data: { email: data.email, passwordHash, displayName: data.displayName, role: isFirst ? 'ADMIN' : 'MEMBER' },
+    });
+    await activity.record({
+      kind: 'USER_SIGNED_UP',
+      actorId: created.id,
+      subject: { type: 'User', id: created.id },
+      visibility: 'STAFF',
+    });
+    return created;
+  });
+  return { token: await createSession(user.id), user };
+}
+
+export async function signIn(input: z.input<typeof signInInput>): Promise<AuthResult> {
+  const data = parseInput(signInInput, input);
+  const user = await prisma().user.findUnique({ where: { email: data.email } });
+  const valid = await verify(user?.passwordHash ?? (await DUMMY_HASH), data.password);
+  if (!user || !valid) throw new InvalidCredentialsError();
+  return { token: await createSession(user.id), user };
+}
+
+export async function signOut(viewer: Viewer | null): Promise<void> {
+  if (!viewer) throw new UnauthenticatedError();
+  await prisma().session.update({ where: { id: viewer.sessionId }, data: { revokedAt: new Date() } });
+}
+
+/** Resolves a bearer token to its viewer; throws UnauthenticatedError if unknown, expired or revoked. */
+export async function authenticate(token: string): Promise<Viewer> {
+  const session = await prisma().session.findUnique({
+    where: { tokenHash: hashToken(token) },
+    select: { id: true, expiresAt: true, revokedAt: true, user: { select: { id: true, role: true } } },
+  });
+  if (!session || session.revokedAt || session.expiresAt <= new Date()) {
+    throw new UnauthenticatedError('The access token is invalid, expired or revoked');
+  }
+  return { id: session.user.id, role: session.user.role, sessionId: session.id };
+}
+
+const setUserRoleInput = z.object({
+  userId: z.number().int(),
+  role: z.enum(['MEMBER', 'MODERATOR', 'AGENT', 'COMMUNITY_MANAGER', 'ADMIN']),
+});
+
+export async function setUserRole(viewer: Viewer | null, input: { userId: number; role: Role }): Promise<User> {
+  if (!viewer) throw new UnauthenticatedError();
+  if (!isAdmin(viewer.role)) throw new ForbiddenError('Only an ADMIN can change roles');
+  const data = parseInput(setUserRoleInput, input);
+  return writeWithActivity(async (tx, activity) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(7301)`;
+    const user = await tx.user.findUnique({ where: { id: data.userId } });
+    if (!user) throw new NotFoundError('User', String(data.userId));
+    if (user.role === data.role) return user;
+    if (user.role === 'ADMIN' && (await tx.user.count({ where: { role: 'ADMIN' } })) === 1) {
+      throw new ConflictError('The last ADMIN cannot change role; promote another ADMIN first');
+    }
+    const updated = await tx.user.update({ where: { id: user.id }, data: { role: data.role } });
+    await activity.record({
+      kind: 'USER_ROLE_CHANGED',
+      actorId: viewer.id,
+      subject: { type: 'User', id: user.id },
+      visibility: 'SUBJECT_USER',
+    });
+    return updated;
+  });
+}
+
+async function createSession(userId: number): Promise<string> {
+  const token = `tta_${randomBytes(32).toString('base64url')}`;
+  await prisma().session.create({
+    data: { userId, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + tokenTtlMs) },
+  });
+  return token;
+}
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}

@@ -1,0 +1,69 @@
+import { graphql } from './gql/index.js';
+import { uniqueEmail, type TestApp } from './helpers.js';
+
+const SignUpFixture = graphql(`
+  mutation SignUpFixture($input: SignUpInput!) {
+    signUp(input: $input) { __typename ... on AuthPayload { token user { id } } ... on Error { message } }
+  }
+`);
+const SetRoleFixture = graphql(`
+  mutation SetRoleFixture($input: SetUserRoleInput!) {
+    setUserRole(input: $input) { __typename ... on Error { message } }
+  }
+`);
+const CreateSpaceFixture = graphql(`
+  mutation CreateSpaceFixture($input: CreateSpaceInput!) {
+    createSpace(input: $input) { __typename ... on SpacePayload { space { id slug } } ... on Error { message } }
+  }
+`);
+const CreateThreadFixture = graphql(`
+  mutation CreateThreadFixture($input: CreateThreadInput!) {
+    createThread(input: $input) { __typename ... on ThreadPayload { thread { id } } ... on Error { message } }
+  }
+`);
+const ReplyFixture = graphql(`
+  mutation ReplyFixture($input: ReplyToThreadInput!) {
+    replyToThread(input: $input) { __typename ... on PostPayload { post { id } } ... on Error { message } }
+  }
+`);
+
+export type Actor = { token: string; id: string };
+export type Role = 'MEMBER' | 'MODERATOR' | 'AGENT' | 'COMMUNITY_MANAGER' | 'ADMIN';
+
+/** Signs up a user; the first one in a fresh app is the ADMIN. */
+export async function createUser(t: TestApp, name = 'User', role?: Role, admin?: Actor): Promise<Actor> {
+  const { signUp } = await t.query(SignUpFixture, {
+    input: { email: uniqueEmail(name.toLowerCase().replace(/\W+/g, '-')), password: 'a long enough password', displayName: name },
+  });
+  if (signUp.__typename !== 'AuthPayload') throw new Error(`sign-up failed: ${JSON.stringify(signUp)}`);
+  const actor = { token: signUp.token, id: signUp.user.id };
+  if (role && role !== 'MEMBER') {
+    if (!admin) throw new Error('an admin is needed to give a role');
+    const { setUserRole } = await t.query(SetRoleFixture, { input: { userId: actor.id, role } }, admin.token);
+    if (setUserRole.__typename !== 'SetUserRolePayload') throw new Error(JSON.stringify(setUserRole));
+  }
+  return actor;
+}
+
+export async function createSpace(
+  t: TestApp,
+  admin: Actor,
+  slug: string,
+  visibility: 'PUBLIC' | 'MEMBERS' | 'STAFF' = 'PUBLIC',
+): Promise<string> {
+  const { createSpace } = await t.query(CreateSpaceFixture, { input: { name: slug, slug, visibility } }, admin.token);
+  if (createSpace.__typename !== 'SpacePayload') throw new Error(JSON.stringify(createSpace));
+  return createSpace.space.id;
+}
+
+export async function createThread(t: TestApp, author: Actor, spaceId: string, title = 'A thread', body = 'Its body'): Promise<string> {
+  const { createThread } = await t.query(CreateThreadFixture, { input: { spaceId, title, body } }, author.token);
+  if (createThread.__typename !== 'ThreadPayload') throw new Error(JSON.stringify(createThread));
+  return createThread.thread.id;
+}
+
+export async function reply(t: TestApp, author: Actor, threadId: string, body = 'A reply'): Promise<string> {
+  const { replyToThread } = await t.query(ReplyFixture, { input: { threadId, body } }, author.token);
+  if (replyToThread.__typename !== 'PostPayload') throw new Error(JSON.stringify(replyToThread));
+  return replyToThread.post.id;
+}
