@@ -4,6 +4,7 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config.js';
 import { createContext, type Context } from './context.js';
@@ -35,6 +36,8 @@ export function buildApp(config: Config, logger: Logger): App {
     context: (initial) => createContext(initial),
     landingPage: false,
     graphiql: { title: 'Tertulia GraphiQL', subscriptionsProtocol: 'WS' },
+    // GraphiQL's assets served by us, not from a CDN: it works offline and behind firewalls.
+    renderGraphiQL,
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
@@ -42,7 +45,10 @@ export function buildApp(config: Config, logger: Logger): App {
       error: (...args) => logger.error({ err: args[0] }, 'graphql-yoga error'),
     },
     maskedErrors: {
-      maskError: (error, message, isDev) => {
+      // Never dev mode: Yoga's default turns it on with NODE_ENV=development and then sends
+      // the original error and its stack trace to the client.
+      isDev: false,
+      maskError: (error, message) => {
         const original = error instanceof GraphQLError ? error.originalError : error;
         // Expected failures outside a mutation union (a query's bad id, say) keep their message.
         if (original instanceof AppError) {
@@ -53,7 +59,7 @@ export function buildApp(config: Config, logger: Logger): App {
           });
         }
         if (original && !(original instanceof GraphQLError)) logger.error({ err: original }, 'unexpected error');
-        return maskError(error, message, isDev);
+        return maskError(error, message, false);
       },
     },
     plugins: [
@@ -69,10 +75,13 @@ export function buildApp(config: Config, logger: Logger): App {
     ],
   });
 
+  let stopping = false;
   const httpServer = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
+      // Draining: tell load balancers to send new work elsewhere.
+      if (stopping) return sendJson(res, 503, { status: 'unavailable', reason: 'shutting down' });
       prisma()
         .$queryRaw`SELECT 1`.then(() => sendJson(res, 200, { status: 'ready' }))
         .catch((err) => {
@@ -147,6 +156,7 @@ export function buildApp(config: Config, logger: Logger): App {
     httpServer,
     wsServer,
     async start() {
+      stopping = false;
       await openDatabase(config, (msg) => logger.info(msg));
       openEventBus(config.redisUrl, config.redisChannelPrefix);
       started = true;
@@ -161,17 +171,24 @@ export function buildApp(config: Config, logger: Logger): App {
     async stop() {
       if (!started) return;
       started = false;
+      stopping = true;
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
-      // graphql-ws closes each socket with 1001 Going Away; clients know to reconnect elsewhere.
-      await wsCleanup.dispose();
-      await yoga.dispose();
+      // The deadline covers everything below: a WebSocket client that never answers the close
+      // frame would otherwise hold graphql-ws's dispose for ws's own 30 s close timeout.
       const timer = setTimeout(() => {
         logger.warn('shutdown timeout: closing remaining connections');
+        for (const client of wsServer.clients) client.terminate();
         for (const socket of sockets) socket.destroy();
       }, config.shutdownTimeoutMs);
-      await closed;
-      clearTimeout(timer);
+      try {
+        // graphql-ws closes each socket with 1001 Going Away; clients know to reconnect elsewhere.
+        // In-flight HTTP requests finish meanwhile; Yoga is disposed only once they have.
+        await Promise.all([wsCleanup.dispose(), closed]);
+        await yoga.dispose();
+      } finally {
+        clearTimeout(timer);
+      }
       await closeEventBus();
       await closeDatabase();
     },
@@ -192,6 +209,16 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 /** One structured log line per operation: its name, type and duration. */
 function useOperationLog(logger: Logger): Plugin {
   return {
+    // Operations refused before execution (invalid, too deep, too costly) get their line too.
+    onValidate({ params, context }) {
+      const started = performance.now();
+      return ({ valid, result }) => {
+        if (valid) return;
+        const requested = (context as { params?: { operationName?: string | null } }).params?.operationName;
+        const operation = operationName({ document: params.documentAST, operationName: requested ?? undefined } as ExecutionArgs);
+        logger.info({ operation, type: 'rejected', durationMs: round(performance.now() - started), errors: result.length }, 'graphql operation');
+      };
+    },
     onExecute({ args }) {
       const started = performance.now();
       return {

@@ -1,5 +1,6 @@
 import type { Tx } from '../db/client.js';
 import { prisma } from '../db/client.js';
+import { ConflictError } from '../errors.js';
 import type { Activity } from '../generated/prisma/client.js';
 import type { ActivityKind, ActivityVisibility, SpaceVisibility } from '../generated/prisma/enums.js';
 import { publishActivity, type ActivityMessage } from './bus.js';
@@ -21,7 +22,7 @@ export type ActivityRecorder = { record(input: ActivityInput): Promise<void> };
  */
 export async function writeWithActivity<T>(work: (tx: Tx, activity: ActivityRecorder) => Promise<T>): Promise<T> {
   const recorded: ActivityMessage[] = [];
-  const result = await prisma().$transaction(async (tx) =>
+  const result = await runTransaction(async (tx) =>
     work(tx, {
       async record(input) {
         const row = await tx.activity.create({
@@ -41,6 +42,21 @@ export async function writeWithActivity<T>(work: (tx: Tx, activity: ActivityReco
   );
   for (const message of recorded) publishActivity(message);
   return result;
+}
+
+/**
+ * A unique-constraint race (two writers passing the same "is it free?" check at once) is a
+ * conflict the client can act on, not an internal error.
+ */
+async function runTransaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  try {
+    return await prisma().$transaction(work);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'P2002') {
+      throw new ConflictError('This conflicts with something that already exists; nothing was changed');
+    }
+    throw error;
+  }
 }
 
 function toMessage(row: Activity, spaceVisibility: SpaceVisibility | null): ActivityMessage {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { z } from 'zod';
 import type { Viewer } from '../../context.js';
-import { prisma } from '../../db/client.js';
+import { prisma, type Tx } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
 import {
   ConflictError,
@@ -53,7 +53,7 @@ export type AuthResult = { token: string; user: User };
 export async function signUp(input: z.input<typeof signUpInput>): Promise<AuthResult> {
   const data = parseInput(signUpInput, input);
   const passwordHash = await hash(data.password, ARGON2);
-  const user = await writeWithActivity(async (tx, activity) => {
+  return writeWithActivity(async (tx, activity) => {
     // Serialises sign-ups so exactly one account can become the first ADMIN.
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(7301)`;
     const existing = await tx.user.findUnique({ where: { email: data.email }, select: { id: true } });
@@ -68,9 +68,8 @@ export async function signUp(input: z.input<typeof signUpInput>): Promise<AuthRe
       subject: { type: 'User', id: created.id },
       visibility: 'STAFF',
     });
-    return created;
+    return { user: created, token: await createSession(tx, created.id) };
   });
-  return { token: await createSession(user.id), user };
 }
 
 export async function signIn(input: z.input<typeof signInInput>): Promise<AuthResult> {
@@ -78,12 +77,19 @@ export async function signIn(input: z.input<typeof signInInput>): Promise<AuthRe
   const user = await prisma().user.findUnique({ where: { email: data.email } });
   const valid = await verify(user?.passwordHash ?? (await DUMMY_HASH), data.password);
   if (!user || !valid) throw new InvalidCredentialsError();
-  return { token: await createSession(user.id), user };
+  return writeWithActivity(async (tx, activity) => {
+    const token = await createSession(tx, user.id);
+    await activity.record({ kind: 'USER_SIGNED_IN', actorId: user.id, subject: { type: 'User', id: user.id }, visibility: 'SUBJECT_USER' });
+    return { token, user };
+  });
 }
 
 export async function signOut(viewer: Viewer | null): Promise<void> {
   if (!viewer) throw new UnauthenticatedError();
-  await prisma().session.update({ where: { id: viewer.sessionId }, data: { revokedAt: new Date() } });
+  await writeWithActivity(async (tx, activity) => {
+    await tx.session.update({ where: { id: viewer.sessionId }, data: { revokedAt: new Date() } });
+    await activity.record({ kind: 'USER_SIGNED_OUT', actorId: viewer.id, subject: { type: 'User', id: viewer.id }, visibility: 'SUBJECT_USER' });
+  });
 }
 
 /** Resolves a bearer token to its viewer; throws UnauthenticatedError if unknown, expired or revoked. */
@@ -126,9 +132,9 @@ export async function setUserRole(viewer: Viewer | null, input: { userId: number
   });
 }
 
-async function createSession(userId: number): Promise<string> {
+async function createSession(tx: Tx, userId: number): Promise<string> {
   const token = `tta_${randomBytes(32).toString('base64url')}`;
-  await prisma().session.create({
+  await tx.session.create({
     data: { userId, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + tokenTtlMs) },
   });
   return token;
