@@ -19,29 +19,68 @@ export type ActivityRecorder = { record(input: ActivityInput): Promise<void> };
 /**
  * Runs a write in one transaction together with the activity rows it appends, then publishes
  * those rows once the transaction has committed (never an event for a rolled-back write).
+ *
+ * Activity ids come from a sequence at insert time, not in commit order: two concurrent writers
+ * could commit ids 8 and 7 in that order, and a live stream (or a reader paging `id > cursor`)
+ * would see 8 before 7, or never see 7. So appending to the log takes one transaction-scoped
+ * advisory lock, held until commit: ids are handed out in commit order. `record` is the last
+ * step of every write, so the lock covers only the insert and the commit. Within this process,
+ * events are then published in the order the lock was granted (see `takeTurn`).
  */
 export async function writeWithActivity<T>(work: (tx: Tx, activity: ActivityRecorder) => Promise<T>): Promise<T> {
   const recorded: ActivityMessage[] = [];
-  const result = await runTransaction(async (tx) =>
-    work(tx, {
-      async record(input) {
-        const row = await tx.activity.create({
-          data: {
-            kind: input.kind,
-            actorId: input.actorId,
-            subjectType: input.subject.type,
-            subjectId: input.subject.id,
-            spaceId: input.space?.id ?? null,
-            threadId: input.threadId ?? null,
-            visibility: input.visibility ?? 'SPACE',
-          },
-        });
-        recorded.push(toMessage(row, input.space?.visibility ?? null));
-      },
-    }),
-  );
-  for (const message of recorded) publishActivity(message);
+  let turn: Turn | undefined;
+  let result: T;
+  try {
+    result = await runTransaction(async (tx) =>
+      work(tx, {
+        async record(input) {
+          if (!turn) {
+            await tx.$executeRaw`SELECT pg_advisory_xact_lock(7302)`;
+            turn = takeTurn();
+          }
+          const row = await tx.activity.create({
+            data: {
+              kind: input.kind,
+              actorId: input.actorId,
+              subjectType: input.subject.type,
+              subjectId: input.subject.id,
+              spaceId: input.space?.id ?? null,
+              threadId: input.threadId ?? null,
+              visibility: input.visibility ?? 'SPACE',
+            },
+          });
+          recorded.push(toMessage(row, input.space?.visibility ?? null));
+        },
+      }),
+    );
+  } catch (error) {
+    turn?.done([]);
+    throw error;
+  }
+  turn?.done(recorded);
   return result;
+}
+
+type Turn = { messages: ActivityMessage[] | undefined; done(messages: ActivityMessage[]): void };
+const turns: Turn[] = [];
+
+/**
+ * A place in the publishing queue, taken right after the append lock is granted, so in id order.
+ * A turn publishes its events once it and every earlier turn are done (committed or rolled back).
+ */
+function takeTurn(): Turn {
+  const turn: Turn = {
+    messages: undefined,
+    done(messages) {
+      turn.messages = messages;
+      while (turns.length > 0 && turns[0].messages !== undefined) {
+        for (const message of turns.shift()!.messages!) publishActivity(message);
+      }
+    },
+  };
+  turns.push(turn);
+  return turn;
 }
 
 /**

@@ -1,6 +1,5 @@
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
+import { AppError } from '../errors.js';
 import type { ActivityKind, ActivityVisibility, SpaceVisibility } from '../generated/prisma/enums.js';
 
 /** What crosses the wire between instances for one activity row (JSON-safe). */
@@ -17,32 +16,78 @@ export type ActivityMessage = {
   occurredAt: string;
 };
 
-// Topic names carry the channel prefix, so several deployments (or test runs) can share a Redis.
-type Topics = Record<string, [ActivityMessage]>;
+/** How many events may wait for one slow subscriber before its subscription is ended. */
+export const MAX_SUBSCRIBER_BACKLOG = 1000;
 
-type Bus = { pubsub: PubSub<Topics>; activityTopic: string; close(): Promise<void> };
+/** Ends a subscription whose client reads slower than events arrive. */
+export class SubscriberBacklogError extends AppError {
+  readonly code = 'SUBSCRIBER_TOO_SLOW';
+  constructor(limit: number) {
+    super(`More than ${limit} events were waiting for this subscription, so it was ended; subscribe again`);
+  }
+}
+
+type Subscriber = { receive(message: ActivityMessage): void; end(): void };
+
+type Bus = { publish(message: ActivityMessage): void; subscribers: Set<Subscriber>; close(): Promise<void> };
 
 // One bus per process, like the database client: Redis when REDIS_URL is set, so every
-// instance sees every event; in-memory otherwise.
+// instance sees every event; in-memory otherwise. Either way each event is fanned out to the
+// subscribers of this process by the bus itself: the Redis channel is subscribed once, when
+// the bus opens, not per GraphQL subscription.
 let current: Bus | undefined;
 
-export function openEventBus(redisUrl?: string, channelPrefix = 'tertulia:'): void {
+/**
+ * `onError` hears what the bus cannot hand to anyone: a Redis publish that failed (the write
+ * has committed; live subscribers miss that event) or a Redis connection error.
+ */
+export function openEventBus(
+  redisUrl?: string,
+  channelPrefix = 'tertulia:',
+  onError: (error: unknown, what: string) => void = (error, what) => console.error(what, error),
+): void {
   if (current) throw new Error('The event bus is already open');
+  // Topic names carry the channel prefix, so several deployments (or test runs) can share a Redis.
   const activityTopic = `${channelPrefix}activity`;
+  const subscribers = new Set<Subscriber>();
+  const fanOut = (message: ActivityMessage) => {
+    for (const subscriber of subscribers) subscriber.receive(message);
+  };
+  const endAll = () => {
+    for (const subscriber of subscribers) subscriber.end();
+    subscribers.clear();
+  };
   if (!redisUrl) {
-    current = { pubsub: createPubSub<Topics>(), activityTopic, close: async () => {} };
+    current = { publish: fanOut, subscribers, close: async () => endAll() };
     return;
   }
-  const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
-  const subscribeClient = new Redis(redisUrl, { lazyConnect: false });
-  const eventTarget = createRedisEventTarget({
-    publishClient,
-    subscribeClient,
+  // ioredis directly rather than @graphql-yoga/redis-event-target: that target drops the
+  // promises of PUBLISH and SUBSCRIBE, so a Redis outage that outlasts ioredis's retries would
+  // become an unhandled rejection and end the process. Here every failure is reported instead.
+  const publishClient = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  const subscribeClient = new Redis(redisUrl);
+  publishClient.on('error', (error) => onError(error, 'Redis publish connection error'));
+  subscribeClient.on('error', (error) => onError(error, 'Redis subscribe connection error'));
+  // ioredis subscribes again by itself after a reconnect.
+  subscribeClient.subscribe(activityTopic).catch((error: unknown) => onError(error, `Could not subscribe to ${activityTopic}`));
+  subscribeClient.on('message', (channel: string, raw: string) => {
+    if (channel !== activityTopic) return;
+    let message: ActivityMessage;
+    try {
+      message = JSON.parse(raw) as ActivityMessage;
+    } catch (error) {
+      return onError(error, `Unreadable message on ${activityTopic}`);
+    }
+    fanOut(message);
   });
   current = {
-    pubsub: createPubSub<Topics>({ eventTarget }),
-    activityTopic,
+    publish: (message) => {
+      // The write has committed; if Redis can't take the event, live subscribers miss it.
+      publishClient.publish(activityTopic, JSON.stringify(message)).catch((error: unknown) => onError(error, `Could not publish activity ${message.id}`));
+    },
+    subscribers,
     close: async () => {
+      endAll();
       publishClient.disconnect();
       subscribeClient.disconnect();
     },
@@ -55,13 +100,89 @@ function bus(): Bus {
 }
 
 export function publishActivity(message: ActivityMessage): void {
-  const { pubsub, activityTopic } = bus();
-  pubsub.publish(activityTopic, message);
+  bus().publish(message);
 }
 
-export function subscribeActivity(): AsyncIterable<ActivityMessage> {
-  const { pubsub, activityTopic } = bus();
-  return pubsub.subscribe(activityTopic);
+/**
+ * The activity events of every instance from now on, those `accept` lets through, in order.
+ * `accept` runs as each event arrives, so a subscriber queues only what it will deliver. A
+ * subscriber that falls more than `maxBacklog` events behind is ended with a
+ * SubscriberBacklogError: one stalled client must neither grow memory without bound nor make
+ * the process fail for everyone.
+ */
+export function subscribeActivity(
+  accept: (message: ActivityMessage) => boolean = () => true,
+  maxBacklog = MAX_SUBSCRIBER_BACKLOG,
+): AsyncIterableIterator<ActivityMessage> {
+  const { subscribers } = bus();
+  const backlog: ActivityMessage[] = [];
+  const pulls: { resolve(result: IteratorResult<ActivityMessage>): void; reject(error: unknown): void }[] = [];
+  let failure: unknown;
+  let ended = false;
+
+  const finish = (error?: unknown) => {
+    if (ended) return;
+    ended = true;
+    subscribers.delete(subscriber);
+    backlog.length = 0;
+    for (const pull of pulls.splice(0)) {
+      if (error === undefined) pull.resolve({ value: undefined, done: true });
+      else pull.reject(error);
+      error = undefined; // only the first waiting reader hears why; later ones see the end
+    }
+    failure = error;
+  };
+  const subscriber: Subscriber = {
+    receive(message) {
+      if (ended) return;
+      let wanted: boolean;
+      try {
+        wanted = accept(message);
+      } catch (error) {
+        return finish(error);
+      }
+      if (!wanted) return;
+      const pull = pulls.shift();
+      if (pull) return pull.resolve({ value: message, done: false });
+      if (backlog.length >= maxBacklog) return finish(new SubscriberBacklogError(maxBacklog));
+      backlog.push(message);
+    },
+    end: () => finish(),
+  };
+  subscribers.add(subscriber);
+
+  const done = (): IteratorResult<ActivityMessage> => ({ value: undefined, done: true });
+  return {
+    next() {
+      const message = backlog.shift();
+      if (message) return Promise.resolve({ value: message, done: false });
+      if (failure !== undefined) {
+        const error = failure;
+        failure = undefined;
+        return Promise.reject(error);
+      }
+      if (ended) return Promise.resolve(done());
+      return new Promise((resolve, reject) => pulls.push({ resolve, reject }));
+    },
+    return() {
+      finish();
+      failure = undefined;
+      return Promise.resolve(done());
+    },
+    throw(error) {
+      finish();
+      failure = undefined;
+      return Promise.reject(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/** How many activity subscriptions this process is serving now. */
+export function activitySubscriberCount(): number {
+  return current?.subscribers.size ?? 0;
 }
 
 export async function closeEventBus(): Promise<void> {

@@ -1,5 +1,4 @@
 import { brandWithType } from '@pothos/core';
-import { filter, pipe } from 'graphql-yoga';
 import { builder } from '../../builder.js';
 import { prisma } from '../../db/client.js';
 import { subscribeActivity, type ActivityMessage } from '../../events/bus.js';
@@ -87,10 +86,8 @@ builder.subscriptionField('activity', (t) =>
         spaceIds: args.filter?.spaceIds?.map((id, i) => decodeId(id, ['Space'], `filter.spaceIds.${i}`).id),
         threadId: args.filter?.threadId ? decodeId(args.filter.threadId, ['Thread'], 'filter.threadId').id : undefined,
       };
-      return pipe(
-        subscribeActivity(),
-        filter((event: ActivityMessage) => matchesFilter(wanted, event) && canReceive(ctx.viewer, event)),
-      );
+      // Checked as each event arrives, so a subscriber queues only what it will be sent.
+      return subscribeActivity((event) => matchesFilter(wanted, event) && canReceive(ctx.viewer, event));
     },
     resolve: (event) => event,
   }),

@@ -6,42 +6,52 @@ import { visibleSpaceVisibilities } from '../community/visibility.js';
 
 export type SearchHit = { typename: 'Thread'; record: Thread } | { typename: 'Post'; record: Post };
 
-/**
- * Ranked full-text search over the threads and posts the viewer can see. The query is read as
- * both English and Spanish (web-search syntax: quotes, OR, -word), matching the lexemes the
- * search triggers store.
- */
-export async function search(
-  viewer: Viewer | null,
-  query: string,
-  page: { offset: number; limit: number },
-): Promise<{ hits: SearchHit[]; totalCount: number }> {
+/** The query as searched: trimmed, 1 to 200 characters, or a ValidationError on `query`. */
+export function searchText(query: string): string {
   const text = query.trim();
   if (text.length === 0 || text.length > 200) throw ValidationError.field('query', 'must be 1 to 200 characters');
+  return text;
+}
+
+/** How many threads and posts the viewer can see match `text` (already checked by searchText). */
+export async function countHits(viewer: Viewer | null, text: string): Promise<number> {
   const visibilities = visibleSpaceVisibilities(viewer);
-  const [rows, counted] = await Promise.all([
-    prisma().$queryRaw<{ kind: 'Thread' | 'Post'; id: number }[]>`
-      WITH q AS (SELECT websearch_to_tsquery('english', ${text}) || websearch_to_tsquery('spanish', ${text}) AS query)
-      SELECT kind, id FROM (
-        SELECT 'Thread' AS kind, t.id, ts_rank_cd(t."searchVector", q.query) AS rank, t."createdAt"
-        FROM "Thread" t JOIN "Space" s ON s.id = t."spaceId", q
-        WHERE t."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])
-        UNION ALL
-        SELECT 'Post', p.id, ts_rank_cd(p."searchVector", q.query), p."createdAt"
-        FROM "Post" p JOIN "Thread" t ON t.id = p."threadId" JOIN "Space" s ON s.id = t."spaceId", q
-        WHERE p."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])
-      ) hits
-      ORDER BY rank DESC, "createdAt" DESC, kind, id
-      LIMIT ${page.limit} OFFSET ${page.offset}`,
-    prisma().$queryRaw<{ total: number }[]>`
-      WITH q AS (SELECT websearch_to_tsquery('english', ${text}) || websearch_to_tsquery('spanish', ${text}) AS query)
-      SELECT (
-        (SELECT count(*) FROM "Thread" t JOIN "Space" s ON s.id = t."spaceId", q
-          WHERE t."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])) +
-        (SELECT count(*) FROM "Post" p JOIN "Thread" t ON t.id = p."threadId" JOIN "Space" s ON s.id = t."spaceId", q
-          WHERE p."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[]))
-      )::int AS total`,
-  ]);
+  const counted = await prisma().$queryRaw<{ total: number }[]>`
+    WITH q AS (SELECT websearch_to_tsquery('english', ${text}) || websearch_to_tsquery('spanish', ${text}) AS query)
+    SELECT (
+      (SELECT count(*) FROM "Thread" t JOIN "Space" s ON s.id = t."spaceId", q
+        WHERE t."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])) +
+      (SELECT count(*) FROM "Post" p JOIN "Thread" t ON t.id = p."threadId" JOIN "Space" s ON s.id = t."spaceId", q
+        WHERE p."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[]))
+    )::int AS total`;
+  return counted[0]?.total ?? 0;
+}
+
+/**
+ * One page of the threads and posts the viewer can see that match `text`, best first (a title
+ * match weighs more than a body match; ties: newest first). The query is read as both English
+ * and Spanish (web-search syntax: quotes, OR, -word), matching the lexemes the search triggers
+ * store.
+ */
+export async function findHits(
+  viewer: Viewer | null,
+  text: string,
+  page: { offset: number; limit: number },
+): Promise<SearchHit[]> {
+  const visibilities = visibleSpaceVisibilities(viewer);
+  const rows = await prisma().$queryRaw<{ kind: 'Thread' | 'Post'; id: number }[]>`
+    WITH q AS (SELECT websearch_to_tsquery('english', ${text}) || websearch_to_tsquery('spanish', ${text}) AS query)
+    SELECT kind, id FROM (
+      SELECT 'Thread' AS kind, t.id, ts_rank_cd(t."searchVector", q.query) AS rank, t."createdAt"
+      FROM "Thread" t JOIN "Space" s ON s.id = t."spaceId", q
+      WHERE t."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])
+      UNION ALL
+      SELECT 'Post', p.id, ts_rank_cd(p."searchVector", q.query), p."createdAt"
+      FROM "Post" p JOIN "Thread" t ON t.id = p."threadId" JOIN "Space" s ON s.id = t."spaceId", q
+      WHERE p."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])
+    ) hits
+    ORDER BY rank DESC, "createdAt" DESC, kind, id
+    LIMIT ${page.limit} OFFSET ${page.offset}`;
   const threadIds = rows.filter((r) => r.kind === 'Thread').map((r) => r.id);
   const postIds = rows.filter((r) => r.kind === 'Post').map((r) => r.id);
   const [threads, posts] = await Promise.all([
@@ -55,5 +65,5 @@ export async function search(
     if (!record) return [];
     return [row.kind === 'Thread' ? { typename: 'Thread', record: record as Thread } : { typename: 'Post', record: record as Post }];
   });
-  return { hits, totalCount: counted[0]?.total ?? 0 };
+  return hits;
 }
