@@ -194,6 +194,13 @@ describe('search', () => {
     expect(await hits('"ledger backup" -nightly', alice.token)).toEqual([]);
   });
 
+  it('never matches a phrase across the title/body boundary', async () => {
+    const across = await createThread(t, alice, publicSpace, 'Quarterly invoice', 'Archive it tomorrow.');
+    const within = await createThread(t, bob, publicSpace, 'Filing', 'Please invoice archive requests by Friday.');
+    expect(await hits('"invoice archive"', alice.token)).toEqual([thread(within, 'Filing')]);
+    expect((await hits('invoice archive', alice.token)).map((h) => h.id).sort()).toEqual([across, within].sort());
+  });
+
   it('returns nothing, not an error, for words it cannot index', async () => {
     expect(await search('!!! ???', alice.token, { first: 5 })).toEqual({
       totalCount: 0,
