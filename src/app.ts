@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
@@ -76,14 +76,22 @@ export function buildApp(config: Config, logger: Logger): App {
   });
 
   let stopping = false;
+  // Responses not yet finished, so stop() can ask their keep-alive connections to close.
+  const responses = new Set<http.ServerResponse>();
   const httpServer = http.createServer((req, res) => {
+    if (stopping) res.setHeader('connection', 'close');
+    responses.add(res);
+    res.once('close', () => responses.delete(res));
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       // Draining: tell load balancers to send new work elsewhere.
       if (stopping) return sendJson(res, 503, { status: 'unavailable', reason: 'shutting down' });
-      prisma()
-        .$queryRaw`SELECT 1`.then(() => sendJson(res, 200, { status: 'ready' }))
+      // Inside the promise chain: prisma() throws synchronously when the database is closed,
+      // and that must be a 503, not an uncaught exception that takes the process down.
+      Promise.resolve()
+        .then(() => prisma().$queryRaw`SELECT 1`)
+        .then(() => sendJson(res, 200, { status: 'ready' }))
         .catch((err) => {
           logger.warn({ err }, 'readiness check failed');
           sendJson(res, 503, { status: 'unavailable', reason: 'database is not answering' });
@@ -128,18 +136,31 @@ export function buildApp(config: Config, logger: Logger): App {
           params,
           connectionParams: ctx.connectionParams,
         });
-        const document = parse(params.query);
-        const errors = validate(s, document);
-        if (errors.length) return errors;
+        // Expected failures (a syntax error, a token revoked since connecting) are an `error`
+        // message for this one operation, as the protocol wants, not a 4500 close of the socket.
+        let document: DocumentNode;
+        let contextValue: unknown;
+        try {
+          document = parse(params.query);
+          const errors = validate(s, document);
+          if (errors.length) return errors;
+          contextValue = await contextFactory();
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
         return {
           schema: s,
           operationName: params.operationName,
           document,
           variableValues: params.variables,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe },
         };
       },
+      // Always: otherwise graphql-ws puts an unexpected error's message in the close reason
+      // unless NODE_ENV=production.
+      isProd: true,
     },
     wsServer,
   );
@@ -158,7 +179,7 @@ export function buildApp(config: Config, logger: Logger): App {
     async start() {
       stopping = false;
       await openDatabase(config, (msg) => logger.info(msg));
-      openEventBus(config.redisUrl, config.redisChannelPrefix);
+      openEventBus(config.redisUrl, config.redisChannelPrefix, (err, what) => logger.error({ err }, what));
       started = true;
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -174,6 +195,11 @@ export function buildApp(config: Config, logger: Logger): App {
       stopping = true;
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
+      // Node keeps a keep-alive connection open for keepAliveTimeout (5 s) after its in-flight
+      // response, even when the server is closing: say `Connection: close` on the responses still
+      // to be sent, and drop connections as they fall idle.
+      for (const res of responses) if (!res.headersSent) res.setHeader('connection', 'close');
+      const idleSweep = setInterval(() => httpServer.closeIdleConnections(), 200);
       // The deadline covers everything below: a WebSocket client that never answers the close
       // frame would otherwise hold graphql-ws's dispose for ws's own 30 s close timeout.
       const timer = setTimeout(() => {
@@ -188,6 +214,7 @@ export function buildApp(config: Config, logger: Logger): App {
         await yoga.dispose();
       } finally {
         clearTimeout(timer);
+        clearInterval(idleSweep);
       }
       await closeEventBus();
       await closeDatabase();

@@ -16,7 +16,15 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const app = buildApp(config, logger);
-  const url = await app.start();
+  let url: string;
+  try {
+    url = await app.start();
+  } catch (error) {
+    // Release what start() opened (the database, the DATA_DIR lock) before giving up: a port
+    // already in use must not leave the embedded database half-open.
+    await app.stop().catch(() => {});
+    throw error;
+  }
   logger.info({ url, database: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}`, redis: !!config.redisUrl }, `Tertulia is listening on ${url}`);
 
   let stopping = false;

@@ -84,10 +84,13 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   };
 }
 
-async function isolatedDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+/** With DATABASE_URL set, a fresh empty database of its own (drop it when done); else undefined. */
+export async function isolatedDatabase(
+  prefix = 'tertulia_test',
+): Promise<{ url: string; drop(): Promise<void> } | undefined> {
   const base = process.env.DATABASE_URL;
   if (!base) return undefined;
-  const name = `tertulia_test_${randomBytes(6).toString('hex')}`;
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${name}"`);

@@ -49,7 +49,12 @@ export async function openDatabase(
   (opened.client as unknown as QueryEvents).$on('query', (event) => {
     for (const listener of queryListeners) listener(event.query);
   });
-  await opened.client.$connect();
+  try {
+    await opened.client.$connect();
+  } catch (error) {
+    await opened.close(); // release PGlite and its DATA_DIR lock
+    throw error;
+  }
   current = opened;
 }
 
@@ -97,21 +102,34 @@ async function openPGlite(dataDir: string, log: (msg: string) => void): Promise<
 }
 
 // PGlite is a single process's database: a second server on the same folder would corrupt it.
+// The lock file appears whole (written aside, then linked or renamed into place), so a reader
+// never sees it empty; a lock left by a dead process is taken over.
 function lockDataDir(dataDir: string): () => void {
   fs.mkdirSync(dataDir, { recursive: true });
   const lockFile = path.join(path.resolve(dataDir), '..', `${path.basename(path.resolve(dataDir))}.lock`);
+  const draft = `${lockFile}.${process.pid}`;
+  fs.writeFileSync(draft, String(process.pid));
   try {
-    fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
-  } catch {
-    const holder = Number(fs.readFileSync(lockFile, 'utf8'));
-    if (holder && holder !== process.pid && isAlive(holder)) {
-      throw new Error(
-        `DATA_DIR ${dataDir} is in use by process ${holder}; the embedded database allows one server at a time (set DATABASE_URL to run several)`,
-      );
+    try {
+      fs.linkSync(draft, lockFile); // fails if the lock exists
+    } catch {
+      const holder = Number(fs.readFileSync(lockFile, 'utf8'));
+      if (holder && holder !== process.pid && isAlive(holder)) throw inUse(dataDir, holder);
+      fs.renameSync(draft, lockFile);
+      // Two processes taking over the same stale lock: the last rename wins, the other leaves.
+      const winner = Number(fs.readFileSync(lockFile, 'utf8'));
+      if (winner !== process.pid) throw inUse(dataDir, winner);
     }
-    fs.writeFileSync(lockFile, String(process.pid));
+  } finally {
+    fs.rmSync(draft, { force: true });
   }
   return () => fs.rmSync(lockFile, { force: true });
+}
+
+function inUse(dataDir: string, pid: number): Error {
+  return new Error(
+    `DATA_DIR ${dataDir} is in use by process ${pid}; the embedded database allows one server at a time (set DATABASE_URL to run several)`,
+  );
 }
 
 function isAlive(pid: number): boolean {

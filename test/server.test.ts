@@ -1,0 +1,680 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getIntrospectionQuery } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { closeDatabase } from '../src/db/client.js';
+import { createSpace, createThread, createUser, type Actor } from './fixtures.js';
+import { isolatedDatabase, sleep, startTestApp, type TestApp } from './helpers.js';
+
+// The server as users run it: `node --import tsx src/main.ts` in a child process for start-up,
+// configuration, shutdown and persistence; the in-process app (startTestApp) for HTTP behaviour.
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ON_POSTGRES = !!process.env.DATABASE_URL;
+// PGlite's start-up (and a first initdb) takes seconds, many more on a busy machine.
+const START_TIMEOUT = 90_000;
+const PROCESS_TEST = 180_000;
+
+// ---- Child processes --------------------------------------------------------------------------
+
+type LogLine = { msg?: string; level?: number; [key: string]: unknown };
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
+
+const children = new Set<ChildProcess>();
+const tempDirs: string[] = [];
+const databases: { drop(): Promise<void> }[] = [];
+
+/** Every variable src/config.ts reads: cleared so the parent's (DATABASE_URL of the shared test database) never leaks in. */
+const CONFIG_KEYS = [
+  'PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'REDIS_CHANNEL_PREFIX', 'LOG_LEVEL', 'TOKEN_TTL_HOURS',
+  'MAX_BODY_BYTES', 'MAX_QUERY_DEPTH', 'MAX_QUERY_COST', 'MAX_ALIASES', 'SHUTDOWN_TIMEOUT_MS', 'DATABASE_POOL_SIZE',
+];
+
+class ServerProcess {
+  readonly child: ChildProcess;
+  readonly logs: LogLine[] = [];
+  stderr = '';
+  exitStatus: Exit | undefined;
+  readonly exited: Promise<Exit>;
+
+  constructor(env: Record<string, string>) {
+    const childEnv: NodeJS.ProcessEnv = { ...process.env };
+    for (const key of CONFIG_KEYS) delete childEnv[key];
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      env: { ...childEnv, PORT: '0', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(this.child);
+    let pending = '';
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      pending += chunk;
+      let end: number;
+      while ((end = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, end);
+        pending = pending.slice(end + 1);
+        if (!line.trim()) continue;
+        try {
+          this.logs.push(JSON.parse(line) as LogLine);
+        } catch {
+          this.logs.push({ msg: line, notJson: true });
+        }
+      }
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.exitStatus = { code, signal };
+        children.delete(this.child);
+        resolve(this.exitStatus);
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Waits for a log line matching `match`; fails early if the process exits first. */
+  async waitForLog(match: (line: LogLine) => boolean, what: string, timeoutMs = 10_000): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.logs.find(match);
+      if (found) return found;
+      if (this.exitStatus) throw new Error(`the server exited (${JSON.stringify(this.exitStatus)}) before logging ${what}; stderr: ${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; logs: ${JSON.stringify(this.logs)}; stderr: ${this.stderr}`);
+      await sleep(25);
+    }
+  }
+
+  /** Waits for the "listening" line and returns the GraphQL URL it names. */
+  async listening(): Promise<string> {
+    const line = await this.waitForLog((l) => String(l.msg).startsWith('Tertulia is listening on'), 'the listening line', START_TIMEOUT);
+    return String(line.url);
+  }
+
+  async waitForExit(timeoutMs = 30_000): Promise<Exit> {
+    return withTimeout(this.exited, timeoutMs, 'the server to exit');
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    }),
+  ]);
+}
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tertulia-server-test-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/**
+ * The database settings of one spawned server family: a DATA_DIR of its own, or with
+ * DATABASE_URL a fresh PostgreSQL database (never the shared one), dropped in afterAll.
+ */
+async function storageEnv(): Promise<Record<string, string>> {
+  const env: Record<string, string> = { DATA_DIR: path.join(tempDir(), 'data') };
+  const database = await isolatedDatabase('tertulia_server');
+  if (database) {
+    databases.push(database);
+    env.DATABASE_URL = database.url;
+  }
+  if (process.env.REDIS_URL) {
+    env.REDIS_URL = process.env.REDIS_URL;
+    env.REDIS_CHANNEL_PREFIX = `tertulia-server-test-${randomBytes(6).toString('hex')}:`;
+  }
+  return env;
+}
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const db of databases) await db.drop().catch(() => {});
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// ---- HTTP helpers -----------------------------------------------------------------------------
+
+async function post(url: string, query: string, variables?: Record<string, unknown>, token?: string) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as { data?: any; errors?: any[] } };
+}
+
+/** A raw HTTP request, so headers and framing (Content-Length, chunked) are exactly ours. */
+function rawRequest(
+  url: string,
+  options: { method: string; headers: Record<string, string | number> },
+  write: (req: http.ClientRequest) => void,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, options, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    write(req);
+  });
+}
+
+/** A graphql-ws connection by hand, to see the exact close code. */
+async function openGraphqlWs(
+  url: string,
+  token?: string,
+): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }>; messages: any[] }> {
+  const ws = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+  const messages: any[] = [];
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  await withTimeout(new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject)), 10_000, 'the WebSocket to open');
+  ws.send(JSON.stringify({ type: 'connection_init', payload: token ? { authorization: `Bearer ${token}` } : undefined }));
+  await withTimeout(
+    (async () => {
+      while (!messages.some((m) => m.type === 'connection_ack')) await sleep(10);
+    })(),
+    10_000,
+    'connection_ack',
+  );
+  return { ws, closed, messages };
+}
+
+// ---- Configuration ----------------------------------------------------------------------------
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 4000,
+      host: '127.0.0.1',
+      dataDir: './.data',
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      logLevel: 'info',
+      limits: { maxDepth: 12, maxCost: 20_000, maxAliases: 30 },
+      maxBodyBytes: 1024 * 1024,
+    });
+    // An empty variable is unset, as with `PORT= npm start`.
+    expect(loadConfig({ PORT: '', HOST: '' }).port).toBe(4000);
+  });
+
+  it('names every variable at fault', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', MAX_QUERY_DEPTH: '1', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ['PORT', 'MAX_QUERY_DEPTH', 'DATABASE_URL', 'LOG_LEVEL']) expect(message).toContain(`${name}:`);
+  });
+
+  it(
+    'stops start-up with exit code 78 and a message naming the variable',
+    async () => {
+      const server = new ServerProcess({ DATA_DIR: path.join(tempDir(), 'data'), PORT: '99999', MAX_ALIASES: 'many' });
+      const exit = await server.waitForExit(60_000);
+      expect(exit).toEqual({ code: 78, signal: null });
+      expect(server.stderr).toMatch(/^Invalid configuration:/);
+      expect(server.stderr).toMatch(/^\s+PORT: /m);
+      expect(server.stderr).toMatch(/^\s+MAX_ALIASES: /m);
+      expect(server.logs.some((l) => String(l.msg).startsWith('Tertulia is listening'))).toBe(false);
+    },
+    PROCESS_TEST,
+  );
+});
+
+// ---- Endpoints, limits and errors (in-process app) --------------------------------------------
+
+describe('endpoints and limits', () => {
+  let t: TestApp;
+  let base: string;
+  let admin: Actor;
+  let spaceId: string;
+  const MAX_BODY_BYTES = 4096;
+
+  beforeAll(async () => {
+    t = await startTestApp({ MAX_QUERY_DEPTH: '5', MAX_QUERY_COST: '300', MAX_ALIASES: '3', MAX_BODY_BYTES: String(MAX_BODY_BYTES) });
+    base = t.url.replace(/\/graphql$/, '');
+    admin = await createUser(t, 'Admin');
+    spaceId = await createSpace(t, admin, 'server-test');
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('answers /healthz and /readyz, and 404 elsewhere', async () => {
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready' });
+    const other = await fetch(`${base}/nope`);
+    expect(other.status).toBe(404);
+    expect(await other.json()).toEqual({ error: 'Not found; the API is at /graphql' });
+  });
+
+  it('serves GraphQL over POST and GET, and refuses mutations over GET', async () => {
+    expect(await post(t.url, 'query Hello { __typename }')).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });
+
+    const get = await fetch(`${t.url}?query=${encodeURIComponent('query Hello { __typename }')}`, { headers: { accept: 'application/json' } });
+    expect(get.status).toBe(200);
+    expect(get.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await get.json()).toEqual({ data: { __typename: 'Query' } });
+
+    const mutation = 'mutation { signIn(input: { email: "a@example.com", password: "x" }) { __typename } }';
+    const refused = await fetch(`${t.url}?query=${encodeURIComponent(mutation)}`, { headers: { accept: 'application/json' } });
+    expect(refused.status).toBe(405);
+  });
+
+  it('serves GraphiQL to a browser and JSON to everyone else', async () => {
+    const page = await fetch(t.url, { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain('<title>Tertulia GraphiQL</title>');
+    // An API client's GET without a query is an error, never the HTML page.
+    const api = await fetch(t.url, { headers: { accept: 'application/json' } });
+    expect(api.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(((await api.json()) as { errors: unknown[] }).errors).toHaveLength(1);
+  });
+
+  it('speaks graphql-ws on the same path', async () => {
+    const { ws, closed, messages } = await openGraphqlWs(t.url);
+    ws.send(JSON.stringify({ id: 'q1', type: 'subscribe', payload: { query: 'query OverWs { __typename }' } }));
+    await withTimeout(
+      (async () => {
+        while (!messages.some((m) => m.id === 'q1' && m.type === 'complete')) await sleep(10);
+      })(),
+      10_000,
+      'the query over graphql-ws',
+    );
+    expect(messages.filter((m) => m.id === 'q1')).toEqual([
+      { id: 'q1', type: 'next', payload: { data: { __typename: 'Query' } } },
+      { id: 'q1', type: 'complete' },
+    ]);
+    ws.close(1000);
+    expect((await closed).code).toBe(1000);
+  });
+
+  it('answers a bad operation over graphql-ws with an error message, keeping the socket open', async () => {
+    const user = await createUser(t, 'Revoked');
+    const { ws, closed, messages } = await openGraphqlWs(t.url, user.token);
+    const waitFor = (id: string) =>
+      withTimeout(
+        (async () => {
+          while (!messages.some((m) => m.id === id && (m.type === 'error' || m.type === 'complete'))) await sleep(10);
+          return messages.filter((m) => m.id === id);
+        })(),
+        10_000,
+        `the answer to ${id}`,
+      );
+
+    ws.send(JSON.stringify({ id: 'syntax', type: 'subscribe', payload: { query: 'query Broken { viewer {' } }));
+    expect(await waitFor('syntax')).toEqual([
+      { id: 'syntax', type: 'error', payload: [expect.objectContaining({ message: 'Syntax Error: Expected Name, found <EOF>.' })] },
+    ]);
+
+    // The token is revoked after the connection was accepted: the next operation says so.
+    expect((await post(t.url, 'mutation { signOut { __typename } }', undefined, user.token)).body).toEqual({
+      data: { signOut: { __typename: 'SignOutPayload' } },
+    });
+    ws.send(JSON.stringify({ id: 'revoked', type: 'subscribe', payload: { query: 'query Me { viewer { id } }' } }));
+    expect(await waitFor('revoked')).toEqual([
+      {
+        id: 'revoked',
+        type: 'error',
+        payload: [expect.objectContaining({ message: 'The access token is invalid, expired or revoked', extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })],
+      },
+    ]);
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    ws.close(1000);
+    expect((await closed).code).toBe(1000);
+  });
+
+  it('streams subscriptions over SSE to a GET with Accept: text/event-stream', async () => {
+    const controller = new AbortController();
+    const query = 'subscription SseKinds { activity(filter: { kinds: [THREAD_CREATED] }) { kind thread { title } } }';
+    const response = await fetch(`${t.url}?query=${encodeURIComponent(query)}`, {
+      headers: { accept: 'text/event-stream' },
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    let text = '';
+    const reader = response.body!.getReader();
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          text += decoder.decode(value, { stream: true });
+        }
+      } catch {
+        // aborted
+      }
+    })();
+    // The stream goes live a moment after the response starts: write until an event shows up.
+    const deadline = Date.now() + 20_000;
+    while (!text.includes('event: next')) {
+      if (Date.now() > deadline) throw new Error(`no SSE event; got ${JSON.stringify(text)}`);
+      await createThread(t, admin, spaceId, 'Seen over SSE');
+      await sleep(200);
+    }
+    controller.abort();
+    await reading;
+    expect(text).toContain('event: next\ndata: {"data":{"activity":{"kind":"THREAD_CREATED","thread":{"title":"Seen over SSE"}}}}');
+  });
+
+  it('refuses queries deeper than MAX_QUERY_DEPTH, but not introspection', async () => {
+    const deep = 'query Deep { threads(first: 1) { edges { node { space { threads(first: 1) { edges { node { id } } } } } } } }';
+    const { body } = await post(t.url, deep);
+    expect(body.data).toBeUndefined();
+    expect(body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/depth limit of 5/i) })]);
+    // GraphiQL's own introspection query is deeper than that and must keep working.
+    const introspection = await post(t.url, getIntrospectionQuery());
+    expect(introspection.body.errors).toBeUndefined();
+    expect(introspection.body.data.__schema.queryType).toMatchObject({ name: 'Query' });
+  });
+
+  it('refuses queries costlier than MAX_QUERY_COST', async () => {
+    const costly = `query Costly { threads(first: 10) { edges { node { id title body createdAt author { id displayName } space { id slug name } } } } }`;
+    const { body } = await post(t.url, costly);
+    expect(body.data).toBeUndefined();
+    expect(body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/cost limit of 300/i) })]);
+    const cheap = await post(t.url, 'query Cheap { threads(first: 10) { edges { node { id } } } }');
+    expect(cheap.body.errors).toBeUndefined();
+  });
+
+  it('refuses more aliases than MAX_ALIASES', async () => {
+    const ok = await post(t.url, 'query ThreeAliases { a: viewer { id } b: viewer { id } c: viewer { id } }');
+    expect(ok.body).toEqual({ data: { a: null, b: null, c: null } });
+    const { body } = await post(t.url, 'query FourAliases { a: viewer { id } b: viewer { id } c: viewer { id } d: viewer { id } }');
+    expect(body.data).toBeUndefined();
+    expect(body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/aliases limit of 3/i) })]);
+  });
+
+  it('never suggests field names', async () => {
+    const { body } = await post(t.url, 'query Typo { viewr { id } spacs(first: 1) { totalCount } }');
+    expect(body.errors!.length).toBeGreaterThan(0);
+    const text = JSON.stringify(body.errors);
+    expect(text).not.toMatch(/did you mean/i);
+    expect(text).not.toContain('"viewer"');
+    expect(text).not.toContain('spaces');
+  });
+
+  it('limits the request body: 413 over MAX_BODY_BYTES, 411 without a Content-Length', async () => {
+    // At the limit is fine (padding the query with spaces).
+    const query = 'query Padded { __typename }';
+    const fits = JSON.stringify({ query: query + ' '.repeat(MAX_BODY_BYTES - JSON.stringify({ query }).length) });
+    expect(Buffer.byteLength(fits)).toBe(MAX_BODY_BYTES);
+    const ok = await rawRequest(t.url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': MAX_BODY_BYTES } }, (req) => req.end(fits));
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toEqual({ data: { __typename: 'Query' } });
+
+    const big = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `query Big { __typename }${' '.repeat(MAX_BODY_BYTES)}` }),
+    });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toEqual({ error: `Request body is larger than ${MAX_BODY_BYTES} bytes` });
+
+    const chunked = await rawRequest(
+      t.url,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+      (req) => req.end(JSON.stringify({ query: 'query Chunked { __typename }' })),
+    );
+    expect(chunked.status).toBe(411);
+    expect(JSON.parse(chunked.body)).toEqual({ error: 'POST requests need a Content-Length header' });
+  });
+
+  it('closes a WebSocket whose message is over MAX_BODY_BYTES with 1009', async () => {
+    const { ws, closed } = await openGraphqlWs(t.url);
+    ws.send(JSON.stringify({ id: 'big', type: 'subscribe', payload: { query: `query Big { __typename }${' '.repeat(MAX_BODY_BYTES)}` } }));
+    expect((await withTimeout(closed, 10_000, 'the WebSocket to close')).code).toBe(1009);
+  });
+
+  // Last in this block: it closes the app's database.
+  it('masks unexpected errors (even with NODE_ENV=development) and reports not ready without a database', async () => {
+    await closeDatabase();
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'development';
+    try {
+      const { status, body } = await post(t.url, 'query Spaces { spaces(first: 5) { edges { node { slug } } } }');
+      expect(status).toBe(200);
+      expect(body.errors).toEqual([
+        {
+          message: 'Unexpected error.',
+          locations: [{ line: 1, column: 16 }],
+          path: ['spaces'],
+          extensions: { code: 'INTERNAL_SERVER_ERROR' },
+        },
+      ]);
+      const text = JSON.stringify(body);
+      expect(text).not.toMatch(/stack|originalError|database is not open|\.ts:\d+/);
+    } finally {
+      process.env.NODE_ENV = previous;
+    }
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: 'unavailable', reason: 'database is not answering' });
+    // Alive all the same.
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+});
+
+// ---- The process: start-up, single-instance lock, shutdown, persistence -----------------------
+
+describe('the server process', () => {
+  let env: Record<string, string>;
+  let first: ServerProcess;
+  let url: string;
+  const email = `persist-${randomBytes(4).toString('hex')}@example.com`;
+  const password = 'a long enough password';
+
+  beforeAll(async () => {
+    env = await storageEnv();
+  });
+
+  it(
+    'starts on its own, applies migrations, listens on 127.0.0.1 and logs JSON lines',
+    async () => {
+      first = new ServerProcess(env);
+      url = await first.listening();
+      // HOST defaults to 127.0.0.1; PORT=0 picks a free port.
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
+      expect(first.logs.every((l) => !l.notJson && typeof l.level === 'number' && typeof l.time === 'string')).toBe(true);
+      const listening = first.logs.find((l) => String(l.msg).startsWith('Tertulia is listening'))!;
+      expect(listening).toMatchObject({
+        msg: `Tertulia is listening on ${url}`,
+        database: ON_POSTGRES ? 'postgresql' : `pglite:${env.DATA_DIR}`,
+      });
+      expect(first.logs.some((l) => /^applied migrations: \d+_init/.test(String(l.msg)))).toBe(true);
+      if (!ON_POSTGRES) expect(fs.existsSync(path.join(env.DATA_DIR, 'PG_VERSION'))).toBe(true);
+
+      const base = url.replace(/\/graphql$/, '');
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+
+      // One line per operation, with its name and duration, executed or refused.
+      const { body } = await post(url, 'mutation PersistUser($input: SignUpInput!) { signUp(input: $input) { __typename } }', {
+        input: { email, password, displayName: 'Persistent' },
+      });
+      expect(body).toEqual({ data: { signUp: { __typename: 'AuthPayload' } } });
+      const line = await first.waitForLog((l) => l.operation === 'PersistUser', 'the PersistUser operation line');
+      expect(line).toMatchObject({ msg: 'graphql operation', type: 'execute', errors: 0, level: 30 });
+      expect(line.durationMs).toEqual(expect.any(Number));
+      await post(url, 'query Refused { nope }');
+      const refused = await first.waitForLog((l) => l.operation === 'Refused', 'the Refused operation line');
+      expect(refused).toMatchObject({ msg: 'graphql operation', type: 'rejected', errors: 1 });
+      expect(refused.durationMs).toEqual(expect.any(Number));
+    },
+    PROCESS_TEST,
+  );
+
+  it.skipIf(ON_POSTGRES)(
+    'refuses a second server on the same DATA_DIR with a clear message',
+    async () => {
+      expect(first?.exitStatus, 'the first server is running').toBeUndefined();
+      const second = new ServerProcess(env);
+      const exit = await second.waitForExit(START_TIMEOUT);
+      expect(exit.code).toBe(1);
+      expect(second.stderr).toContain(
+        `DATA_DIR ${env.DATA_DIR} is in use by process ${first.pid}; the embedded database allows one server at a time`,
+      );
+      // The first one is unharmed.
+      expect((await fetch(url.replace(/\/graphql$/, '/readyz'))).status).toBe(200);
+    },
+    PROCESS_TEST,
+  );
+
+  it(
+    'on SIGTERM stops accepting, finishes in-flight requests, closes WebSockets with 1001 and exits 0',
+    async () => {
+      expect(first?.exitStatus, 'the first server is running').toBeUndefined();
+      const base = url.replace(/\/graphql$/, '');
+
+      // A live subscription over graphql-ws.
+      const socket = await openGraphqlWs(url);
+      socket.ws.send(JSON.stringify({ id: 's1', type: 'subscribe', payload: { query: 'subscription Live { activity { kind } }' } }));
+      await first.waitForLog((l) => l.operation === 'Live' && l.msg === 'graphql subscription started', 'the subscription to start');
+
+      // An in-flight request: the server has its headers (it answered 100-continue) and half its body.
+      const body = JSON.stringify({ query: 'query InFlight { spaces(first: 5) { edges { node { slug } } } }' });
+      let finishBody!: () => void;
+      let inFlight!: ReturnType<typeof rawRequest>;
+      const continued = new Promise<void>((resolve) => {
+        const response = rawRequest(
+          url,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+          },
+          (req) => {
+            req.on('continue', () => {
+              req.write(body.slice(0, 20));
+              resolve();
+            });
+            req.flushHeaders();
+            finishBody = () => req.end(body.slice(20));
+          },
+        );
+        inFlight = response;
+      });
+      await withTimeout(continued, 10_000, '100-continue');
+      await sleep(100); // let the first half reach the server
+
+      first.child.kill('SIGTERM');
+      await first.waitForLog((l) => l.msg === 'shutting down', 'the "shutting down" line');
+      expect(first.logs.find((l) => l.msg === 'shutting down')).toMatchObject({ signal: 'SIGTERM' });
+
+      // WebSockets are told "going away".
+      const closed = await withTimeout(socket.closed, 10_000, 'the WebSocket to close');
+      expect(closed).toEqual({ code: 1001, reason: 'Going away' });
+      // New connections are refused...
+      await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+      // ...but the request already in flight is served in full, database and all.
+      expect(first.exitStatus).toBeUndefined();
+      finishBody();
+      const response = await withTimeout(inFlight, 10_000, 'the in-flight response');
+      expect(response.status).toBe(200);
+      expect(JSON.parse(response.body)).toEqual({ data: { spaces: { edges: [] } } });
+      // ...and its keep-alive connection is told to close rather than held open for 5 s.
+      expect(response.headers.connection).toBe('close');
+
+      expect(await first.waitForExit(30_000)).toEqual({ code: 0, signal: null });
+      const stopped = first.logs.findIndex((l) => l.msg === 'stopped');
+      expect(stopped).toBeGreaterThan(first.logs.findIndex((l) => l.operation === 'InFlight'));
+      expect(first.logs.some((l) => l.level! >= 40), 'no warnings or errors').toBe(false);
+      expect(first.stderr).toBe('');
+      // The embedded database was closed and its lock released.
+      if (!ON_POSTGRES) expect(fs.existsSync(`${env.DATA_DIR}.lock`)).toBe(false);
+    },
+    PROCESS_TEST,
+  );
+
+  it(
+    'keeps its data across restarts and applies no migration twice; SIGINT and stuck clients are bounded by SHUTDOWN_TIMEOUT_MS',
+    async () => {
+      expect(first?.exitStatus?.code, 'the first server stopped cleanly').toBe(0);
+      const again = new ServerProcess({ ...env, SHUTDOWN_TIMEOUT_MS: '1000' });
+      const url2 = await again.listening();
+      expect(again.logs.some((l) => String(l.msg).startsWith('applied migrations'))).toBe(false);
+
+      const { body } = await post(url2, 'mutation PersistSignIn($input: SignInInput!) { signIn(input: $input) { __typename ... on AuthPayload { token } } }', {
+        input: { email, password },
+      });
+      expect(body.data.signIn.__typename).toBe('AuthPayload');
+      const viewer = await post(url2, 'query PersistViewer { viewer { displayName } }', undefined, body.data.signIn.token);
+      expect(viewer.body).toEqual({ data: { viewer: { displayName: 'Persistent' } } });
+
+      // Two clients that never finish: a WebSocket that ignores the close frame (its TCP reads
+      // paused) and a request whose body never ends. The deadline cuts them.
+      const stuckWs = await openGraphqlWs(url2);
+      (stuckWs.ws as unknown as { _socket: net.Socket })._socket.pause();
+      const stuckRequest = rawRequest(
+        url2,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 1000 } },
+        (req) => req.write('{"query":'),
+      ).catch((error: Error) => error);
+      await sleep(200);
+
+      const signalled = Date.now();
+      again.child.kill('SIGINT');
+      expect(await again.waitForExit(30_000)).toEqual({ code: 0, signal: null });
+      // Well below ws's own 30 s close timeout.
+      expect(Date.now() - signalled).toBeLessThan(8_000);
+      expect(again.logs.find((l) => l.msg === 'shutting down')).toMatchObject({ signal: 'SIGINT' });
+      expect(again.logs.some((l) => l.msg === 'shutdown timeout: closing remaining connections')).toBe(true);
+      expect(again.logs.at(-1)).toMatchObject({ msg: 'stopped' });
+      expect(await stuckRequest).toBeInstanceOf(Error);
+      stuckWs.ws.terminate();
+    },
+    PROCESS_TEST,
+  );
+
+  it(
+    'fails cleanly when its port is taken: exit 1, the reason, the database closed',
+    async () => {
+      const blocker = net.createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const port = (blocker.address() as net.AddressInfo).port;
+      try {
+        const server = new ServerProcess({ ...env, PORT: String(port) });
+        expect(await server.waitForExit(START_TIMEOUT)).toEqual({ code: 1, signal: null });
+        expect(server.stderr).toContain(`EADDRINUSE`);
+        expect(server.stderr).toContain(`127.0.0.1:${port}`);
+        if (!ON_POSTGRES) expect(fs.existsSync(`${env.DATA_DIR}.lock`)).toBe(false);
+      } finally {
+        blocker.close();
+      }
+    },
+    PROCESS_TEST,
+  );
+});
