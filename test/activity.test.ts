@@ -171,17 +171,19 @@ async function goLive(feeds: Feed[], probe: () => Promise<string>) {
 
 const probeThread = (actor: Actor, spaceId: string) => () => createThread(t, actor, spaceId, 'probe', 'probe body');
 
-/** The numeric position inside an opaque ActivityEvent id ("activity:<n>" in base64url). */
+/** The log position inside an opaque ActivityEvent id ("act_" and 16 hex digits). */
 function sequence(id: string): bigint {
-  const match = /^activity:(\d+)$/.exec(Buffer.from(id, 'base64url').toString());
+  const match = /^act_([0-9a-f]{16})$/.exec(id);
   if (!match) throw new Error(`unexpected activity id ${id}`);
-  return BigInt(match[1]);
+  return BigInt(`0x${match[1]}`);
 }
 
 function expectIncreasingIds(events: Event[]): void {
   const numbers = events.map((e) => sequence(e.id));
   for (let i = 1; i < numbers.length; i++) expect(numbers[i] > numbers[i - 1], `id #${i} ${numbers[i]} after ${numbers[i - 1]}`).toBe(true);
   expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+  // Ordered as plain strings too, so clients can compare cursors without decoding them.
+  for (let i = 1; i < events.length; i++) expect(events[i].id > events[i - 1].id).toBe(true);
 }
 
 /** The event fields that depend on the write, for toEqual on whole events. */

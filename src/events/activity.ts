@@ -50,7 +50,7 @@ export async function writeWithActivity<T>(work: (tx: Tx, activity: ActivityReco
               visibility: input.visibility ?? 'SPACE',
             },
           });
-          recorded.push(toMessage(row, input.space?.visibility ?? null));
+          recorded.push(toActivityMessage(row, input.space?.visibility ?? null));
         },
       }),
     );
@@ -98,7 +98,7 @@ async function runTransaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
   }
 }
 
-function toMessage(row: Activity, spaceVisibility: SpaceVisibility | null): ActivityMessage {
+export function toActivityMessage(row: Activity, spaceVisibility: SpaceVisibility | null): ActivityMessage {
   return {
     id: row.id.toString(),
     kind: row.kind,

@@ -3,10 +3,21 @@ import { builder } from '../../builder.js';
 import { prisma } from '../../db/client.js';
 import { subscribeActivity, type ActivityMessage } from '../../events/bus.js';
 import { ActivityKind } from '../../generated/prisma/enums.js';
+import type { ActivityKind as ActivityKindValue } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
 import { PostType, SpaceType, ThreadType } from '../community/community.schema.js';
 import { UserType } from '../identity/identity.schema.js';
-import { canReceive, matchesFilter, type ActivityFilter } from './activity.service.js';
+import { checkPageArgs } from '../../pagination.js';
+import {
+  assertKnownCursor,
+  canReceive,
+  decodeActivityCursor,
+  encodeActivityCursor,
+  matchesFilter,
+  readLog,
+  replayThenLive,
+  type ActivityFilter,
+} from './activity.service.js';
 
 const SUBJECT_TYPES = { Thread: ThreadType, Post: PostType, Space: SpaceType, User: UserType };
 
@@ -16,8 +27,9 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
   description: 'Something that happened, as written to the activity log.',
   fields: (t) => ({
     id: t.id({
-      description: 'Opaque and ordered: a later event has a greater id.',
-      resolve: (event) => Buffer.from(`activity:${event.id}`).toString('base64url'),
+      description:
+        'Opaque and ordered (a later event has a greater id, also as a string). Pass it as `after` to resume.',
+      resolve: (event) => encodeActivityCursor(event.id),
     }),
     kind: t.field({ type: ActivityKindEnum, resolve: (event) => event.kind }),
     occurredAt: t.field({ type: 'DateTime', resolve: (event) => new Date(event.occurredAt) }),
@@ -75,20 +87,66 @@ const ActivityFilterInput = builder.inputType('ActivityFilter', {
   }),
 });
 
+type FilterArg = { kinds?: ActivityKindValue[] | null; spaceIds?: string[] | null; threadId?: string | null } | null | undefined;
+
+function activityFilter(filter: FilterArg): ActivityFilter {
+  return {
+    kinds: filter?.kinds ?? undefined,
+    spaceIds: filter?.spaceIds?.map((id, i) => decodeId(id, ['Space'], `filter.spaceIds.${i}`).id),
+    threadId: filter?.threadId ? decodeId(filter.threadId, ['Thread'], 'filter.threadId').id : undefined,
+  };
+}
+
 builder.subscriptionField('activity', (t) =>
   t.field({
     type: ActivityEventType,
-    description: 'Live activity you are allowed to see, filtered. Over graphql-ws or SSE.',
-    args: { filter: t.arg({ type: ActivityFilterInput }) },
-    subscribe: (_root, args, ctx) => {
-      const wanted: ActivityFilter = {
-        kinds: args.filter?.kinds ?? undefined,
-        spaceIds: args.filter?.spaceIds?.map((id, i) => decodeId(id, ['Space'], `filter.spaceIds.${i}`).id),
-        threadId: args.filter?.threadId ? decodeId(args.filter.threadId, ['Thread'], 'filter.threadId').id : undefined,
-      };
-      // Checked as each event arrives, so a subscriber queues only what it will be sent.
-      return subscribeActivity((event) => matchesFilter(wanted, event) && canReceive(ctx.viewer, event));
+    description:
+      'Live activity you are allowed to see, filtered. With `after` (an event id), first replays what you missed since then, in order, then continues live: no gap, no duplicate. Over graphql-ws or SSE.',
+    args: {
+      filter: t.arg({ type: ActivityFilterInput }),
+      after: t.arg.string({ description: 'Resume after this ActivityEvent id.' }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      const wanted = activityFilter(args.filter);
+      const afterId = args.after == null ? undefined : decodeActivityCursor(args.after, 'after');
+      if (afterId !== undefined) await assertKnownCursor(afterId, args.after!);
+      // Subscribed before any replay, so what commits during the replay is not lost. Checked as
+      // each event arrives, so a subscriber queues only what it will be sent.
+      const live = subscribeActivity((event) => matchesFilter(wanted, event) && canReceive(ctx.viewer, event));
+      return afterId === undefined ? live : replayThenLive(ctx.viewer, wanted, afterId, live);
     },
     resolve: (event) => event,
   }),
+);
+
+builder.queryField('activityLog', (t) =>
+  t.connection(
+    {
+      type: ActivityEventType,
+      description: 'The activity log you are allowed to see, oldest first; the same events the `activity` subscription streams.',
+      args: { filter: t.arg({ type: ActivityFilterInput }) },
+      resolve: async (_root, args, ctx) => {
+        checkPageArgs(args);
+        const wanted = activityFilter(args.filter);
+        const after = args.after == null ? undefined : decodeActivityCursor(args.after, 'after');
+        const before = args.before == null ? undefined : decodeActivityCursor(args.before, 'before');
+        const backwards = args.first == null;
+        const size = (backwards ? args.last : args.first)!;
+        const rows = await readLog(ctx.viewer, wanted, { after, before, take: size + 1, newestFirst: backwards });
+        const more = rows.length > size;
+        const events = more ? (backwards ? rows.slice(1) : rows.slice(0, size)) : rows;
+        return {
+          edges: events.map((event) => ({ cursor: encodeActivityCursor(event.id), node: event })),
+          pageInfo: {
+            startCursor: events.length ? encodeActivityCursor(events[0].id) : null,
+            endCursor: events.length ? encodeActivityCursor(events[events.length - 1].id) : null,
+            hasNextPage: backwards ? before !== undefined : more,
+            hasPreviousPage: backwards ? more : after !== undefined,
+          },
+        };
+      },
+    },
+    { name: 'ActivityConnection' },
+    { name: 'ActivityEdge' },
+  ),
 );

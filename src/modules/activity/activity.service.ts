@@ -1,10 +1,17 @@
 import type { Viewer } from '../../context.js';
+import { prisma } from '../../db/client.js';
 import type { ActivityMessage } from '../../events/bus.js';
+import { toActivityMessage } from '../../events/activity.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
+import type { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind } from '../../generated/prisma/enums.js';
 import { isAdmin, isStaff } from '../identity/roles.js';
-import { canSeeSpace } from '../community/visibility.js';
+import { canSeeSpace, visibleSpaceVisibilities } from '../community/visibility.js';
 
 export type ActivityFilter = { kinds?: ActivityKind[]; spaceIds?: number[]; threadId?: number };
+
+// ---- Delivery rules: `canReceive` for one live event, `visibleActivityWhere` for reads from the
+// log. The same rule in two forms; test/activity.test.ts and activity-replay.test.ts check both.
 
 /** Whether this viewer may receive this event: checked per event, at delivery time. */
 export function canReceive(viewer: Viewer | null, event: ActivityMessage): boolean {
@@ -23,4 +30,106 @@ export function matchesFilter(filter: ActivityFilter, event: ActivityMessage): b
   if (filter.spaceIds?.length && (event.spaceId == null || !filter.spaceIds.includes(event.spaceId))) return false;
   if (filter.threadId !== undefined && event.threadId !== filter.threadId) return false;
   return true;
+}
+
+function visibleActivityWhere(viewer: Viewer | null, filter: ActivityFilter): Prisma.ActivityWhereInput {
+  const allowed: Prisma.ActivityWhereInput[] = [
+    { visibility: 'SPACE', OR: [{ spaceId: null }, { space: { visibility: { in: visibleSpaceVisibilities(viewer) } } }] },
+  ];
+  if (viewer && isStaff(viewer.role)) allowed.push({ visibility: 'STAFF' });
+  if (viewer && isAdmin(viewer.role)) allowed.push({ visibility: 'SUBJECT_USER' });
+  else if (viewer) allowed.push({ visibility: 'SUBJECT_USER', subjectType: 'User', subjectId: viewer.id });
+  return {
+    OR: allowed,
+    ...(filter.kinds?.length && { kind: { in: filter.kinds } }),
+    ...(filter.spaceIds?.length && { spaceId: { in: filter.spaceIds } }),
+    ...(filter.threadId !== undefined && { threadId: filter.threadId }),
+  };
+}
+
+// ---- Cursors ------------------------------------------------------------------------------------
+
+// Fixed-width hex of the log id: opaque to clients, and a later event's cursor sorts after an
+// earlier one's even as plain strings.
+const CURSOR = /^act_([0-9a-f]{16})$/;
+
+export function encodeActivityCursor(id: string | bigint): string {
+  return `act_${BigInt(id).toString(16).padStart(16, '0')}`;
+}
+
+export function decodeActivityCursor(cursor: string, path: string): bigint {
+  const match = CURSOR.exec(cursor);
+  if (!match) throw ValidationError.field(path, 'is not an activity cursor (an ActivityEvent id)');
+  return BigInt(`0x${match[1]}`);
+}
+
+/** A cursor the log never handed out is an error, not a silent restart from "now". */
+export async function assertKnownCursor(id: bigint, cursor: string): Promise<void> {
+  const newest = await prisma().activity.findFirst({ orderBy: { id: 'desc' }, select: { id: true } });
+  if (!newest || id > newest.id) throw new NotFoundError('ActivityEvent', cursor);
+}
+
+// ---- Reads --------------------------------------------------------------------------------------
+
+const REPLAY_PAGE = 500;
+
+/** Events after `afterId` that the viewer may see, oldest first, one page at a time. */
+export async function* replayActivity(
+  viewer: Viewer | null,
+  filter: ActivityFilter,
+  afterId: bigint,
+): AsyncGenerator<ActivityMessage> {
+  let cursor = afterId;
+  for (;;) {
+    const page = await readLog(viewer, filter, { after: cursor, take: REPLAY_PAGE });
+    for (const event of page) yield event;
+    if (page.length < REPLAY_PAGE) return;
+    cursor = BigInt(page[page.length - 1].id);
+  }
+}
+
+/**
+ * Replays what the viewer missed since `afterId`, then continues with `live` (subscribed before
+ * the replay started, so nothing committed meanwhile is lost), skipping what the replay already
+ * sent. Log ids are handed out in commit order (see writeWithActivity), so "greater id" is "later".
+ */
+export async function* replayThenLive(
+  viewer: Viewer | null,
+  filter: ActivityFilter,
+  afterId: bigint,
+  live: AsyncIterableIterator<ActivityMessage>,
+): AsyncGenerator<ActivityMessage> {
+  let last = afterId;
+  try {
+    for await (const event of replayActivity(viewer, filter, afterId)) {
+      last = BigInt(event.id);
+      yield event;
+    }
+    for await (const event of live) {
+      if (BigInt(event.id) <= last) continue;
+      last = BigInt(event.id);
+      yield event;
+    }
+  } finally {
+    await live.return?.();
+  }
+}
+
+/** A page of the log for `activityLog`: after/before a cursor, oldest first. */
+export async function readLog(
+  viewer: Viewer | null,
+  filter: ActivityFilter,
+  page: { after?: bigint; before?: bigint; take: number; newestFirst?: boolean },
+): Promise<ActivityMessage[]> {
+  const rows = await prisma().activity.findMany({
+    where: {
+      ...visibleActivityWhere(viewer, filter),
+      id: { ...(page.after !== undefined && { gt: page.after }), ...(page.before !== undefined && { lt: page.before }) },
+    },
+    include: { space: { select: { visibility: true } } },
+    orderBy: { id: page.newestFirst ? 'desc' : 'asc' },
+    take: page.take,
+  });
+  const events = rows.map((row) => toActivityMessage(row, row.space?.visibility ?? null));
+  return page.newestFirst ? events.reverse() : events;
 }

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSpace, createThread, createUser, reply, type Actor } from './fixtures.js';
+import { graphql } from './gql/index.js';
+import { startTestApp, subscribe, type TestApp } from './helpers.js';
+
+const Log = graphql(`
+  query Log($filter: ActivityFilter, $first: Int, $after: String, $last: Int, $before: String) {
+    activityLog(filter: $filter, first: $first, after: $after, last: $last, before: $before) {
+      edges { cursor node { id kind subject { id } } }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    }
+  }
+`);
+
+const Resume = graphql(`
+  subscription Resume($after: String, $filter: ActivityFilter) {
+    activity(after: $after, filter: $filter) { id kind subject { id } }
+  }
+`);
+
+const SetRole = graphql(`
+  mutation ReplaySetRole($input: SetUserRoleInput!) { setUserRole(input: $input) { __typename } }
+`);
+
+let t: TestApp;
+let admin: Actor;
+let agent: Actor;
+let alice: Actor;
+let publicSpace: string;
+let staffSpace: string;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  admin = await createUser(t, 'Admin');
+  agent = await createUser(t, 'Agent', 'AGENT', admin);
+  alice = await createUser(t, 'Alice');
+  publicSpace = await createSpace(t, admin, 'replay-public');
+  staffSpace = await createSpace(t, admin, 'replay-staff', 'STAFF');
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+type LogPage = Awaited<ReturnType<typeof logPage>>;
+const logPage = (token?: string) => t.query(Log, { first: 1 }, token).then((r) => r.activityLog);
+
+/** The whole log as a viewer sees it, paged forwards 7 at a time. */
+async function fullLog(token?: string, filter?: Record<string, unknown>) {
+  const ids: string[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const { activityLog }: { activityLog: LogPage } = await t.query(Log, { first: 7, after, filter }, token);
+    ids.push(...activityLog.edges.map((e) => e.node.id));
+    expect(activityLog.edges.map((e) => e.cursor)).toEqual(activityLog.edges.map((e) => e.node.id));
+    if (!activityLog.pageInfo.hasNextPage) return ids;
+    after = activityLog.pageInfo.endCursor;
+  }
+}
+
+describe('activityLog', () => {
+  it('pages the log forwards and backwards, showing each viewer only what it may see', async () => {
+    const staffThread = await createThread(t, agent, staffSpace, 'Rota');
+    const publicThread = await createThread(t, alice, publicSpace, 'Hello');
+    await t.query(SetRole, { input: { userId: alice.id, role: 'MEMBER' } }, admin.token); // no change, no event
+    const adminIds = await fullLog(admin.token);
+    const aliceIds = await fullLog(alice.token);
+    const anonymousIds = await fullLog();
+    expect([...adminIds].sort()).toEqual(adminIds); // ordered, ids sort as strings
+    expect(aliceIds.every((id) => adminIds.includes(id))).toBe(true);
+    expect(anonymousIds.every((id) => aliceIds.includes(id))).toBe(true);
+
+    const { activityLog: all } = await t.query(Log, { first: 100 }, admin.token);
+    const subjects = (token?: string) =>
+      t.query(Log, { first: 100 }, token).then((r) => r.activityLog.edges.map((e) => `${e.node.kind}:${e.node.subject?.id}`));
+    expect(all.edges.map((e) => `${e.node.kind}:${e.node.subject?.id}`)).toContain(`THREAD_CREATED:${staffThread}`);
+    expect(await subjects(alice.token)).not.toContain(`THREAD_CREATED:${staffThread}`);
+    expect(await subjects(alice.token)).toContain(`THREAD_CREATED:${publicThread}`);
+    expect(await subjects()).not.toContain(`USER_SIGNED_UP:${alice.id}`); // staff only
+    expect(await subjects(agent.token)).toContain(`USER_SIGNED_UP:${alice.id}`);
+
+    const { activityLog: tail } = await t.query(Log, { last: 2 }, admin.token);
+    expect(tail.edges.map((e) => e.node.id)).toEqual(adminIds.slice(-2));
+    expect(tail.pageInfo).toMatchObject({ hasPreviousPage: true, hasNextPage: false });
+    const { activityLog: before } = await t.query(Log, { last: 3, before: tail.pageInfo.startCursor }, admin.token);
+    expect(before.edges.map((e) => e.node.id)).toEqual(adminIds.slice(-5, -2));
+
+    const filtered = await fullLog(admin.token, { kinds: ['THREAD_CREATED'], spaceIds: [staffSpace] });
+    expect(filtered).toHaveLength(1);
+  });
+
+  it('rejects a malformed cursor with a typed error', async () => {
+    const result = await t.request(Log, { first: 5, after: 'garbage' }, admin.token);
+    expect(result.errors?.[0]).toMatchObject({
+      message: 'after: is not an activity cursor (an ActivityEvent id)',
+      extensions: { code: 'VALIDATION' },
+    });
+  });
+});
+
+describe('activity(after:) replays what was missed, then goes live', () => {
+  it('sends the missed events in order, then live ones, with no gap and no duplicate', async () => {
+    const threadId = await createThread(t, alice, publicSpace, 'Catch me up');
+    const { activityLog } = await t.query(Log, { last: 1 }, alice.token);
+    const cursor = activityLog.edges[0].node.id;
+    const missed = [await reply(t, alice, threadId, 'one'), await reply(t, alice, threadId, 'two')];
+
+    const client = t.wsClient(alice.token);
+    const sub = subscribe(client, Resume, { after: cursor, filter: { threadId } });
+    const replayed = await sub.next(2);
+    expect(replayed.map((r) => r.data?.activity.subject?.id)).toEqual(missed);
+    const live = await reply(t, alice, threadId, 'three');
+    const all = await sub.next(3);
+    expect(all[2].data?.activity).toMatchObject({ kind: 'POST_CREATED', subject: { id: live } });
+    const ids = all.map((r) => r.data!.activity.id);
+    expect([...ids].sort()).toEqual(ids);
+    expect(ids[0] > cursor).toBe(true);
+    sub.dispose();
+  });
+
+  it('loses nothing and repeats nothing when writes land while the replay runs', async () => {
+    const threadId = await createThread(t, alice, publicSpace, 'Busy thread');
+    const { activityLog } = await t.query(Log, { last: 1 }, alice.token);
+    const cursor = activityLog.edges[0].node.id;
+    for (let i = 0; i < 30; i++) await reply(t, alice, threadId, `before ${i}`);
+
+    const client = t.wsClient(alice.token);
+    const sub = subscribe(client, Resume, { after: cursor, filter: { threadId } });
+    // Concurrent writers from several users while the subscriber is replaying.
+    const writers = [alice, agent, admin].map((actor, w) =>
+      Promise.all(Array.from({ length: 10 }, (_, i) => reply(t, actor, threadId, `during ${w}.${i}`))),
+    );
+    await Promise.all(writers);
+    const received = await sub.next(60, 20_000);
+    const expected = await fullLog(alice.token, { threadId });
+    const afterCursor = expected.filter((id) => id > cursor);
+    expect(afterCursor).toHaveLength(60);
+    expect(received.map((r) => r.data!.activity.id)).toEqual(afterCursor);
+    sub.dispose();
+  });
+
+  it('refuses an unknown or malformed cursor instead of silently starting from now', async () => {
+    const client = t.wsClient(alice.token);
+    const unknown = subscribe(client, Resume, { after: 'act_00000000ffffffff' });
+    expect((await unknown.next(1))[0].errors?.[0]).toMatchObject({
+      message: 'ActivityEvent act_00000000ffffffff was not found',
+      extensions: { code: 'NOT_FOUND' },
+    });
+    const malformed = subscribe(client, Resume, { after: 'nonsense' });
+    expect((await malformed.next(1))[0].errors?.[0]).toMatchObject({
+      message: 'after: is not an activity cursor (an ActivityEvent id)',
+      extensions: { code: 'VALIDATION' },
+    });
+  });
+});
