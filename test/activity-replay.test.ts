@@ -152,3 +152,80 @@ describe('activity(after:) replays what was missed, then goes live', () => {
     });
   });
 });
+
+const Live = graphql(`
+  subscription LiveAccess { activity { id kind subject { id } } }
+`);
+const SignInAgain = graphql(`
+  mutation ReplaySignIn($input: SignInInput!) { signIn(input: $input) { __typename ... on AuthPayload { token } } }
+`);
+const SignOutNow = graphql(`mutation ReplaySignOut { signOut { __typename } }`);
+
+describe('rights are checked per event, as they are when it is delivered', () => {
+  it("ends a signed-out token's subscriptions, and only that token's", async () => {
+    const email = `leaver-${Date.now()}@example.com`;
+    const leaver = await createUserWithEmail(email);
+    const second = await t.query(SignInAgain, { input: { email, password: 'a long enough password' } });
+    if (second.signIn.__typename !== 'AuthPayload') throw new Error('sign-in failed');
+
+    const revoked = subscribe(t.wsClient(leaver.token), Live);
+    const kept = subscribe(t.wsClient(second.signIn.token), Live);
+    const probe = await waitUntilLive([revoked, kept]);
+    expect((await t.query(SignOutNow, undefined, leaver.token)).signOut.__typename).toBe('SignOutPayload');
+    await expect(revoked.next(probe + 1)).rejects.toThrow(/This access token was revoked; sign in again and resubscribe/);
+
+    const after = await createThread(t, alice, publicSpace, 'Still here?');
+    const events = await kept.next(probe + 2); // the USER_SIGNED_OUT of the other session, then the thread
+    expect(events.slice(probe).map((e) => e.data?.activity.kind)).toEqual(['USER_SIGNED_OUT', 'THREAD_CREATED']);
+    expect(events[probe + 1].data?.activity.subject?.id).toBe(after);
+  });
+
+  it('applies a role change from the next event on: a promoted member starts seeing staff events', async () => {
+    const bob = await createUser(t, 'Bob');
+    const sub = subscribe(t.wsClient(bob.token), Resume, { filter: { kinds: ['THREAD_CREATED', 'USER_ROLE_CHANGED'] } });
+    const probe = await waitUntilLive([sub]);
+    await createThread(t, agent, staffSpace, 'Hidden from Bob');
+    await t.query(SetRole, { input: { userId: bob.id, role: 'AGENT' } }, admin.token);
+    const visible = await createThread(t, agent, staffSpace, 'Bob may see this');
+    await t.query(SetRole, { input: { userId: bob.id, role: 'MEMBER' } }, admin.token);
+    await createThread(t, agent, staffSpace, 'Hidden again');
+    const fence = await createThread(t, agent, publicSpace, 'Fence');
+    const events = (await sub.next(probe + 4)).slice(probe).map((e) => `${e.data?.activity.kind}:${e.data?.activity.subject?.id}`);
+    expect(events).toEqual([
+      `USER_ROLE_CHANGED:${bob.id}`,
+      `THREAD_CREATED:${visible}`,
+      `USER_ROLE_CHANGED:${bob.id}`,
+      `THREAD_CREATED:${fence}`,
+    ]);
+  });
+});
+
+async function createUserWithEmail(email: string): Promise<Actor> {
+  const { signUp } = await t.query(
+    graphql(`mutation ReplaySignUp($input: SignUpInput!) { signUp(input: $input) { __typename ... on AuthPayload { token user { id } } } }`),
+    { input: { email, password: 'a long enough password', displayName: 'Leaver' } },
+  );
+  if (signUp.__typename !== 'AuthPayload') throw new Error('sign-up failed');
+  return { token: signUp.token, id: signUp.user.id };
+}
+
+/**
+ * Writes public probe threads until every subscription has received one (so each is attached on
+ * the server), then returns how many events each has seen by then: later assertions skip those.
+ */
+async function waitUntilLive(subs: ReturnType<typeof subscribe>[]): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    await createThread(t, admin, publicSpace, 'probe');
+    await new Promise((r) => setTimeout(r, 100));
+    if (subs.every((s) => s.received.length > 0)) break;
+  }
+  const fence = await createThread(t, admin, publicSpace, 'probe fence');
+  await Promise.all(subs.map(async (s) => {
+    for (let i = 0; i < 100 && !s.received.some((e) => (e.data as { activity?: { subject?: { id: string } } })?.activity?.subject?.id === fence); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }));
+  const counts = subs.map((s) => s.received.length);
+  if (new Set(counts).size !== 1) throw new Error(`subscriptions saw different probe counts: ${counts}`);
+  return counts[0];
+}

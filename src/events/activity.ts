@@ -3,7 +3,7 @@ import { prisma } from '../db/client.js';
 import { ConflictError } from '../errors.js';
 import type { Activity } from '../generated/prisma/client.js';
 import type { ActivityKind, ActivityVisibility, SpaceVisibility } from '../generated/prisma/enums.js';
-import { publishActivity, type ActivityMessage } from './bus.js';
+import { publishActivity, type AccessChange, type ActivityMessage } from './bus.js';
 
 export type ActivityInput = {
   kind: ActivityKind;
@@ -12,6 +12,7 @@ export type ActivityInput = {
   space?: { id: number; visibility: SpaceVisibility } | null;
   threadId?: number | null;
   visibility?: ActivityVisibility;
+  access?: AccessChange;
 };
 
 export type ActivityRecorder = { record(input: ActivityInput): Promise<void> };
@@ -50,7 +51,7 @@ export async function writeWithActivity<T>(work: (tx: Tx, activity: ActivityReco
               visibility: input.visibility ?? 'SPACE',
             },
           });
-          recorded.push(toActivityMessage(row, input.space?.visibility ?? null));
+          recorded.push({ ...toActivityMessage(row, input.space?.visibility ?? null), ...(input.access && { access: input.access }) });
         },
       }),
     );

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
-import type { ActivityKind, ActivityVisibility, SpaceVisibility } from '../generated/prisma/enums.js';
+import type { ActivityKind, ActivityVisibility, Role, SpaceVisibility } from '../generated/prisma/enums.js';
 
 /** What crosses the wire between instances for one activity row (JSON-safe). */
 export type ActivityMessage = {
@@ -14,7 +14,11 @@ export type ActivityMessage = {
   threadId: number | null;
   visibility: ActivityVisibility;
   occurredAt: string;
+  /** Live-only facts that open subscriptions act on: a user's new role, a revoked session. */
+  access?: AccessChange;
 };
+
+export type AccessChange = { role?: Role; revokedSessionId?: number };
 
 /** How many events may wait for one slow subscriber before its subscription is ended. */
 export const MAX_SUBSCRIBER_BACKLOG = 1000;

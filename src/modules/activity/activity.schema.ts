@@ -9,6 +9,7 @@ import { PostType, SpaceType, ThreadType } from '../community/community.schema.j
 import { UserType } from '../identity/identity.schema.js';
 import { checkPageArgs } from '../../pagination.js';
 import {
+  applyAccessChange,
   assertKnownCursor,
   canReceive,
   decodeActivityCursor,
@@ -111,9 +112,13 @@ builder.subscriptionField('activity', (t) =>
       const afterId = args.after == null ? undefined : decodeActivityCursor(args.after, 'after');
       if (afterId !== undefined) await assertKnownCursor(afterId, args.after!);
       // Subscribed before any replay, so what commits during the replay is not lost. Checked as
-      // each event arrives, so a subscriber queues only what it will be sent.
-      const live = subscribeActivity((event) => matchesFilter(wanted, event) && canReceive(ctx.viewer, event));
-      return afterId === undefined ? live : replayThenLive(ctx.viewer, wanted, afterId, live);
+      // each event arrives, with the viewer's rights as they are then.
+      const viewer = ctx.viewer && { ...ctx.viewer };
+      const live = subscribeActivity((event) => {
+        applyAccessChange(viewer, event);
+        return matchesFilter(wanted, event) && canReceive(viewer, event);
+      });
+      return afterId === undefined ? live : replayThenLive(viewer, wanted, afterId, live);
     },
     resolve: (event) => event,
   }),

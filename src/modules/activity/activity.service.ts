@@ -2,7 +2,7 @@ import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import type { ActivityMessage } from '../../events/bus.js';
 import { toActivityMessage } from '../../events/activity.js';
-import { NotFoundError, ValidationError } from '../../errors.js';
+import { NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind } from '../../generated/prisma/enums.js';
 import { isAdmin, isStaff } from '../identity/roles.js';
@@ -23,6 +23,19 @@ export function canReceive(viewer: Viewer | null, event: ActivityMessage): boole
     case 'SPACE':
       return event.spaceVisibility == null || canSeeSpace(viewer, event.spaceVisibility);
   }
+}
+
+/**
+ * Keeps an open subscription's viewer current: a role change applies from the next event on, and
+ * signing out the session the subscription was opened with ends it (the iterator fails with
+ * UnauthenticatedError). Both arrive in the ordered event stream, on every instance.
+ */
+export function applyAccessChange(viewer: Viewer | null, event: ActivityMessage): void {
+  if (!viewer || !event.access || event.subjectType !== 'User' || event.subjectId !== viewer.id) return;
+  if (event.access.revokedSessionId === viewer.sessionId) {
+    throw new UnauthenticatedError('This access token was revoked; sign in again and resubscribe');
+  }
+  if (event.access.role) viewer.role = event.access.role;
 }
 
 export function matchesFilter(filter: ActivityFilter, event: ActivityMessage): boolean {

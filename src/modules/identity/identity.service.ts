@@ -88,7 +88,13 @@ export async function signOut(viewer: Viewer | null): Promise<void> {
   if (!viewer) throw new UnauthenticatedError();
   await writeWithActivity(async (tx, activity) => {
     await tx.session.update({ where: { id: viewer.sessionId }, data: { revokedAt: new Date() } });
-    await activity.record({ kind: 'USER_SIGNED_OUT', actorId: viewer.id, subject: { type: 'User', id: viewer.id }, visibility: 'SUBJECT_USER' });
+    await activity.record({
+      kind: 'USER_SIGNED_OUT',
+      actorId: viewer.id,
+      subject: { type: 'User', id: viewer.id },
+      visibility: 'SUBJECT_USER',
+      access: { revokedSessionId: viewer.sessionId },
+    });
   });
 }
 
@@ -127,6 +133,7 @@ export async function setUserRole(viewer: Viewer | null, input: { userId: number
       actorId: viewer.id,
       subject: { type: 'User', id: user.id },
       visibility: 'SUBJECT_USER',
+      access: { role: data.role },
     });
     return updated;
   });
