@@ -1,8 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { WebSocketServer } from 'ws';
@@ -10,10 +9,11 @@ import type { Config } from './config.js';
 import { createContext, type Context } from './context.js';
 import { closeDatabase, openDatabase, prisma } from './db/client.js';
 import { AppError } from './errors.js';
-import { closeEventBus, openEventBus } from './events/bus.js';
+import { closeEventBus, configureSubscriberBacklog, openEventBus } from './events/bus.js';
 import type { Logger } from './logger.js';
-import { configureIdentity, authenticate } from './modules/identity/identity.service.js';
+import { configureIdentity } from './modules/identity/identity.service.js';
 import { schema } from './schema.js';
+import { serveGraphqlWs } from './ws.js';
 
 export type App = {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
@@ -29,6 +29,7 @@ const GRAPHQL_PATH = '/graphql';
 
 export function buildApp(config: Config, logger: Logger): App {
   configureIdentity({ tokenTtlHours: config.tokenTtlHours });
+  configureSubscriberBacklog(config.subscriberBacklog);
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -111,59 +112,7 @@ export function buildApp(config: Config, logger: Logger): App {
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
-  const wsCleanup = useServer<Record<string, unknown>>(
-    {
-      execute: (args) => (args.rootValue as Enveloped).execute(args),
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
-      // Refuse a bad token at connection time: graphql-ws closes with 4403 Forbidden.
-      onConnect: async (ctx) => {
-        const value = ctx.connectionParams?.authorization;
-        if (value === undefined) return true;
-        try {
-          const token = typeof value === 'string' ? /^Bearer\s+(\S+)$/i.exec(value.trim())?.[1] : undefined;
-          if (!token) return false;
-          await authenticate(token);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      onSubscribe: async (ctx, _id, params) => {
-        const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params,
-          connectionParams: ctx.connectionParams,
-        });
-        // Expected failures (a syntax error, a token revoked since connecting) are an `error`
-        // message for this one operation, as the protocol wants, not a 4500 close of the socket.
-        let document: DocumentNode;
-        let contextValue: unknown;
-        try {
-          document = parse(params.query);
-          const errors = validate(s, document);
-          if (errors.length) return errors;
-          contextValue = await contextFactory();
-        } catch (error) {
-          if (error instanceof GraphQLError) return [error];
-          throw error;
-        }
-        return {
-          schema: s,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue,
-          rootValue: { execute, subscribe },
-        };
-      },
-      // Always: otherwise graphql-ws puts an unexpected error's message in the close reason
-      // unless NODE_ENV=production.
-      isProd: true,
-    },
-    wsServer,
-  );
+  const wsCleanup = serveGraphqlWs(wsServer, yoga, logger);
 
   const sockets = new Set<import('node:net').Socket>();
   httpServer.on('connection', (socket) => {
@@ -221,13 +170,6 @@ export function buildApp(config: Config, logger: Logger): App {
     },
   };
 }
-
-// What getEnveloped hands back, carried to graphql-ws through rootValue (Yoga's recipe).
-type Enveloped = {
-  // biome-ignore lint: graphql-ws expects its own result type; envelop returns the same at runtime
-  execute: (args: ExecutionArgs) => any;
-  subscribe: (args: ExecutionArgs) => any;
-};
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));

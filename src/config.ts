@@ -24,6 +24,7 @@ const envSchema = z.object({
   MAX_ALIASES: z.coerce.number().int().min(1).max(1000).default(30),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  SUBSCRIBER_BACKLOG: z.coerce.number().int().min(1).max(100_000).default(1000),
 });
 
 export type Config = {
@@ -41,6 +42,8 @@ export type Config = {
   limits: { maxDepth: number; maxCost: number; maxAliases: number };
   shutdownTimeoutMs: number;
   databasePoolSize: number;
+  /** Events that may wait for one live subscription before it is ended as a slow consumer. */
+  subscriberBacklog: number;
 };
 
 export class ConfigError extends Error {}
@@ -69,5 +72,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     limits: { maxDepth: e.MAX_QUERY_DEPTH, maxCost: e.MAX_QUERY_COST, maxAliases: e.MAX_ALIASES },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    subscriberBacklog: e.SUBSCRIBER_BACKLOG,
   };
 }

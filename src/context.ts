@@ -13,6 +13,8 @@ export interface Context {
   token: string | null;
   /** Per-request DataLoaders by name; see `loader()`. Never shared between requests. */
   loaders: Map<string, DataLoader<unknown, unknown>>;
+  /** Over graphql-ws: closes this client's socket (a slow consumer, say). Absent over HTTP. */
+  closeConnection?: (code: number, reason: string) => void;
 }
 
 /** The request's DataLoader called `name`, created on first use with `batch`. */
@@ -25,14 +27,18 @@ export function loader<K, V>(ctx: Context, name: string, batch: DataLoader.Batch
   return existing;
 }
 
-type InitialContext = Partial<YogaInitialContext> & { connectionParams?: Record<string, unknown> };
+type InitialContext = Partial<YogaInitialContext> & {
+  connectionParams?: Record<string, unknown>;
+  closeConnection?: Context['closeConnection'];
+};
 
 /** The one context factory, used by Yoga for HTTP/SSE and by graphql-ws through getEnveloped. */
 export async function createContext(initial: InitialContext): Promise<Context> {
   const token = bearerToken(initial);
-  if (!token) return { viewer: null, token: null, loaders: new Map() };
+  const closeConnection = initial.closeConnection;
+  if (!token) return { viewer: null, token: null, loaders: new Map(), closeConnection };
   try {
-    return { viewer: await authenticate(token), token, loaders: new Map() };
+    return { viewer: await authenticate(token), token, loaders: new Map(), closeConnection };
   } catch (error) {
     if (error instanceof UnauthenticatedError) {
       // A bad token is an error, not a silent downgrade to anonymous: the client must know.

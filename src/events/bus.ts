@@ -23,6 +23,13 @@ export type AccessChange = { role?: Role; revokedSessionId?: number };
 /** How many events may wait for one slow subscriber before its subscription is ended. */
 export const MAX_SUBSCRIBER_BACKLOG = 1000;
 
+let backlogLimit = MAX_SUBSCRIBER_BACKLOG;
+/** Sets the backlog bound of subscriptions opened from now on (config SUBSCRIBER_BACKLOG). */
+export function configureSubscriberBacklog(limit: number): void {
+  backlogLimit = limit;
+}
+export const subscriberBacklog = (): number => backlogLimit;
+
 /** Ends a subscription whose client reads slower than events arrive. */
 export class SubscriberBacklogError extends AppError {
   readonly code = 'SUBSCRIBER_TOO_SLOW';
@@ -117,6 +124,8 @@ export function publishActivity(message: ActivityMessage): void {
 export function subscribeActivity(
   accept: (message: ActivityMessage) => boolean = () => true,
   maxBacklog = MAX_SUBSCRIBER_BACKLOG,
+  /** Called when the backlog overflows, e.g. to close a connection whose reader is stuck. */
+  onOverflow?: (error: SubscriberBacklogError) => void,
 ): AsyncIterableIterator<ActivityMessage> {
   const { subscribers } = bus();
   const backlog: ActivityMessage[] = [];
@@ -148,7 +157,11 @@ export function subscribeActivity(
       if (!wanted) return;
       const pull = pulls.shift();
       if (pull) return pull.resolve({ value: message, done: false });
-      if (backlog.length >= maxBacklog) return finish(new SubscriberBacklogError(maxBacklog));
+      if (backlog.length >= maxBacklog) {
+        const error = new SubscriberBacklogError(maxBacklog);
+        finish(error);
+        return onOverflow?.(error);
+      }
       backlog.push(message);
     },
     end: () => finish(),

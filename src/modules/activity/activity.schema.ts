@@ -1,7 +1,7 @@
 import { brandWithType } from '@pothos/core';
 import { builder } from '../../builder.js';
 import { prisma } from '../../db/client.js';
-import { subscribeActivity, type ActivityMessage } from '../../events/bus.js';
+import { subscribeActivity, subscriberBacklog, type ActivityMessage } from '../../events/bus.js';
 import { ActivityKind } from '../../generated/prisma/enums.js';
 import type { ActivityKind as ActivityKindValue } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
@@ -114,10 +114,15 @@ builder.subscriptionField('activity', (t) =>
       // Subscribed before any replay, so what commits during the replay is not lost. Checked as
       // each event arrives, with the viewer's rights as they are then.
       const viewer = ctx.viewer && { ...ctx.viewer };
-      const live = subscribeActivity((event) => {
-        applyAccessChange(viewer, event);
-        return matchesFilter(wanted, event) && canReceive(viewer, event);
-      });
+      const live = subscribeActivity(
+        (event) => {
+          applyAccessChange(viewer, event);
+          return matchesFilter(wanted, event) && canReceive(viewer, event);
+        },
+        subscriberBacklog(),
+        // 1008 Policy Violation: the client reads slower than events arrive.
+        (error) => ctx.closeConnection?.(1008, error.message),
+      );
       return afterId === undefined ? live : replayThenLive(viewer, wanted, afterId, live);
     },
     resolve: (event) => event,
