@@ -282,7 +282,7 @@ async function main(): Promise<number> {
     if (msg.startsWith('applied migrations')) console.log(msg);
   });
   try {
-    openEventBus(config.redisUrl, config.redisChannelPrefix);
+    await openEventBus(config.redisUrl, config.redisChannelPrefix);
     const users = await ensureUsers();
     const spaceIds = await ensureSpaces(asViewer(users.manager));
     for (const thread of THREADS) await ensureThread(thread, users, spaceIds);

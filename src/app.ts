@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { createContext, type Context } from './context.js';
 import { closeDatabase, openDatabase, prisma } from './db/client.js';
 import { AppError } from './errors.js';
+import { readActivityBetween } from './events/activity.js';
 import { closeEventBus, configureSubscriberBacklog, openEventBus } from './events/bus.js';
 import type { Logger } from './logger.js';
 import { configureIdentity } from './modules/identity/identity.service.js';
@@ -128,7 +129,7 @@ export function buildApp(config: Config, logger: Logger): App {
     async start() {
       stopping = false;
       await openDatabase(config, (msg) => logger.info(msg));
-      openEventBus(config.redisUrl, config.redisChannelPrefix, (err, what) => logger.error({ err }, what));
+      await openEventBus(config.redisUrl, config.redisChannelPrefix, (err, what) => logger.error({ err }, what), readActivityBetween);
       started = true;
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);

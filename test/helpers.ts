@@ -26,7 +26,7 @@ export type TestApp = {
  * on channels of its own.
  */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const isolated = await isolatedDatabase();
+  const isolated = env.DATABASE_URL ? undefined : await isolatedDatabase();
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',

@@ -92,7 +92,7 @@ function runSeed(env: Record<string, string>): Promise<{ code: number | null; st
 async function withDatabase<T>(env: Record<string, string>, work: () => Promise<T>): Promise<T> {
   const config = loadConfig(env);
   await openDatabase(config);
-  openEventBus(undefined);
+  await openEventBus(undefined);
   try {
     return await work();
   } finally {

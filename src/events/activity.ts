@@ -49,9 +49,10 @@ export async function writeWithActivity<T>(work: (tx: Tx, activity: ActivityReco
               spaceId: input.space?.id ?? null,
               threadId: input.threadId ?? null,
               visibility: input.visibility ?? 'SPACE',
+              access: input.access,
             },
           });
-          recorded.push({ ...toActivityMessage(row, input.space?.visibility ?? null), ...(input.access && { access: input.access }) });
+          recorded.push(toActivityMessage(row, input.space?.visibility ?? null));
         },
       }),
     );
@@ -90,13 +91,25 @@ function takeTurn(): Turn {
  */
 async function runTransaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
   try {
-    return await prisma().$transaction(work);
+    // Writes queue for the log's append lock; under a burst, waiting for a connection or the
+    // lock can take longer than Prisma's 2 s default, which would fail the write.
+    return await prisma().$transaction(work, { maxWait: 10_000, timeout: 15_000 });
   } catch (error) {
     if ((error as { code?: string }).code === 'P2002') {
       throw new ConflictError('This conflicts with something that already exists; nothing was changed');
     }
     throw error;
   }
+}
+
+/** Log rows strictly between two ids, oldest first, as bus messages (for in-order delivery). */
+export async function readActivityBetween(afterId: bigint, beforeId: bigint): Promise<ActivityMessage[]> {
+  const rows = await prisma().activity.findMany({
+    where: { id: { gt: afterId, lt: beforeId } },
+    include: { space: { select: { visibility: true } } },
+    orderBy: { id: 'asc' },
+  });
+  return rows.map((row) => toActivityMessage(row, row.space?.visibility ?? null));
 }
 
 export function toActivityMessage(row: Activity, spaceVisibility: SpaceVisibility | null): ActivityMessage {
@@ -111,5 +124,6 @@ export function toActivityMessage(row: Activity, spaceVisibility: SpaceVisibilit
     threadId: row.threadId,
     visibility: row.visibility,
     occurredAt: row.occurredAt.toISOString(),
+    ...(row.access != null && { access: row.access as AccessChange }),
   };
 }

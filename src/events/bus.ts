@@ -52,11 +52,13 @@ let current: Bus | undefined;
  * `onError` hears what the bus cannot hand to anyone: a Redis publish that failed (the write
  * has committed; live subscribers miss that event) or a Redis connection error.
  */
-export function openEventBus(
+export async function openEventBus(
   redisUrl?: string,
   channelPrefix = 'tertulia:',
   onError: (error: unknown, what: string) => void = (error, what) => console.error(what, error),
-): void {
+  /** Reads the log rows with afterId < id < beforeId, oldest first (see `inOrder`). */
+  readBetween?: (afterId: bigint, beforeId: bigint) => Promise<ActivityMessage[]>,
+): Promise<void> {
   if (current) throw new Error('The event bus is already open');
   // Topic names carry the channel prefix, so several deployments (or test runs) can share a Redis.
   const activityTopic = `${channelPrefix}activity`;
@@ -72,6 +74,7 @@ export function openEventBus(
     current = { publish: fanOut, subscribers, close: async () => endAll() };
     return;
   }
+  const deliver = inOrder(fanOut, onError, readBetween);
   // ioredis directly rather than @graphql-yoga/redis-event-target: that target drops the
   // promises of PUBLISH and SUBSCRIBE, so a Redis outage that outlasts ioredis's retries would
   // become an unhandled rejection and end the process. Here every failure is reported instead.
@@ -79,8 +82,6 @@ export function openEventBus(
   const subscribeClient = new Redis(redisUrl);
   publishClient.on('error', (error) => onError(error, 'Redis publish connection error'));
   subscribeClient.on('error', (error) => onError(error, 'Redis subscribe connection error'));
-  // ioredis subscribes again by itself after a reconnect.
-  subscribeClient.subscribe(activityTopic).catch((error: unknown) => onError(error, `Could not subscribe to ${activityTopic}`));
   subscribeClient.on('message', (channel: string, raw: string) => {
     if (channel !== activityTopic) return;
     let message: ActivityMessage;
@@ -89,8 +90,9 @@ export function openEventBus(
     } catch (error) {
       return onError(error, `Unreadable message on ${activityTopic}`);
     }
-    fanOut(message);
+    deliver(message);
   });
+
   current = {
     publish: (message) => {
       // The write has committed; if Redis can't take the event, live subscribers miss it.
@@ -102,6 +104,42 @@ export function openEventBus(
       publishClient.disconnect();
       subscribeClient.disconnect();
     },
+  };  // Subscribed before the instance serves anyone, so no event published after start is missed;
+  // an unreachable Redis is reported rather than holding start-up forever (ioredis keeps trying,
+  // and subscribes again by itself after any reconnect).
+  const subscribed = subscribeClient.subscribe(activityTopic).then(
+    () => true,
+    (error: unknown) => (onError(error, `Could not subscribe to ${activityTopic}`), true),
+  );
+  const waited = await Promise.race([subscribed, new Promise<false>((r) => setTimeout(() => r(false), 10_000).unref())]);
+  if (!waited) onError(new Error('Redis did not answer within 10 s'), `Not yet subscribed to ${activityTopic}`);
+}
+
+/**
+ * Hands events to this process's subscribers in log order, each once. Instances publish after
+ * their own commit, so event n+1 from one instance can reach Redis before event n from another.
+ * Log ids are handed out in commit order (see writeWithActivity), so when n+1 arrives, every
+ * smaller id has committed: the rows in between are read from the log and delivered first, and
+ * the late copy of n is then dropped.
+ */
+function inOrder(
+  fanOut: (message: ActivityMessage) => void,
+  onError: (error: unknown, what: string) => void,
+  readBetween?: (afterId: bigint, beforeId: bigint) => Promise<ActivityMessage[]>,
+): (message: ActivityMessage) => void {
+  let last: bigint | undefined;
+  let queue = Promise.resolve();
+  const deliver = async (message: ActivityMessage) => {
+    const id = BigInt(message.id);
+    if (last !== undefined && id <= last) return;
+    if (last !== undefined && id > last + 1n && readBetween) {
+      for (const missed of await readBetween(last, id)) fanOut(missed);
+    }
+    last = id;
+    fanOut(message);
+  };
+  return (message) => {
+    queue = queue.then(() => deliver(message)).catch((error: unknown) => onError(error, `Could not deliver activity ${message.id} in order`));
   };
 }
 
