@@ -14,7 +14,7 @@ import {
   subscribeActivity,
   type ActivityMessage,
 } from '../src/events/bus.js';
-import { createSpace, createThread, createUser, reply, type Actor } from './fixtures.js';
+import { type Actor, createCommunity, createSpace, createThread, createUser, reply } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import type { ActivityFeedSubscription, ActivityFilter } from './gql/graphql.js';
 import { sleep, startTestApp, subscribe, type TestApp } from './helpers.js';
@@ -93,15 +93,7 @@ let staffSpace: string;
 
 beforeAll(async () => {
   t = await startTestApp();
-  admin = await createUser(t, 'Admin');
-  manager = await createUser(t, 'Manager', 'COMMUNITY_MANAGER', admin);
-  moderator = await createUser(t, 'Moderator', 'MODERATOR', admin);
-  agent = await createUser(t, 'Agent', 'AGENT', admin);
-  alice = await createUser(t, 'Alice');
-  bob = await createUser(t, 'Bob');
-  publicSpace = await createSpace(t, manager, 'town-square');
-  membersSpace = await createSpace(t, manager, 'members-only', 'MEMBERS');
-  staffSpace = await createSpace(t, manager, 'back-office', 'STAFF');
+  ({ admin, manager, moderator, agent, alice, bob, publicSpace, membersSpace, staffSpace } = await createCommunity(t, { public: 'town-square', members: 'members-only', staff: 'back-office' }));
 });
 afterAll(async () => {
   await t?.stop();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSpace, createThread, createUser, reply, type Actor } from './fixtures.js';
+import { type Actor, createCommunity, createSpace, createThread, reply } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import { startTestApp, type TestApp } from './helpers.js';
 
@@ -133,15 +133,7 @@ let staffSpace: string;
 
 beforeAll(async () => {
   t = await startTestApp();
-  admin = await createUser(t, 'Admin');
-  manager = await createUser(t, 'Manager', 'COMMUNITY_MANAGER', admin);
-  moderator = await createUser(t, 'Moderator', 'MODERATOR', admin);
-  agent = await createUser(t, 'Agent', 'AGENT', admin);
-  alice = await createUser(t, 'Alice');
-  bob = await createUser(t, 'Bob');
-  publicSpace = await createSpace(t, manager, 'general');
-  membersSpace = await createSpace(t, manager, 'members-lounge', 'MEMBERS');
-  staffSpace = await createSpace(t, manager, 'staff-room', 'STAFF');
+  ({ admin, manager, moderator, agent, alice, bob, publicSpace, membersSpace, staffSpace } = await createCommunity(t));
 });
 afterAll(async () => {
   await t?.stop();

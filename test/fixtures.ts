@@ -67,3 +67,35 @@ export async function reply(t: TestApp, author: Actor, threadId: string, body = 
   if (replyToThread.__typename !== 'PostPayload') throw new Error(JSON.stringify(replyToThread));
   return replyToThread.post.id;
 }
+
+export type Community = {
+  admin: Actor;
+  manager: Actor;
+  moderator: Actor;
+  agent: Actor;
+  alice: Actor;
+  bob: Actor;
+  publicSpace: string;
+  membersSpace: string;
+  staffSpace: string;
+};
+
+/** One user per role (Alice and Bob are members) and one space per visibility. */
+export async function createCommunity(
+  t: TestApp,
+  slugs = { public: 'general', members: 'members-lounge', staff: 'staff-room' },
+): Promise<Community> {
+  const admin = await createUser(t, 'Admin');
+  const manager = await createUser(t, 'Manager', 'COMMUNITY_MANAGER', admin);
+  return {
+    admin,
+    manager,
+    moderator: await createUser(t, 'Moderator', 'MODERATOR', admin),
+    agent: await createUser(t, 'Agent', 'AGENT', admin),
+    alice: await createUser(t, 'Alice'),
+    bob: await createUser(t, 'Bob'),
+    publicSpace: await createSpace(t, manager, slugs.public),
+    membersSpace: await createSpace(t, manager, slugs.members, 'MEMBERS'),
+    staffSpace: await createSpace(t, manager, slugs.staff, 'STAFF'),
+  };
+}

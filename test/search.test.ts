@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSpace, createThread, createUser, reply, type Actor } from './fixtures.js';
+import { type Actor, createCommunity, createThread, reply } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import type { SearchQuery } from './gql/graphql.js';
 import { startTestApp, type TestApp } from './helpers.js';
@@ -31,6 +31,7 @@ type Hit = SearchQuery['search']['edges'][number]['node'];
 let t: TestApp;
 let admin: Actor;
 let manager: Actor;
+let moderator: Actor;
 let agent: Actor;
 let alice: Actor;
 let bob: Actor;
@@ -40,14 +41,7 @@ let staffSpace: string;
 
 beforeAll(async () => {
   t = await startTestApp();
-  admin = await createUser(t, 'Admin');
-  manager = await createUser(t, 'Manager', 'COMMUNITY_MANAGER', admin);
-  agent = await createUser(t, 'Agent', 'AGENT', admin);
-  alice = await createUser(t, 'Alice');
-  bob = await createUser(t, 'Bob');
-  publicSpace = await createSpace(t, manager, 'help');
-  membersSpace = await createSpace(t, manager, 'lounge', 'MEMBERS');
-  staffSpace = await createSpace(t, manager, 'backstage', 'STAFF');
+  ({ admin, manager, moderator, agent, alice, bob, publicSpace, membersSpace, staffSpace } = await createCommunity(t, { public: 'help', members: 'lounge', staff: 'backstage' }));
 });
 afterAll(async () => {
   await t?.stop();
