@@ -170,20 +170,20 @@ describe('rights are checked per event, as they are when it is delivered', () =>
 
     const revoked = subscribe(t.wsClient(leaver.token), Live);
     const kept = subscribe(t.wsClient(second.signIn.token), Live);
-    const probe = await waitUntilLive([revoked, kept]);
+    const [revokedSeen, keptSeen] = await waitUntilLive([revoked, kept]);
     expect((await t.query(SignOutNow, undefined, leaver.token)).signOut.__typename).toBe('SignOutPayload');
-    await expect(revoked.next(probe + 1)).rejects.toThrow(/This access token was revoked; sign in again and resubscribe/);
+    await expect(revoked.next(revokedSeen + 1)).rejects.toThrow(/This access token was revoked; sign in again and resubscribe/);
 
     const after = await createThread(t, alice, publicSpace, 'Still here?');
-    const events = await kept.next(probe + 2); // the USER_SIGNED_OUT of the other session, then the thread
-    expect(events.slice(probe).map((e) => e.data?.activity.kind)).toEqual(['USER_SIGNED_OUT', 'THREAD_CREATED']);
-    expect(events[probe + 1].data?.activity.subject?.id).toBe(after);
+    const events = await kept.next(keptSeen + 2); // the USER_SIGNED_OUT of the other session, then the thread
+    expect(events.slice(keptSeen).map((e) => e.data?.activity.kind)).toEqual(['USER_SIGNED_OUT', 'THREAD_CREATED']);
+    expect(events[keptSeen + 1].data?.activity.subject?.id).toBe(after);
   });
 
   it('applies a role change from the next event on: a promoted member starts seeing staff events', async () => {
     const bob = await createUser(t, 'Bob');
     const sub = subscribe(t.wsClient(bob.token), Resume, { filter: { kinds: ['THREAD_CREATED', 'USER_ROLE_CHANGED'] } });
-    const probe = await waitUntilLive([sub]);
+    const [probe] = await waitUntilLive([sub]);
     await createThread(t, agent, staffSpace, 'Hidden from Bob');
     await t.query(SetRole, { input: { userId: bob.id, role: 'AGENT' } }, admin.token);
     const visible = await createThread(t, agent, staffSpace, 'Bob may see this');
@@ -211,9 +211,11 @@ async function createUserWithEmail(email: string): Promise<Actor> {
 
 /**
  * Writes public probe threads until every subscription has received one (so each is attached on
- * the server), then returns how many events each has seen by then: later assertions skip those.
+ * the server), then a fence; returns, per subscription, how many events it had seen up to and
+ * including the fence (they attach at different moments, so the counts may differ): later
+ * assertions look only past those.
  */
-async function waitUntilLive(subs: ReturnType<typeof subscribe>[]): Promise<number> {
+async function waitUntilLive(subs: ReturnType<typeof subscribe>[]): Promise<number[]> {
   for (let attempt = 0; attempt < 50; attempt++) {
     await createThread(t, admin, publicSpace, 'probe');
     await new Promise((r) => setTimeout(r, 100));
@@ -225,7 +227,9 @@ async function waitUntilLive(subs: ReturnType<typeof subscribe>[]): Promise<numb
       await new Promise((r) => setTimeout(r, 50));
     }
   }));
-  const counts = subs.map((s) => s.received.length);
-  if (new Set(counts).size !== 1) throw new Error(`subscriptions saw different probe counts: ${counts}`);
-  return counts[0];
+  return subs.map((sub) => {
+    const index = sub.received.findIndex((e) => (e.data as { activity?: { subject?: { id: string } } })?.activity?.subject?.id === fence);
+    if (index < 0) throw new Error('a subscription never saw the fence');
+    return index + 1;
+  });
 }
