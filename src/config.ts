@@ -27,6 +27,9 @@ const envSchema = z.object({
   SUBSCRIBER_BACKLOG: z.coerce.number().int().min(1).max(100_000).default(1000),
 });
 
+/** The names of every variable read here (tests clear them for child processes). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export type Config = {
   port: number;
   host: string;

@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type FormattedExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
@@ -10,13 +8,12 @@ import { createSpace, createThread, createUser, reply, type Actor } from './fixt
 import { graphql } from './gql/index.js';
 import type { MultiLogQuery } from './gql/graphql.js';
 import { isolatedDatabase, sleep, startTestApp, type TestApp } from './helpers.js';
+import { killServers, ServerProcess } from './processes.js';
 
 // Two app instances on one PostgreSQL database and one Redis: A in this process (startTestApp),
 // B a child process (`node --import tsx src/main.ts`): the db client and the event bus are
 // process-wide singletons, so a second instance needs a process of its own.
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const START_TIMEOUT = 90_000;
 const TEST_TIMEOUT = 120_000;
 
 const MultiFeed = graphql(`
@@ -69,84 +66,6 @@ const via = (e: Endpoint) => e as TestApp;
 
 // ---- Instance B: a child process -----------------------------------------------------------
 
-type LogLine = { msg?: string; [key: string]: unknown };
-type Exit = { code: number | null; signal: NodeJS.Signals | null };
-
-/** Every variable src/config.ts reads: cleared so nothing of this process's environment leaks in. */
-const CONFIG_KEYS = [
-  'PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'REDIS_CHANNEL_PREFIX', 'LOG_LEVEL', 'TOKEN_TTL_HOURS',
-  'MAX_BODY_BYTES', 'MAX_QUERY_DEPTH', 'MAX_QUERY_COST', 'MAX_ALIASES', 'SHUTDOWN_TIMEOUT_MS', 'DATABASE_POOL_SIZE',
-];
-const children = new Set<ChildProcess>();
-
-class Instance {
-  readonly child: ChildProcess;
-  readonly logs: LogLine[] = [];
-  stderr = '';
-  exitStatus: Exit | undefined;
-  readonly exited: Promise<Exit>;
-
-  constructor(env: Record<string, string>) {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env };
-    for (const key of CONFIG_KEYS) delete childEnv[key];
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: ROOT,
-      env: { ...childEnv, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(this.child);
-    let pending = '';
-    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      pending += chunk;
-      let end: number;
-      while ((end = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, end);
-        pending = pending.slice(end + 1);
-        if (!line.trim()) continue;
-        try {
-          this.logs.push(JSON.parse(line) as LogLine);
-        } catch {
-          this.logs.push({ msg: line });
-        }
-      }
-    });
-    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
-    this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        this.exitStatus = { code, signal };
-        children.delete(this.child);
-        resolve(this.exitStatus);
-      });
-    });
-  }
-
-  /** Waits for the "listening" line and returns an endpoint for the GraphQL URL it names. */
-  async listening(): Promise<Endpoint> {
-    const deadline = Date.now() + START_TIMEOUT;
-    for (;;) {
-      const line = this.logs.find((l) => String(l.msg).startsWith('Tertulia is listening on'));
-      if (line) return endpoint(String(line.url));
-      if (this.exitStatus) throw new Error(`instance B exited (${JSON.stringify(this.exitStatus)}) before listening; stderr: ${this.stderr}`);
-      if (Date.now() > deadline) throw new Error(`instance B did not start; logs: ${JSON.stringify(this.logs)}; stderr: ${this.stderr}`);
-      await sleep(25);
-    }
-  }
-
-  async stop(): Promise<Exit> {
-    this.child.kill('SIGTERM');
-    return withTimeout(this.exited, 30_000, 'instance B to exit');
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
-}
 
 async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -249,7 +168,7 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('two instan
   let sharedEnv: Record<string, string>;
   let a: TestApp;
   let b: Endpoint;
-  let bProcess: Instance;
+  let bProcess: ServerProcess;
   let admin: Actor;
   let spaceId: string;
   const feeds: Feed[] = [];
@@ -302,15 +221,15 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('two instan
     };
     // A first, so it applies the migrations before B opens the database.
     a = await startTestApp(sharedEnv);
-    bProcess = new Instance(sharedEnv);
-    b = await bProcess.listening();
+    bProcess = new ServerProcess({ HOST: '127.0.0.1', ...sharedEnv });
+    b = endpoint(await bProcess.listening());
     admin = await createUser(a, 'Admin');
     spaceId = await createSpace(a, admin, 'multi-instance');
   });
 
   afterAll(async () => {
     await Promise.all(feeds.map((f) => f.dispose()));
-    for (const child of children) child.kill('SIGKILL');
+    killServers();
     await a?.stop();
     await database?.drop().catch(() => {});
   });
@@ -439,8 +358,8 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('two instan
       const downPosts = [await reply(a, dave, thread, 'one'), await reply(a, admin, thread, 'two')];
 
       // B again, on a new port; the client finds it and resumes from its last id.
-      bProcess = new Instance(sharedEnv);
-      b = await bProcess.listening();
+      bProcess = new ServerProcess({ HOST: '127.0.0.1', ...sharedEnv });
+      b = endpoint(await bProcess.listening());
       bUrl = b.wsUrl;
       const missed = [`USER_SIGNED_UP:${dave.id}`, `THREAD_CREATED:${thread}`, ...downPosts.map((p) => `POST_CREATED:${p}`)];
       await client.waitFor('the missed events', () => client.since(start).length >= missed.length, 30_000);

@@ -11,6 +11,7 @@ import { closeEventBus, openEventBus } from '../src/events/bus.js';
 import { signUp } from '../src/modules/identity/identity.service.js';
 import { graphql } from './gql/index.js';
 import { isolatedDatabase, startTestApp } from './helpers.js';
+import { environmentWithoutConfig } from './processes.js';
 
 // `npm run seed` as users run it, in a child process against a database of its own, twice.
 
@@ -32,10 +33,6 @@ const SeedOverview = graphql(`
   }
 `);
 
-const CONFIG_KEYS = [
-  'PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'REDIS_CHANNEL_PREFIX', 'LOG_LEVEL', 'TOKEN_TTL_HOURS',
-  'MAX_BODY_BYTES', 'MAX_QUERY_DEPTH', 'MAX_QUERY_COST', 'MAX_ALIASES', 'SHUTDOWN_TIMEOUT_MS', 'DATABASE_POOL_SIZE',
-];
 const cleanups: (() => Promise<void>)[] = [];
 const running = new Set<ReturnType<typeof spawn>>();
 
@@ -63,8 +60,7 @@ async function storage(): Promise<Record<string, string>> {
 
 /** Runs `tsx scripts/seed.ts` (what `npm run seed` runs) with this storage. */
 function runSeed(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of CONFIG_KEYS) delete childEnv[key];
+  const childEnv = environmentWithoutConfig();
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/seed.ts'], {
     cwd: ROOT,
     env: { ...childEnv, ...env },

@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -13,108 +11,20 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { closeDatabase } from '../src/db/client.js';
 import { createSpace, createThread, createUser, type Actor } from './fixtures.js';
 import { isolatedDatabase, sleep, startTestApp, type TestApp } from './helpers.js';
+import { killServers, ServerProcess, START_TIMEOUT, withTimeout } from './processes.js';
 
 // The server as users run it: `node --import tsx src/main.ts` in a child process for start-up,
 // configuration, shutdown and persistence; the in-process app (startTestApp) for HTTP behaviour.
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ON_POSTGRES = !!process.env.DATABASE_URL;
-// PGlite's start-up (and a first initdb) takes seconds, many more on a busy machine.
-const START_TIMEOUT = 90_000;
 const PROCESS_TEST = 180_000;
 
 // ---- Child processes --------------------------------------------------------------------------
 
-type LogLine = { msg?: string; level?: number; [key: string]: unknown };
-type Exit = { code: number | null; signal: NodeJS.Signals | null };
-
-const children = new Set<ChildProcess>();
 const tempDirs: string[] = [];
 const databases: { drop(): Promise<void> }[] = [];
 
-/** Every variable src/config.ts reads: cleared so the parent's (DATABASE_URL of the shared test database) never leaks in. */
-const CONFIG_KEYS = [
-  'PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'REDIS_CHANNEL_PREFIX', 'LOG_LEVEL', 'TOKEN_TTL_HOURS',
-  'MAX_BODY_BYTES', 'MAX_QUERY_DEPTH', 'MAX_QUERY_COST', 'MAX_ALIASES', 'SHUTDOWN_TIMEOUT_MS', 'DATABASE_POOL_SIZE',
-];
 
-class ServerProcess {
-  readonly child: ChildProcess;
-  readonly logs: LogLine[] = [];
-  stderr = '';
-  exitStatus: Exit | undefined;
-  readonly exited: Promise<Exit>;
-
-  constructor(env: Record<string, string>) {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env };
-    for (const key of CONFIG_KEYS) delete childEnv[key];
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: ROOT,
-      env: { ...childEnv, PORT: '0', LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(this.child);
-    let pending = '';
-    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      pending += chunk;
-      let end: number;
-      while ((end = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, end);
-        pending = pending.slice(end + 1);
-        if (!line.trim()) continue;
-        try {
-          this.logs.push(JSON.parse(line) as LogLine);
-        } catch {
-          this.logs.push({ msg: line, notJson: true });
-        }
-      }
-    });
-    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
-    this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        this.exitStatus = { code, signal };
-        children.delete(this.child);
-        resolve(this.exitStatus);
-      });
-    });
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  /** Waits for a log line matching `match`; fails early if the process exits first. */
-  async waitForLog(match: (line: LogLine) => boolean, what: string, timeoutMs = 10_000): Promise<LogLine> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.logs.find(match);
-      if (found) return found;
-      if (this.exitStatus) throw new Error(`the server exited (${JSON.stringify(this.exitStatus)}) before logging ${what}; stderr: ${this.stderr}`);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; logs: ${JSON.stringify(this.logs)}; stderr: ${this.stderr}`);
-      await sleep(25);
-    }
-  }
-
-  /** Waits for the "listening" line and returns the GraphQL URL it names. */
-  async listening(): Promise<string> {
-    const line = await this.waitForLog((l) => String(l.msg).startsWith('Tertulia is listening on'), 'the listening line', START_TIMEOUT);
-    return String(line.url);
-  }
-
-  async waitForExit(timeoutMs = 30_000): Promise<Exit> {
-    return withTimeout(this.exited, timeoutMs, 'the server to exit');
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
-}
 
 function tempDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tertulia-server-test-'));
@@ -141,7 +51,7 @@ async function storageEnv(): Promise<Record<string, string>> {
 }
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  killServers();
   for (const db of databases) await db.drop().catch(() => {});
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
