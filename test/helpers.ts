@@ -20,6 +20,35 @@ export type TestApp = {
   stop(): Promise<void>;
 };
 
+/** Something that answers GraphQL over HTTP: all the fixtures need of a TestApp. */
+export type Endpoint = Pick<TestApp, 'url' | 'wsUrl' | 'request' | 'query'>;
+
+/** Typed GraphQL over HTTP POST to `url` (this process's app or another instance). */
+export function httpEndpoint(url: string): Endpoint {
+  async function request<R, V>(document: TypedDocumentNode<R, V>, variables?: V, token?: string | null) {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: JSON.stringify({ query: print(document), variables }),
+    });
+    return (await response.json()) as FormattedExecutionResult<R>;
+  }
+  return {
+    url,
+    wsUrl: url.replace(/^http/, 'ws'),
+    request,
+    async query(document, variables, token) {
+      const result = await request(document, variables, token);
+      if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+      return result.data!;
+    },
+  };
+}
+
 /**
  * Starts the real app on port 0: embedded PGlite in memory by default; with DATABASE_URL, a
  * fresh PostgreSQL database of its own (dropped afterwards); with REDIS_URL, events over Redis
@@ -42,29 +71,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const wsUrl = url.replace(/^http/, 'ws');
   const clients: Client[] = [];
 
-  async function request<R, V>(document: TypedDocumentNode<R, V>, variables?: V, token?: string | null) {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/graphql-response+json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: JSON.stringify({ query: print(document), variables }),
-    });
-    return (await response.json()) as FormattedExecutionResult<R>;
-  }
-
   return {
+    ...httpEndpoint(url),
     app,
-    url,
-    wsUrl,
-    request,
-    async query(document, variables, token) {
-      const result = await request(document, variables, token);
-      if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
-      return result.data!;
-    },
     wsClient(token) {
       const client = createClient({
         url: wsUrl,

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print, type FormattedExecutionResult } from 'graphql';
+import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createSpace, createThread, createUser, reply, type Actor } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import type { MultiLogQuery } from './gql/graphql.js';
-import { isolatedDatabase, sleep, startTestApp, type TestApp } from './helpers.js';
+import { httpEndpoint, isolatedDatabase, sleep, startTestApp, type Endpoint, type TestApp } from './helpers.js';
 import { killServers, ServerProcess } from './processes.js';
 
 // Two app instances on one PostgreSQL database and one Redis: A in this process (startTestApp),
@@ -32,34 +31,6 @@ const MultiLog = graphql(`
 
 type Event = { id: string; kind: string; subject: string | undefined };
 const label = (e: Event) => `${e.kind}:${e.subject}`;
-
-/** Something that answers GraphQL over HTTP: what the fixtures need of a TestApp. */
-type Endpoint = Pick<TestApp, 'url' | 'wsUrl' | 'request' | 'query'>;
-
-function endpoint(url: string): Endpoint {
-  async function request<R, V>(document: TypedDocumentNode<R, V>, variables?: V, token?: string | null) {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/graphql-response+json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: JSON.stringify({ query: print(document), variables }),
-    });
-    return (await response.json()) as FormattedExecutionResult<R>;
-  }
-  return {
-    url,
-    wsUrl: url.replace(/^http/, 'ws'),
-    request,
-    async query(document, variables, token) {
-      const result = await request(document, variables, token);
-      if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
-      return result.data!;
-    },
-  };
-}
 
 // The fixtures only call `query`; an HTTP endpoint of the child process serves as well as a TestApp.
 const via = (e: Endpoint) => e as TestApp;
@@ -222,7 +193,7 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('two instan
     // A first, so it applies the migrations before B opens the database.
     a = await startTestApp(sharedEnv);
     bProcess = new ServerProcess({ HOST: '127.0.0.1', ...sharedEnv });
-    b = endpoint(await bProcess.listening());
+    b = httpEndpoint(await bProcess.listening());
     admin = await createUser(a, 'Admin');
     spaceId = await createSpace(a, admin, 'multi-instance');
   });
@@ -359,7 +330,7 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('two instan
 
       // B again, on a new port; the client finds it and resumes from its last id.
       bProcess = new ServerProcess({ HOST: '127.0.0.1', ...sharedEnv });
-      b = endpoint(await bProcess.listening());
+      b = httpEndpoint(await bProcess.listening());
       bUrl = b.wsUrl;
       const missed = [`USER_SIGNED_UP:${dave.id}`, `THREAD_CREATED:${thread}`, ...downPosts.map((p) => `POST_CREATED:${p}`)];
       await client.waitFor('the missed events', () => client.since(start).length >= missed.length, 30_000);
