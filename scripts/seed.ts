@@ -140,9 +140,9 @@ const created = { users: 0, roles: 0, spaces: 0, threads: 0, replies: 0, reactio
 
 /**
  * The seed acts as its own demo accounts. Services read only the viewer's id and role, so no
- * session is needed (sessionId is used by signOut alone).
+ * session is needed (the session fields matter to signOut and live subscriptions alone).
  */
-const asViewer = (user: User): Viewer => ({ id: user.id, role: user.role, sessionId: 0 });
+const asViewer = (user: User): Viewer => ({ id: user.id, role: user.role, sessionId: 0, sessionExpiresAt: new Date(8.64e15) });
 
 async function ensureUsers(): Promise<Record<UserKey, User>> {
   const users = {} as Record<UserKey, User>;

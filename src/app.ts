@@ -10,7 +10,9 @@ import { createContext, type Context } from './context.js';
 import { closeDatabase, openDatabase, prisma } from './db/client.js';
 import { AppError } from './errors.js';
 import { readActivityBetween } from './events/activity.js';
-import { closeEventBus, configureSubscriberBacklog, openEventBus } from './events/bus.js';
+import { closeEventBus, configureSubscriberBuffer, endActivitySubscriptions, openEventBus } from './events/bus.js';
+import { pruneActivity } from './jobs/activity-retention.js';
+import { scheduleJobs, type RunningJobs } from './jobs/schedule.js';
 import type { Logger } from './logger.js';
 import { configureIdentity } from './modules/identity/identity.service.js';
 import { schema } from './schema.js';
@@ -30,7 +32,7 @@ const GRAPHQL_PATH = '/graphql';
 
 export function buildApp(config: Config, logger: Logger): App {
   configureIdentity({ tokenTtlHours: config.tokenTtlHours });
-  configureSubscriberBacklog(config.subscriberBacklog);
+  configureSubscriberBuffer(config.subscriberBufferBytes);
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -122,6 +124,7 @@ export function buildApp(config: Config, logger: Logger): App {
   });
 
   let started = false;
+  let jobs: RunningJobs | undefined;
   return {
     yoga,
     httpServer,
@@ -131,6 +134,10 @@ export function buildApp(config: Config, logger: Logger): App {
       await openDatabase(config, (msg) => logger.info(msg));
       await openEventBus(config.redisUrl, config.redisChannelPrefix, (err, what) => logger.error({ err }, what), readActivityBetween);
       started = true;
+      jobs = scheduleJobs(
+        [{ name: 'activity-retention', everyMs: 3600_000, run: () => pruneActivity(config.activityRetentionDays) }],
+        logger,
+      );
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.port, config.host, () => resolve());
@@ -160,12 +167,18 @@ export function buildApp(config: Config, logger: Logger): App {
       try {
         // graphql-ws closes each socket with 1001 Going Away; clients know to reconnect elsewhere.
         // In-flight HTTP requests finish meanwhile; Yoga is disposed only once they have.
-        await Promise.all([wsCleanup.dispose(), closed]);
+        const wsClosed = wsCleanup.dispose();
+        // Then end the live subscriptions, so SSE responses complete instead of holding the drain
+        // until the timeout. WebSockets are closing already and get no `complete`: a client
+        // should reconnect and resume from its cursor, not think its subscription is over.
+        endActivitySubscriptions();
+        await Promise.all([wsClosed, closed]);
         await yoga.dispose();
       } finally {
         clearTimeout(timer);
         clearInterval(idleSweep);
       }
+      await jobs?.stop();
       await closeEventBus();
       await closeDatabase();
     },

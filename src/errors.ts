@@ -52,3 +52,11 @@ export class InvalidCredentialsError extends AppError {
     super('Email or password is incorrect');
   }
 }
+
+/** An activity cursor older than the retained log: resuming from it would skip events. */
+export class CursorExpiredError extends AppError {
+  readonly code = 'CURSOR_EXPIRED';
+  constructor(readonly cursor: string) {
+    super(`Activity cursor ${cursor} is older than the retained activity log; load the current state and subscribe without \`after\``);
+  }
+}

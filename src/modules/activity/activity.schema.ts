@@ -1,7 +1,7 @@
 import { brandWithType } from '@pothos/core';
 import { builder } from '../../builder.js';
 import { prisma } from '../../db/client.js';
-import { subscribeActivity, subscriberBacklog, type ActivityMessage } from '../../events/bus.js';
+import type { ActivityMessage } from '../../events/bus.js';
 import { ActivityKind } from '../../generated/prisma/enums.js';
 import type { ActivityKind as ActivityKindValue } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
@@ -9,14 +9,11 @@ import { PostType, SpaceType, ThreadType } from '../community/community.schema.j
 import { UserType } from '../identity/identity.schema.js';
 import { checkPageArgs } from '../../pagination.js';
 import {
-  applyAccessChange,
-  assertKnownCursor,
-  canReceive,
+  assertResumableCursor,
   decodeActivityCursor,
   encodeActivityCursor,
-  matchesFilter,
+  openActivityStream,
   readLog,
-  replayThenLive,
   type ActivityFilter,
 } from './activity.service.js';
 
@@ -107,24 +104,13 @@ builder.subscriptionField('activity', (t) =>
       filter: t.arg({ type: ActivityFilterInput }),
       after: t.arg.string({ description: 'Resume after this ActivityEvent id.' }),
     },
-    subscribe: async (_root, args, ctx) => {
-      const wanted = activityFilter(args.filter);
-      const afterId = args.after == null ? undefined : decodeActivityCursor(args.after, 'after');
-      if (afterId !== undefined) await assertKnownCursor(afterId, args.after!);
-      // Subscribed before any replay, so what commits during the replay is not lost. Checked as
-      // each event arrives, with the viewer's rights as they are then.
-      const viewer = ctx.viewer && { ...ctx.viewer };
-      const live = subscribeActivity(
-        (event) => {
-          applyAccessChange(viewer, event);
-          return matchesFilter(wanted, event) && canReceive(viewer, event);
-        },
-        subscriberBacklog(),
-        // 1008 Policy Violation: the client reads slower than events arrive.
-        (error) => ctx.closeConnection?.(1008, error.message),
-      );
-      return afterId === undefined ? live : replayThenLive(viewer, wanted, afterId, live);
-    },
+    subscribe: (_root, args, ctx) =>
+      openActivityStream(
+        ctx.viewer,
+        activityFilter(args.filter),
+        args.after == null ? undefined : { id: decodeActivityCursor(args.after, 'after'), cursor: args.after },
+        ctx,
+      ),
     resolve: (event) => event,
   }),
 );
@@ -139,6 +125,7 @@ builder.queryField('activityLog', (t) =>
         checkPageArgs(args);
         const wanted = activityFilter(args.filter);
         const after = args.after == null ? undefined : decodeActivityCursor(args.after, 'after');
+        if (after !== undefined) await assertResumableCursor(after, args.after!);
         const before = args.before == null ? undefined : decodeActivityCursor(args.before, 'before');
         const backwards = args.first == null;
         const size = (backwards ? args.last : args.first)!;

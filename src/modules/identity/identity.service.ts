@@ -107,7 +107,7 @@ export async function authenticate(token: string): Promise<Viewer> {
   if (!session || session.revokedAt || session.expiresAt <= new Date()) {
     throw new UnauthenticatedError('The access token is invalid, expired or revoked');
   }
-  return { id: session.user.id, role: session.user.role, sessionId: session.id };
+  return { id: session.user.id, role: session.user.role, sessionId: session.id, sessionExpiresAt: session.expiresAt };
 }
 
 const setUserRoleInput = z.object({
