@@ -15,6 +15,8 @@ import { pruneActivity } from './jobs/activity-retention.js';
 import { scheduleJobs, type RunningJobs } from './jobs/schedule.js';
 import type { Logger } from './logger.js';
 import { configureIdentity } from './modules/identity/identity.service.js';
+import { configureListening, evaluateAlerts, pollDueSources } from './modules/listening/listening.service.js';
+import { receiveMentionWebhook } from './modules/listening/webhook.js';
 import { schema } from './schema.js';
 import { serveGraphqlWs } from './ws.js';
 
@@ -33,6 +35,7 @@ const GRAPHQL_PATH = '/graphql';
 export function buildApp(config: Config, logger: Logger): App {
   configureIdentity({ tokenTtlHours: config.tokenTtlHours });
   configureSubscriberBuffer(config.subscriberBufferBytes);
+  configureListening({ timeoutMs: config.listening.fetchTimeoutMs, maxBytes: config.listening.maxFeedBytes });
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -102,6 +105,8 @@ export function buildApp(config: Config, logger: Logger): App {
         });
       return;
     }
+    const webhook = WEBHOOKS[path];
+    if (webhook) return void serveWebhook(req, res, webhook, config.maxBodyBytes, logger);
     if (path !== GRAPHQL_PATH) return sendJson(res, 404, { error: `Not found; the API is at ${GRAPHQL_PATH}` });
     if (req.method === 'POST') {
       const length = req.headers['content-length'];
@@ -135,7 +140,11 @@ export function buildApp(config: Config, logger: Logger): App {
       await openEventBus(config.redisUrl, config.redisChannelPrefix, (err, what) => logger.error({ err }, what), readActivityBetween);
       started = true;
       jobs = scheduleJobs(
-        [{ name: 'activity-retention', everyMs: 3600_000, run: () => pruneActivity(config.activityRetentionDays) }],
+        [
+          { name: 'activity-retention', everyMs: 3600_000, run: () => pruneActivity(config.activityRetentionDays) },
+          { name: 'listening-feeds', everyMs: config.listening.jobIntervalMs, run: () => pollDueSources() },
+          { name: 'listening-alerts', everyMs: config.listening.jobIntervalMs, run: () => evaluateAlerts() },
+        ],
         logger,
       );
       await new Promise<void>((resolve, reject) => {
@@ -183,6 +192,35 @@ export function buildApp(config: Config, logger: Logger): App {
       await closeDatabase();
     },
   };
+}
+
+type Webhook = (req: http.IncomingMessage, rawBody: Buffer) => Promise<{ status: number; body: Record<string, unknown> }>;
+
+// Signed JSON pushed by other systems (their signature checked by each handler), beside /graphql.
+const WEBHOOKS: Record<string, Webhook> = {
+  '/ingest/mentions': receiveMentionWebhook,
+};
+
+async function serveWebhook(req: http.IncomingMessage, res: http.ServerResponse, handle: Webhook, maxBytes: number, logger: Logger) {
+  if (req.method !== 'POST') return sendJson(res.setHeader('allow', 'POST'), 405, { error: 'Use POST' });
+  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return sendJson(res, 415, { error: 'Send Content-Type: application/json' });
+  const length = req.headers['content-length'];
+  if (length === undefined) return sendJson(res, 411, { error: 'POST requests need a Content-Length header' });
+  if (Number(length) > maxBytes) return sendJson(res, 413, { error: `Request body is larger than ${maxBytes} bytes` });
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) return sendJson(res, 413, { error: `Request body is larger than ${maxBytes} bytes` });
+      chunks.push(chunk as Buffer);
+    }
+    const { status, body } = await handle(req, Buffer.concat(chunks));
+    sendJson(res, status, body);
+  } catch (err) {
+    logger.error({ err, path: req.url }, 'webhook failed');
+    if (!res.headersSent) sendJson(res, 500, { error: 'Unexpected error; nothing was written' });
+  }
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {

@@ -26,6 +26,9 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   SUBSCRIBER_BUFFER_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
   ACTIVITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  LISTENING_JOB_INTERVAL_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  LISTENING_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  LISTENING_MAX_FEED_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(5 * 1024 * 1024),
 });
 
 /** The names of every variable read here (tests clear them for child processes). */
@@ -50,6 +53,8 @@ export type Config = {
   subscriberBufferBytes: number;
   /** Activity older than this is pruned; cursors from before it can no longer resume. */
   activityRetentionDays: number;
+  /** Feed polling and alert evaluation: how often, and the limits of one feed fetch. */
+  listening: { jobIntervalMs: number; fetchTimeoutMs: number; maxFeedBytes: number };
 };
 
 export class ConfigError extends Error {}
@@ -80,5 +85,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePoolSize: e.DATABASE_POOL_SIZE,
     subscriberBufferBytes: e.SUBSCRIBER_BUFFER_BYTES,
     activityRetentionDays: e.ACTIVITY_RETENTION_DAYS,
+    listening: {
+      jobIntervalMs: e.LISTENING_JOB_INTERVAL_MS,
+      fetchTimeoutMs: e.LISTENING_FETCH_TIMEOUT_MS,
+      maxFeedBytes: e.LISTENING_MAX_FEED_BYTES,
+    },
   };
 }

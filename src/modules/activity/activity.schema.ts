@@ -7,6 +7,7 @@ import type { ActivityKind as ActivityKindValue } from '../../generated/prisma/e
 import { decodeId } from '../../ids.js';
 import { PostType, SpaceType, ThreadType } from '../community/community.schema.js';
 import { UserType } from '../identity/identity.schema.js';
+import { ListeningAlertType } from '../listening/listening.schema.js';
 import { checkPageArgs } from '../../pagination.js';
 import {
   assertResumableCursor,
@@ -17,7 +18,7 @@ import {
   type ActivityFilter,
 } from './activity.service.js';
 
-const SUBJECT_TYPES = { Thread: ThreadType, Post: PostType, Space: SpaceType, User: UserType };
+const SUBJECT_TYPES = { Thread: ThreadType, Post: PostType, Space: SpaceType, User: UserType, ListeningAlert: ListeningAlertType };
 
 const ActivityKindEnum = builder.enumType(ActivityKind, { name: 'ActivityKind' });
 
@@ -49,7 +50,7 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
     subject: t.field({
       type: builder.nodeInterfaceRef(),
       nullable: true,
-      description: 'What the event is about (a Thread, Post, Space or User); null if it no longer exists.',
+      description: 'What the event is about (a Thread, Post, Space, User or ListeningAlert); null if it no longer exists.',
       resolve: async (event) => {
         const record = await loadSubject(event);
         if (record) brandWithType(record, SUBJECT_TYPES[event.subjectType as keyof typeof SUBJECT_TYPES]);
@@ -72,6 +73,8 @@ function loadSubject(event: ActivityMessage): Promise<object | null> {
       return prisma().space.findUnique(where);
     case 'User':
       return prisma().user.findUnique(where);
+    case 'ListeningAlert':
+      return prisma().listeningAlert.findUnique(where);
     default:
       return Promise.resolve(null);
   }

@@ -5,7 +5,7 @@ import { toActivityMessage } from '../../events/activity.js';
 import { CursorExpiredError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind } from '../../generated/prisma/enums.js';
-import { isAdmin, isStaff } from '../identity/roles.js';
+import { canManageCommunity, isAdmin, isStaff } from '../identity/roles.js';
 import { canSeeSpace, visibleSpaceVisibilities } from '../community/visibility.js';
 
 export type ActivityFilter = { kinds?: ActivityKind[]; spaceIds?: number[]; threadId?: number };
@@ -20,6 +20,8 @@ export function canReceive(viewer: Viewer | null, event: ActivityMessage): boole
       return !!viewer && isStaff(viewer.role);
     case 'SUBJECT_USER':
       return !!viewer && ((event.subjectType === 'User' && event.subjectId === viewer.id) || isAdmin(viewer.role));
+    case 'MANAGERS':
+      return !!viewer && canManageCommunity(viewer.role);
     case 'SPACE':
       return event.spaceVisibility == null || canSeeSpace(viewer, event.spaceVisibility);
   }
@@ -50,6 +52,7 @@ function visibleActivityWhere(viewer: Viewer | null, filter: ActivityFilter): Pr
     { visibility: 'SPACE', OR: [{ spaceId: null }, { space: { visibility: { in: visibleSpaceVisibilities(viewer) } } }] },
   ];
   if (viewer && isStaff(viewer.role)) allowed.push({ visibility: 'STAFF' });
+  if (viewer && canManageCommunity(viewer.role)) allowed.push({ visibility: 'MANAGERS' });
   if (viewer && isAdmin(viewer.role)) allowed.push({ visibility: 'SUBJECT_USER' });
   else if (viewer) allowed.push({ visibility: 'SUBJECT_USER', subjectType: 'User', subjectId: viewer.id });
   return {

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
-import { writeWithActivity } from '../../events/activity.js';
+import { writeWithActivity, type ActivityRecorder } from '../../events/activity.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors.js';
 import type { Post, Prisma, Space, Thread } from '../../generated/prisma/client.js';
 import type { ReactionContent, SpaceVisibility } from '../../generated/prisma/enums.js';
-import { parseInput } from '../../validation.js';
+import { parseInput, withoutNulls } from '../../validation.js';
 import { canManageCommunity, canModerate } from '../identity/roles.js';
 import { canSeeSpace, visibleSpaceVisibilities } from './visibility.js';
 
@@ -98,19 +98,32 @@ export async function createThread(
 ): Promise<Thread> {
   const actor = requireViewer(viewer);
   const data = parseInput(createThreadInput, input);
-  return writeWithActivity(async (tx, activity) => {
-    const space = await tx.space.findUnique({ where: { id: spaceId } });
-    if (!space || !canSeeSpace(actor, space.visibility)) throw new NotFoundError('Space', String(spaceId));
-    const thread = await tx.thread.create({ data: { ...data, spaceId, authorId: actor.id } });
-    await activity.record({
-      kind: 'THREAD_CREATED',
-      actorId: actor.id,
-      subject: { type: 'Thread', id: thread.id },
-      space,
-      threadId: thread.id,
-    });
-    return thread;
+  return writeWithActivity((tx, activity) => createThreadWith(tx, activity, actor, spaceId, data));
+}
+
+/**
+ * Creates a thread inside a write another domain is making (a web mention turned into a thread):
+ * the same checks and activity as createThread, in the caller's transaction.
+ */
+export async function createThreadWith(
+  tx: Tx,
+  activity: ActivityRecorder,
+  actor: Viewer,
+  spaceId: number,
+  input: { title: string; body: string },
+): Promise<Thread> {
+  const data = parseInput(createThreadInput, input);
+  const space = await tx.space.findUnique({ where: { id: spaceId } });
+  if (!space || !canSeeSpace(actor, space.visibility)) throw new NotFoundError('Space', String(spaceId));
+  const thread = await tx.thread.create({ data: { ...data, spaceId, authorId: actor.id } });
+  await activity.record({
+    kind: 'THREAD_CREATED',
+    actorId: actor.id,
+    subject: { type: 'Thread', id: thread.id },
+    space,
+    threadId: thread.id,
   });
+  return thread;
 }
 
 const editThreadInput = z
@@ -272,13 +285,6 @@ function assertWritable(viewer: Viewer, thread: Thread): void {
   if (thread.status !== 'OPEN' && !canModerate(viewer.role)) {
     throw new ForbiddenError(`This thread is ${thread.status.toLowerCase()}`);
   }
-}
-
-/** GraphQL passes explicit nulls for omitted optional fields; zod's optional() wants undefined. */
-function withoutNulls<T extends Record<string, unknown>>(input: T): { [K in keyof T]: Exclude<T[K], null> } {
-  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null)) as {
-    [K in keyof T]: Exclude<T[K], null>;
-  };
 }
 
 // ---- Reads ----------------------------------------------------------------------------------
