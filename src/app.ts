@@ -35,7 +35,11 @@ const GRAPHQL_PATH = '/graphql';
 export function buildApp(config: Config, logger: Logger): App {
   configureIdentity({ tokenTtlHours: config.tokenTtlHours });
   configureSubscriberBuffer(config.subscriberBufferBytes);
-  configureListening({ timeoutMs: config.listening.fetchTimeoutMs, maxBytes: config.listening.maxFeedBytes });
+  configureListening({
+    timeoutMs: config.listening.fetchTimeoutMs,
+    maxBytes: config.listening.maxFeedBytes,
+    allowPrivateNetworks: config.listening.allowPrivateNetworks,
+  });
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,

@@ -29,6 +29,7 @@ const envSchema = z.object({
   LISTENING_JOB_INTERVAL_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
   LISTENING_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   LISTENING_MAX_FEED_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(5 * 1024 * 1024),
+  LISTENING_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false'),
 });
 
 /** The names of every variable read here (tests clear them for child processes). */
@@ -54,7 +55,7 @@ export type Config = {
   /** Activity older than this is pruned; cursors from before it can no longer resume. */
   activityRetentionDays: number;
   /** Feed polling and alert evaluation: how often, and the limits of one feed fetch. */
-  listening: { jobIntervalMs: number; fetchTimeoutMs: number; maxFeedBytes: number };
+  listening: { jobIntervalMs: number; fetchTimeoutMs: number; maxFeedBytes: number; allowPrivateNetworks: boolean };
 };
 
 export class ConfigError extends Error {}
@@ -89,6 +90,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       jobIntervalMs: e.LISTENING_JOB_INTERVAL_MS,
       fetchTimeoutMs: e.LISTENING_FETCH_TIMEOUT_MS,
       maxFeedBytes: e.LISTENING_MAX_FEED_BYTES,
+      allowPrivateNetworks: e.LISTENING_ALLOW_PRIVATE_NETWORKS === 'true',
     },
   };
 }

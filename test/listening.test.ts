@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onQuery } from '../src/db/client.js';
-import { evaluateAlerts, pollDueSources } from '../src/modules/listening/listening.service.js';
+import { configureListening, evaluateAlerts, pollDueSources } from '../src/modules/listening/listening.service.js';
 import { type Actor, createCommunity, createThread } from './fixtures.js';
 import { startFeedServer, type FeedServer } from './feed-server.js';
 import { graphql } from './gql/index.js';
@@ -140,7 +140,13 @@ let pushSource: string;
 
 beforeAll(async () => {
   // The background jobs stay out of the way; tests run each pass themselves.
-  t = await startTestApp({ LISTENING_JOB_INTERVAL_MS: '3600000', LISTENING_FETCH_TIMEOUT_MS: '1500', LISTENING_MAX_FEED_BYTES: '65536' });
+  // The feeds are served on loopback, which the SSRF guard refuses unless allowed.
+  t = await startTestApp({
+    LISTENING_JOB_INTERVAL_MS: '3600000',
+    LISTENING_FETCH_TIMEOUT_MS: '1500',
+    LISTENING_MAX_FEED_BYTES: '65536',
+    LISTENING_ALLOW_PRIVATE_NETWORKS: 'true',
+  });
   feeds = await startFeedServer();
   ({ admin, manager, moderator, agent, alice, publicSpace } = await createCommunity(t));
   ownBrand = await brand({ name: 'Tertulia', kind: 'OWN', keywords: ['tertulia', 'tertulia app'], exclusionKeywords: ['tertulia literaria'] });
@@ -361,6 +367,26 @@ describe('feeds', () => {
     }
     // The server is still fine.
     expect((await t.query(Brands, {}, agent.token)).trackedBrands.nodes.length).toBeGreaterThan(0);
+  });
+
+  it('refuses feeds on the server\'s own networks unless LISTENING_ALLOW_PRIVATE_NETWORKS is set', async () => {
+    configureListening({ allowPrivateNetworks: false });
+    try {
+      const expectRefused = async (url: string, message: string) => {
+        const internal = await source({ name: url, kind: 'RSS', url });
+        const { pollListeningSource } = await t.query(PollSource, { input: { sourceId: internal.id } }, manager.token);
+        expect(pollListeningSource).toMatchObject({ source: { lastError: message, consecutiveFailures: 1 } });
+      };
+      const hint = 'set LISTENING_ALLOW_PRIVATE_NETWORKS=true to poll internal feeds';
+      await expectRefused(feeds.url('/rss'), `127.0.0.1 is a non-public address (127.0.0.1); ${hint}`);
+      // By name: the address the connection would use is checked.
+      await expectRefused(feeds.url('/rss').replace('127.0.0.1', 'localhost'), expect.stringMatching(new RegExp(`^localhost is a non-public address \\((127\\.0\\.0\\.1|::1)\\); ${hint}$`)) as unknown as string);
+      await expectRefused('http://169.254.169.254/latest/meta-data', `169.254.169.254 is a non-public address (169.254.169.254); ${hint}`);
+      await expectRefused('http://[::1]:9/feed', `::1 is a non-public address (::1); ${hint}`);
+      expect(feeds.hits.get('/rss')).toHaveLength(2); // only the two polls of the first test
+    } finally {
+      configureListening({ allowPrivateNetworks: true });
+    }
   });
 });
 

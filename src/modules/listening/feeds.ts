@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import { lookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { extractFromJson, extractFromXml } from '@extractus/feed-extractor';
+import ipaddr from 'ipaddr.js';
+import { Agent, fetch, type Response } from 'undici';
 import type { ListeningSourceKind } from '../../generated/prisma/enums.js';
 
 /** One item of a feed, as listening ingests it. */
@@ -12,7 +15,14 @@ export type FeedItem = {
   publishedAt: Date | null;
 };
 
-export type FeedLimits = { timeoutMs: number; maxBytes: number; maxRedirects: number; maxItems: number };
+export type FeedLimits = {
+  timeoutMs: number;
+  maxBytes: number;
+  maxRedirects: number;
+  maxItems: number;
+  /** Whether feeds may live on loopback, private or link-local addresses (off: SSRF guard). */
+  allowPrivateNetworks: boolean;
+};
 
 export type FetchedFeed =
   | { notModified: true }
@@ -39,6 +49,7 @@ export async function fetchFeed(
 ): Promise<FetchedFeed> {
   const signal = AbortSignal.timeout(limits.timeoutMs);
   const visited = new Set<string>();
+  const checkedUrl = (candidate: string) => checkUrl(candidate, limits.allowPrivateNetworks);
   let url = checkedUrl(source.url);
   try {
     for (;;) {
@@ -46,6 +57,7 @@ export async function fetchFeed(
       const response = await fetch(url, {
         redirect: 'manual',
         signal,
+        dispatcher: limits.allowPrivateNetworks ? anyNetwork : publicNetworksOnly,
         headers: {
           accept: ACCEPT[source.kind],
           'user-agent': 'Tertulia-Listening/1.0',
@@ -81,12 +93,13 @@ export async function fetchFeed(
     }
   } catch (error) {
     if (error instanceof FeedError) throw error;
+    if ((error as { cause?: unknown }).cause instanceof FeedError) throw (error as { cause: FeedError }).cause;
     if (signal.aborted) throw new FeedError(`No complete answer within ${limits.timeoutMs} ms`);
     throw new FeedError(`Could not fetch ${url}: ${describe(error)}`);
   }
 }
 
-function checkedUrl(url: string): string {
+function checkUrl(url: string, allowPrivateNetworks: boolean): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -94,8 +107,35 @@ function checkedUrl(url: string): string {
     throw new FeedError(`Not a URL: ${url}`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new FeedError(`Only http and https feeds are fetched, not ${parsed.protocol}`);
+  // An address in the URL itself is never looked up, so it is checked here.
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  if (!allowPrivateNetworks && ipaddr.isValid(host) && !isPublic(host)) throw notPublic(host, host);
   return parsed.toString();
 }
+
+// Feed URLs come from users: unless allowed, a poll must not reach the server's own networks
+// (loopback, private, link-local, cloud metadata). The check runs on the addresses the connection
+// really uses, so a name that resolves to a private address later (DNS rebinding) is caught too.
+const isPublic = (address: string) => ipaddr.process(address).range() === 'unicast';
+const notPublic = (host: string, address: string) =>
+  new FeedError(`${host} is a non-public address (${address}); set LISTENING_ALLOW_PRIVATE_NETWORKS=true to poll internal feeds`);
+
+function publicOnlyLookup(
+  hostname: string,
+  options: LookupOptions,
+  callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
+): void {
+  lookup(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error) return callback(error, []);
+    const blocked = addresses.find((entry) => !isPublic(entry.address));
+    if (blocked) return callback(notPublic(hostname, blocked.address), []);
+    if (options.all) return callback(null, addresses);
+    callback(null, addresses[0].address, addresses[0].family);
+  });
+}
+
+const publicNetworksOnly = new Agent({ connect: { lookup: publicOnlyLookup } });
+const anyNetwork = new Agent();
 
 async function readCapped(response: Response, maxBytes: number): Promise<string> {
   const tooBig = () => new FeedError(`The feed is larger than ${maxBytes} bytes`);

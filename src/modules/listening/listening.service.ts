@@ -30,7 +30,13 @@ import { FeedError, fetchFeed, type FeedItem, type FeedLimits } from './feeds.js
 
 // ---- Settings -------------------------------------------------------------------------------
 
-let feedLimits: FeedLimits = { timeoutMs: 10_000, maxBytes: 5 * 1024 * 1024, maxRedirects: 5, maxItems: 500 };
+let feedLimits: FeedLimits = {
+  timeoutMs: 10_000,
+  maxBytes: 5 * 1024 * 1024,
+  maxRedirects: 5,
+  maxItems: 500,
+  allowPrivateNetworks: false,
+};
 export function configureListening(limits: Partial<FeedLimits>): void {
   feedLimits = { ...feedLimits, ...limits };
 }
