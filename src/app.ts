@@ -53,7 +53,11 @@ export function buildApp(config: Config, logger: Logger): App {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
       warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error({ err: args[0] }, 'graphql-yoga error'),
+      // An expected failure (a forbidden query, say) is the client's news, not the operator's.
+      error: (...args) =>
+        args[0] instanceof GraphQLError && args[0].originalError instanceof AppError
+          ? logger.debug({ err: args[0] }, 'expected error')
+          : logger.error({ err: args[0] }, 'graphql-yoga error'),
     },
     maskedErrors: {
       // Never dev mode: Yoga's default turns it on with NODE_ENV=development and then sends
