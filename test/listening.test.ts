@@ -22,6 +22,17 @@ const ArchiveBrand = graphql(`
     archiveTrackedBrand(input: $input) { __typename ... on TrackedBrandPayload { brand { id archivedAt } } ... on Error { message } }
   }
 `);
+const UpdateBrand = graphql(`
+  mutation LUpdateBrand($input: UpdateTrackedBrandInput!) {
+    updateTrackedBrand(input: $input) { __typename ... on TrackedBrandPayload { brand { name keywords } } ... on Error { message } }
+  }
+`);
+const UpdateRule = graphql(`
+  mutation LUpdateRule($input: UpdateListeningAlertRuleInput!) {
+    updateListeningAlertRule(input: $input) { __typename ... on ListeningAlertRulePayload { rule { enabled windowMinutes } } ... on Error { message } }
+  }
+`);
+const BrandIds = graphql(`query LBrandIds { trackedBrands(first: 20, includeArchived: true) { nodes { id name } } }`);
 const Brands = graphql(`
   query LBrands($includeArchived: Boolean) { trackedBrands(first: 20, includeArchived: $includeArchived) { nodes { name kind } } }
 `);
@@ -110,6 +121,7 @@ const CreateRule = graphql(`
     }
   }
 `);
+const RuleIds = graphql(`query LRuleIds { listeningAlertRules(first: 20) { nodes { id name } } }`);
 const Alerts = graphql(`
   query LAlerts($acknowledged: Boolean) {
     listeningAlerts(first: 20, acknowledged: $acknowledged) {
@@ -220,6 +232,26 @@ describe('brands and sources', () => {
     expect(zulip).toBeDefined();
     const all = await t.query(Brands, {}, manager.token);
     expect(all.trackedBrands.nodes).toHaveLength(3);
+  });
+
+  it('applies keyword changes and archiving to mentions ingested from then on', async () => {
+    const zulip = (await t.query(Brands, {}, manager.token)).trackedBrands.nodes.find((b) => b.name === 'Zulip');
+    expect(zulip).toBeDefined();
+    const zulipId = (await t.query(BrandIds, {}, manager.token)).trackedBrands.nodes.find((b) => b.name === 'Zulip')!.id;
+    const { updateTrackedBrand } = await t.query(UpdateBrand, { input: { brandId: zulipId, keywords: ['zulip', 'zulip chat'] } }, manager.token);
+    expect(updateTrackedBrand).toEqual({ __typename: 'TrackedBrandPayload', brand: { name: 'Zulip', keywords: ['zulip', 'zulip chat'] } });
+    const news = (await source({ name: 'Zulip news', kind: 'WEBHOOK' })).id;
+    await ingest([{ externalId: 'z-1', body: 'Zulip chat threads are excellent.' }], news);
+    const { archiveTrackedBrand } = await t.query(ArchiveBrand, { input: { brandId: zulipId } }, manager.token);
+    expect(archiveTrackedBrand).toMatchObject({ __typename: 'TrackedBrandPayload', brand: { id: zulipId, archivedAt: expect.any(String) } });
+    await ingest([{ externalId: 'z-2', body: 'Zulip chat threads are excellent.' }], news);
+    const stored = (await mentionsOf({ includeUnmatched: true, sourceIds: [news] })).nodes;
+    expect(stored.map((m) => [m.externalId, m.brands.map((b) => b.name)])).toEqual([
+      ['z-2', []],
+      ['z-1', ['Zulip']],
+    ]);
+    expect((await t.query(Brands, {}, agent.token)).trackedBrands.nodes.map((b) => b.name)).toEqual(['Discourse', 'Tertulia']);
+    expect((await t.query(Brands, { includeArchived: true }, agent.token)).trackedBrands.nodes.map((b) => b.name)).toEqual(['Discourse', 'Tertulia', 'Zulip']);
   });
 
   it('creates a WEBHOOK source with a secret shown once', async () => {
@@ -544,6 +576,16 @@ describe('alerts', () => {
       ['KEYWORD', 1, '"reembolsó" appeared in 1 mention'],
       ['NEGATIVE_SPIKE', 2, '2 negative mentions for Tertulia in 60 minutes, against an average of 0.0'],
     ]);
+    // A disabled rule raises nothing, even in a new window.
+    const { listeningAlertRules } = await t.query(RuleIds, {}, manager.token);
+    const refunds = listeningAlertRules.nodes.find((r) => r.name === 'Refunds')!.id;
+    expect((await t.query(UpdateRule, { input: { ruleId: refunds, enabled: false } }, manager.token)).updateListeningAlertRule).toEqual({
+      __typename: 'ListeningAlertRulePayload',
+      rule: { enabled: false, windowMinutes: 30 },
+    });
+    await ingest([{ externalId: 'kw-3', body: 'Tertulia reembolso hoy.', publishedAt: '2026-05-01T11:05:00Z' }]);
+    expect(await evaluateAlerts(new Date('2026-05-01T11:10:00Z'))).toBe(0);
+    expect((await t.query(UpdateRule, { input: { ruleId: refunds, enabled: true } }, agent.token)).updateListeningAlertRule.__typename).toBe('ForbiddenError');
   });
 });
 
