@@ -13,6 +13,7 @@ import { readActivityBetween } from './events/activity.js';
 import { closeEventBus, configureSubscriberBacklog, openEventBus } from './events/bus.js';
 import type { Logger } from './logger.js';
 import { configureIdentity } from './modules/identity/identity.service.js';
+import { configureModeration } from './modules/moderation/moderation.service.js';
 import { schema } from './schema.js';
 import { serveGraphqlWs } from './ws.js';
 
@@ -31,6 +32,7 @@ const GRAPHQL_PATH = '/graphql';
 export function buildApp(config: Config, logger: Logger): App {
   configureIdentity({ tokenTtlHours: config.tokenTtlHours });
   configureSubscriberBacklog(config.subscriberBacklog);
+  configureModeration({ claimTtlMinutes: config.moderationClaimTtlMinutes });
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,

@@ -25,6 +25,7 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   SUBSCRIBER_BACKLOG: z.coerce.number().int().min(1).max(100_000).default(1000),
+  MODERATION_CLAIM_TTL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
 });
 
 /** The names of every variable read here (tests clear them for child processes). */
@@ -47,6 +48,8 @@ export type Config = {
   databasePoolSize: number;
   /** Events that may wait for one live subscription before it is ended as a slow consumer. */
   subscriberBacklog: number;
+  /** How long a moderator's claim on a queue item lasts before others may take it. */
+  moderationClaimTtlMinutes: number;
 };
 
 export class ConfigError extends Error {}
@@ -76,5 +79,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     subscriberBacklog: e.SUBSCRIBER_BACKLOG,
+    moderationClaimTtlMinutes: e.MODERATION_CLAIM_TTL_MINUTES,
   };
 }

@@ -18,7 +18,12 @@ export type ActivityMessage = {
   access?: AccessChange;
 };
 
-export type AccessChange = { role?: Role; revokedSessionId?: number };
+export type AccessChange = {
+  role?: Role;
+  revokedSessionId?: number;
+  /** A suspension (ISO date) or its end (null): a suspended user's subscriptions end. */
+  suspendedUntil?: string | null;
+};
 
 /** How many events may wait for one slow subscriber before its subscription is ended. */
 export const MAX_SUBSCRIBER_BACKLOG = 1000;

@@ -2,10 +2,10 @@ import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import type { ActivityMessage } from '../../events/bus.js';
 import { toActivityMessage } from '../../events/activity.js';
-import { NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind } from '../../generated/prisma/enums.js';
-import { isAdmin, isStaff } from '../identity/roles.js';
+import { canModerate, isAdmin, isStaff } from '../identity/roles.js';
 import { canSeeSpace, visibleSpaceVisibilities } from '../community/visibility.js';
 
 export type ActivityFilter = { kinds?: ActivityKind[]; spaceIds?: number[]; threadId?: number };
@@ -18,6 +18,8 @@ export function canReceive(viewer: Viewer | null, event: ActivityMessage): boole
   switch (event.visibility) {
     case 'STAFF':
       return !!viewer && isStaff(viewer.role);
+    case 'MODERATORS':
+      return !!viewer && canModerate(viewer.role);
     case 'SUBJECT_USER':
       return !!viewer && ((event.subjectType === 'User' && event.subjectId === viewer.id) || isAdmin(viewer.role));
     case 'SPACE':
@@ -36,6 +38,17 @@ export function applyAccessChange(viewer: Viewer | null, event: ActivityMessage)
     throw new UnauthenticatedError('This access token was revoked; sign in again and resubscribe');
   }
   if (event.access.role) viewer.role = event.access.role;
+  if (event.access.suspendedUntil !== undefined) {
+    viewer.suspendedUntil = event.access.suspendedUntil === null ? null : new Date(event.access.suspendedUntil);
+    assertSubscriberNotSuspended(viewer);
+  }
+}
+
+/** A suspended user's subscriptions end (and new ones are refused) until the suspension ends. */
+export function assertSubscriberNotSuspended(viewer: Viewer | null): void {
+  if (viewer?.suspendedUntil && viewer.suspendedUntil > new Date()) {
+    throw new ForbiddenError(`Your account is suspended until ${viewer.suspendedUntil.toISOString()}; live activity is paused`);
+  }
 }
 
 export function matchesFilter(filter: ActivityFilter, event: ActivityMessage): boolean {
@@ -50,6 +63,7 @@ function visibleActivityWhere(viewer: Viewer | null, filter: ActivityFilter): Pr
     { visibility: 'SPACE', OR: [{ spaceId: null }, { space: { visibility: { in: visibleSpaceVisibilities(viewer) } } }] },
   ];
   if (viewer && isStaff(viewer.role)) allowed.push({ visibility: 'STAFF' });
+  if (viewer && canModerate(viewer.role)) allowed.push({ visibility: 'MODERATORS' });
   if (viewer && isAdmin(viewer.role)) allowed.push({ visibility: 'SUBJECT_USER' });
   else if (viewer) allowed.push({ visibility: 'SUBJECT_USER', subjectType: 'User', subjectId: viewer.id });
   return {
