@@ -107,8 +107,9 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
     reasons: t.field({
       type: [ReportReasonEnum],
       description: 'The distinct reasons given by reporters.',
-      select: { reports: { select: { reason: true } } },
-      resolve: (item) => [...new Set(item.reports.map((r) => r.reason))].sort(),
+      // A loader, not a relation selection: `reports` is also selected (paged) by the connection.
+      resolve: (item, _args, ctx) =>
+        loader(ctx, 'queueItemReasons', (ids: readonly number[]) => moderation.reasonsOfItems(ids)).load(item.id),
     }),
     reports: t.relatedConnection('reports', {
       cursor: 'id',

@@ -308,6 +308,17 @@ export async function resolveQueueItem(
   });
 }
 
+/** The distinct report reasons of each item, sorted, in one statement. */
+export async function reasonsOfItems(itemIds: readonly number[]): Promise<ReportReason[][]> {
+  const rows = await prisma().report.findMany({
+    where: { queueItemId: { in: [...itemIds] } },
+    select: { queueItemId: true, reason: true },
+    distinct: ['queueItemId', 'reason'],
+    orderBy: [{ queueItemId: 'asc' }, { reason: 'asc' }],
+  });
+  return itemIds.map((id) => rows.filter((row) => row.queueItemId === id).map((row) => row.reason));
+}
+
 /** Reports a viewer may read: their own; moderators read all. */
 export function reportVisibleWhere(viewer: Viewer | null): Prisma.ReportWhereInput {
   if (!viewer) return NOTHING;
@@ -551,10 +562,10 @@ export async function bulkModerate(
         action: z.enum(['HIDE', 'REMOVE', 'RESTORE']),
         classifier: hideInput.shape.classifier.optional(),
         reason,
-        count: z.number().int().min(1, 'give at least one subject').max(MAX_BULK, `must be at most ${MAX_BULK} subjects`),
+        subjectIds: z.array(z.unknown()).min(1, 'give at least one subject').max(MAX_BULK, `must be at most ${MAX_BULK} subjects`),
       })
       .refine((value) => value.action !== 'HIDE' || value.classifier, { message: 'is required to hide', path: ['classifier'] }),
-    { action: input.action, classifier: input.classifier ?? undefined, reason: input.reason, count: subjects.length },
+    { action: input.action, classifier: input.classifier ?? undefined, reason: input.reason, subjectIds: subjects },
   );
   const keys = subjects.map((s) => `${s.typename}:${s.id}`);
   const duplicate = keys.findIndex((key, i) => keys.indexOf(key) !== i);
@@ -620,7 +631,7 @@ export async function appealModerationAction(viewer: Viewer | null, actionId: nu
   const data = parseInput(z.object({ message: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters') }), input);
   return writeWithActivity(async (tx, activity) => {
     const action = await tx.moderationAction.findUnique({ where: { id: actionId }, include: { space: true } });
-    if (!action || (action.targetUserId !== appellant.id && !isModerator(appellant))) throw new NotFoundError('ModerationAction', String(actionId));
+    if (!action) throw new NotFoundError('ModerationAction', String(actionId));
     if (action.targetUserId !== appellant.id) throw new ForbiddenError('Only the user this action was taken against can appeal it');
     if (!APPEALABLE.includes(action.kind)) throw ValidationError.field('input.actionId', `is a ${action.kind} entry, which cannot be appealed`);
     if (await tx.appeal.findUnique({ where: { actionId }, select: { id: true } })) throw new ConflictError('This action was already appealed');
