@@ -31,10 +31,12 @@ export function compilePattern(pattern: string, path = 'input.pattern'): RE2JS {
     throw ValidationError.field(path, `must be 1 to ${MAX_PATTERN_LENGTH} characters`);
   }
   try {
-    return RE2JS.compile(pattern, RE2JS.CASE_INSENSITIVE);
+    // Parsed once without flags so an error quotes the pattern as written.
+    RE2JS.compile(pattern);
   } catch (error) {
     throw ValidationError.field(path, `is not a valid regular expression: ${(error as Error).message}`);
   }
+  return RE2JS.compile(pattern, RE2JS.CASE_INSENSITIVE);
 }
 
 const compiled = new Map<string, RE2JS>();
