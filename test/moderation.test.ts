@@ -163,6 +163,15 @@ const ThreadView = graphql(`
     }
   }
 `);
+const NodesView = graphql(`
+  query ModNodesView($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on Thread { answer { id } } } }
+`);
+const MarkAnswer = graphql(`
+  mutation ModMarkAnswer($input: MarkAsAnswerInput!) { markAsAnswer(input: $input) { __typename } }
+`);
+const Revisions = graphql(`
+  query ModRevisions($id: ID!) { node(id: $id) { ... on Thread { revisions(first: 5) { nodes { title body } } } } }
+`);
 const SpaceThreads = graphql(`
   query ModSpaceThreads($spaceId: ID!) {
     threads(spaceId: $spaceId, first: 50) { totalCount nodes { id title moderation { status classifier } } }
@@ -227,6 +236,9 @@ describe('reports and the queue', () => {
     // Reporting again while the first is open returns it: no second report, no extra weight.
     const again = await report(alice, thread, 'ABUSE');
     expect(again).toEqual(first);
+    // Even at the same moment: one report.
+    const racing = await Promise.all([report(alice, thread, 'SPAM'), report(alice, thread, 'SPAM')]);
+    expect(racing).toEqual([first, first]);
     expect(await report(manager, thread, 'ABUSE')).toMatchObject({ __typename: 'ReportPayload', report: { reason: 'ABUSE' } });
 
     const item = await queueItemFor(thread);
@@ -419,6 +431,7 @@ describe('actions', () => {
 
   it('collapses hidden content for everyone but its author and moderators, on node, list and search paths', async () => {
     const thread = await createThread(t, bob, c.publicSpace, 'Zanzibarwatches deal', 'Zanzibarwatches are cheap');
+    await t.query(EditThreadM, { input: { threadId: thread, body: 'Zanzibarwatches are very cheap' } }, bob.token);
     await t.query(Hide, { input: { subjectId: thread, classifier: 'SPAM', reason: 'Advertising' } }, moderator.token);
     const views = { anonymous: undefined, alice: alice.token, agent: agent.token, bob: bob.token, moderator: moderator.token };
     const seen: Record<string, unknown> = {};
@@ -431,11 +444,16 @@ describe('actions', () => {
     const collapsed = { title: '', moderation: { status: 'HIDDEN', classifier: 'SPAM', reason: 'Advertising' }, listedTitle: '', search: 0 };
     const full = { title: 'Zanzibarwatches deal', moderation: { status: 'HIDDEN', classifier: 'SPAM', reason: 'Advertising' }, listedTitle: 'Zanzibarwatches deal', search: 1 };
     expect(seen).toEqual({ anonymous: collapsed, alice: collapsed, agent: collapsed, bob: full, moderator: full });
+    // Earlier versions are collapsed the same way.
+    const revisions = async (token?: string) => (await t.query(Revisions, { id: thread }, token)).node;
+    expect(await revisions(alice.token)).toEqual({ revisions: { nodes: [{ title: '', body: '' }] } });
+    expect(await revisions(bob.token)).toEqual({ revisions: { nodes: [{ title: 'Zanzibarwatches deal', body: 'Zanzibarwatches are cheap' }] } });
   });
 
   it('removes content from everyone but its author and moderators, and restores it', async () => {
     const thread = await createThread(t, bob, c.publicSpace, 'Removal thread', 'Quokkaflavour body');
     const post = await reply(t, alice, thread, 'Quokkaflavour reply');
+    await t.query(MarkAnswer, { input: { postId: post } }, bob.token);
     const { removeContent } = await t.query(Remove, { input: { subjectId: post, reason: 'Personal attack' } }, moderator.token);
     expect(removeContent).toMatchObject({ __typename: 'ModerationActionPayload', action: { kind: 'REMOVE', subject: { __typename: 'Post', id: post } } });
 
@@ -448,6 +466,7 @@ describe('actions', () => {
     expect(await postsFor(alice.token)).toEqual({ replyCount: 0, posts: [post], total: 1 });
     expect(await postsFor(moderator.token)).toEqual({ replyCount: 0, posts: [post], total: 1 });
     expect((await t.query(ThreadView, { id: post }, bob.token)).node).toBeNull();
+    expect((await t.query(NodesView, { ids: [post, thread] }, bob.token)).nodes).toEqual([null, { __typename: 'Thread', id: thread, answer: null }]);
     expect((await t.query(ThreadView, { id: post })).node).toBeNull();
     expect((await t.query(ThreadView, { id: post }, alice.token)).node).toMatchObject({ body: 'Quokkaflavour reply', moderation: { status: 'REMOVED' } });
     expect((await t.query(Search, { query: 'quokkaflavour' }, bob.token)).search.nodes.map((n) => n.__typename)).toEqual(['Thread']);
@@ -470,6 +489,7 @@ describe('actions', () => {
     const { restoreContent } = await t.query(Restore, { input: { subjectId: post, reason: 'On reflection, fine' } }, manager.token);
     expect(restoreContent).toMatchObject({ action: { kind: 'RESTORE', reason: 'On reflection, fine' } });
     expect(await postsFor(bob.token)).toEqual({ replyCount: 1, posts: [post], total: 1 });
+    expect((await t.query(NodesView, { ids: [thread] }, bob.token)).nodes).toEqual([{ __typename: 'Thread', id: thread, answer: { id: post } }]);
     expect((await t.query(Restore, { input: { subjectId: post, reason: 'again' } }, manager.token)).restoreContent.__typename).toBe('ConflictError');
   });
 

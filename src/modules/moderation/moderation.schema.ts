@@ -317,7 +317,10 @@ builder.queryFields((t) => ({
       moderation.requireModerator(ctx.viewer);
       return prisma().appeal.findMany({ ...query, where: args.status ? { status: args.status } : {}, orderBy: { id: 'asc' } });
     },
-    totalCount: (_root, args) => prisma().appeal.count({ where: args.status ? { status: args.status } : {} }),
+    totalCount: (_root, args, ctx) => {
+      moderation.requireModerator(ctx.viewer);
+      return prisma().appeal.count({ where: args.status ? { status: args.status } : {} });
+    },
   }, { name: 'AppealConnection' }, { name: 'AppealEdge' }),
   automodRules: t.prismaConnection({
     type: 'AutomodRule',
@@ -328,7 +331,10 @@ builder.queryFields((t) => ({
       moderation.requireModerator(ctx.viewer);
       return prisma().automodRule.findMany({ ...query, orderBy: { id: 'asc' } });
     },
-    totalCount: () => prisma().automodRule.count(),
+    totalCount: (_root, _args, ctx) => {
+      moderation.requireModerator(ctx.viewer);
+      return prisma().automodRule.count();
+    },
   }, { name: 'AutomodRuleConnection' }, { name: 'AutomodRuleEdge' }),
 }));
 
