@@ -238,6 +238,10 @@ describe('triggers and actions', () => {
       __typename: 'ModerationActionPayload', action: { kind: 'APPROVE', reason: 'Fine' },
     });
     expect((await t.query(ThreadList, { spaceId: c.publicSpace }, bob.token)).threads.nodes.some((n) => n.id === heldThreadId)).toBe(true);
+    // An edit that trips a HOLD rule takes published content back out until approved.
+    const edited = (await t.query(EditPost, { input: { postId: heldId, body: 'New number: 555-0000' } }, alice.token)).editPost;
+    expect(edited).toMatchObject({ __typename: 'PostPayload', post: { moderation: { status: 'HELD' } } });
+    expect((await t.query(ThreadPosts, { id: thread }, bob.token)).node).toEqual({ replyCount: 0, moderation: { status: 'VISIBLE' }, posts: { nodes: [] } });
   });
 
   it('PATTERN matching is linear: a pattern that backtracks catastrophically elsewhere is harmless', async () => {

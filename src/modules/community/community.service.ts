@@ -346,6 +346,8 @@ export type ModeratedContent = ContentRef & {
   moderationClassifier: HideClassifier | null;
   /** The thread's status (for a post, its thread's). */
   threadStatus: ThreadStatus;
+  /** The thread's moderation state and author (for a post, its thread's), for visibility checks. */
+  thread: { moderationStatus: ModerationStatus; authorId: number };
 };
 
 /** Threads and posts by id, whatever their state (moderators see everything); missing ones are absent. */
@@ -361,12 +363,14 @@ export async function findModeratedContent(tx: Tx, refs: readonly ContentRef[]):
     found.set(`Thread:${t.id}`, {
       typename: 'Thread', id: t.id, authorId: t.authorId, threadId: t.id, space: t.space,
       moderationStatus: t.moderationStatus, moderationClassifier: t.moderationClassifier, threadStatus: t.status,
+      thread: { moderationStatus: t.moderationStatus, authorId: t.authorId },
     });
   }
   for (const p of posts) {
     found.set(`Post:${p.id}`, {
       typename: 'Post', id: p.id, authorId: p.authorId, threadId: p.threadId, space: p.thread.space,
       moderationStatus: p.moderationStatus, moderationClassifier: p.moderationClassifier, threadStatus: p.thread.status,
+      thread: { moderationStatus: p.thread.moderationStatus, authorId: p.thread.authorId },
     });
   }
   return found;

@@ -115,8 +115,7 @@ export async function reportContent(
     const resolved = await resolveSubject(tx, subject);
     if (resolved.kind === 'content') {
       const { content } = resolved;
-      const thread = content.typename === 'Post' ? (await community.findModeratedContent(tx, [{ typename: 'Thread', id: content.threadId }])).get(`Thread:${content.threadId}`)! : content;
-      if (!canSeeSpace(reporter, content.space.visibility) || !canSeeContent(reporter, content) || !canSeeContent(reporter, thread)) {
+      if (!canSeeSpace(reporter, content.space.visibility) || !canSeeContent(reporter, content) || !canSeeContent(reporter, content.thread)) {
         throw new NotFoundError(subject.typename, String(subject.id));
       }
       if (content.authorId === reporter.id) throw ValidationError.field('input.subjectId', 'is your own; you cannot report it');
