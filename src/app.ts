@@ -17,6 +17,7 @@ import type { Logger } from './logger.js';
 import { configureIdentity } from './modules/identity/identity.service.js';
 import { configureListening, evaluateAlerts, pollDueSources } from './modules/listening/listening.service.js';
 import { receiveMentionWebhook } from './modules/listening/webhook.js';
+import { configureModeration } from './modules/moderation/moderation.service.js';
 import { schema } from './schema.js';
 import { serveGraphqlWs } from './ws.js';
 
@@ -40,6 +41,7 @@ export function buildApp(config: Config, logger: Logger): App {
     maxBytes: config.listening.maxFeedBytes,
     allowPrivateNetworks: config.listening.allowPrivateNetworks,
   });
+  configureModeration({ claimTtlMinutes: config.moderationClaimTtlMinutes });
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,

@@ -30,6 +30,7 @@ const envSchema = z.object({
   LISTENING_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   LISTENING_MAX_FEED_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(5 * 1024 * 1024),
   LISTENING_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false'),
+  MODERATION_CLAIM_TTL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
 });
 
 /** The names of every variable read here (tests clear them for child processes). */
@@ -56,6 +57,8 @@ export type Config = {
   activityRetentionDays: number;
   /** Feed polling and alert evaluation: how often, and the limits of one feed fetch. */
   listening: { jobIntervalMs: number; fetchTimeoutMs: number; maxFeedBytes: number; allowPrivateNetworks: boolean };
+  /** How long a moderator's claim on a queue item lasts before others may take it. */
+  moderationClaimTtlMinutes: number;
 };
 
 export class ConfigError extends Error {}
@@ -92,5 +95,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxFeedBytes: e.LISTENING_MAX_FEED_BYTES,
       allowPrivateNetworks: e.LISTENING_ALLOW_PRIVATE_NETWORKS === 'true',
     },
+    moderationClaimTtlMinutes: e.MODERATION_CLAIM_TTL_MINUTES,
   };
 }

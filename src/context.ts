@@ -5,7 +5,14 @@ import { UnauthenticatedError } from './errors.js';
 import type { Role } from './generated/prisma/enums.js';
 import { authenticate } from './modules/identity/identity.service.js';
 
-export type Viewer = { id: number; role: Role; sessionId: number; sessionExpiresAt: Date };
+export type Viewer = {
+  id: number;
+  role: Role;
+  sessionId: number;
+  sessionExpiresAt: Date;
+  /** Set while a moderator's suspension runs: every write is refused until then. */
+  suspendedUntil?: Date | null;
+};
 
 export interface Context {
   viewer: Viewer | null;

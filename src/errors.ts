@@ -60,3 +60,15 @@ export class CursorExpiredError extends AppError {
     super(`Activity cursor ${cursor} is older than the retained activity log; load the current state and subscribe without \`after\``);
   }
 }
+
+/** An auto-moderation rule with the BLOCK action matched the words being written; nothing was written. */
+export class AutomodBlockedError extends AppError {
+  readonly code = 'AUTOMOD_BLOCKED';
+  constructor(
+    readonly ruleName: string,
+    /** What the rules matched, recorded after the write rolled back (not sent to the client). */
+    readonly hits: readonly unknown[] = [],
+  ) {
+    super(`Blocked by the auto-moderation rule "${ruleName}"`);
+  }
+}

@@ -18,7 +18,12 @@ export type ActivityMessage = {
   access?: AccessChange;
 };
 
-export type AccessChange = { role?: Role; revokedSessionId?: number };
+export type AccessChange = {
+  role?: Role;
+  revokedSessionId?: number;
+  /** A suspension (ISO date) or its end (null): a suspended user's subscriptions end. */
+  suspendedUntil?: string | null;
+};
 
 /** How many bytes may wait for one client before its subscription is ended (about 1 MiB). */
 export const DEFAULT_SUBSCRIBER_BUFFER_BYTES = 1024 * 1024;

@@ -5,7 +5,10 @@ import type { ActivityMessage } from '../../events/bus.js';
 import { ActivityKind } from '../../generated/prisma/enums.js';
 import type { ActivityKind as ActivityKindValue } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
+import type { Viewer } from '../../context.js';
 import { PostType, SpaceType, ThreadType } from '../community/community.schema.js';
+import { canSeeContent } from '../community/visibility.js';
+import { AppealType, ModerationActionType, QueueItemType } from '../moderation/moderation.schema.js';
 import { UserType } from '../identity/identity.schema.js';
 import { ListeningAlertType } from '../listening/listening.schema.js';
 import { checkPageArgs } from '../../pagination.js';
@@ -18,7 +21,16 @@ import {
   type ActivityFilter,
 } from './activity.service.js';
 
-const SUBJECT_TYPES = { Thread: ThreadType, Post: PostType, Space: SpaceType, User: UserType, ListeningAlert: ListeningAlertType };
+const SUBJECT_TYPES = {
+  Thread: ThreadType,
+  Post: PostType,
+  Space: SpaceType,
+  User: UserType,
+  ModerationQueueItem: QueueItemType,
+  ModerationAction: ModerationActionType,
+  Appeal: AppealType,
+  ListeningAlert: ListeningAlertType,
+};
 
 const ActivityKindEnum = builder.enumType(ActivityKind, { name: 'ActivityKind' });
 
@@ -45,14 +57,17 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
     thread: t.field({
       type: ThreadType,
       nullable: true,
-      resolve: (event) => (event.threadId == null ? null : prisma().thread.findUnique({ where: { id: event.threadId } })),
+      resolve: async (event, _args, ctx) => {
+        const thread = event.threadId == null ? null : await prisma().thread.findUnique({ where: { id: event.threadId } });
+        return thread && canSeeContent(ctx.viewer, thread) ? thread : null;
+      },
     }),
     subject: t.field({
       type: builder.nodeInterfaceRef(),
       nullable: true,
-      description: 'What the event is about (a Thread, Post, Space, User or ListeningAlert); null if it no longer exists.',
-      resolve: async (event) => {
-        const record = await loadSubject(event);
+      description: 'What the event is about (a Thread, Post, Space, User, ListeningAlert or a moderation record); null if it no longer exists or you may not see it (removed content, say).',
+      resolve: async (event, _args, ctx) => {
+        const record = await loadSubject(event, ctx.viewer);
         if (record) brandWithType(record, SUBJECT_TYPES[event.subjectType as keyof typeof SUBJECT_TYPES]);
         return record;
       },
@@ -61,14 +76,26 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
 });
 
 // Prisma batches findUnique calls made in the same tick, so a fan-out to many subscribers
-// resolves each subject with one statement.
-function loadSubject(event: ActivityMessage): Promise<object | null> {
+// resolves each subject with one statement. Moderation applies per viewer: removed or held
+// content (or a post in a removed thread) is null for those who may not see it.
+async function loadSubject(event: ActivityMessage, viewer: Viewer | null): Promise<object | null> {
   const where = { where: { id: event.subjectId } };
   switch (event.subjectType) {
-    case 'Thread':
-      return prisma().thread.findUnique(where);
-    case 'Post':
-      return prisma().post.findUnique(where);
+    case 'Thread': {
+      const thread = await prisma().thread.findUnique(where);
+      return thread && canSeeContent(viewer, thread) ? thread : null;
+    }
+    case 'Post': {
+      const post = await prisma().post.findUnique({ ...where, include: { thread: { select: { moderationStatus: true, authorId: true } } } });
+      return post && canSeeContent(viewer, post) && canSeeContent(viewer, post.thread) ? post : null;
+    }
+    // Their events go to moderators only (or, for a public action, to those who see its space).
+    case 'ModerationQueueItem':
+      return prisma().moderationQueueItem.findUnique(where);
+    case 'ModerationAction':
+      return prisma().moderationAction.findUnique(where);
+    case 'Appeal':
+      return prisma().appeal.findUnique(where);
     case 'Space':
       return prisma().space.findUnique(where);
     case 'User':

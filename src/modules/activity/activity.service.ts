@@ -2,10 +2,10 @@ import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { subscribeActivity, type ActivityMessage } from '../../events/bus.js';
 import { toActivityMessage } from '../../events/activity.js';
-import { CursorExpiredError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { CursorExpiredError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind } from '../../generated/prisma/enums.js';
-import { canManageCommunity, isAdmin, isStaff } from '../identity/roles.js';
+import { canManageCommunity, canModerate, isAdmin, isStaff } from '../identity/roles.js';
 import { canSeeSpace, visibleSpaceVisibilities } from '../community/visibility.js';
 
 export type ActivityFilter = { kinds?: ActivityKind[]; spaceIds?: number[]; threadId?: number };
@@ -18,6 +18,8 @@ export function canReceive(viewer: Viewer | null, event: ActivityMessage): boole
   switch (event.visibility) {
     case 'STAFF':
       return !!viewer && isStaff(viewer.role);
+    case 'MODERATORS':
+      return !!viewer && canModerate(viewer.role);
     case 'SUBJECT_USER':
       return !!viewer && ((event.subjectType === 'User' && event.subjectId === viewer.id) || isAdmin(viewer.role));
     case 'MANAGERS':
@@ -38,6 +40,17 @@ export function applyAccessChange(viewer: Viewer | null, event: ActivityMessage)
     throw new UnauthenticatedError('This access token was revoked; sign in again and resubscribe');
   }
   if (event.access.role) viewer.role = event.access.role;
+  if (event.access.suspendedUntil !== undefined) {
+    viewer.suspendedUntil = event.access.suspendedUntil === null ? null : new Date(event.access.suspendedUntil);
+    assertSubscriberNotSuspended(viewer);
+  }
+}
+
+/** A suspended user's subscriptions end (and new ones are refused) until the suspension ends. */
+export function assertSubscriberNotSuspended(viewer: Viewer | null): void {
+  if (viewer?.suspendedUntil && viewer.suspendedUntil > new Date()) {
+    throw new ForbiddenError(`Your account is suspended until ${viewer.suspendedUntil.toISOString()}; live activity is paused`);
+  }
 }
 
 export function matchesFilter(filter: ActivityFilter, event: ActivityMessage): boolean {
@@ -53,6 +66,7 @@ function visibleActivityWhere(viewer: Viewer | null, filter: ActivityFilter): Pr
   ];
   if (viewer && isStaff(viewer.role)) allowed.push({ visibility: 'STAFF' });
   if (viewer && canManageCommunity(viewer.role)) allowed.push({ visibility: 'MANAGERS' });
+  if (viewer && canModerate(viewer.role)) allowed.push({ visibility: 'MODERATORS' });
   if (viewer && isAdmin(viewer.role)) allowed.push({ visibility: 'SUBJECT_USER' });
   else if (viewer) allowed.push({ visibility: 'SUBJECT_USER', subjectType: 'User', subjectId: viewer.id });
   return {
@@ -155,6 +169,8 @@ export async function openActivityStream(
   after: { id: bigint; cursor: string } | undefined,
   transport: StreamTransport,
 ): Promise<AsyncIterableIterator<ActivityMessage>> {
+  // A suspended user's live activity is paused until the suspension ends.
+  assertSubscriberNotSuspended(signedIn);
   if (after) await assertResumableCursor(after.id, after.cursor);
   // A copy: role changes seen in the stream update this subscription's rights only.
   const viewer = signedIn && { ...signedIn };

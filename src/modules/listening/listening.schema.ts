@@ -8,6 +8,7 @@ import {
   MentionSentiment,
   MentionStatus,
 } from '../../generated/prisma/enums.js';
+import { AutomodBlockedError } from '../../errors.js';
 import { decodeId } from '../../ids.js';
 import { checkPageArgs } from '../../pagination.js';
 import { ThreadType } from '../community/community.schema.js';
@@ -525,7 +526,7 @@ builder.mutationFields((t) => ({
   convertMentionToThread: t.field({
     type: ToThreadPayload,
     description: 'Staff. Starts a thread from the mention (linked both ways); the mention becomes ENGAGED.',
-    errors: { types: WRITE_ERRORS },
+    errors: { types: [...WRITE_ERRORS, AutomodBlockedError] },
     args: { input: t.arg({ type: ToThreadInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
       listening.convertMentionToThread(ctx.viewer, {

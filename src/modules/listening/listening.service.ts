@@ -24,6 +24,7 @@ import { foldText, wholeWordMatcher } from '../../text.js';
 import { parseInput, withoutNulls } from '../../validation.js';
 import { createThreadWith } from '../community/community.service.js';
 import { requireManager, requireStaff } from '../identity/guards.js';
+import { recordingBlocks } from '../moderation/automod.js';
 import { isStaff } from '../identity/roles.js';
 import { analyzeSentiment, detectLanguage } from './analysis.js';
 import { FeedError, fetchFeed, type FeedItem, type FeedLimits } from './feeds.js';
@@ -459,7 +460,8 @@ export async function convertMentionToThread(
   input: { mentionId: number; spaceId: number; title?: string | null },
 ): Promise<{ mention: Mention; thread: Thread }> {
   const actor = requireStaff(viewer, 'turn mentions into threads');
-  return writeWithActivity(async (tx, activity) => {
+  // The thread is screened by automod like any other; a BLOCK's hits are kept after the rollback.
+  return recordingBlocks(() => writeWithActivity(async (tx, activity) => {
     // Locks the mention: two conversions at once make one thread.
     await tx.$queryRaw`SELECT 1 FROM "Mention" WHERE "id" = ${input.mentionId} FOR UPDATE`;
     const mention = await tx.mention.findUnique({ where: { id: input.mentionId } });
@@ -470,7 +472,7 @@ export async function convertMentionToThread(
     const thread = await createThreadWith(tx, activity, actor, input.spaceId, { title, body: body.slice(0, 50_000) });
     const updated = await tx.mention.update({ where: { id: mention.id }, data: { threadId: thread.id, status: 'ENGAGED' } });
     return { mention: updated, thread };
-  });
+  }));
 }
 
 async function findMention(mentionId: number): Promise<Mention> {
