@@ -1,9 +1,14 @@
 // Text matching shared by the domains that look for words in what people write (brand keywords,
-// alert terms): case- and accent-insensitive, whole words only.
+// alert terms, automod keywords): case- and accent-insensitive, whole words only.
 
 /** Lower-case, without accents or other combining marks: "Café Über" -> "cafe uber". */
 export function foldText(text: string): string {
   return text.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
+}
+
+/** The words of a text, folded: "Café  FREE!" -> ["cafe", "free"]. */
+export function foldedWords(text: string): string[] {
+  return foldText(text).split(/[^\p{L}\p{N}]+/u).filter(Boolean);
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -5,22 +5,13 @@ import type { ActivityRecorder } from '../../events/activity.js';
 import { AutomodBlockedError, ValidationError } from '../../errors.js';
 import type { AutomodRule } from '../../generated/prisma/client.js';
 import type { AutomodAction } from '../../generated/prisma/enums.js';
+import { foldedWords } from '../../text.js';
 import { openQueueItemForAutomod } from './moderation.service.js';
 
 // The auto-moderation rule engine. Community's writes call `screenContent` inside their
 // transaction before writing, and `recordScreening` once the content exists.
 
 export const MAX_PATTERN_LENGTH = 500;
-
-/** Lower-case words without accents: "Café  FREE!" -> ["cafe", "free"]. */
-export function normalizedWords(text: string): string[] {
-  return text
-    .normalize('NFD')
-    .replace(/\p{M}+/gu, '')
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter(Boolean);
-}
 
 /**
  * Compiles a PATTERN with RE2 (linear-time matching, no backtracking, so no catastrophic
@@ -99,7 +90,7 @@ async function match(
   switch (rule.trigger) {
     case 'KEYWORD': {
       // Whole words (or word sequences), compared without case or accents.
-      const text = ` ${normalizedWords(input.text).join(' ')} `;
+      const text = ` ${foldedWords(input.text).join(' ')} `;
       return rule.keywords.find((keyword) => text.includes(` ${keyword} `)) ?? null;
     }
     case 'PATTERN': {

@@ -20,7 +20,8 @@ import * as community from '../community/community.service.js';
 import { canSeeContent, canSeeSpace, PUBLISHED_STATUSES, visiblePostWhere, visibleThreadWhere } from '../community/visibility.js';
 import { assertNotSuspended, setSuspension } from '../identity/identity.service.js';
 import { canManageCommunity, canModerate, isAdmin } from '../identity/roles.js';
-import { compilePattern, normalizedWords } from './automod.js';
+import { foldedWords } from '../../text.js';
+import { compilePattern } from './automod.js';
 
 // ---- Configuration ----------------------------------------------------------------------------
 
@@ -755,7 +756,7 @@ function checkRule(rule: RuleData): RuleData {
   const need = (field: keyof RuleData, ok: boolean) => ok || errors.push({ path: ['input', field], message: `is required for a ${rule.trigger} rule` });
   switch (rule.trigger) {
     case 'KEYWORD':
-      need('keywords', rule.keywords.some((k) => normalizedWords(k).length > 0));
+      need('keywords', rule.keywords.some((k) => foldedWords(k).length > 0));
       break;
     case 'PATTERN':
       need('pattern', !!rule.pattern);
@@ -778,7 +779,7 @@ function checkRule(rule: RuleData): RuleData {
   return {
     ...rule,
     // Stored as the engine compares them: lower case, no accents, single spaces.
-    keywords: rule.trigger === 'KEYWORD' ? [...new Set(rule.keywords.map((k) => normalizedWords(k).join(' ')).filter(Boolean))] : [],
+    keywords: rule.trigger === 'KEYWORD' ? [...new Set(rule.keywords.map((k) => foldedWords(k).join(' ')).filter(Boolean))] : [],
     pattern: rule.trigger === 'PATTERN' ? rule.pattern : null,
     minAccountAgeDays: rule.trigger === 'LINK' ? rule.minAccountAgeDays : null,
     minPosts: rule.trigger === 'LINK' ? rule.minPosts : null,
