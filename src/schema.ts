@@ -4,6 +4,7 @@ import { builder } from './builder.js';
 import './modules/identity/identity.schema.js';
 import './modules/community/community.schema.js';
 import './modules/search/search.schema.js';
+import './modules/support/support.schema.js';
 import './modules/activity/activity.schema.js';
 
 

@@ -7,6 +7,7 @@ import type { ActivityKind as ActivityKindValue } from '../../generated/prisma/e
 import { decodeId } from '../../ids.js';
 import { PostType, SpaceType, ThreadType } from '../community/community.schema.js';
 import { UserType } from '../identity/identity.schema.js';
+import { DepartmentType, SupportChannelType } from '../support/support.schema.js';
 import { checkPageArgs } from '../../pagination.js';
 import {
   applyAccessChange,
@@ -20,7 +21,14 @@ import {
   type ActivityFilter,
 } from './activity.service.js';
 
-const SUBJECT_TYPES = { Thread: ThreadType, Post: PostType, Space: SpaceType, User: UserType };
+const SUBJECT_TYPES = {
+  Thread: ThreadType,
+  Post: PostType,
+  Space: SpaceType,
+  User: UserType,
+  Department: DepartmentType,
+  SupportChannel: SupportChannelType,
+};
 
 const ActivityKindEnum = builder.enumType(ActivityKind, { name: 'ActivityKind' });
 
@@ -52,7 +60,7 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
     subject: t.field({
       type: builder.nodeInterfaceRef(),
       nullable: true,
-      description: 'What the event is about (a Thread, Post, Space or User); null if it no longer exists.',
+      description: 'What the event is about (a Thread, Post, Space, User or a support record); null if it no longer exists.',
       resolve: async (event) => {
         const record = await loadSubject(event);
         if (record) brandWithType(record, SUBJECT_TYPES[event.subjectType as keyof typeof SUBJECT_TYPES]);
@@ -75,6 +83,10 @@ function loadSubject(event: ActivityMessage): Promise<object | null> {
       return prisma().space.findUnique(where);
     case 'User':
       return prisma().user.findUnique(where);
+    case 'Department':
+      return prisma().department.findUnique(where);
+    case 'SupportChannel':
+      return prisma().supportChannel.findUnique(where);
     default:
       return Promise.resolve(null);
   }
