@@ -5,6 +5,7 @@ import './modules/identity/identity.schema.js';
 import './modules/community/community.schema.js';
 import './modules/search/search.schema.js';
 import './modules/support/support.schema.js';
+import './modules/support/cases.schema.js';
 import './modules/activity/activity.schema.js';
 
 

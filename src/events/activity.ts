@@ -8,11 +8,18 @@ import { publishActivity, type AccessChange, type ActivityMessage } from './bus.
 export type ActivityInput = {
   kind: ActivityKind;
   actorId: number | null;
-  subject: { type: 'Thread' | 'Post' | 'User' | 'Space' | 'Department' | 'SupportChannel'; id: number };
+  subject: {
+    type: 'Thread' | 'Post' | 'User' | 'Space' | 'Department' | 'SupportChannel' | 'SupportCase' | 'CaseTimelineEntry';
+    id: number;
+  };
   space?: { id: number; visibility: SpaceVisibility } | null;
   threadId?: number | null;
   visibility?: ActivityVisibility;
   access?: AccessChange;
+  /** Support events: who may receive them (see canReceive). */
+  departmentId?: number | null;
+  caseId?: number | null;
+  requesterId?: number | null;
 };
 
 export type ActivityRecorder = { record(input: ActivityInput): Promise<void> };
@@ -50,6 +57,9 @@ export async function writeWithActivity<T>(work: (tx: Tx, activity: ActivityReco
               threadId: input.threadId ?? null,
               visibility: input.visibility ?? 'SPACE',
               access: input.access,
+              departmentId: input.departmentId ?? null,
+              caseId: input.caseId ?? null,
+              requesterId: input.requesterId ?? null,
             },
           });
           recorded.push(toActivityMessage(row, input.space?.visibility ?? null));
@@ -124,6 +134,9 @@ export function toActivityMessage(row: Activity, spaceVisibility: SpaceVisibilit
     threadId: row.threadId,
     visibility: row.visibility,
     occurredAt: row.occurredAt.toISOString(),
+    departmentId: row.departmentId,
+    caseId: row.caseId,
+    requesterId: row.requesterId,
     ...(row.access != null && { access: row.access as AccessChange }),
   };
 }

@@ -7,7 +7,10 @@ import type { ActivityKind as ActivityKindValue } from '../../generated/prisma/e
 import { decodeId } from '../../ids.js';
 import { PostType, SpaceType, ThreadType } from '../community/community.schema.js';
 import { UserType } from '../identity/identity.schema.js';
+import { caseVisibleWhere } from '../support/cases.js';
+import { CaseTimelineEntryType, SupportCaseType } from '../support/cases.schema.js';
 import { DepartmentType, SupportChannelType } from '../support/support.schema.js';
+import { departmentIdsOf } from '../support/support.service.js';
 import { checkPageArgs } from '../../pagination.js';
 import {
   applyAccessChange,
@@ -19,6 +22,7 @@ import {
   readLog,
   replayThenLive,
   type ActivityFilter,
+  type ActivityViewer,
 } from './activity.service.js';
 
 const SUBJECT_TYPES = {
@@ -28,6 +32,8 @@ const SUBJECT_TYPES = {
   User: UserType,
   Department: DepartmentType,
   SupportChannel: SupportChannelType,
+  SupportCase: SupportCaseType,
+  CaseTimelineEntry: CaseTimelineEntryType,
 };
 
 const ActivityKindEnum = builder.enumType(ActivityKind, { name: 'ActivityKind' });
@@ -56,6 +62,13 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
       type: ThreadType,
       nullable: true,
       resolve: (event) => (event.threadId == null ? null : prisma().thread.findUnique({ where: { id: event.threadId } })),
+    }),
+    supportCase: t.field({
+      type: SupportCaseType,
+      nullable: true,
+      description: 'The support case the event is about, if any and visible to you.',
+      resolve: (event, _args, ctx) =>
+        event.caseId == null ? null : prisma().supportCase.findFirst({ where: { id: event.caseId, AND: [caseVisibleWhere(ctx.viewer)] } }),
     }),
     subject: t.field({
       type: builder.nodeInterfaceRef(),
@@ -87,6 +100,10 @@ function loadSubject(event: ActivityMessage): Promise<object | null> {
       return prisma().department.findUnique(where);
     case 'SupportChannel':
       return prisma().supportChannel.findUnique(where);
+    case 'SupportCase':
+      return prisma().supportCase.findUnique(where);
+    case 'CaseTimelineEntry':
+      return prisma().caseEvent.findUnique(where);
     default:
       return Promise.resolve(null);
   }
@@ -125,7 +142,7 @@ builder.subscriptionField('activity', (t) =>
       if (afterId !== undefined) await assertKnownCursor(afterId, args.after!);
       // Subscribed before any replay, so what commits during the replay is not lost. Checked as
       // each event arrives, with the viewer's rights as they are then.
-      const viewer = ctx.viewer && { ...ctx.viewer };
+      const viewer: ActivityViewer | null = ctx.viewer && { ...ctx.viewer, departmentIds: [] };
       const live = subscribeActivity(
         (event) => {
           applyAccessChange(viewer, event);
@@ -135,6 +152,9 @@ builder.subscriptionField('activity', (t) =>
         // 1008 Policy Violation: the client reads slower than events arrive.
         (error) => ctx.closeConnection?.(1008, error.message),
       );
+      // Support departments, read once subscribed so a membership change in between is not lost;
+      // later changes arrive as DEPARTMENT_MEMBER_* events (applyAccessChange).
+      if (viewer) viewer.departmentIds = await departmentIdsOf(viewer.id);
       return afterId === undefined ? live : replayThenLive(viewer, wanted, afterId, live);
     },
     resolve: (event) => event,

@@ -241,6 +241,17 @@ async function loadReactionSubject(tx: Tx, viewer: Viewer, subject: ReactionSubj
   return { record: post as Thread | Post, space, threadId: thread.id };
 }
 
+// ---- For other domains ----------------------------------------------------------------------
+
+/** A thread the viewer can see, for support to open a case from (NotFound otherwise). */
+export async function threadForSupportCase(
+  viewer: Viewer,
+  threadId: number,
+): Promise<Pick<Thread, 'id' | 'title' | 'body' | 'authorId' | 'spaceId'>> {
+  const { thread } = await loadThread(prisma(), viewer, threadId);
+  return thread;
+}
+
 // ---- Shared rules ---------------------------------------------------------------------------
 
 /** Loads a thread the viewer can see; an invisible one is reported as not found, never forbidden. */

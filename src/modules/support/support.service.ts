@@ -9,6 +9,8 @@ import type { CasePriority, SupportChannelKind } from '../../generated/prisma/en
 import { parseInput } from '../../validation.js';
 import { isStaff } from '../identity/roles.js';
 import { canJoinDepartment, requireSupportManager } from './access.js';
+import { CaseLog, setAssignee } from './cases.js';
+import { PRIORITIES } from './priorities.js';
 import { isValidTimeZone, type BusinessCalendar, type WeeklyInterval } from './business-hours.js';
 
 // ---- Departments ------------------------------------------------------------------------------
@@ -122,7 +124,15 @@ export async function addDepartmentMember(
     const lead = input.lead ?? existing?.lead ?? false;
     if (existing && existing.lead === lead) return department;
     await tx.departmentMember.upsert({ where: key, create: { departmentId: department.id, userId: user.id, lead }, update: { lead } });
-    await activity.record({ kind: 'DEPARTMENT_MEMBER_ADDED', actorId: actor.id, subject: { type: 'Department', id: department.id }, visibility: 'STAFF' });
+    // About the member, with the department: live subscriptions of that user start (or stop)
+    // receiving the department's case events from here on (see applyAccessChange).
+    await activity.record({
+      kind: 'DEPARTMENT_MEMBER_ADDED',
+      actorId: actor.id,
+      subject: { type: 'User', id: user.id },
+      departmentId: department.id,
+      visibility: 'STAFF',
+    });
     return department;
   });
 }
@@ -137,9 +147,26 @@ export async function removeDepartmentMember(
     if (!department) throw new NotFoundError('Department', String(input.departmentId));
     const { count } = await tx.departmentMember.deleteMany({ where: { departmentId: department.id, userId: input.userId } });
     if (count === 0) throw new NotFoundError('DepartmentMember', String(input.userId));
-    await activity.record({ kind: 'DEPARTMENT_MEMBER_REMOVED', actorId: actor.id, subject: { type: 'Department', id: department.id }, visibility: 'STAFF' });
+    // Only members may be assigned: the cases they held here go back to the department's queue.
+    const log = new CaseLog(tx);
+    const held = await tx.supportCase.findMany({ where: { departmentId: department.id, assigneeId: input.userId }, orderBy: { id: 'asc' } });
+    for (const kase of held) await setAssignee(tx, log, kase, null, actor.id, 'The assignee left the department');
+    await log.flush(activity);
+    await activity.record({
+      kind: 'DEPARTMENT_MEMBER_REMOVED',
+      actorId: actor.id,
+      subject: { type: 'User', id: input.userId },
+      departmentId: department.id,
+      visibility: 'STAFF',
+    });
     return department;
   });
+}
+
+/** The departments a user belongs to (for live delivery of case events). */
+export async function departmentIdsOf(userId: number): Promise<number[]> {
+  const rows = await prisma().departmentMember.findMany({ where: { userId }, select: { departmentId: true } });
+  return rows.map((row) => row.departmentId);
 }
 
 export function departmentCalendar(department: Pick<Department, 'timeZone' | 'weeklyHours' | 'holidays'>): BusinessCalendar {
@@ -156,8 +183,6 @@ export function weeklyHoursView(department: Pick<Department, 'weeklyHours'>): { 
 }
 
 // ---- Channels ---------------------------------------------------------------------------------
-
-export const PRIORITIES = ['LOW', 'NORMAL', 'HIGH', 'URGENT'] as const satisfies readonly CasePriority[];
 
 /** Business minutes a case of one priority may take, per clock. */
 export type SlaTarget = {
