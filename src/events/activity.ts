@@ -9,7 +9,7 @@ export type ActivityInput = {
   kind: ActivityKind;
   actorId: number | null;
   subject: {
-    type: 'Thread' | 'Post' | 'User' | 'Space' | 'Department' | 'SupportChannel' | 'SupportCase' | 'CaseTimelineEntry';
+    type: 'Thread' | 'Post' | 'User' | 'Space' | 'Department' | 'SupportChannel' | 'SupportCase' | 'CaseTimelineEntry' | 'RoutingRule';
     id: number;
   };
   space?: { id: number; visibility: SpaceVisibility } | null;

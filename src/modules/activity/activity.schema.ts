@@ -9,6 +9,7 @@ import { PostType, SpaceType, ThreadType } from '../community/community.schema.j
 import { UserType } from '../identity/identity.schema.js';
 import { caseVisibleWhere } from '../support/cases.js';
 import { CaseTimelineEntryType, SupportCaseType } from '../support/cases.schema.js';
+import { RoutingRuleType } from '../support/routing.schema.js';
 import { DepartmentType, SupportChannelType } from '../support/support.schema.js';
 import { departmentIdsOf } from '../support/support.service.js';
 import { checkPageArgs } from '../../pagination.js';
@@ -34,6 +35,7 @@ const SUBJECT_TYPES = {
   SupportChannel: SupportChannelType,
   SupportCase: SupportCaseType,
   CaseTimelineEntry: CaseTimelineEntryType,
+  RoutingRule: RoutingRuleType,
 };
 
 const ActivityKindEnum = builder.enumType(ActivityKind, { name: 'ActivityKind' });
@@ -104,6 +106,8 @@ function loadSubject(event: ActivityMessage): Promise<object | null> {
       return prisma().supportCase.findUnique(where);
     case 'CaseTimelineEntry':
       return prisma().caseEvent.findUnique(where);
+    case 'RoutingRule':
+      return prisma().routingRule.findUnique(where);
     default:
       return Promise.resolve(null);
   }

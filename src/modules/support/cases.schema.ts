@@ -7,6 +7,7 @@ import { checkPageArgs } from '../../pagination.js';
 import { ThreadType } from '../community/community.schema.js';
 import { canSeeSpace } from '../community/visibility.js';
 import * as cases from './cases.js';
+import { RoutingRuleType } from './routing.schema.js';
 import { CasePriorityEnum } from './support.schema.js';
 
 export const CaseStatusEnum = builder.enumType(CaseStatus, {
@@ -44,6 +45,14 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
       description: 'The forum thread the case was opened from, if you can see it.',
       select: { thread: { include: { space: { select: { visibility: true } } } } },
       resolve: (kase, _args, ctx) => (kase.thread && canSeeSpace(ctx.viewer, kase.thread.space.visibility) ? kase.thread : null),
+    }),
+    routingRule: t.field({
+      type: RoutingRuleType,
+      nullable: true,
+      description: 'Staff of the case: the routing rule that matched when it opened (null for others, or if none did).',
+      select: { routingRule: true },
+      resolve: async (kase, _args, ctx) =>
+        kase.routingRule && cases.isStaffOfCase(ctx.viewer, kase.departmentId, await viewerDepartments(ctx)) ? kase.routingRule : null,
     }),
     viewerIsStaff: t.boolean({
       description: 'Whether you handle this case (a member of its department, a manager or an admin).',

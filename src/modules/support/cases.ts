@@ -10,6 +10,7 @@ import { threadForSupportCase } from '../community/community.service.js';
 import { canManageCommunity, isStaff } from '../identity/roles.js';
 import { requireViewer } from './access.js';
 import { PRIORITIES } from './priorities.js';
+import { findRoute } from './routing.js';
 
 // Support cases: opening, messages, assignment, transfer, escalation, status and rating.
 // Every change writes a timeline entry (CaseEvent) and an activity event in the same
@@ -99,6 +100,7 @@ const ACTIVITY_KIND: Record<CaseEventKind, ActivityKind> = {
   TRANSFERRED: 'CASE_TRANSFERRED',
   ESCALATED: 'CASE_ESCALATED',
   RATED: 'CASE_RATED',
+  ROUTED: 'CASE_ROUTED',
 };
 
 /**
@@ -237,6 +239,7 @@ export async function openCaseFromThread(
       body: thread.body,
       priority: 'NORMAL',
       threadId: thread.id,
+      threadSpaceId: thread.spaceId,
       reason: data.reason,
       reasonInternal: data.reasonIsInternal,
     });
@@ -254,21 +257,35 @@ export type NewCase = {
   body: string;
   priority: CasePriority;
   threadId?: number;
+  threadSpaceId?: number;
   reason?: string;
   reasonInternal?: boolean;
 };
 
-/** Opens a case with its first message (the requester's words) and its OPENED entry. */
+/**
+ * Opens a case with its first message (the requester's words) and its OPENED entry, routed by
+ * the first matching routing rule (recorded on the case and, for staff, on the timeline).
+ */
 export async function createCase(tx: Tx, log: CaseLog, input: NewCase): Promise<SupportCase> {
   const channel = await tx.supportChannel.findUnique({ where: { id: input.channelId } });
   if (!channel || !channel.active) throw new NotFoundError('SupportChannel', String(input.channelId));
+  const requester = await tx.user.findUniqueOrThrow({ where: { id: input.requesterId }, select: { role: true } });
+  const rule = await findRoute(tx, {
+    channelId: channel.id,
+    spaceId: input.threadSpaceId ?? channel.spaceId,
+    subject: input.subject,
+    body: input.body,
+    requesterRole: requester.role,
+  });
   const kase = await tx.supportCase.create({
     data: {
       subject: input.subject,
       requesterId: input.requesterId,
       channelId: channel.id,
-      departmentId: channel.defaultDepartmentId,
-      priority: input.priority,
+      departmentId: rule?.departmentId ?? channel.defaultDepartmentId,
+      priority: rule?.priority ?? input.priority,
+      tags: rule?.tags ?? [],
+      routingRuleId: rule?.id ?? null,
       threadId: input.threadId ?? null,
     },
   });
@@ -281,6 +298,11 @@ export async function createCase(tx: Tx, log: CaseLog, input: NewCase): Promise<
     reasonInternal: input.reasonInternal,
     messageId: message.id,
   });
+  if (rule) {
+    const department = await tx.department.findUniqueOrThrow({ where: { id: kase.departmentId }, select: { name: true } });
+    const actions = [`department ${department.name}`, `priority ${kase.priority}`, ...(kase.tags.length ? [`tags ${kase.tags.join(', ')}`] : [])];
+    await log.add(kase, { kind: 'ROUTED', actorId: null, internal: true, summary: `Routed by rule "${rule.name}": ${actions.join('; ')}` });
+  }
   return kase;
 }
 
