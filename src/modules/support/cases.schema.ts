@@ -1,12 +1,13 @@
 import { builder, WRITE_ERRORS } from '../../builder.js';
 import { loader } from '../../context.js';
 import { prisma } from '../../db/client.js';
-import { CaseEventKind, CaseRating, CaseStatus } from '../../generated/prisma/enums.js';
+import { CaseEventKind, CaseRating, CaseStatus, SlaMetric } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
 import { checkPageArgs } from '../../pagination.js';
 import { ThreadType } from '../community/community.schema.js';
 import { canSeeSpace } from '../community/visibility.js';
 import * as cases from './cases.js';
+import { slaView, type SlaView } from './sla.js';
 import { RoutingRuleType } from './routing.schema.js';
 import { CasePriorityEnum } from './support.schema.js';
 
@@ -16,6 +17,23 @@ export const CaseStatusEnum = builder.enumType(CaseStatus, {
 });
 const CaseRatingEnum = builder.enumType(CaseRating, { name: 'CaseRating' });
 const CaseTimelineKindEnum = builder.enumType(CaseEventKind, { name: 'CaseTimelineKind' });
+
+export const SlaMetricEnum = builder.enumType(SlaMetric, { name: 'SlaMetric' });
+
+const CaseSlaType = builder.objectRef<SlaView>('CaseSla').implement({
+  description:
+    "The case's SLA clocks, in its department's business hours. A due time is null when that clock is not running: met, not applicable (no target for this priority on the channel), or paused while the case is PENDING or ON_HOLD.",
+  fields: (t) => ({
+    firstResponseDueAt: t.expose('firstResponseDueAt', { type: 'DateTime', nullable: true }),
+    nextResponseDueAt: t.expose('nextResponseDueAt', { type: 'DateTime', nullable: true, description: "For the requester's latest unanswered message." }),
+    periodicUpdateDueAt: t.expose('periodicUpdateDueAt', { type: 'DateTime', nullable: true, description: 'The next update owed to the requester.' }),
+    resolutionDueAt: t.expose('resolutionDueAt', { type: 'DateTime', nullable: true }),
+    atRisk: t.field({ type: [SlaMetricEnum], description: '80% of the time used, not yet due.', resolve: (sla) => sla.atRisk }),
+    breaches: t.field({ type: [SlaMetricEnum], description: 'Clocks that ran out, now or in an earlier cycle.', resolve: (sla) => sla.breaches }),
+    paused: t.exposeBoolean('paused'),
+    pausedBusinessMinutes: t.exposeInt('pausedBusinessMinutes', { description: 'Business time spent PENDING or ON_HOLD so far (finished pauses).' }),
+  }),
+});
 
 /** The departments the viewer belongs to, loaded once per request. */
 const viewerDepartments = (ctx: Parameters<typeof loader>[0]) =>
@@ -53,6 +71,11 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
       select: { routingRule: true },
       resolve: async (kase, _args, ctx) =>
         kase.routingRule && cases.isStaffOfCase(ctx.viewer, kase.departmentId, await viewerDepartments(ctx)) ? kase.routingRule : null,
+    }),
+    sla: t.field({
+      type: CaseSlaType,
+      select: { slaClocks: true },
+      resolve: (kase) => slaView(kase, kase.slaClocks, new Date()),
     }),
     viewerIsStaff: t.boolean({
       description: 'Whether you handle this case (a member of its department, a manager or an admin).',

@@ -11,6 +11,19 @@ import { canManageCommunity, isStaff } from '../identity/roles.js';
 import { requireViewer } from './access.js';
 import { PRIORITIES } from './priorities.js';
 import { findRoute } from './routing.js';
+import { SLA_METRICS } from './sla.js';
+import {
+  hasActiveClock,
+  isDone,
+  isPausedStatus,
+  pauseClocks,
+  reopenResolution,
+  reschedule,
+  resumeClocks,
+  slaContext,
+  startClock,
+  stopClocks,
+} from './sla.js';
 
 // Support cases: opening, messages, assignment, transfer, escalation, status and rating.
 // Every change writes a timeline entry (CaseEvent) and an activity event in the same
@@ -173,10 +186,30 @@ async function displayName(tx: Tx, userId: number): Promise<string> {
  */
 async function changeStatus(tx: Tx, log: CaseLog, kase: SupportCase, status: CaseStatus, actorId: number | null, now: Date): Promise<SupportCase> {
   if (kase.status === status) return kase;
+  const context = await slaContext(tx, kase);
   const data: Prisma.SupportCaseUpdateInput = { status };
-  if (status === 'RESOLVED' || status === 'CLOSED') data.resolvedAt = kase.resolvedAt ?? now;
+  if (isDone(status)) data.resolvedAt = kase.resolvedAt ?? now;
   else data.resolvedAt = null;
+  const wasPaused = isPausedStatus(kase.status);
+  const pauses = isPausedStatus(status);
+  if (!wasPaused && pauses) data.pausedAt = now;
+  if (wasPaused && !pauses) {
+    // The pause is over: its business time is added up once, in the department's hours.
+    data.pausedAt = null;
+    data.pausedBusinessMs = kase.pausedBusinessMs + context.business.between(kase.pausedAt ?? now, now);
+  }
   const updated = await tx.supportCase.update({ where: { id: kase.id }, data });
+  if (isDone(status)) {
+    await stopClocks(tx, updated, SLA_METRICS, context, now);
+  } else {
+    if (isDone(kase.status)) {
+      // Reopened: resolution counts on from where it stopped; the requester is owed updates again.
+      await reopenResolution(tx, updated, context, now);
+      if (updated.firstResponseAt) await startClock(tx, updated, 'PERIODIC_UPDATE', context, now);
+    }
+    if (!wasPaused && pauses) await pauseClocks(tx, updated, context, now);
+    if (wasPaused && !pauses) await resumeClocks(tx, updated, context, now);
+  }
   await log.add(updated, {
     kind: 'STATUS_CHANGED',
     actorId,
@@ -289,6 +322,9 @@ export async function createCase(tx: Tx, log: CaseLog, input: NewCase): Promise<
       threadId: input.threadId ?? null,
     },
   });
+  const context = await slaContext(tx, kase);
+  await startClock(tx, kase, 'FIRST_RESPONSE', context, kase.createdAt);
+  await startClock(tx, kase, 'RESOLUTION', context, kase.createdAt);
   const message = await tx.caseMessage.create({ data: { caseId: kase.id, authorId: input.requesterId, body: input.body } });
   await log.add(kase, {
     kind: 'OPENED',
@@ -333,11 +369,19 @@ export async function replyToCase(
       if (!kase.firstResponseAt) kase = await tx.supportCase.update({ where: { id: kase.id }, data: { firstResponseAt: now } });
       await log.add(kase, { kind: 'REPLY', actorId: actor.id, summary: `${name} replied`, messageId: message.id });
       if (kase.status === 'NEW') kase = await changeStatus(tx, log, kase, 'OPEN', actor.id, now);
+      // Answered: the response clocks stop, and the next update to the requester is owed from now.
+      const context = await slaContext(tx, kase);
+      await stopClocks(tx, kase, ['FIRST_RESPONSE', 'NEXT_RESPONSE', 'PERIODIC_UPDATE'], context, now);
+      if (!isDone(kase.status)) await startClock(tx, kase, 'PERIODIC_UPDATE', context, now);
     } else {
       await log.add(kase, { kind: 'REPLY', actorId: actor.id, summary: `${name} replied`, messageId: message.id });
       // The requester answered: the case needs the team again.
       if (kase.status === 'PENDING' || kase.status === 'ON_HOLD' || kase.status === 'RESOLVED') {
         kase = await changeStatus(tx, log, kase, 'OPEN', actor.id, now);
+      }
+      // After the first answer, each message of the requester waits for the next one.
+      if (kase.firstResponseAt && !(await hasActiveClock(tx, kase.id, 'NEXT_RESPONSE'))) {
+        await startClock(tx, kase, 'NEXT_RESPONSE', await slaContext(tx, kase), now);
       }
     }
     await log.flush(activity);
@@ -415,10 +459,13 @@ export async function transferCase(
     const keepsAssignee =
       kase.assigneeId !== null &&
       !!(await tx.departmentMember.findUnique({ where: { departmentId_userId: { departmentId: data.departmentId, userId: kase.assigneeId } } }));
+    const before = await slaContext(tx, kase);
     const updated = await tx.supportCase.update({
       where: { id: kase.id },
       data: { departmentId: data.departmentId, ...(!keepsAssignee && { assigneeId: null, assignedAt: null }) },
     });
+    // The clocks count on in the new department's business hours.
+    await reschedule(tx, updated, before, await slaContext(tx, updated), new Date());
     const log = new CaseLog(tx);
     await log.add(updated, {
       kind: 'TRANSFERRED',
@@ -442,6 +489,8 @@ export async function escalateCase(viewer: Viewer | null, caseId: number, input:
     assertNotClosed(kase);
     const priority = PRIORITIES[Math.min(PRIORITIES.indexOf(kase.priority) + 1, PRIORITIES.length - 1)];
     const updated = priority === kase.priority ? kase : await tx.supportCase.update({ where: { id: kase.id }, data: { priority } });
+    // A higher priority has shorter targets: the time already used counts against them.
+    if (updated !== kase) await reschedule(tx, updated, await slaContext(tx, kase), await slaContext(tx, updated), new Date());
     const log = new CaseLog(tx);
     // Staff-only: how urgent the team finds a case is its own business.
     await log.add(updated, {
