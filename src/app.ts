@@ -12,6 +12,7 @@ import { AppError } from './errors.js';
 import { readActivityBetween } from './events/activity.js';
 import { closeEventBus, configureSubscriberBacklog, openEventBus } from './events/bus.js';
 import type { Logger } from './logger.js';
+import { startSlaJob, type Job } from './jobs/sla-job.js';
 import { configureIdentity } from './modules/identity/identity.service.js';
 import { schema } from './schema.js';
 import { serveGraphqlWs } from './ws.js';
@@ -122,6 +123,7 @@ export function buildApp(config: Config, logger: Logger): App {
   });
 
   let started = false;
+  let slaJob: Job | undefined;
   return {
     yoga,
     httpServer,
@@ -131,6 +133,7 @@ export function buildApp(config: Config, logger: Logger): App {
       await openDatabase(config, (msg) => logger.info(msg));
       await openEventBus(config.redisUrl, config.redisChannelPrefix, (err, what) => logger.error({ err }, what), readActivityBetween);
       started = true;
+      slaJob = startSlaJob(config.slaJobIntervalMs, logger);
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.port, config.host, () => resolve());
@@ -166,6 +169,7 @@ export function buildApp(config: Config, logger: Logger): App {
         clearTimeout(timer);
         clearInterval(idleSweep);
       }
+      await slaJob?.stop();
       await closeEventBus();
       await closeDatabase();
     },

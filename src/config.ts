@@ -25,6 +25,7 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   SUBSCRIBER_BACKLOG: z.coerce.number().int().min(1).max(100_000).default(1000),
+  SLA_JOB_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
 });
 
 /** The names of every variable read here (tests clear them for child processes). */
@@ -47,6 +48,8 @@ export type Config = {
   databasePoolSize: number;
   /** Events that may wait for one live subscription before it is ended as a slow consumer. */
   subscriberBacklog: number;
+  /** How often the SLA job looks for clocks at risk or breached; 0 turns it off on this instance. */
+  slaJobIntervalMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -76,5 +79,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     subscriberBacklog: e.SUBSCRIBER_BACKLOG,
+    slaJobIntervalMs: e.SLA_JOB_INTERVAL_MS,
   };
 }

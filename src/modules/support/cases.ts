@@ -114,6 +114,8 @@ const ACTIVITY_KIND: Record<CaseEventKind, ActivityKind> = {
   ESCALATED: 'CASE_ESCALATED',
   RATED: 'CASE_RATED',
   ROUTED: 'CASE_ROUTED',
+  SLA_AT_RISK: 'SLA_AT_RISK',
+  SLA_BREACHED: 'SLA_BREACHED',
 };
 
 /**
