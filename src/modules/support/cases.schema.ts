@@ -87,6 +87,21 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
     resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true }),
     rating: t.expose('rating', { type: CaseRatingEnum, nullable: true }),
     ratingComment: t.exposeString('ratingComment', { nullable: true }),
+    timeline: t.relatedConnection(
+      'events',
+      {
+        cursor: 'id',
+        totalCount: true,
+        description:
+          'Every change, oldest first, in plain words. The requester sees what concerns them: never internal notes, escalations, routing or SLA alerts, nor reasons marked internal.',
+        query: (args, ctx) => {
+          checkPageArgs(args);
+          return { where: cases.timelineVisibleWhere(ctx.viewer), orderBy: { id: 'asc' } };
+        },
+      },
+      { name: 'CaseTimelineConnection' },
+      { name: 'CaseTimelineEdge' },
+    ),
     messages: t.relatedConnection(
       'messages',
       {
@@ -362,3 +377,18 @@ builder.mutationFields((t) => ({
     }),
   }),
 }));
+
+// ---- Live -------------------------------------------------------------------------------------
+
+builder.subscriptionField('caseUpdated', (t) =>
+  t.field({
+    type: CaseTimelineEntryType,
+    description:
+      'Each new timeline entry of a case, live, as you are allowed to see it (the requester never gets internal entries). For its requester and its staff; rights are checked per entry.',
+    args: { caseId: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) => cases.subscribeToCase(ctx.viewer, decodeId(args.caseId, ['SupportCase'], 'caseId').id, (error) =>
+      ctx.closeConnection?.(1008, error.message),
+    ),
+    resolve: (entry) => entry,
+  }),
+);

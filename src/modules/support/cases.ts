@@ -2,8 +2,10 @@ import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
 import { writeWithActivity, type ActivityRecorder } from '../../events/activity.js';
+import { subscribeActivity, subscriberBacklog, type SubscriberBacklogError } from '../../events/bus.js';
+import { applyAccessChange, canReceive, type ActivityViewer } from '../activity/activity.service.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
-import type { CaseMessage, Prisma, SupportCase } from '../../generated/prisma/client.js';
+import type { CaseEvent, CaseMessage, Prisma, SupportCase } from '../../generated/prisma/client.js';
 import type { ActivityKind, CaseEventKind, CasePriority, CaseRating, CaseStatus } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
 import { threadForSupportCase } from '../community/community.service.js';
@@ -586,4 +588,48 @@ export async function viewerDepartmentIds(viewer: Viewer | null): Promise<number
   if (!viewer) return [];
   const rows = await prisma().departmentMember.findMany({ where: { userId: viewer.id }, select: { departmentId: true } });
   return rows.map((row) => row.departmentId);
+}
+
+// ---- Live -------------------------------------------------------------------------------------
+
+/**
+ * The case's new timeline entries, live. The activity stream carries them with the case's
+ * department and requester, so the same delivery rule as for any activity (canReceive) decides
+ * per entry, with the viewer's rights as they are then: a requester never receives an internal
+ * entry, an agent stops receiving once the case leaves their department or they leave it.
+ */
+export async function subscribeToCase(
+  viewer: Viewer | null,
+  caseId: number,
+  onOverflow: (error: SubscriberBacklogError) => void,
+): Promise<AsyncIterable<CaseEvent>> {
+  const actor = requireViewer(viewer);
+  const watcher: ActivityViewer = { ...actor, departmentIds: [] };
+  const live = subscribeActivity(
+    (event) => {
+      applyAccessChange(watcher, event);
+      return event.caseId === caseId && event.subjectType === 'CaseTimelineEntry' && canReceive(watcher, event);
+    },
+    subscriberBacklog(),
+    onOverflow,
+  );
+  // Subscribed first, then checked, so nothing committed in between is lost.
+  try {
+    watcher.departmentIds = await viewerDepartmentIds(actor);
+    const visible = await prisma().supportCase.findFirst({ where: { id: caseId, AND: [caseVisibleWhere(actor)] }, select: { id: true } });
+    if (!visible) throw new NotFoundError('SupportCase', String(caseId));
+  } catch (error) {
+    await live.return?.();
+    throw error;
+  }
+  return (async function* entries() {
+    try {
+      for await (const event of live) {
+        const entry = await prisma().caseEvent.findUnique({ where: { id: event.subjectId } });
+        if (entry) yield entry;
+      }
+    } finally {
+      await live.return?.();
+    }
+  })();
 }
