@@ -7,6 +7,7 @@ import './modules/search/search.schema.js';
 import './modules/support/support.schema.js';
 import './modules/support/cases.schema.js';
 import './modules/support/routing.schema.js';
+import './modules/support/attention.schema.js';
 import './modules/activity/activity.schema.js';
 
 

@@ -324,6 +324,7 @@ export async function createCase(tx: Tx, log: CaseLog, input: NewCase): Promise<
       tags: rule?.tags ?? [],
       routingRuleId: rule?.id ?? null,
       threadId: input.threadId ?? null,
+      spaceId: input.threadSpaceId ?? channel.spaceId,
     },
   });
   const context = await slaContext(tx, kase);
