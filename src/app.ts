@@ -14,6 +14,7 @@ import { closeEventBus, configureSubscriberBacklog, openEventBus } from './event
 import type { Logger } from './logger.js';
 import { startSlaJob, type Job } from './jobs/sla-job.js';
 import { configureIdentity } from './modules/identity/identity.service.js';
+import { handleIngest } from './modules/support/ingest.js';
 import { schema } from './schema.js';
 import { serveGraphqlWs } from './ws.js';
 
@@ -28,6 +29,7 @@ export type App = {
 };
 
 const GRAPHQL_PATH = '/graphql';
+const INGEST_PATH = '/ingest/cases';
 
 export function buildApp(config: Config, logger: Logger): App {
   configureIdentity({ tokenTtlHours: config.tokenTtlHours });
@@ -99,6 +101,18 @@ export function buildApp(config: Config, logger: Logger): App {
           logger.warn({ err }, 'readiness check failed');
           sendJson(res, 503, { status: 'unavailable', reason: 'database is not answering' });
         });
+      return;
+    }
+    if (path === INGEST_PATH) {
+      // Signed inbound messages for support (src/modules/support/ingest.ts); the body limit is
+      // enforced while reading, and up front when the length is declared.
+      if (Number(req.headers['content-length'] ?? 0) > config.maxBodyBytes) {
+        return sendJson(res, 413, { error: `Request body is larger than ${config.maxBodyBytes} bytes` });
+      }
+      handleIngest(req, res, { maxBodyBytes: config.maxBodyBytes, logger }).catch((err: unknown) => {
+        logger.error({ err }, 'ingest handler failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'Unexpected error' });
+      });
       return;
     }
     if (path !== GRAPHQL_PATH) return sendJson(res, 404, { error: `Not found; the API is at ${GRAPHQL_PATH}` });

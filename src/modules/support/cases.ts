@@ -89,7 +89,7 @@ function requireStaffOf(loaded: LoadedCase, what: string): void {
   if (!loaded.staff) throw new ForbiddenError(`Only staff of the case's department can ${what}`);
 }
 
-function assertNotClosed(kase: SupportCase): void {
+export function assertNotClosed(kase: SupportCase): void {
   if (kase.status === 'CLOSED') throw new ConflictError(`Case #${kase.number} is closed; open a new case instead`);
 }
 
@@ -365,11 +365,16 @@ export async function replyToCase(
     assertNotClosed(kase);
     const now = new Date();
     const log = new CaseLog(tx);
+    if (!data.internal && !(loaded.staff && !loaded.requester)) {
+      const added = await addRequesterMessage(tx, log, kase, data.body, now);
+      await log.flush(activity);
+      return added;
+    }
     const message = await tx.caseMessage.create({ data: { caseId: kase.id, authorId: actor.id, body: data.body, internal: data.internal } });
     const name = await displayName(tx, actor.id);
     if (data.internal) {
       await log.add(kase, { kind: 'NOTE', actorId: actor.id, internal: true, summary: `${name} added an internal note`, messageId: message.id });
-    } else if (loaded.staff && !loaded.requester) {
+    } else {
       // A public answer from the team: the first one stops the first-response clock.
       if (!kase.firstResponseAt) kase = await tx.supportCase.update({ where: { id: kase.id }, data: { firstResponseAt: now } });
       await log.add(kase, { kind: 'REPLY', actorId: actor.id, summary: `${name} replied`, messageId: message.id });
@@ -378,20 +383,30 @@ export async function replyToCase(
       const context = await slaContext(tx, kase);
       await stopClocks(tx, kase, ['FIRST_RESPONSE', 'NEXT_RESPONSE', 'PERIODIC_UPDATE'], context, now);
       if (!isDone(kase.status)) await startClock(tx, kase, 'PERIODIC_UPDATE', context, now);
-    } else {
-      await log.add(kase, { kind: 'REPLY', actorId: actor.id, summary: `${name} replied`, messageId: message.id });
-      // The requester answered: the case needs the team again.
-      if (kase.status === 'PENDING' || kase.status === 'ON_HOLD' || kase.status === 'RESOLVED') {
-        kase = await changeStatus(tx, log, kase, 'OPEN', actor.id, now);
-      }
-      // After the first answer, each message of the requester waits for the next one.
-      if (kase.firstResponseAt && !(await hasActiveClock(tx, kase.id, 'NEXT_RESPONSE'))) {
-        await startClock(tx, kase, 'NEXT_RESPONSE', await slaContext(tx, kase), now);
-      }
     }
     await log.flush(activity);
     return { message, kase };
   });
+}
+
+/** The requester writes on their (not closed) case: it needs the team again. */
+export async function addRequesterMessage(
+  tx: Tx,
+  log: CaseLog,
+  kase: SupportCase,
+  body: string,
+  now: Date,
+): Promise<{ message: CaseMessage; kase: SupportCase }> {
+  const message = await tx.caseMessage.create({ data: { caseId: kase.id, authorId: kase.requesterId, body } });
+  await log.add(kase, { kind: 'REPLY', actorId: kase.requesterId, summary: `${await displayName(tx, kase.requesterId)} replied`, messageId: message.id });
+  if (kase.status === 'PENDING' || kase.status === 'ON_HOLD' || kase.status === 'RESOLVED') {
+    kase = await changeStatus(tx, log, kase, 'OPEN', kase.requesterId, now);
+  }
+  // After the first answer, each message of the requester waits for the next one.
+  if (kase.firstResponseAt && !(await hasActiveClock(tx, kase.id, 'NEXT_RESPONSE'))) {
+    await startClock(tx, kase, 'NEXT_RESPONSE', await slaContext(tx, kase), now);
+  }
+  return { message, kase };
 }
 
 // ---- Assignment, transfer, escalation, status ----------------------------------------------

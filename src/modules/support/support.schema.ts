@@ -5,6 +5,7 @@ import { decodeId } from '../../ids.js';
 import { checkPageArgs } from '../../pagination.js';
 import { SpaceType } from '../community/community.schema.js';
 import { canSeeSpace } from '../community/visibility.js';
+import { rotateIngestSecret } from './ingest.js';
 import * as support from './support.service.js';
 
 // ---- Departments and channels -----------------------------------------------------------------
@@ -82,6 +83,10 @@ export const SupportChannelType = builder.prismaNode('SupportChannel', {
       description: 'The forum space of this channel, if linked and visible to you.',
       select: { space: true },
       resolve: (channel, _args, ctx) => (channel.space && canSeeSpace(ctx.viewer, channel.space.visibility) ? channel.space : null),
+    }),
+    ingestEnabled: t.boolean({
+      description: 'Whether POST /ingest/cases accepts signed messages for this channel.',
+      resolve: (channel) => channel.ingestSecret !== null,
     }),
     slaPolicy: t.field({
       type: [SlaTargetType],
@@ -195,6 +200,16 @@ const UpdateSupportChannelInput = builder.inputType('UpdateSupportChannelInput',
   }),
 });
 
+const RotateIngestSecretInput = builder.inputType('RotateSupportChannelIngestSecretInput', {
+  fields: (t) => ({ channelId: t.id({ required: true }) }),
+});
+const RotateIngestSecretPayload = builder.simpleObject('RotateSupportChannelIngestSecretPayload', {
+  fields: (t) => ({
+    channel: t.field({ type: SupportChannelType }),
+    secret: t.string({ description: 'Shown this once. Sign each POST /ingest/cases body with HMAC-SHA256 under it.' }),
+  }),
+});
+
 const DepartmentPayload = builder.simpleObject('DepartmentPayload', { fields: (t) => ({ department: t.field({ type: DepartmentType }) }) });
 const SupportChannelPayload = builder.simpleObject('SupportChannelPayload', {
   fields: (t) => ({ channel: t.field({ type: SupportChannelType }) }),
@@ -204,6 +219,18 @@ const departmentId = (id: string, path = 'input.departmentId') => decodeId(id, [
 const userId = (id: string) => decodeId(id, ['User'], 'input.userId').id;
 
 builder.mutationFields((t) => ({
+  rotateSupportChannelIngestSecret: t.field({
+    type: RotateIngestSecretPayload,
+    description:
+      'COMMUNITY_MANAGER or ADMIN: a new secret for the channel\'s inbound hook (POST /ingest/cases, header X-Tertulia-Signature: sha256=<hex>); the previous one stops working.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: RotateIngestSecretInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const channelId = decodeId(input.channelId, ['SupportChannel'], 'input.channelId').id;
+      const secret = await rotateIngestSecret(ctx.viewer, channelId);
+      return { secret, channel: await prisma().supportChannel.findUniqueOrThrow({ where: { id: channelId } }) };
+    },
+  }),
   createDepartment: t.field({
     type: DepartmentPayload,
     description: 'COMMUNITY_MANAGER or ADMIN.',
