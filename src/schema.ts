@@ -8,6 +8,7 @@ import './modules/support/support.schema.js';
 import './modules/support/cases.schema.js';
 import './modules/support/routing.schema.js';
 import './modules/support/attention.schema.js';
+import './modules/support/metrics.schema.js';
 import './modules/activity/activity.schema.js';
 
 
