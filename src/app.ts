@@ -147,7 +147,7 @@ export function buildApp(config: Config, logger: Logger): App {
       await openDatabase(config, (msg) => logger.info(msg));
       await openEventBus(config.redisUrl, config.redisChannelPrefix, (err, what) => logger.error({ err }, what), readActivityBetween);
       started = true;
-      slaJob = startSlaJob(config.slaJobIntervalMs, logger);
+      slaJob = startSlaJob(config.slaJobIntervalMs, logger, { reassignAfterMinutes: config.supportReassignAfterMinutes });
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.port, config.host, () => resolve());

@@ -26,6 +26,7 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   SUBSCRIBER_BACKLOG: z.coerce.number().int().min(1).max(100_000).default(1000),
   SLA_JOB_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  SUPPORT_REASSIGN_AFTER_MINUTES: z.coerce.number().int().min(1).max(525_600).default(60),
 });
 
 /** The names of every variable read here (tests clear them for child processes). */
@@ -50,6 +51,8 @@ export type Config = {
   subscriberBacklog: number;
   /** How often the SLA job looks for clocks at risk or breached; 0 turns it off on this instance. */
   slaJobIntervalMs: number;
+  /** A case whose assignee has not answered this long goes to the next on-duty agent (auto-assigning departments). */
+  supportReassignAfterMinutes: number;
 };
 
 export class ConfigError extends Error {}
@@ -80,5 +83,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePoolSize: e.DATABASE_POOL_SIZE,
     subscriberBacklog: e.SUBSCRIBER_BACKLOG,
     slaJobIntervalMs: e.SLA_JOB_INTERVAL_MS,
+    supportReassignAfterMinutes: e.SUPPORT_REASSIGN_AFTER_MINUTES,
   };
 }

@@ -12,6 +12,7 @@ import { threadForSupportCase } from '../community/community.service.js';
 import { canManageCommunity, isStaff } from '../identity/roles.js';
 import { requireViewer } from './access.js';
 import { PRIORITIES } from './priorities.js';
+import { autoAssign } from './assignment.js';
 import { findRoute } from './routing.js';
 import { SLA_METRICS } from './sla.js';
 import {
@@ -344,7 +345,7 @@ export async function createCase(tx: Tx, log: CaseLog, input: NewCase): Promise<
     const actions = [`department ${department.name}`, `priority ${kase.priority}`, ...(kase.tags.length ? [`tags ${kase.tags.join(', ')}`] : [])];
     await log.add(kase, { kind: 'ROUTED', actorId: null, internal: true, summary: `Routed by rule "${rule.name}": ${actions.join('; ')}` });
   }
-  return kase;
+  return autoAssign(tx, log, kase);
 }
 
 // ---- Messages ---------------------------------------------------------------------------------
@@ -434,6 +435,8 @@ export async function setAssignee(
   assigneeId: number | null,
   actorId: number | null,
   reasonText?: string,
+  /** When it happens: now, or the SLA job's own time. */
+  at: Date = new Date(),
 ): Promise<SupportCase> {
   if (assigneeId !== null) {
     const member = await tx.departmentMember.findUnique({
@@ -447,7 +450,7 @@ export async function setAssignee(
   }
   const updated = await tx.supportCase.update({
     where: { id: kase.id },
-    data: { assigneeId, assignedAt: assigneeId === null ? null : new Date() },
+    data: { assigneeId, assignedAt: assigneeId === null ? null : at },
   });
   await log.add(updated, assigneeId === null
     ? { kind: 'UNASSIGNED', actorId, summary: 'No one is handling this case at the moment', reason: reasonText, reasonInternal: true }
@@ -494,8 +497,9 @@ export async function transferCase(
       reason: data.reason,
       reasonInternal: data.reasonIsInternal,
     });
+    const assigned = await autoAssign(tx, log, updated);
     await log.flush(activity);
-    return updated;
+    return assigned;
   });
 }
 

@@ -5,6 +5,7 @@ import { decodeId } from '../../ids.js';
 import { checkPageArgs } from '../../pagination.js';
 import { SpaceType } from '../community/community.schema.js';
 import { canSeeSpace } from '../community/visibility.js';
+import { setOnDuty } from './assignment.js';
 import { rotateIngestSecret } from './ingest.js';
 import * as support from './support.service.js';
 
@@ -27,6 +28,7 @@ const DepartmentMemberType = builder.prismaObject('DepartmentMember', {
   fields: (t) => ({
     user: t.relation('user'),
     lead: t.exposeBoolean('lead', { description: 'Leads are notified when a case of the department is escalated.' }),
+    onDuty: t.exposeBoolean('onDuty', { description: 'Takes automatically assigned cases.' }),
     addedAt: t.expose('addedAt', { type: 'DateTime' }),
   }),
 });
@@ -44,6 +46,9 @@ export const DepartmentType = builder.prismaNode('Department', {
       resolve: (department) => support.weeklyHoursView(department),
     }),
     holidays: t.exposeStringList('holidays', { description: 'Local dates (YYYY-MM-DD) the department is closed.' }),
+    autoAssign: t.exposeBoolean('autoAssign', {
+      description: 'New cases go round-robin to the on-duty members; a case whose assignee has not answered in time moves on.',
+    }),
     members: t.relation('members', {
       nullable: true,
       description: 'Staff only (null for others).',
@@ -148,6 +153,7 @@ const CreateDepartmentInput = builder.inputType('CreateDepartmentInput', {
     timeZone: t.string({ required: true, description: 'IANA time zone, e.g. "Europe/Madrid".' }),
     weeklyHours: t.field({ type: [OpeningHoursInput], required: true, description: 'Empty: around the clock.' }),
     holidays: t.stringList({ description: 'Local dates "YYYY-MM-DD" the department is closed.' }),
+    autoAssign: t.boolean({ description: 'Round-robin assignment among on-duty members. Defaults to false.' }),
   }),
 });
 const UpdateDepartmentInput = builder.inputType('UpdateDepartmentInput', {
@@ -157,6 +163,14 @@ const UpdateDepartmentInput = builder.inputType('UpdateDepartmentInput', {
     timeZone: t.string(),
     weeklyHours: t.field({ type: [OpeningHoursInput], description: 'Replaces the whole schedule.' }),
     holidays: t.stringList({ description: 'Replaces the whole list.' }),
+    autoAssign: t.boolean(),
+  }),
+});
+const SetOnDutyInput = builder.inputType('SetOnDutyInput', {
+  fields: (t) => ({
+    departmentId: t.id({ required: true }),
+    userId: t.id({ description: 'Yourself when omitted; managers and admins may set anyone.' }),
+    onDuty: t.boolean({ required: true }),
   }),
 });
 const AddDepartmentMemberInput = builder.inputType('AddDepartmentMemberInput', {
@@ -219,6 +233,19 @@ const departmentId = (id: string, path = 'input.departmentId') => decodeId(id, [
 const userId = (id: string) => decodeId(id, ['User'], 'input.userId').id;
 
 builder.mutationFields((t) => ({
+  setOnDuty: t.field({
+    type: DepartmentPayload,
+    description: 'A member goes on or off duty in a department (managers and admins: for anyone).',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: SetOnDutyInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      department: await setOnDuty(ctx.viewer, {
+        departmentId: departmentId(input.departmentId),
+        userId: input.userId ? userId(input.userId) : undefined,
+        onDuty: input.onDuty,
+      }),
+    }),
+  }),
   rotateSupportChannelIngestSecret: t.field({
     type: RotateIngestSecretPayload,
     description:

@@ -55,8 +55,9 @@ const holidays = z
   .max(2000, 'at most 2000 dates')
   .transform((dates) => [...new Set(dates)].sort());
 
-const createDepartmentInput = z.object({ name, timeZone, weeklyHours, holidays: holidays.default([]) });
+const createDepartmentInput = z.object({ name, timeZone, weeklyHours, holidays: holidays.default([]), autoAssign: z.boolean().default(false) });
 const updateDepartmentInput = z.object({
+  autoAssign: z.boolean().optional(),
   name: name.optional(),
   timeZone: timeZone.optional(),
   weeklyHours: weeklyHours.optional(),
@@ -69,6 +70,7 @@ export type DepartmentInput = {
   timeZone: string;
   weeklyHours: WeeklyHoursInput;
   holidays?: string[] | null;
+  autoAssign?: boolean | null;
 };
 
 export async function createDepartment(viewer: Viewer | null, input: DepartmentInput): Promise<Department> {
