@@ -1,5 +1,6 @@
 import { brandWithType } from '@pothos/core';
 import { builder } from '../../builder.js';
+import { loader } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { subscribeActivity, subscriberBacklog, type ActivityMessage } from '../../events/bus.js';
 import { ActivityKind } from '../../generated/prisma/enums.js';
@@ -65,12 +66,18 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
       nullable: true,
       resolve: (event) => (event.threadId == null ? null : prisma().thread.findUnique({ where: { id: event.threadId } })),
     }),
-    supportCase: t.field({
-      type: SupportCaseType,
+    supportCase: t.prismaField({
+      type: 'SupportCase',
       nullable: true,
       description: 'The support case the event is about, if any and visible to you.',
-      resolve: (event, _args, ctx) =>
-        event.caseId == null ? null : prisma().supportCase.findFirst({ where: { id: event.caseId, AND: [caseVisibleWhere(ctx.viewer)] } }),
+      // One statement for a page of events, with the selection asked for (a loader per request).
+      resolve: (query, event, _args, ctx) =>
+        event.caseId == null
+          ? null
+          : loader(ctx, `activitySupportCases:${JSON.stringify(query)}`, async (ids: readonly number[]) => {
+              const rows = await prisma().supportCase.findMany({ ...query, where: { id: { in: [...ids] }, AND: [caseVisibleWhere(ctx.viewer)] } });
+              return ids.map((id) => rows.find((row) => row.id === id) ?? null);
+            }).load(event.caseId),
     }),
     subject: t.field({
       type: builder.nodeInterfaceRef(),
