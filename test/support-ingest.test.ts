@@ -131,6 +131,8 @@ describe('POST /ingest/cases', () => {
       status: 400,
       body: { error: 'body.body: must not be empty', fieldErrors: [{ path: ['body', 'body'], message: 'must not be empty' }] },
     });
+    const badSender = await post({ ...message('m-5b'), from: { email: 'not an address' } });
+    expect(badSender.body).toMatchObject({ fieldErrors: [{ path: ['body', 'from', 'email'], message: 'must be a valid email address' }] });
     const noSubject = await post(message('m-6', { subject: undefined }));
     expect(noSubject.body).toMatchObject({ error: 'body.subject: is required to open a case' });
     expect((await post(message('m-7', { body: 'x'.repeat(5000) }))).status).toBe(413);

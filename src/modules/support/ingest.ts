@@ -52,8 +52,8 @@ const ingestBody = z.object({
   channelId: z.string(),
   messageId: z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters'),
   from: z.object({
-    email: z.string(),
-    name: z.string().trim().min(1).max(64).optional(),
+    email: z.string().trim().max(254, 'must be at most 254 characters').email('must be a valid email address'),
+    name: z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters').optional(),
   }),
   subject: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
   body: z.string().trim().min(1, 'must not be empty').max(50_000, 'must be at most 50000 characters'),
