@@ -18,7 +18,10 @@ import { configureIdentity } from './modules/identity/identity.service.js';
 import { configureListening, evaluateAlerts, pollDueSources } from './modules/listening/listening.service.js';
 import { receiveMentionWebhook } from './modules/listening/webhook.js';
 import { configureModeration } from './modules/moderation/moderation.service.js';
+import { receiveCaseWebhook } from './modules/support/ingest.js';
+import { runSlaJob } from './jobs/sla-job.js';
 import { schema } from './schema.js';
+import { serveWebhook, type Webhook } from './webhooks.js';
 import { serveGraphqlWs } from './ws.js';
 
 export type App = {
@@ -154,6 +157,11 @@ export function buildApp(config: Config, logger: Logger): App {
           { name: 'activity-retention', everyMs: 3600_000, run: () => pruneActivity(config.activityRetentionDays) },
           { name: 'listening-feeds', everyMs: config.listening.jobIntervalMs, run: () => pollDueSources() },
           { name: 'listening-alerts', everyMs: config.listening.jobIntervalMs, run: () => evaluateAlerts() },
+          {
+            name: 'support-sla',
+            everyMs: config.slaJobIntervalMs,
+            run: () => runSlaJob(new Date(), { reassignAfterMinutes: config.supportReassignAfterMinutes }),
+          },
         ],
         logger,
       );
@@ -204,34 +212,11 @@ export function buildApp(config: Config, logger: Logger): App {
   };
 }
 
-type Webhook = (req: http.IncomingMessage, rawBody: Buffer) => Promise<{ status: number; body: Record<string, unknown> }>;
-
-// Signed JSON pushed by other systems (their signature checked by each handler), beside /graphql.
+// Signed JSON pushed by other systems, beside /graphql (see webhooks.ts).
 const WEBHOOKS: Record<string, Webhook> = {
+  '/ingest/cases': receiveCaseWebhook,
   '/ingest/mentions': receiveMentionWebhook,
 };
-
-async function serveWebhook(req: http.IncomingMessage, res: http.ServerResponse, handle: Webhook, maxBytes: number, logger: Logger) {
-  if (req.method !== 'POST') return sendJson(res.setHeader('allow', 'POST'), 405, { error: 'Use POST' });
-  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return sendJson(res, 415, { error: 'Send Content-Type: application/json' });
-  const length = req.headers['content-length'];
-  if (length === undefined) return sendJson(res, 411, { error: 'POST requests need a Content-Length header' });
-  if (Number(length) > maxBytes) return sendJson(res, 413, { error: `Request body is larger than ${maxBytes} bytes` });
-  try {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > maxBytes) return sendJson(res, 413, { error: `Request body is larger than ${maxBytes} bytes` });
-      chunks.push(chunk as Buffer);
-    }
-    const { status, body } = await handle(req, Buffer.concat(chunks));
-    sendJson(res, status, body);
-  } catch (err) {
-    logger.error({ err, path: req.url }, 'webhook failed');
-    if (!res.headersSent) sendJson(res, 500, { error: 'Unexpected error; nothing was written' });
-  }
-}
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));

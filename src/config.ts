@@ -31,6 +31,8 @@ const envSchema = z.object({
   LISTENING_MAX_FEED_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(5 * 1024 * 1024),
   LISTENING_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false'),
   MODERATION_CLAIM_TTL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  SLA_JOB_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  SUPPORT_REASSIGN_AFTER_MINUTES: z.coerce.number().int().min(1).max(525_600).default(60),
 });
 
 /** The names of every variable read here (tests clear them for child processes). */
@@ -59,6 +61,10 @@ export type Config = {
   listening: { jobIntervalMs: number; fetchTimeoutMs: number; maxFeedBytes: number; allowPrivateNetworks: boolean };
   /** How long a moderator's claim on a queue item lasts before others may take it. */
   moderationClaimTtlMinutes: number;
+  /** How often the SLA job looks for clocks at risk or breached; 0 turns it off on this instance. */
+  slaJobIntervalMs: number;
+  /** A case whose assignee has not answered this long goes to the next on-duty agent (auto-assigning departments). */
+  supportReassignAfterMinutes: number;
 };
 
 export class ConfigError extends Error {}
@@ -96,5 +102,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowPrivateNetworks: e.LISTENING_ALLOW_PRIVATE_NETWORKS === 'true',
     },
     moderationClaimTtlMinutes: e.MODERATION_CLAIM_TTL_MINUTES,
+    slaJobIntervalMs: e.SLA_JOB_INTERVAL_MS,
+    supportReassignAfterMinutes: e.SUPPORT_REASSIGN_AFTER_MINUTES,
   };
 }

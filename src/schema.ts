@@ -6,6 +6,11 @@ import './modules/community/community.schema.js';
 import './modules/search/search.schema.js';
 import './modules/listening/listening.schema.js';
 import './modules/moderation/moderation.schema.js';
+import './modules/support/support.schema.js';
+import './modules/support/cases.schema.js';
+import './modules/support/routing.schema.js';
+import './modules/support/attention.schema.js';
+import './modules/support/metrics.schema.js';
 import './modules/activity/activity.schema.js';
 
 

@@ -9,13 +9,30 @@ export type ActivityInput = {
   kind: ActivityKind;
   actorId: number | null;
   subject: {
-    type: 'Thread' | 'Post' | 'User' | 'Space' | 'ListeningAlert' | 'ModerationQueueItem' | 'ModerationAction' | 'Appeal';
+    type:
+      | 'Thread'
+      | 'Post'
+      | 'User'
+      | 'Space'
+      | 'ListeningAlert'
+      | 'ModerationQueueItem'
+      | 'ModerationAction'
+      | 'Appeal'
+      | 'Department'
+      | 'SupportChannel'
+      | 'SupportCase'
+      | 'CaseTimelineEntry'
+      | 'RoutingRule';
     id: number;
   };
   space?: { id: number; visibility: SpaceVisibility } | null;
   threadId?: number | null;
   visibility?: ActivityVisibility;
   access?: AccessChange;
+  /** Support events: who may receive them (see canReceive). */
+  departmentId?: number | null;
+  caseId?: number | null;
+  requesterId?: number | null;
 };
 
 export type ActivityRecorder = { record(input: ActivityInput): Promise<void> };
@@ -53,6 +70,9 @@ export async function writeWithActivity<T>(work: (tx: Tx, activity: ActivityReco
               threadId: input.threadId ?? null,
               visibility: input.visibility ?? 'SPACE',
               access: input.access,
+              departmentId: input.departmentId ?? null,
+              caseId: input.caseId ?? null,
+              requesterId: input.requesterId ?? null,
             },
           });
           recorded.push(toActivityMessage(row, input.space?.visibility ?? null));
@@ -127,6 +147,9 @@ export function toActivityMessage(row: Activity, spaceVisibility: SpaceVisibilit
     threadId: row.threadId,
     visibility: row.visibility,
     occurredAt: row.occurredAt.toISOString(),
+    departmentId: row.departmentId,
+    caseId: row.caseId,
+    requesterId: row.requesterId,
     ...(row.access != null && { access: row.access as AccessChange }),
   };
 }

@@ -14,6 +14,10 @@ export type ActivityMessage = {
   threadId: number | null;
   visibility: ActivityVisibility;
   occurredAt: string;
+  /** Support: the case's department, the case and its requester (CASE / CASE_STAFF visibility). */
+  departmentId?: number | null;
+  caseId?: number | null;
+  requesterId?: number | null;
   /** Live-only facts that open subscriptions act on: a user's new role, a revoked session. */
   access?: AccessChange;
 };

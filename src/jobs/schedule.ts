@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 
 export type Job = {
   name: string;
+  /** 0: not on this instance. */
   everyMs: number;
   /** One pass of the work; must be safe when other instances run the same job at the same time. */
   run(): Promise<unknown>;
@@ -39,7 +40,7 @@ export function scheduleJobs(jobs: Job[], logger: Logger): RunningJobs {
       });
     running.add(run);
   };
-  for (const job of jobs) pass(job);
+  for (const job of jobs) if (job.everyMs > 0) pass(job);
 
   return {
     async stop() {

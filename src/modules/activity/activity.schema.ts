@@ -1,5 +1,6 @@
 import { brandWithType } from '@pothos/core';
 import { builder } from '../../builder.js';
+import { loader } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import type { ActivityMessage } from '../../events/bus.js';
 import { ActivityKind } from '../../generated/prisma/enums.js';
@@ -11,6 +12,10 @@ import { canSeeContent } from '../community/visibility.js';
 import { AppealType, ModerationActionType, QueueItemType } from '../moderation/moderation.schema.js';
 import { UserType } from '../identity/identity.schema.js';
 import { ListeningAlertType } from '../listening/listening.schema.js';
+import { caseVisibleWhere } from '../support/cases.js';
+import { CaseTimelineEntryType, SupportCaseType } from '../support/cases.schema.js';
+import { RoutingRuleType } from '../support/routing.schema.js';
+import { DepartmentType, SupportChannelType } from '../support/support.schema.js';
 import { checkPageArgs } from '../../pagination.js';
 import {
   assertResumableCursor,
@@ -19,6 +24,7 @@ import {
   openActivityStream,
   readLog,
   type ActivityFilter,
+  type ActivityViewer,
 } from './activity.service.js';
 
 const SUBJECT_TYPES = {
@@ -30,6 +36,11 @@ const SUBJECT_TYPES = {
   ModerationAction: ModerationActionType,
   Appeal: AppealType,
   ListeningAlert: ListeningAlertType,
+  Department: DepartmentType,
+  SupportChannel: SupportChannelType,
+  SupportCase: SupportCaseType,
+  CaseTimelineEntry: CaseTimelineEntryType,
+  RoutingRule: RoutingRuleType,
 };
 
 const ActivityKindEnum = builder.enumType(ActivityKind, { name: 'ActivityKind' });
@@ -62,10 +73,23 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
         return thread && canSeeContent(ctx.viewer, thread) ? thread : null;
       },
     }),
+    supportCase: t.prismaField({
+      type: 'SupportCase',
+      nullable: true,
+      description: 'The support case the event is about, if any and visible to you.',
+      // One statement for a page of events, with the selection asked for (a loader per request).
+      resolve: (query, event, _args, ctx) =>
+        event.caseId == null
+          ? null
+          : loader(ctx, `activitySupportCases:${JSON.stringify(query)}`, async (ids: readonly number[]) => {
+              const rows = await prisma().supportCase.findMany({ ...query, where: { id: { in: [...ids] }, AND: [caseVisibleWhere(ctx.viewer)] } });
+              return ids.map((id) => rows.find((row) => row.id === id) ?? null);
+            }).load(event.caseId),
+    }),
     subject: t.field({
       type: builder.nodeInterfaceRef(),
       nullable: true,
-      description: 'What the event is about (a Thread, Post, Space, User, ListeningAlert or a moderation record); null if it no longer exists or you may not see it (removed content, say).',
+      description: 'What the event is about (a Thread, Post, Space, User, a moderation, support or listening record); null if it no longer exists or you may not see it (removed content, say).',
       resolve: async (event, _args, ctx) => {
         const record = await loadSubject(event, ctx.viewer);
         if (record) brandWithType(record, SUBJECT_TYPES[event.subjectType as keyof typeof SUBJECT_TYPES]);
@@ -102,6 +126,16 @@ async function loadSubject(event: ActivityMessage, viewer: Viewer | null): Promi
       return prisma().user.findUnique(where);
     case 'ListeningAlert':
       return prisma().listeningAlert.findUnique(where);
+    case 'Department':
+      return prisma().department.findUnique(where);
+    case 'SupportChannel':
+      return prisma().supportChannel.findUnique(where);
+    case 'SupportCase':
+      return prisma().supportCase.findUnique(where);
+    case 'CaseTimelineEntry':
+      return prisma().caseEvent.findUnique(where);
+    case 'RoutingRule':
+      return prisma().routingRule.findUnique(where);
     default:
       return Promise.resolve(null);
   }

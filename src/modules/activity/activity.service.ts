@@ -7,15 +7,23 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind } from '../../generated/prisma/enums.js';
 import { canManageCommunity, canModerate, isAdmin, isStaff } from '../identity/roles.js';
 import { canSeeSpace, visibleSpaceVisibilities } from '../community/visibility.js';
+import { departmentIdsOf } from '../support/support.service.js';
 
 export type ActivityFilter = { kinds?: ActivityKind[]; spaceIds?: number[]; threadId?: number };
+
+/** A viewer as a live subscription sees it: with the support departments they belong to. */
+export type ActivityViewer = Viewer & { departmentIds?: number[] };
 
 // ---- Delivery rules: `canReceive` for one live event, `visibleActivityWhere` for reads from the
 // log. The same rule in two forms; test/activity.test.ts and activity-replay.test.ts check both.
 
 /** Whether this viewer may receive this event: checked per event, at delivery time. */
-export function canReceive(viewer: Viewer | null, event: ActivityMessage): boolean {
+export function canReceive(viewer: ActivityViewer | null, event: ActivityMessage): boolean {
   switch (event.visibility) {
+    case 'CASE':
+      return !!viewer && (viewer.id === event.requesterId || isCaseStaff(viewer, event));
+    case 'CASE_STAFF':
+      return !!viewer && isCaseStaff(viewer, event);
     case 'STAFF':
       return !!viewer && isStaff(viewer.role);
     case 'MODERATORS':
@@ -29,12 +37,23 @@ export function canReceive(viewer: Viewer | null, event: ActivityMessage): boole
   }
 }
 
+// Staff of a case: members of its department, managers and admins (see support/access.ts).
+function isCaseStaff(viewer: ActivityViewer, event: ActivityMessage): boolean {
+  return canManageCommunity(viewer.role) || (event.departmentId != null && !!viewer.departmentIds?.includes(event.departmentId));
+}
+
 /**
  * Keeps an open subscription's viewer current: a role change applies from the next event on, and
  * signing out the session the subscription was opened with ends it (the iterator fails with
  * UnauthenticatedError). Both arrive in the ordered event stream, on every instance.
  */
-export function applyAccessChange(viewer: Viewer | null, event: ActivityMessage): void {
+export function applyAccessChange(viewer: ActivityViewer | null, event: ActivityMessage): void {
+  if (viewer && event.subjectType === 'User' && event.subjectId === viewer.id && event.departmentId != null) {
+    // Joining or leaving a support department changes which case events reach this viewer.
+    const others = (viewer.departmentIds ?? []).filter((id) => id !== event.departmentId);
+    if (event.kind === 'DEPARTMENT_MEMBER_ADDED') viewer.departmentIds = [...others, event.departmentId];
+    if (event.kind === 'DEPARTMENT_MEMBER_REMOVED') viewer.departmentIds = others;
+  }
   if (!viewer || !event.access || event.subjectType !== 'User' || event.subjectId !== viewer.id) return;
   if (event.access.revokedSessionId === viewer.sessionId) {
     throw new UnauthenticatedError('This access token was revoked; sign in again and resubscribe');
@@ -69,6 +88,12 @@ function visibleActivityWhere(viewer: Viewer | null, filter: ActivityFilter): Pr
   if (viewer && canModerate(viewer.role)) allowed.push({ visibility: 'MODERATORS' });
   if (viewer && isAdmin(viewer.role)) allowed.push({ visibility: 'SUBJECT_USER' });
   else if (viewer) allowed.push({ visibility: 'SUBJECT_USER', subjectType: 'User', subjectId: viewer.id });
+  if (viewer && canManageCommunity(viewer.role)) allowed.push({ visibility: { in: ['CASE', 'CASE_STAFF'] } });
+  else if (viewer) {
+    // Department membership as it is now, the same set a live subscription starts from.
+    const inDepartment: Prisma.ActivityWhereInput = { department: { members: { some: { userId: viewer.id } } } };
+    allowed.push({ visibility: 'CASE', OR: [{ requesterId: viewer.id }, inDepartment] }, { visibility: 'CASE_STAFF', ...inDepartment });
+  }
   return {
     OR: allowed,
     ...(filter.kinds?.length && { kind: { in: filter.kinds } }),
@@ -168,18 +193,20 @@ export async function openActivityStream(
   filter: ActivityFilter,
   after: { id: bigint; cursor: string } | undefined,
   transport: StreamTransport,
+  /** Narrows the stream further (one support case's entries, say). */
+  only: (event: ActivityMessage) => boolean = () => true,
 ): Promise<AsyncIterableIterator<ActivityMessage>> {
   // A suspended user's live activity is paused until the suspension ends.
   assertSubscriberNotSuspended(signedIn);
   if (after) await assertResumableCursor(after.id, after.cursor);
-  // A copy: role changes seen in the stream update this subscription's rights only.
-  const viewer = signedIn && { ...signedIn };
+  // A copy: role and department changes seen in the stream update this subscription's rights only.
+  const viewer: ActivityViewer | null = signedIn && { ...signedIn, departmentIds: [] };
   let expiry: { cancel(): void } | undefined;
   // Subscribed before any replay, so what commits during the replay is not lost.
   const live = subscribeActivity(
     (event) => {
       applyAccessChange(viewer, event);
-      return matchesFilter(filter, event) && canReceive(viewer, event);
+      return matchesFilter(filter, event) && only(event) && canReceive(viewer, event);
     },
     {
       transportBytes: transport.transportBufferedBytes,
@@ -189,6 +216,14 @@ export async function openActivityStream(
     },
   );
   if (viewer) {
+    // Support departments, read once subscribed so a membership change in between is not lost;
+    // later changes arrive as DEPARTMENT_MEMBER_* events (applyAccessChange).
+    try {
+      viewer.departmentIds = await departmentIdsOf(viewer.id);
+    } catch (error) {
+      await live.return?.();
+      throw error;
+    }
     expiry = onExpiry(viewer.sessionExpiresAt, () =>
       live.fail(new UnauthenticatedError('This access token has expired; sign in again and resubscribe')),
     );

@@ -75,6 +75,10 @@ export const SpaceType = builder.prismaNode('Space', {
     name: t.exposeString('name'),
     description: t.exposeString('description'),
     visibility: t.expose('visibility', { type: SpaceVisibilityEnum }),
+    attentionAfterMinutes: t.exposeInt('attentionAfterMinutes', {
+      nullable: true,
+      description: "Unanswered threads join the staff attention queue after this many minutes (0: at once); null: never.",
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -265,6 +269,7 @@ const CreateSpaceInput = builder.inputType('CreateSpaceInput', {
     slug: t.string({ required: true, description: 'Lower-case letters, digits and hyphens; unique.' }),
     description: t.string(),
     visibility: t.field({ type: SpaceVisibilityEnum, description: 'Defaults to PUBLIC.' }),
+    attentionAfterMinutes: t.int({ description: 'Unanswered threads join the staff attention queue after this many minutes.' }),
   }),
 });
 const UpdateSpaceInput = builder.inputType('UpdateSpaceInput', {
@@ -274,6 +279,7 @@ const UpdateSpaceInput = builder.inputType('UpdateSpaceInput', {
     slug: t.string(),
     description: t.string(),
     visibility: t.field({ type: SpaceVisibilityEnum }),
+    attentionAfterMinutes: t.int({ description: 'null stops watching; omitted keeps the setting.' }),
   }),
 });
 const CreateThreadInput = builder.inputType('CreateThreadInput', {

@@ -22,6 +22,7 @@ const spaceFields = {
     .regex(SLUG, 'must be lower-case letters, digits and single hyphens, e.g. "product-help"'),
   description: z.string().trim().max(2000, 'must be at most 2000 characters'),
   visibility: z.enum(['PUBLIC', 'MEMBERS', 'STAFF']),
+  attentionAfterMinutes: z.number().int().min(0, 'must be at least 0').max(525_600, 'must be at most 525600 (a year)').nullable(),
 };
 const title = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const body = z.string().trim().min(1, 'must not be empty').max(50_000, 'must be at most 50000 characters');
@@ -38,11 +39,12 @@ const createSpaceInput = z.object({
   ...spaceFields,
   description: spaceFields.description.default(''),
   visibility: spaceFields.visibility.default('PUBLIC'),
+  attentionAfterMinutes: spaceFields.attentionAfterMinutes.default(null),
 });
 
 export async function createSpace(
   viewer: Viewer | null,
-  input: { name: string; slug: string; description?: string | null; visibility?: SpaceVisibility | null },
+  input: { name: string; slug: string; description?: string | null; visibility?: SpaceVisibility | null; attentionAfterMinutes?: number | null },
 ): Promise<Space> {
   const actor = requireManager(viewer);
   const data = parseInput(createSpaceInput, withoutNulls(input));
@@ -59,15 +61,24 @@ const updateSpaceInput = z.object({
   slug: spaceFields.slug.optional(),
   description: spaceFields.description.optional(),
   visibility: spaceFields.visibility.optional(),
+  attentionAfterMinutes: spaceFields.attentionAfterMinutes.optional(),
 });
 
 export async function updateSpace(
   viewer: Viewer | null,
   spaceId: number,
-  input: { name?: string | null; slug?: string | null; description?: string | null; visibility?: SpaceVisibility | null },
+  input: {
+    name?: string | null;
+    slug?: string | null;
+    description?: string | null;
+    visibility?: SpaceVisibility | null;
+    /** An explicit null stops watching the space's threads; omitted keeps the setting. */
+    attentionAfterMinutes?: number | null;
+  },
 ): Promise<Space> {
   const actor = requireManager(viewer);
-  const data = parseInput(updateSpaceInput, withoutNulls(input));
+  const { attentionAfterMinutes, ...rest } = input;
+  const data = parseInput(updateSpaceInput, { ...withoutNulls(rest), ...(attentionAfterMinutes !== undefined && { attentionAfterMinutes }) });
   return writeWithActivity(async (tx, activity) => {
     const existing = await tx.space.findUnique({ where: { id: spaceId } });
     if (!existing) throw new NotFoundError('Space', String(spaceId));
@@ -302,6 +313,47 @@ async function loadReactionSubject(tx: Tx, viewer: Viewer, subject: ReactionSubj
   }
   const { post, space, thread } = await loadPost(tx, viewer, subject.id);
   return { record: post as Thread | Post, space, threadId: thread.id };
+}
+
+// ---- For other domains ----------------------------------------------------------------------
+
+/** A thread the viewer can see, for support to open a case from (NotFound otherwise). */
+export async function threadForSupportCase(
+  viewer: Viewer,
+  threadId: number,
+): Promise<Pick<Thread, 'id' | 'title' | 'body' | 'authorId' | 'spaceId'>> {
+  const { thread } = await loadThread(prisma(), viewer, threadId);
+  return thread;
+}
+
+export type UnansweredThread = { threadId: number; spaceId: number; waitingSince: Date };
+
+/**
+ * Open threads in non-staff spaces that watch them (attentionAfterMinutes set) with no post from
+ * anyone but their author, older than their space's threshold at `now`: the staff attention
+ * queue's share of the community. Oldest first, after a keyset position, at most `limit`; one
+ * statement.
+ */
+export async function unansweredThreads(options: {
+  now: Date;
+  spaceIds?: number[];
+  /** Keyset position: threads after (waitingSince, threadId); threadId 0 keeps all of that instant. */
+  after?: { waitingSince: Date; threadId: number };
+  limit: number;
+}): Promise<UnansweredThread[]> {
+  const { now, spaceIds, after, limit } = options;
+  const afterTime = after?.waitingSince ?? new Date(0);
+  const afterId = after?.threadId ?? 0;
+  return prisma().$queryRaw<UnansweredThread[]>`
+    SELECT t."id" AS "threadId", t."spaceId", t."createdAt" AS "waitingSince"
+    FROM "Thread" t JOIN "Space" s ON s."id" = t."spaceId"
+    WHERE s."attentionAfterMinutes" IS NOT NULL AND s."visibility" <> 'STAFF' AND t."status" = 'OPEN'
+      AND t."createdAt" + make_interval(mins => s."attentionAfterMinutes") <= ${now}
+      AND NOT EXISTS (SELECT 1 FROM "Post" p WHERE p."threadId" = t."id" AND p."authorId" <> t."authorId")
+      AND (${spaceIds ?? null}::int[] IS NULL OR t."spaceId" = ANY(${spaceIds ?? null}::int[]))
+      AND (t."createdAt" > ${afterTime} OR (t."createdAt" = ${afterTime} AND t."id" > ${afterId}))
+    ORDER BY t."createdAt", t."id"
+    LIMIT ${limit}`;
 }
 
 // ---- Shared rules ---------------------------------------------------------------------------

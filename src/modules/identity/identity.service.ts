@@ -98,6 +98,29 @@ export async function signOut(viewer: Viewer | null): Promise<void> {
   });
 }
 
+/**
+ * The account of an outside sender (an email or chat provider's inbound hook): found by email, or
+ * created as a MEMBER with a random password nobody knows, so the person can be answered now
+ * and claim the account later.
+ */
+export async function ensureUserForEmail(input: { email: string; displayName: string }): Promise<User> {
+  const data = parseInput(z.object({ email, displayName: signUpInput.shape.displayName }), input);
+  const existing = await prisma().user.findUnique({ where: { email: data.email } });
+  if (existing) return existing;
+  const passwordHash = await hash(randomBytes(32).toString('hex'), ARGON2);
+  try {
+    return await writeWithActivity(async (tx, activity) => {
+      const created = await tx.user.create({ data: { email: data.email, passwordHash, displayName: data.displayName, role: 'MEMBER' } });
+      await activity.record({ kind: 'USER_SIGNED_UP', actorId: created.id, subject: { type: 'User', id: created.id }, visibility: 'STAFF' });
+      return created;
+    });
+  } catch (error) {
+    // The same sender twice at once: the other delivery created the account.
+    if (error instanceof ConflictError) return prisma().user.findUniqueOrThrow({ where: { email: data.email } });
+    throw error;
+  }
+}
+
 /** Resolves a bearer token to its viewer; throws UnauthenticatedError if unknown, expired or revoked. */
 export async function authenticate(token: string): Promise<Viewer> {
   const session = await prisma().session.findUnique({

@@ -1,13 +1,11 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { ValidationError } from '../../errors.js';
+import { SIGNATURE_HEADER, signatureMatches, type WebhookReply } from '../../webhooks.js';
 import { findWebhookSource, ingest, type MentionInput } from './listening.service.js';
 
 export const SOURCE_HEADER = 'x-tertulia-source';
-export const SIGNATURE_HEADER = 'x-tertulia-signature';
 
-type Reply = { status: number; body: Record<string, unknown> };
 
 /**
  * POST /ingest/mentions: a batch of mentions pushed by a WEBHOOK source.
@@ -20,11 +18,11 @@ type Reply = { status: number; body: Record<string, unknown> };
  * when the source or signature is wrong; 400 with the fields at fault; nothing is written unless
  * the whole batch is valid.
  */
-export async function receiveMentionWebhook(req: http.IncomingMessage, rawBody: Buffer): Promise<Reply> {
-  const refused: Reply = { status: 401, body: { error: 'Unknown source or bad signature' } };
+export async function receiveMentionWebhook(req: http.IncomingMessage, rawBody: Buffer): Promise<WebhookReply> {
+  const refused: WebhookReply = { status: 401, body: { error: 'Unknown source or bad signature' } };
   const sourceId = webhookSourceId(req.headers[SOURCE_HEADER]);
   const signature = req.headers[SIGNATURE_HEADER];
-  if (sourceId === null || typeof signature !== 'string') return refused;
+  if (sourceId === null) return refused;
   const source = await findWebhookSource(sourceId);
   if (!source?.webhookSecret || !signatureMatches(source.webhookSecret, rawBody, signature)) return refused;
 
@@ -45,13 +43,6 @@ export async function receiveMentionWebhook(req: http.IncomingMessage, rawBody: 
     }
     throw error;
   }
-}
-
-/** The sender's signature, compared in constant time with ours. */
-export function signatureMatches(secret: string, body: Buffer, header: string): boolean {
-  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`);
-  const given = Buffer.from(header.trim().toLowerCase());
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 function webhookSourceId(header: string | string[] | undefined): number | null {

@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import type http from 'node:http';
+import { z } from 'zod';
+import type { Viewer } from '../../context.js';
+import { prisma } from '../../db/client.js';
+import { writeWithActivity } from '../../events/activity.js';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { decodeId, encodeGlobalID } from '../../ids.js';
+import { parseInput } from '../../validation.js';
+import { SIGNATURE_HEADER, signatureMatches, type WebhookReply } from '../../webhooks.js';
+import { ensureUserForEmail } from '../identity/identity.service.js';
+import { requireSupportManager } from './access.js';
+import { addRequesterMessage, assertNotClosed, CaseLog, createCase } from './cases.js';
+import { PRIORITIES } from './priorities.js';
+
+// POST /ingest/cases: email and chat providers' inbound hooks open cases and append to them.
+//
+//   X-Tertulia-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the channel's secret>
+//   { "channelId": "<SupportChannel id>", "messageId": "<the sender's id for this message>",
+//     "from": { "email": "...", "name": "..." }, "subject": "...", "body": "...",
+//     "priority": "NORMAL", "caseNumber": 42 }   // caseNumber: append to that case instead
+//
+// 201 with { caseId, caseNumber, caseMessageId, duplicate: false } for a new message; 200 with the
+// same answer and duplicate: true for a message id seen before on that channel (providers retry).
+// 401 for a missing or wrong signature (and for an unknown channel or one without a secret, so
+// channel ids cannot be probed); nothing is written before the signature checks out.
+
+/** A new secret for a channel's hook (COMMUNITY_MANAGER, ADMIN); the old one stops working. */
+export async function rotateIngestSecret(viewer: Viewer | null, channelId: number): Promise<string> {
+  requireSupportManager(viewer);
+  const secret = randomBytes(32).toString('hex');
+  const { count } = await prisma().supportChannel.updateMany({ where: { id: channelId }, data: { ingestSecret: secret } });
+  if (count === 0) throw new NotFoundError('SupportChannel', String(channelId));
+  return secret;
+}
+
+const ingestBody = z.object({
+  channelId: z.string(),
+  messageId: z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters'),
+  from: z.object({
+    email: z.string().trim().max(254, 'must be at most 254 characters').email('must be a valid email address'),
+    name: z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters').optional(),
+  }),
+  subject: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+  body: z.string().trim().min(1, 'must not be empty').max(50_000, 'must be at most 50000 characters'),
+  priority: z.enum(PRIORITIES).optional(),
+  caseNumber: z.number().int().positive().optional(),
+});
+
+type IngestResult = { caseId: string; caseNumber: number; caseMessageId: string; duplicate: boolean };
+
+class BadSignature extends AppError {
+  readonly code = 'UNAUTHENTICATED';
+  constructor() {
+    super(`Missing or wrong ${SIGNATURE_HEADER}`);
+  }
+}
+
+/** POST /ingest/cases (served by src/webhooks.ts): 201 for a new message, 200 for a repeat. */
+export async function receiveCaseWebhook(req: http.IncomingMessage, raw: Buffer): Promise<WebhookReply> {
+  try {
+    const result = await ingest(raw, req.headers[SIGNATURE_HEADER]);
+    return { status: result.duplicate ? 200 : 201, body: result };
+  } catch (error) {
+    if (error instanceof BadSignature) return { status: 401, body: { error: error.message } };
+    if (error instanceof ValidationError) return { status: 400, body: { error: error.message, fieldErrors: error.fieldErrors } };
+    if (error instanceof NotFoundError) return { status: 404, body: { error: error.message } };
+    if (error instanceof ConflictError) return { status: 409, body: { error: error.message } };
+    throw error;
+  }
+}
+
+async function ingest(raw: Buffer, signature: string | string[] | undefined): Promise<IngestResult> {
+  // Which secret to check against is named in the (not yet trusted) body; nothing else is used
+  // and nothing is written until the signature holds.
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new BadSignature();
+  }
+  const channelRef = (json as { channelId?: unknown })?.channelId;
+  const channelId = typeof channelRef === 'string' ? channelDbId(channelRef) : null;
+  const channel = channelId === null ? null : await prisma().supportChannel.findUnique({ where: { id: channelId } });
+  if (!channel?.ingestSecret || !signatureMatches(channel.ingestSecret, raw, signature)) throw new BadSignature();
+
+  const data = parseInput(ingestBody, json, 'body');
+  const seen = await findIngested(channel.id, data.messageId);
+  if (seen) return seen;
+  const sender = await ensureUserForEmail({ email: data.from.email, displayName: data.from.name ?? data.from.email.split('@')[0] });
+  try {
+    return await writeWithActivity(async (tx, activity) => {
+      const log = new CaseLog(tx);
+      let caseId: number;
+      let caseNumber: number;
+      let messageId: number;
+      if (data.caseNumber !== undefined) {
+        await tx.$queryRaw`SELECT 1 FROM "SupportCase" WHERE "number" = ${data.caseNumber} FOR UPDATE`;
+        const kase = await tx.supportCase.findUnique({ where: { number: data.caseNumber } });
+        // Only the requester's own messages go into a case: a stranger naming its number finds nothing.
+        if (!kase || kase.requesterId !== sender.id) throw new NotFoundError('SupportCase', `#${data.caseNumber}`);
+        assertNotClosed(kase);
+        const added = await addRequesterMessage(tx, log, kase, data.body, new Date());
+        ({ id: caseId, number: caseNumber } = kase);
+        messageId = added.message.id;
+      } else {
+        if (!data.subject) throw ValidationError.field('body.subject', 'is required to open a case');
+        const kase = await createCase(tx, log, {
+          channelId: channel.id,
+          requesterId: sender.id,
+          actorId: sender.id,
+          subject: data.subject,
+          body: data.body,
+          priority: data.priority ?? 'NORMAL',
+        });
+        ({ id: caseId, number: caseNumber } = kase);
+        messageId = (await tx.caseMessage.findFirstOrThrow({ where: { caseId }, select: { id: true } })).id;
+      }
+      // The unique (channel, message id) key: a concurrent delivery of the same message fails here.
+      await tx.ingestedMessage.create({ data: { channelId: channel.id, messageId: data.messageId, caseId, caseMessageId: messageId } });
+      await log.flush(activity);
+      return result(caseId, caseNumber, messageId, false);
+    });
+  } catch (error) {
+    if (error instanceof ConflictError) {
+      const raced = await findIngested(channel.id, data.messageId);
+      if (raced) return raced;
+    }
+    throw error;
+  }
+}
+
+async function findIngested(channelId: number, messageId: string): Promise<IngestResult | null> {
+  const row = await prisma().ingestedMessage.findUnique({ where: { channelId_messageId: { channelId, messageId } } });
+  if (!row) return null;
+  const kase = await prisma().supportCase.findUniqueOrThrow({ where: { id: row.caseId }, select: { number: true } });
+  return result(row.caseId, kase.number, row.caseMessageId, true);
+}
+
+function result(caseId: number, caseNumber: number, caseMessageId: number, duplicate: boolean): IngestResult {
+  return { caseId: encodeGlobalID('SupportCase', caseId), caseNumber, caseMessageId: encodeGlobalID('CaseMessage', caseMessageId), duplicate };
+}
+
+function channelDbId(globalId: string): number | null {
+  try {
+    return decodeId(globalId, ['SupportChannel'], 'body.channelId').id;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,78 @@
+import { builder } from '../../builder.js';
+import { prisma } from '../../db/client.js';
+import { decodeId } from '../../ids.js';
+import { CaseStatusEnum, SlaMetricEnum } from './cases.schema.js';
+import * as metrics from './metrics.js';
+import { DepartmentType } from './support.schema.js';
+
+const DurationStatsType = builder.objectRef<metrics.DurationStats>('DurationStats').implement({
+  description: 'Wall-clock minutes from opening, over the cases that got there.',
+  fields: (t) => ({
+    count: t.exposeInt('count'),
+    medianMinutes: t.exposeFloat('medianMinutes', { nullable: true }),
+    p90Minutes: t.exposeFloat('p90Minutes', { nullable: true }),
+  }),
+});
+
+const SlaComplianceType = builder.objectRef<metrics.SupportMetrics['slaCompliance'][number]>('SlaCompliance').implement({
+  description: 'Decided clocks of one metric: met (stopped in time) and breached; ratio = met / (met + breached).',
+  fields: (t) => ({
+    metric: t.field({ type: SlaMetricEnum, resolve: (row) => row.metric }),
+    met: t.exposeInt('met'),
+    breached: t.exposeInt('breached'),
+    ratio: t.exposeFloat('ratio', { nullable: true }),
+  }),
+});
+
+const StatusCountType = builder.objectRef<metrics.SupportMetrics['backlog'][number]>('CaseStatusCount').implement({
+  fields: (t) => ({
+    status: t.field({ type: CaseStatusEnum, resolve: (row) => row.status }),
+    count: t.exposeInt('count'),
+  }),
+});
+
+const CsatType = builder.objectRef<metrics.SupportMetrics['csat']>('CustomerSatisfaction').implement({
+  fields: (t) => ({
+    good: t.exposeInt('good'),
+    bad: t.exposeInt('bad'),
+    ratio: t.exposeFloat('ratio', { nullable: true, description: 'good / (good + bad); null without ratings.' }),
+  }),
+});
+
+const SupportMetricsType = builder.objectRef<metrics.SupportMetrics>('SupportMetrics').implement({
+  description: 'For the cases opened in [from, to); the backlog is as of now.',
+  fields: (t) => ({
+    from: t.expose('from', { type: 'DateTime' }),
+    to: t.expose('to', { type: 'DateTime' }),
+    department: t.field({
+      type: DepartmentType,
+      nullable: true,
+      resolve: (m) => (m.departmentId === null ? null : prisma().department.findUnique({ where: { id: m.departmentId } })),
+    }),
+    firstResponse: t.field({ type: DurationStatsType, resolve: (m) => m.firstResponse }),
+    resolution: t.field({ type: DurationStatsType, resolve: (m) => m.resolution }),
+    slaCompliance: t.field({ type: [SlaComplianceType], resolve: (m) => m.slaCompliance }),
+    backlog: t.field({ type: [StatusCountType], resolve: (m) => m.backlog }),
+    reassignments: t.exposeInt('reassignments', { description: 'Assignments, in the period, of cases that had been assigned before.' }),
+    csat: t.field({ type: CsatType, resolve: (m) => m.csat }),
+  }),
+});
+
+builder.queryField('supportMetrics', (t) =>
+  t.field({
+    type: SupportMetricsType,
+    description: 'Managers and admins: any department or all. Agents: one of their departments.',
+    authScopes: { staff: true },
+    args: {
+      from: t.arg({ type: 'DateTime', required: true }),
+      to: t.arg({ type: 'DateTime', required: true }),
+      departmentId: t.arg.id(),
+    },
+    resolve: (_root, args, ctx) =>
+      metrics.supportMetrics(ctx.viewer, {
+        from: args.from,
+        to: args.to,
+        departmentId: args.departmentId ? decodeId(args.departmentId, ['Department'], 'departmentId').id : undefined,
+      }),
+  }),
+);

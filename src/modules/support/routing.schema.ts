@@ -1,0 +1,134 @@
+import { builder, WRITE_ERRORS } from '../../builder.js';
+import { loader, type Context } from '../../context.js';
+import { prisma } from '../../db/client.js';
+import type { Space, SupportChannel } from '../../generated/prisma/client.js';
+import { decodeId } from '../../ids.js';
+import { checkPageArgs } from '../../pagination.js';
+import { SpaceType } from '../community/community.schema.js';
+import { canSeeSpace } from '../community/visibility.js';
+import { RoleEnum } from '../identity/identity.schema.js';
+import { isStaff } from '../identity/roles.js';
+import * as routing from './routing.js';
+import { CasePriorityEnum, SupportChannelType } from './support.schema.js';
+
+function byIds<T extends { id: number }>(rows: T[], ids: readonly number[]): (T | null)[] {
+  const map = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => map.get(id) ?? null);
+}
+const channelsById = (ctx: Context) =>
+  loader(ctx, 'supportChannelsById', async (ids: readonly number[]) =>
+    byIds<SupportChannel>(await prisma().supportChannel.findMany({ where: { id: { in: [...ids] } } }), ids),
+  );
+const spacesById = (ctx: Context) =>
+  loader(ctx, 'spacesById', async (ids: readonly number[]) => byIds<Space>(await prisma().space.findMany({ where: { id: { in: [...ids] } } }), ids));
+
+export const RoutingRuleType = builder.prismaNode('RoutingRule', {
+  id: { field: 'id' },
+  nullable: true,
+  description: 'Staff only. Conditions all hold (an empty list matches anything) → actions apply. First match wins.',
+  findUnique: (id, ctx) => ({ id: ctx.viewer && isStaff(ctx.viewer.role) ? Number(id) : -1 }),
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    position: t.exposeInt('position', { description: '1 is tried first.' }),
+    active: t.exposeBoolean('active'),
+    channels: t.field({
+      type: [SupportChannelType],
+      resolve: async (rule, _args, ctx) => (await channelsById(ctx).loadMany(rule.channelIds)).filter((c): c is SupportChannel => !!c && !(c instanceof Error)),
+    }),
+    spaces: t.field({
+      type: [SpaceType],
+      resolve: async (rule, _args, ctx) =>
+        (await spacesById(ctx).loadMany(rule.spaceIds)).filter((s): s is Space => !!s && !(s instanceof Error) && canSeeSpace(ctx.viewer, s.visibility)),
+    }),
+    keywords: t.exposeStringList('keywords', { description: 'Any of these whole words or phrases, in subject or body; case and accents ignored.' }),
+    requesterRoles: t.field({ type: [RoleEnum], resolve: (rule) => rule.requesterRoles }),
+    department: t.relation('department', { nullable: true }),
+    priority: t.expose('priority', { type: CasePriorityEnum, nullable: true }),
+    tags: t.exposeStringList('tags'),
+  }),
+});
+
+builder.queryField('routingRules', (t) =>
+  t.prismaConnection(
+    {
+      type: 'RoutingRule',
+      cursor: 'id',
+      description: 'Staff: the routing rules in the order they are tried.',
+      authScopes: { staff: true },
+      resolve: (query, _root, args) => {
+        checkPageArgs(args);
+        return prisma().routingRule.findMany({ ...query, orderBy: [{ position: 'asc' }, { id: 'asc' }] });
+      },
+      totalCount: () => prisma().routingRule.count(),
+    },
+    { name: 'RoutingRuleConnection' },
+    { name: 'RoutingRuleEdge' },
+  ),
+);
+
+const ruleFields = (t: Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0]) => ({
+  position: t.int({ description: '1 is tried first; the others move down. Defaults to last (on create).' }),
+  active: t.boolean(),
+  channelIds: t.idList({ description: 'Condition: the case arrives on one of these channels.' }),
+  spaceIds: t.idList({ description: "Condition: the case's thread (or its channel's forum) is in one of these spaces." }),
+  keywords: t.stringList({ description: 'Condition: any of these whole words or phrases in subject or body.' }),
+  requesterRoles: t.field({ type: [RoleEnum], description: "Condition: the requester's role is one of these." }),
+  departmentId: t.id({ description: 'Action: route to this department.' }),
+  priority: t.field({ type: CasePriorityEnum, description: 'Action: set this priority.' }),
+  tags: t.stringList({ description: 'Action: tag the case.' }),
+});
+const CreateRoutingRuleInput = builder.inputType('CreateRoutingRuleInput', {
+  fields: (t) => ({ name: t.string({ required: true }), ...ruleFields(t) }),
+});
+const UpdateRoutingRuleInput = builder.inputType('UpdateRoutingRuleInput', {
+  fields: (t) => ({ ruleId: t.id({ required: true }), name: t.string(), ...ruleFields(t) }),
+});
+const DeleteRoutingRuleInput = builder.inputType('DeleteRoutingRuleInput', { fields: (t) => ({ ruleId: t.id({ required: true }) }) });
+
+const RoutingRulePayload = builder.simpleObject('RoutingRulePayload', { fields: (t) => ({ rule: t.field({ type: RoutingRuleType }) }) });
+const DeleteRoutingRulePayload = builder.simpleObject('DeleteRoutingRulePayload', { fields: (t) => ({ deletedRuleId: t.id() }) });
+
+type RuleArgs = {
+  channelIds?: string[] | null;
+  spaceIds?: string[] | null;
+  departmentId?: string | null;
+};
+function decodeRule<T extends RuleArgs>(input: T) {
+  const { channelIds, spaceIds, departmentId, ...rest } = input;
+  return {
+    ...rest,
+    ...(channelIds != null && { channelIds: channelIds.map((id, i) => decodeId(id, ['SupportChannel'], `input.channelIds.${i}`).id) }),
+    ...(spaceIds != null && { spaceIds: spaceIds.map((id, i) => decodeId(id, ['Space'], `input.spaceIds.${i}`).id) }),
+    // An explicit null clears the action; an omitted field keeps it.
+    ...(departmentId !== undefined && { departmentId: departmentId === null ? null : decodeId(departmentId, ['Department'], 'input.departmentId').id }),
+  };
+}
+
+builder.mutationFields((t) => ({
+  createRoutingRule: t.field({
+    type: RoutingRulePayload,
+    description: 'COMMUNITY_MANAGER or ADMIN.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: CreateRoutingRuleInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ rule: await routing.createRoutingRule(ctx.viewer, decodeRule(input)) }),
+  }),
+  updateRoutingRule: t.field({
+    type: RoutingRulePayload,
+    description: 'COMMUNITY_MANAGER or ADMIN. Omitted fields keep their value; lists are replaced.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: UpdateRoutingRuleInput, required: true }) },
+    resolve: async (_root, { input: { ruleId, ...changes } }, ctx) => ({
+      rule: await routing.updateRoutingRule(ctx.viewer, decodeId(ruleId, ['RoutingRule'], 'input.ruleId').id, decodeRule(changes)),
+    }),
+  }),
+  deleteRoutingRule: t.field({
+    type: DeleteRoutingRulePayload,
+    description: 'COMMUNITY_MANAGER or ADMIN. Cases it routed keep their department; they just no longer name the rule.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: DeleteRoutingRuleInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      await routing.deleteRoutingRule(ctx.viewer, decodeId(input.ruleId, ['RoutingRule'], 'input.ruleId').id);
+      return { deletedRuleId: input.ruleId };
+    },
+  }),
+}));

@@ -1,0 +1,329 @@
+import { builder, WRITE_ERRORS } from '../../builder.js';
+import { prisma } from '../../db/client.js';
+import { CasePriority, SupportChannelKind } from '../../generated/prisma/enums.js';
+import { decodeId } from '../../ids.js';
+import { checkPageArgs } from '../../pagination.js';
+import { SpaceType } from '../community/community.schema.js';
+import { canSeeSpace } from '../community/visibility.js';
+import { setOnDuty } from './assignment.js';
+import { rotateIngestSecret } from './ingest.js';
+import * as support from './support.service.js';
+
+// ---- Departments and channels -----------------------------------------------------------------
+
+export const CasePriorityEnum = builder.enumType(CasePriority, { name: 'CasePriority' });
+const SupportChannelKindEnum = builder.enumType(SupportChannelKind, { name: 'SupportChannelKind' });
+const WeekdayEnum = builder.enumType('Weekday', { values: support.WEEKDAYS });
+
+const OpeningHoursType = builder.objectRef<{ day: support.Weekday; opens: string; closes: string }>('OpeningHours').implement({
+  description: 'One interval of a weekly schedule, in local wall-clock time ("09:00" to "17:30"; "24:00" is midnight at the end of the day).',
+  fields: (t) => ({
+    day: t.field({ type: WeekdayEnum, resolve: (hours) => hours.day }),
+    opens: t.exposeString('opens'),
+    closes: t.exposeString('closes'),
+  }),
+});
+
+const DepartmentMemberType = builder.prismaObject('DepartmentMember', {
+  fields: (t) => ({
+    user: t.relation('user'),
+    lead: t.exposeBoolean('lead', { description: 'Leads are notified when a case of the department is escalated.' }),
+    onDuty: t.exposeBoolean('onDuty', { description: 'Takes automatically assigned cases.' }),
+    addedAt: t.expose('addedAt', { type: 'DateTime' }),
+  }),
+});
+
+export const DepartmentType = builder.prismaNode('Department', {
+  id: { field: 'id' },
+  nullable: true,
+  description: 'A support team and its business hours. Its name and hours are public; its members are shown to staff.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    timeZone: t.exposeString('timeZone', { description: 'IANA time zone of the weekly hours and holidays.' }),
+    weeklyHours: t.field({
+      type: [OpeningHoursType],
+      description: 'Empty: open around the clock.',
+      resolve: (department) => support.weeklyHoursView(department),
+    }),
+    holidays: t.exposeStringList('holidays', { description: 'Local dates (YYYY-MM-DD) the department is closed.' }),
+    autoAssign: t.exposeBoolean('autoAssign', {
+      description: 'New cases go round-robin to the on-duty members; a case whose assignee has not answered in time moves on.',
+    }),
+    members: t.relation('members', {
+      nullable: true,
+      description: 'Staff only (null for others).',
+      authScopes: { staff: true },
+      unauthorizedResolver: () => null,
+      query: { orderBy: [{ addedAt: 'asc' }, { userId: 'asc' }] },
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+const SlaTargetType = builder.objectRef<support.SlaTarget>('SlaTarget').implement({
+  description: 'What the channel promises for one priority, in business minutes of the handling department.',
+  fields: (t) => ({
+    priority: t.field({ type: CasePriorityEnum, resolve: (target) => target.priority }),
+    firstResponseMinutes: t.exposeInt('firstResponseMinutes'),
+    nextResponseMinutes: t.exposeInt('nextResponseMinutes', { description: 'To answer each later message of the requester.' }),
+    periodicUpdateMinutes: t.exposeInt('periodicUpdateMinutes', { description: 'Longest silence towards the requester while the case is open.' }),
+    resolutionMinutes: t.exposeInt('resolutionMinutes'),
+  }),
+});
+
+export const SupportChannelType = builder.prismaNode('SupportChannel', {
+  id: { field: 'id' },
+  nullable: true,
+  description: 'Where requests arrive. Active channels are public; inactive ones are shown to staff only.',
+  findUnique: (id, ctx) => ({ id: Number(id), ...support.channelNodeWhere(ctx.viewer) }),
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    kind: t.expose('kind', { type: SupportChannelKindEnum }),
+    active: t.exposeBoolean('active'),
+    defaultDepartment: t.relation('defaultDepartment'),
+    space: t.field({
+      type: SpaceType,
+      nullable: true,
+      description: 'The forum space of this channel, if linked and visible to you.',
+      select: { space: true },
+      resolve: (channel, _args, ctx) => (channel.space && canSeeSpace(ctx.viewer, channel.space.visibility) ? channel.space : null),
+    }),
+    ingestEnabled: t.boolean({
+      description: 'Whether POST /ingest/cases accepts signed messages for this channel.',
+      resolve: (channel) => channel.ingestSecret !== null,
+    }),
+    slaPolicy: t.field({
+      type: [SlaTargetType],
+      description: 'One target per priority; a priority not listed has no SLA on this channel.',
+      resolve: (channel) => support.slaTargets(channel),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  departments: t.prismaConnection(
+    {
+      type: 'Department',
+      cursor: 'id',
+      description: 'Support departments, by name. Staff only.',
+      authScopes: { staff: true },
+      resolve: (query, _root, args) => {
+        checkPageArgs(args);
+        return prisma().department.findMany({ ...query, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
+      },
+      totalCount: () => prisma().department.count(),
+    },
+    { name: 'DepartmentConnection' },
+    { name: 'DepartmentEdge' },
+  ),
+  supportChannels: t.prismaConnection(
+    {
+      type: 'SupportChannel',
+      cursor: 'id',
+      description: 'Where to ask for help: the active channels, by name. Staff may pass includeInactive.',
+      args: { includeInactive: t.arg.boolean({ defaultValue: false }) },
+      resolve: (query, _root, args, ctx) => {
+        checkPageArgs(args);
+        return prisma().supportChannel.findMany({
+          ...query,
+          where: support.channelListWhere(ctx.viewer, !!args.includeInactive),
+          orderBy: [{ name: 'asc' }, { id: 'asc' }],
+        });
+      },
+      totalCount: (_root, args, ctx) => prisma().supportChannel.count({ where: support.channelListWhere(ctx.viewer, !!args.includeInactive) }),
+    },
+    { name: 'SupportChannelConnection' },
+    { name: 'SupportChannelEdge' },
+  ),
+}));
+
+const OpeningHoursInput = builder.inputType('OpeningHoursInput', {
+  fields: (t) => ({
+    day: t.field({ type: WeekdayEnum, required: true }),
+    opens: t.string({ required: true, description: '"HH:MM", local time.' }),
+    closes: t.string({ required: true, description: '"HH:MM" after opens; "24:00" for midnight.' }),
+  }),
+});
+const CreateDepartmentInput = builder.inputType('CreateDepartmentInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    timeZone: t.string({ required: true, description: 'IANA time zone, e.g. "Europe/Madrid".' }),
+    weeklyHours: t.field({ type: [OpeningHoursInput], required: true, description: 'Empty: around the clock.' }),
+    holidays: t.stringList({ description: 'Local dates "YYYY-MM-DD" the department is closed.' }),
+    autoAssign: t.boolean({ description: 'Round-robin assignment among on-duty members. Defaults to false.' }),
+  }),
+});
+const UpdateDepartmentInput = builder.inputType('UpdateDepartmentInput', {
+  fields: (t) => ({
+    departmentId: t.id({ required: true }),
+    name: t.string(),
+    timeZone: t.string(),
+    weeklyHours: t.field({ type: [OpeningHoursInput], description: 'Replaces the whole schedule.' }),
+    holidays: t.stringList({ description: 'Replaces the whole list.' }),
+    autoAssign: t.boolean(),
+  }),
+});
+const SetOnDutyInput = builder.inputType('SetOnDutyInput', {
+  fields: (t) => ({
+    departmentId: t.id({ required: true }),
+    userId: t.id({ description: 'Yourself when omitted; managers and admins may set anyone.' }),
+    onDuty: t.boolean({ required: true }),
+  }),
+});
+const AddDepartmentMemberInput = builder.inputType('AddDepartmentMemberInput', {
+  fields: (t) => ({
+    departmentId: t.id({ required: true }),
+    userId: t.id({ required: true, description: 'An AGENT, COMMUNITY_MANAGER or ADMIN.' }),
+    lead: t.boolean({ description: 'Defaults to false for a new member; given for an existing one, changes it.' }),
+  }),
+});
+const RemoveDepartmentMemberInput = builder.inputType('RemoveDepartmentMemberInput', {
+  fields: (t) => ({ departmentId: t.id({ required: true }), userId: t.id({ required: true }) }),
+});
+const SlaTargetInput = builder.inputType('SlaTargetInput', {
+  fields: (t) => ({
+    priority: t.field({ type: CasePriorityEnum, required: true }),
+    firstResponseMinutes: t.int({ required: true }),
+    nextResponseMinutes: t.int({ required: true }),
+    periodicUpdateMinutes: t.int({ required: true }),
+    resolutionMinutes: t.int({ required: true }),
+  }),
+});
+const CreateSupportChannelInput = builder.inputType('CreateSupportChannelInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    kind: t.field({ type: SupportChannelKindEnum, required: true }),
+    defaultDepartmentId: t.id({ required: true }),
+    spaceId: t.id({ description: 'The forum space of this channel.' }),
+    active: t.boolean({ description: 'Defaults to true.' }),
+    slaPolicy: t.field({ type: [SlaTargetInput], description: 'At most one target per priority.' }),
+  }),
+});
+const UpdateSupportChannelInput = builder.inputType('UpdateSupportChannelInput', {
+  fields: (t) => ({
+    channelId: t.id({ required: true }),
+    name: t.string(),
+    kind: t.field({ type: SupportChannelKindEnum }),
+    defaultDepartmentId: t.id(),
+    spaceId: t.id({ description: 'Pass null explicitly to unlink the space.' }),
+    active: t.boolean(),
+    slaPolicy: t.field({ type: [SlaTargetInput], description: 'Replaces the whole policy.' }),
+  }),
+});
+
+const RotateIngestSecretInput = builder.inputType('RotateSupportChannelIngestSecretInput', {
+  fields: (t) => ({ channelId: t.id({ required: true }) }),
+});
+const RotateIngestSecretPayload = builder.simpleObject('RotateSupportChannelIngestSecretPayload', {
+  fields: (t) => ({
+    channel: t.field({ type: SupportChannelType }),
+    secret: t.string({ description: 'Shown this once. Sign each POST /ingest/cases body with HMAC-SHA256 under it.' }),
+  }),
+});
+
+const DepartmentPayload = builder.simpleObject('DepartmentPayload', { fields: (t) => ({ department: t.field({ type: DepartmentType }) }) });
+const SupportChannelPayload = builder.simpleObject('SupportChannelPayload', {
+  fields: (t) => ({ channel: t.field({ type: SupportChannelType }) }),
+});
+
+const departmentId = (id: string, path = 'input.departmentId') => decodeId(id, ['Department'], path).id;
+const userId = (id: string) => decodeId(id, ['User'], 'input.userId').id;
+
+builder.mutationFields((t) => ({
+  setOnDuty: t.field({
+    type: DepartmentPayload,
+    description: 'A member goes on or off duty in a department (managers and admins: for anyone).',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: SetOnDutyInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      department: await setOnDuty(ctx.viewer, {
+        departmentId: departmentId(input.departmentId),
+        userId: input.userId ? userId(input.userId) : undefined,
+        onDuty: input.onDuty,
+      }),
+    }),
+  }),
+  rotateSupportChannelIngestSecret: t.field({
+    type: RotateIngestSecretPayload,
+    description:
+      'COMMUNITY_MANAGER or ADMIN: a new secret for the channel\'s inbound hook (POST /ingest/cases, header X-Tertulia-Signature: sha256=<hex>); the previous one stops working.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: RotateIngestSecretInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const channelId = decodeId(input.channelId, ['SupportChannel'], 'input.channelId').id;
+      const secret = await rotateIngestSecret(ctx.viewer, channelId);
+      return { secret, channel: await prisma().supportChannel.findUniqueOrThrow({ where: { id: channelId } }) };
+    },
+  }),
+  createDepartment: t.field({
+    type: DepartmentPayload,
+    description: 'COMMUNITY_MANAGER or ADMIN.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: CreateDepartmentInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ department: await support.createDepartment(ctx.viewer, input) }),
+  }),
+  updateDepartment: t.field({
+    type: DepartmentPayload,
+    description: 'COMMUNITY_MANAGER or ADMIN. Omitted fields keep their value.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: UpdateDepartmentInput, required: true }) },
+    resolve: async (_root, { input: { departmentId: id, ...changes } }, ctx) => ({
+      department: await support.updateDepartment(ctx.viewer, departmentId(id), changes),
+    }),
+  }),
+  addDepartmentMember: t.field({
+    type: DepartmentPayload,
+    description: 'COMMUNITY_MANAGER or ADMIN.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: AddDepartmentMemberInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      department: await support.addDepartmentMember(ctx.viewer, {
+        departmentId: departmentId(input.departmentId),
+        userId: userId(input.userId),
+        lead: input.lead,
+      }),
+    }),
+  }),
+  removeDepartmentMember: t.field({
+    type: DepartmentPayload,
+    description: 'COMMUNITY_MANAGER or ADMIN.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: RemoveDepartmentMemberInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      department: await support.removeDepartmentMember(ctx.viewer, {
+        departmentId: departmentId(input.departmentId),
+        userId: userId(input.userId),
+      }),
+    }),
+  }),
+  createSupportChannel: t.field({
+    type: SupportChannelPayload,
+    description: 'COMMUNITY_MANAGER or ADMIN.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: CreateSupportChannelInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      channel: await support.createSupportChannel(ctx.viewer, {
+        ...input,
+        defaultDepartmentId: departmentId(input.defaultDepartmentId, 'input.defaultDepartmentId'),
+        spaceId: input.spaceId ? decodeId(input.spaceId, ['Space'], 'input.spaceId').id : null,
+      }),
+    }),
+  }),
+  updateSupportChannel: t.field({
+    type: SupportChannelPayload,
+    description: 'COMMUNITY_MANAGER or ADMIN. Omitted fields keep their value.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: UpdateSupportChannelInput, required: true }) },
+    resolve: async (_root, { input: { channelId, spaceId, defaultDepartmentId, ...changes } }, ctx) => ({
+      channel: await support.updateSupportChannel(ctx.viewer, decodeId(channelId, ['SupportChannel'], 'input.channelId').id, {
+        ...changes,
+        ...(defaultDepartmentId != null && { defaultDepartmentId: departmentId(defaultDepartmentId, 'input.defaultDepartmentId') }),
+        // An explicit null unlinks; an omitted field (undefined) keeps the space.
+        ...(spaceId !== undefined && { spaceId: spaceId === null ? null : decodeId(spaceId, ['Space'], 'input.spaceId').id }),
+      }),
+    }),
+  }),
+}));

@@ -1,0 +1,319 @@
+import { DateTime } from 'luxon';
+import { z } from 'zod';
+import type { Viewer } from '../../context.js';
+import { prisma, type Tx } from '../../db/client.js';
+import { writeWithActivity } from '../../events/activity.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import type { Department, Prisma, SupportChannel } from '../../generated/prisma/client.js';
+import type { CasePriority, SupportChannelKind } from '../../generated/prisma/enums.js';
+import { parseInput } from '../../validation.js';
+import { isStaff } from '../identity/roles.js';
+import { canJoinDepartment, requireSupportManager } from './access.js';
+import { CaseLog, setAssignee } from './cases.js';
+import { PRIORITIES } from './priorities.js';
+import { isValidTimeZone, type BusinessCalendar, type WeeklyInterval } from './business-hours.js';
+
+// ---- Departments ------------------------------------------------------------------------------
+
+export const WEEKDAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+const TIME = /^(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$/;
+const clockTime = z
+  .string()
+  .regex(TIME, 'must be a 24-hour time "HH:MM" from 00:00 to 24:00')
+  .transform((value) => Number(value.slice(0, 2)) * 60 + Number(value.slice(3)));
+
+const name = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+const timeZone = z.string().trim().refine(isValidTimeZone, 'must be an IANA time zone such as "Europe/Madrid"');
+const weeklyHours = z
+  .array(z.object({ day: z.enum(WEEKDAYS), opens: clockTime, closes: clockTime }))
+  .max(70, 'at most 70 intervals')
+  .superRefine((intervals, ctx) => {
+    intervals.forEach((interval, i) => {
+      // zod still runs this when a time failed to parse; those already have their error.
+      if (typeof interval.opens !== 'number' || typeof interval.closes !== 'number') return;
+      if (interval.opens >= interval.closes) {
+        ctx.addIssue({ code: 'custom', path: [i, 'closes'], message: 'must be after opens' });
+        return;
+      }
+      const overlapping = intervals.some(
+        (other, j) => j < i && other.day === interval.day && other.opens < interval.closes && interval.opens < other.closes,
+      );
+      if (overlapping) ctx.addIssue({ code: 'custom', path: [i], message: `overlaps another interval on ${interval.day}` });
+    });
+  })
+  .transform((intervals): WeeklyInterval[] =>
+    intervals.map(({ day, opens, closes }) => ({ day: WEEKDAYS.indexOf(day) + 1, opens, closes })),
+  );
+const holidays = z
+  .array(
+    z
+      .string()
+      .refine((value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && DateTime.fromISO(value).isValid, 'must be a date "YYYY-MM-DD"'),
+  )
+  .max(2000, 'at most 2000 dates')
+  .transform((dates) => [...new Set(dates)].sort());
+
+const createDepartmentInput = z.object({ name, timeZone, weeklyHours, holidays: holidays.default([]), autoAssign: z.boolean().default(false) });
+const updateDepartmentInput = z.object({
+  autoAssign: z.boolean().optional(),
+  name: name.optional(),
+  timeZone: timeZone.optional(),
+  weeklyHours: weeklyHours.optional(),
+  holidays: holidays.optional(),
+});
+
+type WeeklyHoursInput = { day: Weekday; opens: string; closes: string }[];
+export type DepartmentInput = {
+  name: string;
+  timeZone: string;
+  weeklyHours: WeeklyHoursInput;
+  holidays?: string[] | null;
+  autoAssign?: boolean | null;
+};
+
+export async function createDepartment(viewer: Viewer | null, input: DepartmentInput): Promise<Department> {
+  const actor = requireSupportManager(viewer);
+  const data = parseInput(createDepartmentInput, withoutNulls(input));
+  return writeWithActivity(async (tx, activity) => {
+    await assertDepartmentNameFree(tx, data.name);
+    const department = await tx.department.create({ data });
+    await activity.record({ kind: 'DEPARTMENT_CREATED', actorId: actor.id, subject: { type: 'Department', id: department.id }, visibility: 'STAFF' });
+    return department;
+  });
+}
+
+export async function updateDepartment(
+  viewer: Viewer | null,
+  departmentId: number,
+  input: Partial<{ [K in keyof DepartmentInput]: DepartmentInput[K] | null }>,
+): Promise<Department> {
+  const actor = requireSupportManager(viewer);
+  const data = parseInput(updateDepartmentInput, withoutNulls(input));
+  return writeWithActivity(async (tx, activity) => {
+    const existing = await tx.department.findUnique({ where: { id: departmentId } });
+    if (!existing) throw new NotFoundError('Department', String(departmentId));
+    if (data.name && data.name !== existing.name) await assertDepartmentNameFree(tx, data.name);
+    const department = await tx.department.update({ where: { id: departmentId }, data });
+    await activity.record({ kind: 'DEPARTMENT_UPDATED', actorId: actor.id, subject: { type: 'Department', id: department.id }, visibility: 'STAFF' });
+    return department;
+  });
+}
+
+async function assertDepartmentNameFree(tx: Tx, departmentName: string): Promise<void> {
+  if (await tx.department.findUnique({ where: { name: departmentName }, select: { id: true } })) {
+    throw new ConflictError(`A department named "${departmentName}" already exists`);
+  }
+}
+
+/** Adds a member, or changes whether an existing member is a lead. */
+export async function addDepartmentMember(
+  viewer: Viewer | null,
+  input: { departmentId: number; userId: number; lead?: boolean | null },
+): Promise<Department> {
+  const actor = requireSupportManager(viewer);
+  return writeWithActivity(async (tx, activity) => {
+    const department = await tx.department.findUnique({ where: { id: input.departmentId } });
+    if (!department) throw new NotFoundError('Department', String(input.departmentId));
+    const user = await tx.user.findUnique({ where: { id: input.userId }, select: { id: true, role: true } });
+    if (!user) throw new NotFoundError('User', String(input.userId));
+    if (!canJoinDepartment(user.role)) {
+      throw new ValidationError([{ path: ['input', 'userId'], message: `must be an AGENT, COMMUNITY_MANAGER or ADMIN (this user is a ${user.role})` }]);
+    }
+    const key = { departmentId_userId: { departmentId: department.id, userId: user.id } };
+    const existing = await tx.departmentMember.findUnique({ where: key });
+    const lead = input.lead ?? existing?.lead ?? false;
+    if (existing && existing.lead === lead) return department;
+    await tx.departmentMember.upsert({ where: key, create: { departmentId: department.id, userId: user.id, lead }, update: { lead } });
+    // About the member, with the department: live subscriptions of that user start (or stop)
+    // receiving the department's case events from here on (see applyAccessChange).
+    await activity.record({
+      kind: 'DEPARTMENT_MEMBER_ADDED',
+      actorId: actor.id,
+      subject: { type: 'User', id: user.id },
+      departmentId: department.id,
+      visibility: 'STAFF',
+    });
+    return department;
+  });
+}
+
+export async function removeDepartmentMember(
+  viewer: Viewer | null,
+  input: { departmentId: number; userId: number },
+): Promise<Department> {
+  const actor = requireSupportManager(viewer);
+  return writeWithActivity(async (tx, activity) => {
+    const department = await tx.department.findUnique({ where: { id: input.departmentId } });
+    if (!department) throw new NotFoundError('Department', String(input.departmentId));
+    const { count } = await tx.departmentMember.deleteMany({ where: { departmentId: department.id, userId: input.userId } });
+    if (count === 0) throw new NotFoundError('DepartmentMember', String(input.userId));
+    // Only members may be assigned: the cases they held here go back to the department's queue.
+    const log = new CaseLog(tx);
+    const held = await tx.supportCase.findMany({ where: { departmentId: department.id, assigneeId: input.userId }, orderBy: { id: 'asc' } });
+    for (const kase of held) await setAssignee(tx, log, kase, null, actor.id, 'The assignee left the department');
+    await log.flush(activity);
+    await activity.record({
+      kind: 'DEPARTMENT_MEMBER_REMOVED',
+      actorId: actor.id,
+      subject: { type: 'User', id: input.userId },
+      departmentId: department.id,
+      visibility: 'STAFF',
+    });
+    return department;
+  });
+}
+
+/** The departments a user belongs to (for live delivery of case events). */
+export async function departmentIdsOf(userId: number): Promise<number[]> {
+  const rows = await prisma().departmentMember.findMany({ where: { userId }, select: { departmentId: true } });
+  return rows.map((row) => row.departmentId);
+}
+
+export function departmentCalendar(department: Pick<Department, 'timeZone' | 'weeklyHours' | 'holidays'>): BusinessCalendar {
+  return { timeZone: department.timeZone, weeklyHours: department.weeklyHours as WeeklyInterval[], holidays: department.holidays };
+}
+
+/** Stored minutes as the API shows them: { day: 'MONDAY', opens: '09:00', closes: '17:00' }. */
+export function weeklyHoursView(department: Pick<Department, 'weeklyHours'>): { day: Weekday; opens: string; closes: string }[] {
+  const hhmm = (minutes: number) => `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+  return (department.weeklyHours as WeeklyInterval[])
+    .slice()
+    .sort((a, b) => a.day - b.day || a.opens - b.opens)
+    .map(({ day, opens, closes }) => ({ day: WEEKDAYS[day - 1], opens: hhmm(opens), closes: hhmm(closes) }));
+}
+
+// ---- Channels ---------------------------------------------------------------------------------
+
+/** Business minutes a case of one priority may take, per clock. */
+export type SlaTarget = {
+  priority: CasePriority;
+  firstResponseMinutes: number;
+  nextResponseMinutes: number;
+  periodicUpdateMinutes: number;
+  resolutionMinutes: number;
+};
+
+const minutes = z.number().int('must be a whole number of minutes').min(1, 'must be at least 1').max(525_600, 'must be at most 525600 (a year)');
+const slaPolicy = z
+  .array(
+    z.object({
+      priority: z.enum(PRIORITIES),
+      firstResponseMinutes: minutes,
+      nextResponseMinutes: minutes,
+      periodicUpdateMinutes: minutes,
+      resolutionMinutes: minutes,
+    }),
+  )
+  .superRefine((targets, ctx) => {
+    targets.forEach((target, i) => {
+      if (targets.findIndex((other) => other.priority === target.priority) !== i) {
+        ctx.addIssue({ code: 'custom', path: [i, 'priority'], message: `${target.priority} is listed twice` });
+      }
+    });
+  })
+  .transform((targets) => targets.sort((a, b) => PRIORITIES.indexOf(a.priority) - PRIORITIES.indexOf(b.priority)));
+
+const channelFields = {
+  name,
+  kind: z.enum(['FORUM', 'EMAIL', 'CHAT', 'SOCIAL', 'WEB_FORM', 'PHONE']),
+  defaultDepartmentId: z.number().int(),
+  spaceId: z.number().int().nullable(),
+  active: z.boolean(),
+  slaPolicy,
+};
+const createChannelInput = z.object({
+  ...channelFields,
+  spaceId: channelFields.spaceId.default(null),
+  active: channelFields.active.default(true),
+  slaPolicy: slaPolicy.default([]),
+});
+const updateChannelInput = z.object({
+  name: name.optional(),
+  kind: channelFields.kind.optional(),
+  defaultDepartmentId: channelFields.defaultDepartmentId.optional(),
+  spaceId: channelFields.spaceId.optional(),
+  active: channelFields.active.optional(),
+  slaPolicy: slaPolicy.optional(),
+});
+
+export type ChannelInput = {
+  name: string;
+  kind: SupportChannelKind;
+  defaultDepartmentId: number;
+  /** null unlinks the space (on update); undefined keeps it. */
+  spaceId?: number | null;
+  active?: boolean | null;
+  slaPolicy?: SlaTarget[] | null;
+};
+
+export async function createSupportChannel(viewer: Viewer | null, input: ChannelInput): Promise<SupportChannel> {
+  const actor = requireSupportManager(viewer);
+  const { spaceId, ...rest } = input;
+  const data = parseInput(createChannelInput, { ...withoutNulls(rest), spaceId: spaceId ?? null });
+  return writeWithActivity(async (tx, activity) => {
+    await assertChannelReferences(tx, data);
+    await assertChannelNameFree(tx, data.name);
+    const channel = await tx.supportChannel.create({ data });
+    await activity.record({ kind: 'SUPPORT_CHANNEL_CREATED', actorId: actor.id, subject: { type: 'SupportChannel', id: channel.id }, visibility: 'STAFF' });
+    return channel;
+  });
+}
+
+export async function updateSupportChannel(
+  viewer: Viewer | null,
+  channelId: number,
+  input: Partial<{ [K in keyof ChannelInput]: ChannelInput[K] | null }>,
+): Promise<SupportChannel> {
+  const actor = requireSupportManager(viewer);
+  const { spaceId, ...rest } = input;
+  const data = parseInput(updateChannelInput, { ...withoutNulls(rest), ...(spaceId !== undefined && { spaceId }) });
+  return writeWithActivity(async (tx, activity) => {
+    const existing = await tx.supportChannel.findUnique({ where: { id: channelId } });
+    if (!existing) throw new NotFoundError('SupportChannel', String(channelId));
+    await assertChannelReferences(tx, data);
+    if (data.name && data.name !== existing.name) await assertChannelNameFree(tx, data.name);
+    const channel = await tx.supportChannel.update({ where: { id: channelId }, data });
+    await activity.record({ kind: 'SUPPORT_CHANNEL_UPDATED', actorId: actor.id, subject: { type: 'SupportChannel', id: channel.id }, visibility: 'STAFF' });
+    return channel;
+  });
+}
+
+async function assertChannelReferences(tx: Tx, data: { defaultDepartmentId?: number; spaceId?: number | null }): Promise<void> {
+  if (data.defaultDepartmentId !== undefined && !(await tx.department.findUnique({ where: { id: data.defaultDepartmentId }, select: { id: true } }))) {
+    throw new NotFoundError('Department', String(data.defaultDepartmentId));
+  }
+  if (data.spaceId != null && !(await tx.space.findUnique({ where: { id: data.spaceId }, select: { id: true } }))) {
+    throw new NotFoundError('Space', String(data.spaceId));
+  }
+}
+
+async function assertChannelNameFree(tx: Tx, channelName: string): Promise<void> {
+  if (await tx.supportChannel.findUnique({ where: { name: channelName }, select: { id: true } })) {
+    throw new ConflictError(`A support channel named "${channelName}" already exists`);
+  }
+}
+
+/** Everyone sees active channels (a help page lists where to ask); staff may ask for inactive ones too. */
+export function channelListWhere(viewer: Viewer | null, includeInactive: boolean): Prisma.SupportChannelWhereInput {
+  return includeInactive && viewer && isStaff(viewer.role) ? {} : { active: true };
+}
+
+/** node(id) of a channel: the same rule as the list with inactive channels asked for. */
+export function channelNodeWhere(viewer: Viewer | null): { active?: boolean } {
+  return viewer && isStaff(viewer.role) ? {} : { active: true };
+}
+
+export function slaTargets(channel: Pick<SupportChannel, 'slaPolicy'>): SlaTarget[] {
+  return channel.slaPolicy as SlaTarget[];
+}
+
+// ---- Shared -----------------------------------------------------------------------------------
+
+/** GraphQL passes explicit nulls for omitted optional fields; zod's optional() wants undefined. */
+export function withoutNulls<T extends Record<string, unknown>>(input: T): { [K in keyof T]: Exclude<T[K], null> } {
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null)) as {
+    [K in keyof T]: Exclude<T[K], null>;
+  };
+}
