@@ -4,6 +4,7 @@ import { onQuery } from '../src/db/client.js';
 import { configureListening, evaluateAlerts, pollDueSources } from '../src/modules/listening/listening.service.js';
 import { type Actor, createCommunity, createThread } from './fixtures.js';
 import { startFeedServer, type FeedServer } from './feed-server.js';
+import { createChannel, createDepartment } from './support-fixtures.js';
 import { graphql } from './gql/index.js';
 import { startTestApp, subscribe, type TestApp } from './helpers.js';
 
@@ -100,6 +101,19 @@ const ToThread = graphql(`
     }
   }
 `);
+const ToCase = graphql(`
+  mutation LToCase($input: ConvertMentionToCaseInput!) {
+    convertMentionToCase(input: $input) {
+      __typename
+      ... on ConvertMentionToCasePayload {
+        mention { status supportCase { id } }
+        supportCase { id subject priority requester { id } channel { id } sourceMention { id } }
+      }
+      ... on Error { message }
+    }
+  }
+`);
+const MentionCase = graphql(`query LMentionCase($id: ID!) { node(id: $id) { ... on Mention { supportCase { id } } } }`);
 const ThreadMention = graphql(`query LThreadMention($id: ID!) { node(id: $id) { ... on Thread { title sourceMention { id } } } }`);
 const NodeOf = graphql(`query LNode($id: ID!) { node(id: $id) { __typename id } }`);
 const Report = graphql(`
@@ -450,6 +464,31 @@ describe('triage', () => {
     const twice = await t.query(ToThread, { input: { mentionId: mention.id, spaceId: publicSpace } }, agent.token);
     expect(twice.convertMentionToThread).toEqual({ __typename: 'ConflictError', message: 'This mention already has a thread' });
     expect((await t.query(NodeOf, { id: mention.id }, alice.token)).node).toBeNull();
+  });
+});
+
+describe('mention to case', () => {
+  it('opens a support case from a mention, linked both ways, for staff only and once', async () => {
+    const department = await createDepartment(t, manager, { name: 'Social care' }, [{ actor: agent }]);
+    const channel = await createChannel(t, manager, { name: 'Social', kind: 'SOCIAL', defaultDepartmentId: department });
+    const [angry] = (await mentionsOf({ sourceIds: [pushSource], query: 'desastre' })).nodes;
+    expect(angry.sentiment).toBe('NEGATIVE');
+
+    const member = await t.query(ToCase, { input: { mentionId: angry.id, channelId: channel } }, alice.token);
+    expect(member.convertMentionToCase.__typename).toBe('ForbiddenError');
+
+    const { convertMentionToCase } = await t.query(ToCase, { input: { mentionId: angry.id, channelId: channel } }, agent.token);
+    if (convertMentionToCase.__typename !== 'ConvertMentionToCasePayload') throw new Error(JSON.stringify(convertMentionToCase));
+    const kase = convertMentionToCase.supportCase;
+    // A negative mention is HIGH unless said otherwise; the agent follows it up as its requester.
+    expect(kase).toEqual({ id: kase.id, subject: 'Qué desastre', priority: 'HIGH', requester: { id: agent.id }, channel: { id: channel }, sourceMention: { id: angry.id } });
+    expect(convertMentionToCase.mention).toEqual({ status: 'ENGAGED', supportCase: { id: kase.id } });
+
+    // A moderator may read mentions but not support cases: the link is there, the case is not.
+    expect((await t.query(MentionCase, { id: angry.id }, moderator.token)).node).toEqual({ supportCase: null });
+    expect((await t.query(MentionCase, { id: angry.id }, manager.token)).node).toEqual({ supportCase: { id: kase.id } });
+    const twice = await t.query(ToCase, { input: { mentionId: angry.id, channelId: channel } }, agent.token);
+    expect(twice.convertMentionToCase).toEqual({ __typename: 'ConflictError', message: 'This mention already has a case' });
   });
 });
 

@@ -1,5 +1,4 @@
 import { builder, WRITE_ERRORS } from '../../builder.js';
-import type { Context } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import {
   BrandKind,
@@ -11,7 +10,11 @@ import {
 import { AutomodBlockedError } from '../../errors.js';
 import { decodeId } from '../../ids.js';
 import { checkPageArgs } from '../../pagination.js';
+import { loader, type Context } from '../../context.js';
 import { ThreadType } from '../community/community.schema.js';
+import { caseVisibleWhere } from '../support/cases.js';
+import { SupportCaseType } from '../support/cases.schema.js';
+import { CasePriorityEnum } from '../support/support.schema.js';
 import { canManageCommunity, isStaff } from '../identity/roles.js';
 import * as listening from './listening.service.js';
 
@@ -89,6 +92,19 @@ export const MentionType = builder.prismaNode('Mention', {
     status: t.expose('status', { type: MentionStatusEnum }),
     assignee: t.relation('assignee', { nullable: true }),
     thread: t.relation('thread', { nullable: true, description: 'The community thread started from it.' }),
+    supportCase: t.field({
+      type: SupportCaseType,
+      nullable: true,
+      description: 'The support case opened from it, if you may see that case.',
+      // One statement for a page of mentions, with the case visibility rule applied.
+      resolve: (mention, _args, ctx) =>
+        mention.caseId == null
+          ? null
+          : loader(ctx, 'mentionCases', async (ids: readonly number[]) => {
+              const found = await prisma().supportCase.findMany({ where: { id: { in: [...ids] }, AND: [caseVisibleWhere(ctx.viewer)] } });
+              return ids.map((id) => found.find((kase) => kase.id === id) ?? null);
+            }).load(mention.caseId),
+    }),
     brands: t.field({
       type: [TrackedBrandType],
       select: { brands: { select: { brand: true }, orderBy: { brandId: 'asc' } } },
@@ -104,6 +120,16 @@ builder.prismaObjectField('Thread', 'sourceMention', (t) =>
     description: 'The web mention this thread was started from. Staff only; null for others.',
     select: { sourceMention: true },
     resolve: (thread, _args, ctx) => (ctx.viewer && isStaff(ctx.viewer.role) ? thread.sourceMention : null),
+  }),
+);
+
+builder.prismaObjectField('SupportCase', 'sourceMention', (t) =>
+  t.field({
+    type: MentionType,
+    nullable: true,
+    description: 'The web mention this case was opened from. Staff only; null for others.',
+    select: { sourceMention: true },
+    resolve: (kase, _args, ctx) => (ctx.viewer && isStaff(ctx.viewer.role) ? kase.sourceMention : null),
   }),
 );
 
@@ -391,6 +417,13 @@ const ToThreadInput = builder.inputType('ConvertMentionToThreadInput', {
     title: t.string({ description: "Defaults to the mention's title." }),
   }),
 });
+const ToCaseInput = builder.inputType('ConvertMentionToCaseInput', {
+  fields: (t) => ({
+    mentionId: t.id({ required: true }),
+    channelId: t.id({ required: true, description: 'The support channel the case belongs to; routing rules apply.' }),
+    priority: t.field({ type: CasePriorityEnum, description: 'Defaults to HIGH for a negative mention, NORMAL otherwise.' }),
+  }),
+});
 const CreateRuleInput = builder.inputType('CreateListeningAlertRuleInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
@@ -436,6 +469,9 @@ const IngestPayload = builder.simpleObject('IngestMentionsPayload', {
 const MentionPayload = builder.simpleObject('MentionPayload', { fields: (t) => ({ mention: t.field({ type: MentionType }) }) });
 const ToThreadPayload = builder.simpleObject('ConvertMentionToThreadPayload', {
   fields: (t) => ({ mention: t.field({ type: MentionType }), thread: t.field({ type: ThreadType }) }),
+});
+const ToCasePayload = builder.simpleObject('ConvertMentionToCasePayload', {
+  fields: (t) => ({ mention: t.field({ type: MentionType }), supportCase: t.field({ type: SupportCaseType }) }),
 });
 const RulePayload = builder.simpleObject('ListeningAlertRulePayload', { fields: (t) => ({ rule: t.field({ type: AlertRuleType }) }) });
 const AlertPayload = builder.simpleObject('ListeningAlertPayload', { fields: (t) => ({ alert: t.field({ type: ListeningAlertType }) }) });
@@ -533,6 +569,19 @@ builder.mutationFields((t) => ({
         mentionId: id(input.mentionId, 'Mention', 'input.mentionId'),
         spaceId: id(input.spaceId, 'Space', 'input.spaceId'),
         title: input.title,
+      }),
+  }),
+  convertMentionToCase: t.field({
+    type: ToCasePayload,
+    description:
+      'Staff. Opens a support case from the mention (linked both ways), with you as its requester, following it up for the person who wrote it; the mention becomes ENGAGED.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: ToCaseInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      listening.convertMentionToCase(ctx.viewer, {
+        mentionId: id(input.mentionId, 'Mention', 'input.mentionId'),
+        channelId: id(input.channelId, 'SupportChannel', 'input.channelId'),
+        priority: input.priority,
       }),
   }),
   createListeningAlertRule: t.field({

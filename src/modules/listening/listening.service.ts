@@ -10,11 +10,13 @@ import type {
   ListeningSource,
   Mention,
   Prisma,
+  SupportCase,
   Thread,
   TrackedBrand,
 } from '../../generated/prisma/client.js';
 import type {
   BrandKind,
+  CasePriority,
   ListeningAlertKind,
   ListeningSourceKind,
   MentionSentiment,
@@ -25,6 +27,7 @@ import { parseInput, withoutNulls } from '../../validation.js';
 import { createThreadWith } from '../community/community.service.js';
 import { requireManager, requireStaff } from '../identity/guards.js';
 import { recordingBlocks } from '../moderation/automod.js';
+import { createCaseWith } from '../support/cases.js';
 import { isStaff } from '../identity/roles.js';
 import { analyzeSentiment, detectLanguage } from './analysis.js';
 import { FeedError, fetchFeed, type FeedItem, type FeedLimits } from './feeds.js';
@@ -473,6 +476,42 @@ export async function convertMentionToThread(
     const updated = await tx.mention.update({ where: { id: mention.id }, data: { threadId: thread.id, status: 'ENGAGED' } });
     return { mention: updated, thread };
   }));
+}
+
+/**
+ * Opens a support case from a mention on the channel given, and links the two both ways; the
+ * mention becomes ENGAGED. The person who asked on the web has no account here, so the case's
+ * requester is the team member who opened it, following it up on their behalf. One case per
+ * mention.
+ */
+export async function convertMentionToCase(
+  viewer: Viewer | null,
+  input: { mentionId: number; channelId: number; priority?: CasePriority | null },
+): Promise<{ mention: Mention; supportCase: SupportCase }> {
+  const actor = requireStaff(viewer, 'turn mentions into cases');
+  return writeWithActivity(async (tx, activity) => {
+    // Locks the mention: two conversions at once make one case.
+    await tx.$queryRaw`SELECT 1 FROM "Mention" WHERE "id" = ${input.mentionId} FOR UPDATE`;
+    const mention = await tx.mention.findUnique({ where: { id: input.mentionId }, include: { source: { select: { name: true } } } });
+    if (!mention) throw new NotFoundError('Mention', String(input.mentionId));
+    if (mention.caseId !== null) throw new ConflictError('This mention already has a case');
+    const by = mention.author ? ` by ${mention.author}` : '';
+    const supportCase = await createCaseWith(tx, activity, {
+      channelId: input.channelId,
+      requesterId: actor.id,
+      actorId: actor.id,
+      subject: (mention.title || mention.body).slice(0, 200),
+      body: [mention.body, `Web mention${by} on ${mention.source.name}${mention.url ? `: ${mention.url}` : ''}`].join('\n\n'),
+      priority: input.priority ?? (mention.sentiment === 'NEGATIVE' ? 'HIGH' : 'NORMAL'),
+      reason: 'Opened from a web mention',
+    });
+    const { source: _source, ...updated } = await tx.mention.update({
+      where: { id: mention.id },
+      data: { caseId: supportCase.id, status: 'ENGAGED' },
+      include: { source: { select: { name: true } } },
+    });
+    return { mention: updated, supportCase };
+  });
 }
 
 async function findMention(mentionId: number): Promise<Mention> {

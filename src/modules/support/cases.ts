@@ -285,6 +285,17 @@ export async function openCaseFromThread(
   });
 }
 
+/**
+ * Opens a case inside a write another domain is making (a web mention turned into a case): the
+ * same routing, SLA clocks, timeline and activity as openCase, in the caller's transaction.
+ */
+export async function createCaseWith(tx: Tx, activity: ActivityRecorder, input: NewCase): Promise<SupportCase> {
+  const log = new CaseLog(tx);
+  const kase = await createCase(tx, log, input);
+  await log.flush(activity);
+  return kase;
+}
+
 export type NewCase = {
   channelId: number;
   requesterId: number;
