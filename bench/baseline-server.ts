@@ -163,21 +163,23 @@ server.on('connection', (socket) => {
   socket.on('close', () => sockets.delete(socket));
 });
 
-const send = serveParent({
-  statements: () => statements,
-  requests: countRequests(server),
-  trace: (on) => {
-    const done = traced ?? [];
-    traced = on ? [] : null;
-    return done;
+const requests = countRequests(server);
+const send = serveParent(
+  {
+    stats: () => ({ statements, requests: requests.finished, inflight: requests.inflight, heapMiB: process.memoryUsage().heapTotal / 2 ** 20 }),
+    trace: ({ on }) => {
+      const done = traced ?? [];
+      traced = on ? [] : null;
+      return { statements: done };
+    },
   },
-  stop: async () => {
+  async () => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const socket of sockets) socket.destroy();
     await closed;
     await pool.end();
   },
-});
+);
 
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);
