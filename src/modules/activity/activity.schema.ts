@@ -37,33 +37,50 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
     actor: t.field({
       type: UserType,
       nullable: true,
-      resolve: (event) => (event.actorId == null ? null : prisma().user.findUnique({ where: { id: event.actorId } })),
+      resolve: (event) =>
+        event.actorId == null ? null : loadOnce(event, 'actor', () => prisma().user.findUnique({ where: { id: event.actorId! } })),
     }),
     space: t.field({
       type: SpaceType,
       nullable: true,
-      resolve: (event) => (event.spaceId == null ? null : prisma().space.findUnique({ where: { id: event.spaceId } })),
+      resolve: (event) =>
+        event.spaceId == null ? null : loadOnce(event, 'space', () => prisma().space.findUnique({ where: { id: event.spaceId! } })),
     }),
     thread: t.field({
       type: ThreadType,
       nullable: true,
-      resolve: (event) => (event.threadId == null ? null : prisma().thread.findUnique({ where: { id: event.threadId } })),
+      resolve: (event) =>
+        event.threadId == null ? null : loadOnce(event, 'thread', () => prisma().thread.findUnique({ where: { id: event.threadId! } })),
     }),
     subject: t.field({
       type: builder.nodeInterfaceRef(),
       nullable: true,
       description: 'What the event is about (a Thread, Post, Space or User); null if it no longer exists.',
-      resolve: async (event) => {
-        const record = await loadSubject(event);
-        if (record) brandWithType(record, SUBJECT_TYPES[event.subjectType as keyof typeof SUBJECT_TYPES]);
-        return record;
-      },
+      resolve: (event) =>
+        loadOnce(event, 'subject', async () => {
+          const record = await loadSubject(event);
+          if (record) brandWithType(record, SUBJECT_TYPES[event.subjectType as keyof typeof SUBJECT_TYPES]);
+          return record;
+        }),
     }),
   }),
 });
 
-// Prisma batches findUnique calls made in the same tick, so a fan-out to many subscribers
-// resolves each subject with one statement.
+// The bus hands the same ActivityMessage object to every subscription of this process, so the
+// records an event refers to are loaded once per event and shared by all its deliveries, not
+// once per subscriber (1,000 subscribers were 3,000 Prisma calls per event). Who may receive the
+// event at all is still decided per subscriber, by canReceive, before anything is resolved; the
+// records are read-only to the resolvers. Keyed weakly: an event's records go with the event.
+const loadedForEvent = new WeakMap<ActivityMessage, Map<string, Promise<unknown>>>();
+
+function loadOnce<T>(event: ActivityMessage, field: string, load: () => Promise<T>): Promise<T> {
+  let loaded = loadedForEvent.get(event);
+  if (!loaded) loadedForEvent.set(event, (loaded = new Map()));
+  let record = loaded.get(field) as Promise<T> | undefined;
+  if (!record) loaded.set(field, (record = load()));
+  return record;
+}
+
 function loadSubject(event: ActivityMessage): Promise<object | null> {
   const where = { where: { id: event.subjectId } };
   switch (event.subjectType) {
