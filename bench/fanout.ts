@@ -24,35 +24,32 @@
 //   occurredAt -> receive  the receipt minus the event's occurredAt (millisecond precision)
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import pg from 'pg';
 import type { ChurnResult, LoadTarget, Percentiles, SentPost, Subscription, Tally } from './fanout-load.js';
 import {
-  ADMIN_URL,
   backendCpu,
   backendCpuSpent,
   type Actor,
   type Child,
   cpuSeconds,
   createDatabase,
-  CREATE_SPACE,
   CREATE_THREAD,
   f1,
   f2,
-  inParallel,
   intOption,
   machineBusySeconds,
   mutate,
   NODE_ENV,
   percentile,
-  postgresVersion,
+  machineDescription,
   procStatus,
   PROFILE_DIR,
   REPLY,
   ROOT,
   runBenchmark,
+  seedSpace,
   SET_ROLE,
   signUp,
   startChild,
@@ -80,7 +77,10 @@ const { values: opts } = parseArgs({
     members: { type: 'string', default: '20' },
     pool: { type: 'string', default: '10' },
     'open-concurrency': { type: 'string', default: '100' },
+    'server-node-options': { type: 'string', default: '' },
     'cpu-prof': { type: 'boolean', default: false },
+    'heap-snapshot': { type: 'boolean', default: false },
+    selection: { type: 'string', default: 'full' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -102,7 +102,12 @@ if (opts.help) {
   --members N          member accounts whose tokens the subscribers share (20)
   --pool N             database pool of each app instance (10, the app's default)
   --open-concurrency N connections being opened at once by the load process (100)
+  --server-node-options=FLAGS     extra node flags for every server, app and baseline (e.g. --server-node-options=--max-semi-space-size=32)
   --cpu-prof           V8 CPU profile of the app during measured runs (bench/.profiles/)
+  --selection minimal  subscribe to \`activity { id subject { id } }\` instead, to tell the per-delivery cost of
+                       the machinery (graphql-ws, envelop, executor) from that of the fields (graphql only)
+  --heap-snapshot      heap snapshots of the app before and with N idle subscribers (bench/.profiles/;
+                       compare with: npx tsx bench/heap-summary.ts IDLE --before BEFORE --per N)
 env DATABASE_URL       admin connection (postgres://postgres@127.0.0.1:5432/test)
 env REDIS_URL          for the redis scenario (redis://127.0.0.1:6379)
 env BENCH_NODE_ENV     NODE_ENV of the servers (production)`);
@@ -137,7 +142,11 @@ for (const n of SIZES) if (!Number.isInteger(n) || n < 1 || n > 10_000) throw ne
 for (const r of RATES) if (!Number.isInteger(r) || r < 1 || r > 1000) throw new Error('--rates: 1 to 1,000 posts/s');
 
 // The subscription every subscriber holds: what a moderation console would show for new posts.
-const SUBSCRIPTION = `subscription Fanout($spaceId: ID!) { activity(filter: { spaceIds: [$spaceId], kinds: [POST_CREATED] }) { id kind occurredAt actor { id displayName } subject { __typename id ... on Post { body createdAt } } } }`;
+const FULL_SUBSCRIPTION = `subscription Fanout($spaceId: ID!) { activity(filter: { spaceIds: [$spaceId], kinds: [POST_CREATED] }) { id kind occurredAt actor { id displayName } subject { __typename id ... on Post { body createdAt } } } }`;
+const MINIMAL_SUBSCRIPTION = `subscription FanoutMinimal($spaceId: ID!) { activity(filter: { spaceIds: [$spaceId], kinds: [POST_CREATED] }) { id occurredAt subject { id } } }`;
+if (!['full', 'minimal'].includes(String(opts.selection))) throw new Error('--selection must be full or minimal');
+if (opts.selection === 'minimal' && TARGETS.includes('baseline')) throw new Error('--selection minimal is for --targets graphql (the baseline sends the full frame)');
+const SUBSCRIPTION = opts.selection === 'minimal' ? MINIMAL_SUBSCRIPTION : FULL_SUBSCRIPTION;
 const WRITER_NAME = 'Writer';
 // Waiting for the last deliveries after the writer stops, at most.
 const DRAIN_MS = 20_000;
@@ -147,28 +156,12 @@ const DRAIN_MS = 20_000;
 type Seeded = { spaceId: string; threadIds: string[]; writer: Actor; subscriberTokens: string[] };
 
 async function seed(url: string): Promise<Seeded> {
-  const admin = await signUp(url, 'Admin'); // the first account is the ADMIN
-  const manager = await signUp(url, 'Manager');
-  await mutate(url, 'setUserRole', 'SetUserRolePayload', SET_ROLE, { userId: manager.id, role: 'COMMUNITY_MANAGER' }, admin.token);
+  const { admin, manager, members, spaceId } = await seedSpace(url, MEMBERS);
   const writer = await signUp(url, WRITER_NAME);
-  const members: Actor[] = new Array(MEMBERS);
-  await inParallel(
-    Array.from({ length: MEMBERS }, (_, i) => async () => {
-      members[i] = await signUp(url, `Member ${String(i + 1).padStart(3, '0')}`);
-    }),
-    4,
-  );
   // Two moderators among the subscribers: staff and members go through the same delivery rule.
   for (const moderator of members.slice(0, Math.min(2, MEMBERS - 1))) {
     await mutate(url, 'setUserRole', 'SetUserRolePayload', SET_ROLE, { userId: moderator.id, role: 'MODERATOR' }, admin.token);
   }
-  const space = await mutate(url, 'createSpace', 'SpacePayload', CREATE_SPACE, {
-    name: 'Product help',
-    slug: 'product-help',
-    description: 'Questions and answers about the product.',
-    visibility: 'MEMBERS',
-  }, manager.token);
-  const spaceId: string = space.space.id;
   const threadIds: string[] = [];
   for (let i = 0; i < THREADS; i++) {
     const payload = await mutate(url, 'createThread', 'ThreadPayload', CREATE_THREAD, {
@@ -188,7 +181,7 @@ type ServerKind = 'graphql' | 'baseline' | 'graphql-redis-1' | 'graphql-redis-2'
 type Servers = { kind: ServerKind; children: Child[] };
 
 async function startServers(kind: ServerKind, databaseUrl: string, seeded: Seeded): Promise<Servers> {
-  const nodeArgs = ['--expose-gc'];
+  const nodeArgs = ['--expose-gc', ...String(opts['server-node-options']).split(/\s+/).filter(Boolean)];
   if (kind === 'baseline') {
     const child = await startChild('baseline', 'fanout-baseline.ts', { BENCH_ACTOR_ID: seeded.writer.id, BENCH_ACTOR_NAME: WRITER_NAME, NODE_ENV }, nodeArgs);
     return { kind, children: [child] };
@@ -395,12 +388,19 @@ async function fanoutRun(
     }
     await waitFor(servers, 0, 0, 30_000);
     const before = await memory(servers, true);
+    const snapshots = opts['heap-snapshot'] && target !== 'baseline';
+    const profiles: string[] = [];
+    const snapshot = async (label: string) => {
+      for (const c of servers.children) profiles.push(path.relative(ROOT, (await c.ask('heapSnapshot', { dir: PROFILE_DIR, label }, 300_000)).file));
+    };
+    if (snapshots) await snapshot('before');
 
     const opened = await load.ask('open', { targets: split(servers, subscribers), subscription, concurrency: OPEN_CONCURRENCY }, 600_000);
     console.error(`  ${opened.opened} subscribers connected in ${f1(opened.seconds)} s (${opened.failed} failed${opened.errorSamples.length ? `: ${opened.errorSamples.join('; ')}` : ''})`);
     const subscribed = await waitFor(servers, opened.opened, opened.opened, 120_000);
     if (!subscribed.reached) throw new Error(`the servers hold ${total(subscribed.memories, 'subscribers')} subscriptions, not ${opened.opened}`);
     const idle = await memory(servers, true);
+    if (snapshots) await snapshot(`idle-${opened.opened}`);
 
     await load.ask('reset', {});
     await Promise.all(servers.children.map((c) => c.ask('published', {})));
@@ -410,7 +410,6 @@ async function fanoutRun(
     const written = await write(writeUrl, seeded.writer.token, seeded, rate, DURATION_S, 'Measured');
     await drain(load, opened.opened * written.posts.length);
     const cpu = await cpuSince(mark, servers, load, admin, db.name);
-    const profiles: string[] = [];
     if (profiling) {
       for (const c of servers.children) {
         const { file } = await c.ask('profile', { on: false, dir: PROFILE_DIR }, 60_000);
@@ -524,12 +523,12 @@ function fanoutFigures(run: FanoutRun) {
   };
 }
 
-function report(runs: FanoutRun[], churns: ChurnRun[], context: { pgVersion: string; started: string; seconds: number }): string {
+function report(runs: FanoutRun[], churns: ChurnRun[], context: { machine: string; started: string; seconds: number }): string {
   const out: string[] = [];
   out.push(`## Live activity benchmark (${context.started})`, '');
   out.push(`Command: \`npm run bench:fanout${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (${f1(context.seconds / 60)} min)`);
   out.push(
-    `Machine: ${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? '?'}), ${f1(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, PostgreSQL ${context.pgVersion} on ${new URL(ADMIN_URL).host}, ${os.platform()} ${os.release()}; NODE_ENV=${NODE_ENV}, pool ${POOL}.`,
+    `Machine: ${context.machine}; NODE_ENV=${NODE_ENV}, pool ${POOL}${opts['server-node-options'] ? `, server node flags \`${opts['server-node-options']}\`` : ''}.`,
   );
   out.push(`Subscription: \`${SUBSCRIPTION}\``, '');
 
@@ -584,7 +583,7 @@ function report(runs: FanoutRun[], churns: ChurnRun[], context: { pgVersion: str
     for (const r of runs) {
       if (r.written.failures) out.push(`- ${r.target} ${r.subscribers}: ${r.written.failures} writes failed: ${r.written.failureSamples.join('; ')}`);
       if (r.written.behind) out.push(`- ${r.target} ${r.subscribers}: ${r.written.behind} writes sent more than 20 ms late (the writer fell behind its schedule)`);
-      if (r.profiles.length) out.push(`- ${r.target} ${r.subscribers}: CPU profiles ${r.profiles.join(', ')}`);
+      if (r.profiles.length) out.push(`- ${r.target} ${r.subscribers}: profiles and snapshots ${r.profiles.join(', ')}`);
     }
     out.push('');
   }
@@ -673,7 +672,7 @@ async function main(): Promise<void> {
     console.error(`the baseline sends the app's frame shape: ${JSON.stringify(base)}`);
   }
 
-  console.log(report(runs, churns, { pgVersion: await postgresVersion(), started: new Date(started).toISOString(), seconds: (wallClock() - started) / 1000 }));
+  console.log(report(runs, churns, { machine: await machineDescription(), started: new Date(started).toISOString(), seconds: (wallClock() - started) / 1000 }));
   const broken = runs.filter((r) => r.tally.lost || r.tally.duplicates || r.tally.unexpected || r.written.failures);
   if (broken.length) throw new Error(`lost, duplicated or unexpected events, or failed writes, in: ${broken.map((r) => `${r.target} ${r.subscribers}`).join(', ')}`);
 }

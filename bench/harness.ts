@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -111,8 +112,10 @@ export async function createDatabase(): Promise<{ name: string; url: string }> {
   return { name, url: url.toString() };
 }
 
-export async function postgresVersion(): Promise<string> {
-  return withAdmin(async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v);
+/** The machine, Node and PostgreSQL, for the head of a report. */
+export async function machineDescription(): Promise<string> {
+  const pgVersion = await withAdmin(async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v);
+  return `${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? '?'}), ${f1(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, PostgreSQL ${pgVersion} on ${new URL(ADMIN_URL).host}, ${os.platform()} ${os.release()}`;
 }
 
 // ---- Child processes ------------------------------------------------------------------------
@@ -272,6 +275,31 @@ export async function signUp(url: string, name: string): Promise<Actor> {
     displayName: name,
   });
   return { token: payload.token, id: payload.user.id };
+}
+
+/**
+ * The start of every benchmark's data: an ADMIN, a COMMUNITY_MANAGER, `memberCount` members
+ * ("Member 001", ...) and one MEMBERS space made by the manager (so both the visibility rule and
+ * the token matter to every read).
+ */
+export async function seedSpace(url: string, memberCount: number): Promise<{ admin: Actor; manager: Actor; members: Actor[]; spaceId: string }> {
+  const admin = await signUp(url, 'Admin'); // the first account is the ADMIN
+  const manager = await signUp(url, 'Manager');
+  await mutate(url, 'setUserRole', 'SetUserRolePayload', SET_ROLE, { userId: manager.id, role: 'COMMUNITY_MANAGER' }, admin.token);
+  const members: Actor[] = new Array(memberCount);
+  await inParallel(
+    Array.from({ length: memberCount }, (_, i) => async () => {
+      members[i] = await signUp(url, `Member ${String(i + 1).padStart(3, '0')}`);
+    }),
+    4,
+  );
+  const space = await mutate(url, 'createSpace', 'SpacePayload', CREATE_SPACE, {
+    name: 'Product help',
+    slug: 'product-help',
+    description: 'Questions and answers about the product.',
+    visibility: 'MEMBERS',
+  }, manager.token);
+  return { admin, manager, members, spaceId: space.space.id };
 }
 
 /** Runs `tasks` with at most `limit` in flight; the first failure fails the lot. */

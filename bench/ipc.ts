@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import type { Server, ServerResponse } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
+import v8 from 'node:v8';
 import type { LoadRequests } from './fanout-load.js';
 
 /** Memory of a process, in MiB (process.memoryUsage), and what it is serving now. */
@@ -27,6 +28,8 @@ export type Requests = {
   trace: { request: { on: boolean }; reply: { statements: string[] } };
   /** Start or stop a V8 CPU profile, written to `dir`. */
   profile: { request: { on: boolean; dir: string }; reply: { file: string | null } };
+  /** A V8 heap snapshot written to `dir` (after a full GC, as V8 always does). */
+  heapSnapshot: { request: { dir: string; label: string }; reply: { file: string } };
   /** Memory after a full GC (when the process runs with --expose-gc and `gc` is set). */
   memory: { request: { gc: boolean }; reply: Memory };
   /** The moments this process handed each post's event to its subscribers since the last ask: [post id, ms since the epoch]. */
@@ -50,17 +53,35 @@ export type Handlers = { [K in RequestName]?: (request: Requests[K]['request']) 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable between processes of one machine. */
 export const wallClock = (): number => performance.timeOrigin + performance.now();
 
-/** Counts the requests a server has finished and those still in flight. */
-export function countRequests(server: Server): { finished: number; inflight: number } {
-  const counts = { finished: 0, inflight: 0 };
+/**
+ * What a server counts for the `stats` and `trace` requests: the SQL statements it is told about
+ * (`statement`) and the requests `server` has finished and still has in flight.
+ */
+export function countStatementsAndRequests(server: Server): { statement(sql: string): void; handlers: Pick<Handlers, 'stats' | 'trace'> } {
+  let statements = 0;
+  let traced: string[] | null = null;
+  const requests = { finished: 0, inflight: 0 };
   server.on('request', (_req, res: ServerResponse) => {
-    counts.inflight++;
+    requests.inflight++;
     res.once('close', () => {
-      counts.inflight--;
-      counts.finished++;
+      requests.inflight--;
+      requests.finished++;
     });
   });
-  return counts;
+  return {
+    statement(sql) {
+      statements++;
+      traced?.push(sql);
+    },
+    handlers: {
+      stats: () => ({ statements, requests: requests.finished, inflight: requests.inflight, heapMiB: process.memoryUsage().heapTotal / 2 ** 20 }),
+      trace: ({ on }) => {
+        const done = traced ?? [];
+        traced = on ? [] : null;
+        return { statements: done };
+      },
+    },
+  };
 }
 
 /** process.memoryUsage in MiB, after a full GC when asked and available. */
@@ -72,7 +93,7 @@ export function memoryNow(gc: boolean): Omit<Memory, 'sockets' | 'subscribers'> 
 }
 
 /**
- * Wires a child to its driver: answers the requests it has handlers for (`profile` always), and
+ * Wires a child to its driver: answers the requests it has handlers for (`profile` and `heapSnapshot` always), and
  * calls `stop` once on `stop`, SIGINT, SIGTERM or when the driver goes away (so a killed
  * benchmark never leaves a process behind). Returns `send`, for the `ready` message.
  */
@@ -94,7 +115,14 @@ export function serveParent(handlers: Handlers, stop: () => Promise<void>): (mes
       })
       .finally(() => process.exit(code));
   };
-  const all: Handlers = { profile: ({ on, dir }) => profile(on, dir).then((file) => ({ file })), ...handlers };
+  const all: Handlers = {
+    profile: ({ on, dir }) => profile(on, dir).then((file) => ({ file })),
+    heapSnapshot: ({ dir, label }) => {
+      fs.mkdirSync(dir, { recursive: true });
+      return { file: v8.writeHeapSnapshot(path.join(dir, `${path.basename(process.argv[1], '.ts')}-${process.pid}-${label}.heapsnapshot`)) };
+    },
+    ...handlers,
+  };
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'stop') return shutdown(0);
     const handler = all[message.type] as ((request: unknown) => unknown) | undefined;

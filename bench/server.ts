@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config.js';
 import { onQuery } from '../src/db/client.js';
 import { activitySubscriberCount, subscribeActivity } from '../src/events/bus.js';
 import { createLogger } from '../src/logger.js';
-import { countRequests, memoryNow, serveParent, wallClock } from './ipc.js';
+import { countStatementsAndRequests, memoryNow, serveParent, wallClock } from './ipc.js';
 
 const databaseUrl = process.env.BENCH_DATABASE_URL;
 if (!databaseUrl) throw new Error('BENCH_DATABASE_URL is not set');
@@ -27,26 +27,16 @@ const config = loadConfig({
 });
 const app = buildApp(config, createLogger('silent'));
 
-let statements = 0;
-let traced: string[] | null = null;
-onQuery((sql) => {
-  statements++;
-  traced?.push(sql);
-});
+const counts = countStatementsAndRequests(app.httpServer);
+onQuery((sql) => counts.statement(sql));
 
-const requests = countRequests(app.httpServer);
 // [post id, when], bounded: the driver drains it after each run.
 let published: [number, number][] = [];
 const MAX_PUBLISHED = 1_000_000;
 
 const send = serveParent(
   {
-    stats: () => ({ statements, requests: requests.finished, inflight: requests.inflight, heapMiB: process.memoryUsage().heapTotal / 2 ** 20 }),
-    trace: ({ on }) => {
-      const done = traced ?? [];
-      traced = on ? [] : null;
-      return { statements: done };
-    },
+    ...counts.handlers,
     // One subscriber below is this process's own publish clock, not a client.
     memory: ({ gc }) => ({ ...memoryNow(gc), sockets: app.wsServer.clients.size, subscribers: activitySubscriberCount() - 1 }),
     published: () => {

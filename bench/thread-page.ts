@@ -18,21 +18,18 @@
 // event loop (and the GC) with the server it measures, and do so differently for the two targets.
 // Separate processes also give each server its own RSS to report. Every child has an IPC channel:
 // it exits when told to, on SIGINT/SIGTERM, and by itself when this process goes away.
-import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import type { Requests } from './ipc.js';
 import {
-  ADMIN_URL,
   type Actor,
   backendCpu,
   backendCpuSpent,
   type Child,
   cpuSeconds,
   createDatabase,
-  CREATE_SPACE,
   CREATE_THREAD,
   f1,
   f2,
@@ -44,14 +41,13 @@ import {
   NODE_ENV,
   percentile,
   post,
-  postgresVersion,
+  machineDescription,
   procStatus,
   PROFILE_DIR,
   REPLY,
   ROOT,
   runBenchmark,
-  SET_ROLE,
-  signUp,
+  seedSpace,
   startChild,
   table,
   withAdmin,
@@ -125,27 +121,9 @@ type Seeded = { spaceId: string; viewer: Actor; threads: number; replies: number
 async function seed(url: string): Promise<Seeded> {
   const rand = prng(42);
   const pick = <T>(list: T[]): T => list[Math.floor(rand() * list.length)];
-  const admin = await signUp(url, 'Admin'); // the first account is the ADMIN
-  const manager = await signUp(url, 'Manager');
-  await mutate(url, 'setUserRole', 'SetUserRolePayload', SET_ROLE, { userId: manager.id, role: 'COMMUNITY_MANAGER' }, admin.token);
-  const members: Actor[] = new Array(MEMBERS);
-  await inParallel(
-    Array.from({ length: MEMBERS }, (_, i) => async () => {
-      members[i] = await signUp(url, `Member ${String(i + 1).padStart(3, '0')}`);
-    }),
-    4,
-  );
+  const { manager, members, spaceId } = await seedSpace(url, MEMBERS);
   const viewer = members[0];
   const people = [manager, ...members];
-
-  // MEMBERS: the page needs a signed-in viewer, so the visibility rule and the token both matter.
-  const space = await mutate(url, 'createSpace', 'SpacePayload', CREATE_SPACE, {
-    name: 'Product help',
-    slug: 'product-help',
-    description: 'Questions and answers about the product.',
-    visibility: 'MEMBERS',
-  }, manager.token);
-  const spaceId: string = space.space.id;
 
   const threadIds: string[] = new Array(THREADS);
   await inParallel(
@@ -465,14 +443,13 @@ async function main(): Promise<void> {
   });
 
   // ---- Print ----
-  const pgVersion = await postgresVersion();
   const summaries = TARGETS.map((name) => summarize(name, runs.filter((r) => r.target === name)));
   const by = Object.fromEntries(summaries.map((s) => [s.target, s]));
   const out: string[] = [];
   out.push(`## Thread page benchmark (${new Date().toISOString()})`, '');
   out.push(`Command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``);
   out.push(
-    `Machine: ${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? '?'}), ${f1(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, PostgreSQL ${pgVersion} on ${new URL(ADMIN_URL).host}, ${os.platform()} ${os.release()}`,
+    `Machine: ${await machineDescription()}`,
   );
   out.push(
     `Load: autocannon, ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s measured per run, ${ROUNDS} rounds of ${TARGETS.join(' / ')} alternating; both servers with a pool of ${POOL}, NODE_ENV=${NODE_ENV}.`,
