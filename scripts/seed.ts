@@ -21,6 +21,13 @@ import {
   replyToThread,
 } from '../src/modules/community/community.service.js';
 import { configureIdentity, setUserRole, signUp } from '../src/modules/identity/identity.service.js';
+import {
+  createListeningSource,
+  createTrackedBrand,
+  ingestMentions,
+  type BrandInput,
+  type MentionInput,
+} from '../src/modules/listening/listening.service.js';
 
 /** The password of every demo account. Documented in the summary; for demos only. */
 const DEMO_PASSWORD = 'tertulia-demo-password';
@@ -136,13 +143,13 @@ const THREADS: DemoThread[] = [
   },
 ];
 
-const created = { users: 0, roles: 0, spaces: 0, threads: 0, replies: 0, reactions: 0, answers: 0 };
+const created = { users: 0, roles: 0, spaces: 0, threads: 0, replies: 0, reactions: 0, answers: 0, brands: 0, mentions: 0 };
 
 /**
  * The seed acts as its own demo accounts. Services read only the viewer's id and role, so no
- * session is needed (sessionId is used by signOut alone).
+ * session is needed (the session fields matter to signOut and live subscriptions alone).
  */
-const asViewer = (user: User): Viewer => ({ id: user.id, role: user.role, sessionId: 0 });
+const asViewer = (user: User): Viewer => ({ id: user.id, role: user.role, sessionId: 0, sessionExpiresAt: new Date(8.64e15) });
 
 async function ensureUsers(): Promise<Record<UserKey, User>> {
   const users = {} as Record<UserKey, User>;
@@ -238,6 +245,37 @@ async function ensureThread(demo: DemoThread, users: Record<UserKey, User>, spac
   }
 }
 
+// ---- Listening: what the web says about us and a competitor ------------------------------------
+
+const BRANDS: BrandInput[] = [
+  { name: 'Tertulia', kind: 'OWN', keywords: ['tertulia'], exclusionKeywords: ['tertulia literaria'] },
+  { name: 'Discourse', kind: 'COMPETITOR', keywords: ['discourse'] },
+];
+const DEMO_SOURCE = 'Web mentions (demo)';
+const MENTIONS: MentionInput[] = [
+  { externalId: 'demo-1', url: 'https://news.example.com/tertulia-review', title: 'Tertulia review', body: 'I love how Tertulia keeps our community and support in one place. Excellent API.' },
+  { externalId: 'demo-2', url: 'https://blog.example.es/tertulia', title: 'Probamos Tertulia', body: 'Tertulia es excelente: el equipo de soporte responde rápido y la búsqueda funciona muy bien.' },
+  { externalId: 'demo-3', url: 'https://forum.example.com/t/42', title: 'Export is slow', body: 'The Tertulia CSV export is slow and the error message is confusing. Frustrating.' },
+  { externalId: 'demo-4', url: 'https://social.example.com/p/7', body: 'La app de Tertulia falla al subir imágenes, es horrible.' },
+  { externalId: 'demo-5', url: 'https://news.example.com/discourse-outage', title: 'Discourse outage', body: 'Discourse was down for hours today, a terrible experience for our members.' },
+  { externalId: 'demo-6', url: 'https://blog.example.com/compare', title: 'Tertulia vs Discourse', body: 'We moved from Discourse to Tertulia for the live API and the help center.' },
+  { externalId: 'demo-7', url: 'https://club.example.es/jueves', body: 'La tertulia literaria del jueves habló de poesía.' },
+];
+
+async function ensureListening(manager: Viewer): Promise<void> {
+  for (const brand of BRANDS) {
+    if (await prisma().trackedBrand.findUnique({ where: { name: brand.name }, select: { id: true } })) continue;
+    await createTrackedBrand(manager, brand);
+    created.brands++;
+  }
+  const source =
+    (await prisma().listeningSource.findFirst({ where: { name: DEMO_SOURCE } })) ??
+    (await createListeningSource(manager, { name: DEMO_SOURCE, kind: 'WEBHOOK' })).source;
+  // Idempotent by source and external id: a second run adds nothing.
+  const { accepted } = await ingestMentions(manager, source.id, MENTIONS);
+  created.mentions += accepted;
+}
+
 function summary(config: Config): string {
   const where = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`;
   const labels: Record<keyof typeof created, [string, string]> = {
@@ -248,6 +286,8 @@ function summary(config: Config): string {
     replies: ['reply', 'replies'],
     reactions: ['reaction', 'reactions'],
     answers: ['accepted answer', 'accepted answers'],
+    brands: ['tracked brand', 'tracked brands'],
+    mentions: ['web mention', 'web mentions'],
   };
   const news = (Object.entries(created) as [keyof typeof created, number][])
     .filter(([, n]) => n > 0)
@@ -257,6 +297,7 @@ function summary(config: Config): string {
     `Tertulia demo data is in ${where}.`,
     news.length ? `  This run added: ${news.join(', ')}.` : '  Already seeded: nothing to add.',
     `  ${Object.keys(USERS).length} accounts, ${SPACES.length} spaces (${SPACES.map((s) => s.slug).join(', ')}), ${THREADS.length} threads with replies and reactions.`,
+    `  Listening: ${BRANDS.length} tracked brands and ${MENTIONS.length} web mentions in English and Spanish (query \`mentions\` as staff).`,
     '',
     `Demo accounts (password for all: ${DEMO_PASSWORD}):`,
     ...Object.values(USERS).map((u) => `  ${u.email.padEnd(width)}  ${u.role}`),
@@ -286,6 +327,7 @@ async function main(): Promise<number> {
     const users = await ensureUsers();
     const spaceIds = await ensureSpaces(asViewer(users.manager));
     for (const thread of THREADS) await ensureThread(thread, users, spaceIds);
+    await ensureListening(asViewer(users.manager));
   } finally {
     await closeEventBus();
     await closeDatabase();

@@ -10,9 +10,14 @@ import { createContext, type Context } from './context.js';
 import { closeDatabase, openDatabase, prisma } from './db/client.js';
 import { AppError } from './errors.js';
 import { readActivityBetween } from './events/activity.js';
-import { closeEventBus, configureSubscriberBacklog, openEventBus } from './events/bus.js';
+import { closeEventBus, configureSubscriberBuffer, endActivitySubscriptions, openEventBus } from './events/bus.js';
+import { pruneActivity } from './jobs/activity-retention.js';
+import { scheduleJobs, type RunningJobs } from './jobs/schedule.js';
 import type { Logger } from './logger.js';
 import { configureIdentity } from './modules/identity/identity.service.js';
+import { configureListening, evaluateAlerts, pollDueSources } from './modules/listening/listening.service.js';
+import { receiveMentionWebhook } from './modules/listening/webhook.js';
+import { configureModeration } from './modules/moderation/moderation.service.js';
 import { schema } from './schema.js';
 import { serveGraphqlWs } from './ws.js';
 
@@ -30,7 +35,13 @@ const GRAPHQL_PATH = '/graphql';
 
 export function buildApp(config: Config, logger: Logger): App {
   configureIdentity({ tokenTtlHours: config.tokenTtlHours });
-  configureSubscriberBacklog(config.subscriberBacklog);
+  configureSubscriberBuffer(config.subscriberBufferBytes);
+  configureListening({
+    timeoutMs: config.listening.fetchTimeoutMs,
+    maxBytes: config.listening.maxFeedBytes,
+    allowPrivateNetworks: config.listening.allowPrivateNetworks,
+  });
+  configureModeration({ claimTtlMinutes: config.moderationClaimTtlMinutes });
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -44,7 +55,11 @@ export function buildApp(config: Config, logger: Logger): App {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
       warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error({ err: args[0] }, 'graphql-yoga error'),
+      // An expected failure (a forbidden query, say) is the client's news, not the operator's.
+      error: (...args) =>
+        args[0] instanceof GraphQLError && args[0].originalError instanceof AppError
+          ? logger.debug({ err: args[0] }, 'expected error')
+          : logger.error({ err: args[0] }, 'graphql-yoga error'),
     },
     maskedErrors: {
       // Never dev mode: Yoga's default turns it on with NODE_ENV=development and then sends
@@ -100,6 +115,8 @@ export function buildApp(config: Config, logger: Logger): App {
         });
       return;
     }
+    const webhook = WEBHOOKS[path];
+    if (webhook) return void serveWebhook(req, res, webhook, config.maxBodyBytes, logger);
     if (path !== GRAPHQL_PATH) return sendJson(res, 404, { error: `Not found; the API is at ${GRAPHQL_PATH}` });
     if (req.method === 'POST') {
       const length = req.headers['content-length'];
@@ -122,6 +139,7 @@ export function buildApp(config: Config, logger: Logger): App {
   });
 
   let started = false;
+  let jobs: RunningJobs | undefined;
   return {
     yoga,
     httpServer,
@@ -131,6 +149,14 @@ export function buildApp(config: Config, logger: Logger): App {
       await openDatabase(config, (msg) => logger.info(msg));
       await openEventBus(config.redisUrl, config.redisChannelPrefix, (err, what) => logger.error({ err }, what), readActivityBetween);
       started = true;
+      jobs = scheduleJobs(
+        [
+          { name: 'activity-retention', everyMs: 3600_000, run: () => pruneActivity(config.activityRetentionDays) },
+          { name: 'listening-feeds', everyMs: config.listening.jobIntervalMs, run: () => pollDueSources() },
+          { name: 'listening-alerts', everyMs: config.listening.jobIntervalMs, run: () => evaluateAlerts() },
+        ],
+        logger,
+      );
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.port, config.host, () => resolve());
@@ -160,16 +186,51 @@ export function buildApp(config: Config, logger: Logger): App {
       try {
         // graphql-ws closes each socket with 1001 Going Away; clients know to reconnect elsewhere.
         // In-flight HTTP requests finish meanwhile; Yoga is disposed only once they have.
-        await Promise.all([wsCleanup.dispose(), closed]);
+        const wsClosed = wsCleanup.dispose();
+        // Then end the live subscriptions, so SSE responses complete instead of holding the drain
+        // until the timeout. WebSockets are closing already and get no `complete`: a client
+        // should reconnect and resume from its cursor, not think its subscription is over.
+        endActivitySubscriptions();
+        await Promise.all([wsClosed, closed]);
         await yoga.dispose();
       } finally {
         clearTimeout(timer);
         clearInterval(idleSweep);
       }
+      await jobs?.stop();
       await closeEventBus();
       await closeDatabase();
     },
   };
+}
+
+type Webhook = (req: http.IncomingMessage, rawBody: Buffer) => Promise<{ status: number; body: Record<string, unknown> }>;
+
+// Signed JSON pushed by other systems (their signature checked by each handler), beside /graphql.
+const WEBHOOKS: Record<string, Webhook> = {
+  '/ingest/mentions': receiveMentionWebhook,
+};
+
+async function serveWebhook(req: http.IncomingMessage, res: http.ServerResponse, handle: Webhook, maxBytes: number, logger: Logger) {
+  if (req.method !== 'POST') return sendJson(res.setHeader('allow', 'POST'), 405, { error: 'Use POST' });
+  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return sendJson(res, 415, { error: 'Send Content-Type: application/json' });
+  const length = req.headers['content-length'];
+  if (length === undefined) return sendJson(res, 411, { error: 'POST requests need a Content-Length header' });
+  if (Number(length) > maxBytes) return sendJson(res, 413, { error: `Request body is larger than ${maxBytes} bytes` });
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) return sendJson(res, 413, { error: `Request body is larger than ${maxBytes} bytes` });
+      chunks.push(chunk as Buffer);
+    }
+    const { status, body } = await handle(req, Buffer.concat(chunks));
+    sendJson(res, status, body);
+  } catch (err) {
+    logger.error({ err, path: req.url }, 'webhook failed');
+    if (!res.headersSent) sendJson(res, 500, { error: 'Unexpected error; nothing was written' });
+  }
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {

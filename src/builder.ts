@@ -8,6 +8,7 @@ import { GraphQLError, Kind } from 'graphql';
 import type { Context } from './context.js';
 import { prisma } from './db/client.js';
 import {
+  AutomodBlockedError,
   ConflictError,
   ForbiddenError,
   InvalidCredentialsError,
@@ -140,6 +141,13 @@ builder.objectType(InvalidCredentialsError, {
   name: 'InvalidCredentialsError',
   description: 'The email and password do not match an account.',
   interfaces: [ErrorInterface],
+});
+
+builder.objectType(AutomodBlockedError, {
+  name: 'AutomodBlockedError',
+  description: 'An auto-moderation rule refused what you wrote; nothing was written.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ ruleName: t.exposeString('ruleName') }),
 });
 
 /** The errors any write can end in; mutations list these plus their own. */

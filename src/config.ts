@@ -24,7 +24,13 @@ const envSchema = z.object({
   MAX_ALIASES: z.coerce.number().int().min(1).max(1000).default(30),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  SUBSCRIBER_BACKLOG: z.coerce.number().int().min(1).max(100_000).default(1000),
+  SUBSCRIBER_BUFFER_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
+  ACTIVITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  LISTENING_JOB_INTERVAL_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  LISTENING_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  LISTENING_MAX_FEED_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(5 * 1024 * 1024),
+  LISTENING_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false'),
+  MODERATION_CLAIM_TTL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
 });
 
 /** The names of every variable read here (tests clear them for child processes). */
@@ -45,8 +51,14 @@ export type Config = {
   limits: { maxDepth: number; maxCost: number; maxAliases: number };
   shutdownTimeoutMs: number;
   databasePoolSize: number;
-  /** Events that may wait for one live subscription before it is ended as a slow consumer. */
-  subscriberBacklog: number;
+  /** Bytes that may wait for one live subscriber before it is ended as a slow consumer. */
+  subscriberBufferBytes: number;
+  /** Activity older than this is pruned; cursors from before it can no longer resume. */
+  activityRetentionDays: number;
+  /** Feed polling and alert evaluation: how often, and the limits of one feed fetch. */
+  listening: { jobIntervalMs: number; fetchTimeoutMs: number; maxFeedBytes: number; allowPrivateNetworks: boolean };
+  /** How long a moderator's claim on a queue item lasts before others may take it. */
+  moderationClaimTtlMinutes: number;
 };
 
 export class ConfigError extends Error {}
@@ -75,6 +87,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     limits: { maxDepth: e.MAX_QUERY_DEPTH, maxCost: e.MAX_QUERY_COST, maxAliases: e.MAX_ALIASES },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     databasePoolSize: e.DATABASE_POOL_SIZE,
-    subscriberBacklog: e.SUBSCRIBER_BACKLOG,
+    subscriberBufferBytes: e.SUBSCRIBER_BUFFER_BYTES,
+    activityRetentionDays: e.ACTIVITY_RETENTION_DAYS,
+    listening: {
+      jobIntervalMs: e.LISTENING_JOB_INTERVAL_MS,
+      fetchTimeoutMs: e.LISTENING_FETCH_TIMEOUT_MS,
+      maxFeedBytes: e.LISTENING_MAX_FEED_BYTES,
+      allowPrivateNetworks: e.LISTENING_ALLOW_PRIVATE_NETWORKS === 'true',
+    },
+    moderationClaimTtlMinutes: e.MODERATION_CLAIM_TTL_MINUTES,
   };
 }

@@ -5,7 +5,14 @@ import { UnauthenticatedError } from './errors.js';
 import type { Role } from './generated/prisma/enums.js';
 import { authenticate } from './modules/identity/identity.service.js';
 
-export type Viewer = { id: number; role: Role; sessionId: number };
+export type Viewer = {
+  id: number;
+  role: Role;
+  sessionId: number;
+  sessionExpiresAt: Date;
+  /** Set while a moderator's suspension runs: every write is refused until then. */
+  suspendedUntil?: Date | null;
+};
 
 export interface Context {
   viewer: Viewer | null;
@@ -15,6 +22,8 @@ export interface Context {
   loaders: Map<string, DataLoader<unknown, unknown>>;
   /** Over graphql-ws: closes this client's socket (a slow consumer, say). Absent over HTTP. */
   closeConnection?: (code: number, reason: string) => void;
+  /** Over graphql-ws: bytes sent but not yet taken by the client (its socket's bufferedAmount). */
+  transportBufferedBytes?: () => number;
 }
 
 /** The request's DataLoader called `name`, created on first use with `batch`. */
@@ -30,15 +39,16 @@ export function loader<K, V>(ctx: Context, name: string, batch: DataLoader.Batch
 type InitialContext = Partial<YogaInitialContext> & {
   connectionParams?: Record<string, unknown>;
   closeConnection?: Context['closeConnection'];
+  transportBufferedBytes?: Context['transportBufferedBytes'];
 };
 
 /** The one context factory, used by Yoga for HTTP/SSE and by graphql-ws through getEnveloped. */
 export async function createContext(initial: InitialContext): Promise<Context> {
   const token = bearerToken(initial);
-  const closeConnection = initial.closeConnection;
-  if (!token) return { viewer: null, token: null, loaders: new Map(), closeConnection };
+  const transport = { closeConnection: initial.closeConnection, transportBufferedBytes: initial.transportBufferedBytes };
+  if (!token) return { viewer: null, token: null, loaders: new Map(), ...transport };
   try {
-    return { viewer: await authenticate(token), token, loaders: new Map(), closeConnection };
+    return { viewer: await authenticate(token), token, loaders: new Map(), ...transport };
   } catch (error) {
     if (error instanceof UnauthenticatedError) {
       // A bad token is an error, not a silent downgrade to anonymous: the client must know.

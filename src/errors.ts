@@ -52,3 +52,23 @@ export class InvalidCredentialsError extends AppError {
     super('Email or password is incorrect');
   }
 }
+
+/** An activity cursor older than the retained log: resuming from it would skip events. */
+export class CursorExpiredError extends AppError {
+  readonly code = 'CURSOR_EXPIRED';
+  constructor(readonly cursor: string) {
+    super(`Activity cursor ${cursor} is older than the retained activity log; load the current state and subscribe without \`after\``);
+  }
+}
+
+/** An auto-moderation rule with the BLOCK action matched the words being written; nothing was written. */
+export class AutomodBlockedError extends AppError {
+  readonly code = 'AUTOMOD_BLOCKED';
+  constructor(
+    readonly ruleName: string,
+    /** What the rules matched, recorded after the write rolled back (not sent to the client). */
+    readonly hits: readonly unknown[] = [],
+  ) {
+    super(`Blocked by the auto-moderation rule "${ruleName}"`);
+  }
+}

@@ -4,6 +4,8 @@ import { builder } from './builder.js';
 import './modules/identity/identity.schema.js';
 import './modules/community/community.schema.js';
 import './modules/search/search.schema.js';
+import './modules/listening/listening.schema.js';
+import './modules/moderation/moderation.schema.js';
 import './modules/activity/activity.schema.js';
 
 

@@ -43,7 +43,8 @@ export function serveGraphqlWs(
           params,
           connectionParams: ctx.connectionParams,
           // graphql-ws awaits each send, so a client that stops reading holds its subscriptions
-          // still while their events queue in the bus; past the bound, the bus calls this.
+          // still while their events queue in the bus; past the byte bound (queued events plus
+          // this socket's unsent bytes), the bus calls this.
           closeConnection: (code: number, reason: string) => {
             const socket = ctx.extra.socket;
             logger.warn({ code, reason }, 'closing a graphql-ws connection');
@@ -51,6 +52,7 @@ export function serveGraphqlWs(
             // A client that is not reading may never answer the close frame.
             setTimeout(() => socket.terminate(), 1000).unref();
           },
+          transportBufferedBytes: () => ctx.extra.socket.bufferedAmount,
         });
         // Expected failures (a syntax error, a token revoked since connecting) are an `error`
         // message for this one operation, as the protocol wants, not a 4500 close of the socket.

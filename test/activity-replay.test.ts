@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSpace, createThread, createUser, reply, type Actor } from './fixtures.js';
 import { graphql } from './gql/index.js';
+import { prisma } from '../src/db/client.js';
+import { pruneActivity } from '../src/jobs/activity-retention.js';
 import { startTestApp, subscribe, type TestApp } from './helpers.js';
 
 const Log = graphql(`
@@ -180,6 +182,16 @@ describe('rights are checked per event, as they are when it is delivered', () =>
     expect(events[keptSeen + 1].data?.activity.subject?.id).toBe(after);
   });
 
+  it('ends a subscription when its token expires', async () => {
+    const email = `expiring-${Date.now()}@example.com`;
+    const user = await createUserWithEmail(email);
+    // Tokens live for hours (TOKEN_TTL_HOURS); bring this one's end to a few seconds from now.
+    await prisma().session.updateMany({ where: { user: { email } }, data: { expiresAt: new Date(Date.now() + 6000) } });
+    const sub = subscribe(t.wsClient(user.token), Live);
+    const [seen] = await waitUntilLive([sub]);
+    await expect(sub.next(seen + 1, 15_000)).rejects.toThrow(/This access token has expired; sign in again and resubscribe/);
+  });
+
   it('applies a role change from the next event on: a promoted member starts seeing staff events', async () => {
     const bob = await createUser(t, 'Bob');
     const sub = subscribe(t.wsClient(bob.token), Resume, { filter: { kinds: ['THREAD_CREATED', 'USER_ROLE_CHANGED'] } });
@@ -198,6 +210,60 @@ describe('rights are checked per event, as they are when it is delivered', () =>
       `THREAD_CREATED:${fence}`,
     ]);
   });
+});
+
+// Last in this file: it deletes the log that the tests above wrote.
+describe('retention', () => {
+  const dbId = (cursor: string) => BigInt(`0x${cursor.slice('act_'.length)}`);
+  const newestCursor = async () => (await t.query(Log, { last: 1 }, admin.token)).activityLog.edges[0].cursor;
+
+  it('prunes what is older than ACTIVITY_RETENTION_DAYS and refuses cursors from before it with CURSOR_EXPIRED', async () => {
+    const before = await newestCursor();
+    await createThread(t, alice, publicSpace, 'Old news');
+    const pruneUpTo = await newestCursor();
+    const fresh = await createThread(t, alice, publicSpace, 'Fresh news');
+    await prisma().$executeRaw`UPDATE "Activity" SET "occurredAt" = now() - interval '91 days' WHERE "id" <= ${dbId(pruneUpTo)}`;
+
+    const doomed = await countUpTo(pruneUpTo);
+    expect(doomed).toBeGreaterThan(2);
+
+    // Two instances' jobs at once: the rows go once, and a later pass finds nothing.
+    const pruned = await Promise.all([pruneActivity(90), pruneActivity(90)]);
+    expect(pruned[0] + pruned[1]).toBe(doomed);
+    expect(await countUpTo(pruneUpTo)).toBe(0);
+    expect(await pruneActivity(90)).toBe(0);
+
+    const client = t.wsClient(alice.token);
+    const expired = subscribe(client, Resume, { after: before });
+    expect((await expired.next(1))[0].errors).toEqual([
+      expect.objectContaining({
+        message: `Activity cursor ${before} is older than the retained activity log; load the current state and subscribe without \`after\``,
+        extensions: { code: 'CURSOR_EXPIRED' },
+      }),
+    ]);
+    const logged = await t.request(Log, { first: 5, after: before }, alice.token);
+    expect(logged.errors?.[0]).toMatchObject({ extensions: { code: 'CURSOR_EXPIRED' } });
+
+    // The newest pruned event's cursor still resumes: nothing after it is gone.
+    const resumed = subscribe(client, Resume, { after: pruneUpTo });
+    const [first] = await resumed.next(1);
+    expect(first.data?.activity).toMatchObject({ kind: 'THREAD_CREATED', subject: { id: fresh } });
+    resumed.dispose();
+  });
+
+  it('always keeps the newest event, so the end of the log stays known', async () => {
+    const newest = await newestCursor();
+    await prisma().$executeRaw`UPDATE "Activity" SET "occurredAt" = now() - interval '400 days'`;
+    await pruneActivity(90);
+    const { activityLog } = await t.query(Log, { last: 5 }, admin.token);
+    expect(activityLog.edges.map((e) => e.cursor)).toEqual([newest]);
+    // A cursor from the future is still unknown, not expired.
+    const future = subscribe(t.wsClient(alice.token), Resume, { after: 'act_00000000ffffffff' });
+    expect((await future.next(1))[0].errors?.[0]).toMatchObject({ extensions: { code: 'NOT_FOUND' } });
+  });
+
+  const countUpTo = async (cursor: string) =>
+    (await prisma().$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "Activity" WHERE "id" <= ${dbId(cursor)}`)[0].n;
 });
 
 async function createUserWithEmail(email: string): Promise<Actor> {

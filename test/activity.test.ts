@@ -8,7 +8,6 @@ import { readActivityBetween, writeWithActivity } from '../src/events/activity.j
 import {
   activitySubscriberCount,
   closeEventBus,
-  MAX_SUBSCRIBER_BACKLOG,
   openEventBus,
   publishActivity,
   subscribeActivity,
@@ -415,9 +414,11 @@ describe('activity over graphql-ws', () => {
   });
 
   it('ends a subscriber that falls too far behind, and keeps serving the others', async () => {
-    const slow = subscribeActivity((m) => m.kind === 'SPACE_UPDATED');
-    const fast = subscribeActivity((m) => m.kind === 'SPACE_UPDATED');
-    const total = MAX_SUBSCRIBER_BACKLOG + 200;
+    // 64 KiB holds about 280 of these events; 1,200 are sent.
+    const maxBytes = 64 * 1024;
+    const slow = subscribeActivity((m) => m.kind === 'SPACE_UPDATED', { maxBytes });
+    const fast = subscribeActivity((m) => m.kind === 'SPACE_UPDATED', { maxBytes });
+    const total = 1200;
     const sent: ActivityMessage[] = Array.from({ length: total }, (_, i) => ({
       id: String(1_000_000 + i),
       kind: 'SPACE_UPDATED',
@@ -445,7 +446,7 @@ describe('activity over graphql-ws', () => {
     await reading;
 
     expect(got).toEqual(sent);
-    await expect(slow.next()).rejects.toThrow(`More than ${MAX_SUBSCRIBER_BACKLOG} events were waiting for this subscription, so it was ended; subscribe again`);
+    await expect(slow.next()).rejects.toThrow('More than 65536 bytes were waiting for this client, so its subscription was ended; subscribe again');
     expect(await slow.next()).toEqual({ value: undefined, done: true });
     // The slow one was let go at once: it holds nothing and receives nothing more.
     publishActivity({ ...sent[0], id: '2000000' });

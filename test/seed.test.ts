@@ -128,6 +128,8 @@ async function snapshot() {
     reactions: await db.reaction.count(),
     revisions: await db.revision.count(),
     activity: await db.activity.count(),
+    mentions: await db.mention.count(),
+    brandLinks: await db.mentionBrand.count(),
   };
   const reactionKeys = reactions
     .map((r) => `${r.user.email} ${r.content} ${r.thread ? `thread:${r.thread.title}` : `post:${r.post!.body}`}`)
@@ -153,7 +155,7 @@ describe('npm run seed', () => {
       const first = await runSeed(env);
       expect(first.stderr).toBe('');
       expect(first.code).toBe(0);
-      expect(first.stdout).toMatch(/This run added: 6 accounts, .*3 spaces, 5 threads, 10 replies, \d+ reactions, 1 accepted answer\./);
+      expect(first.stdout).toMatch(/This run added: 6 accounts, .*3 spaces, 5 threads, 10 replies, \d+ reactions, 1 accepted answer, 2 tracked brands, 7 web mentions\./);
       expect(first.stdout).toContain(`password for all: ${PASSWORD}`);
       for (const account of DEMO_ACCOUNTS) expect(first.stdout).toMatch(new RegExp(`${account.email}\\s+${account.role}`));
 
@@ -164,7 +166,9 @@ describe('npm run seed', () => {
         { slug: 'product-help', name: 'Product help', visibility: 'PUBLIC' },
         { slug: 'staff-room', name: 'Staff room', visibility: 'STAFF' },
       ]);
-      expect(before.counts).toMatchObject({ users: 6, spaces: 3, threads: 5, posts: 10, revisions: 0 });
+      expect(before.counts).toMatchObject({ users: 6, spaces: 3, threads: 5, posts: 10, revisions: 0, mentions: 7 });
+      // Every demo mention names a brand but the book club's "tertulia literaria"; one names both.
+      expect(before.counts.brandLinks).toBe(7);
       expect(before.threads.every((t) => t.replyCount >= 1)).toBe(true);
       expect(before.threads.filter((t) => t.answerPost)).toHaveLength(1);
       expect(before.threads.some((t) => /[¿ñ]/.test(t.title))).toBe(true);

@@ -10,7 +10,8 @@ import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { closeDatabase } from '../src/db/client.js';
 import { createSpace, createThread, createUser, type Actor } from './fixtures.js';
-import { isolatedDatabase, sleep, startTestApp, type TestApp } from './helpers.js';
+import { graphql } from './gql/index.js';
+import { isolatedDatabase, sleep, startTestApp, subscribe, type TestApp } from './helpers.js';
 import { killServers, ServerProcess, START_TIMEOUT, withTimeout } from './processes.js';
 
 // The server as users run it: `node --import tsx src/main.ts` in a child process for start-up,
@@ -396,6 +397,36 @@ describe('endpoints and limits', () => {
     expect(await ready.json()).toEqual({ status: 'unavailable', reason: 'database is not answering' });
     // Alive all the same.
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('live streams at shutdown', () => {
+  it('completes open SSE streams and closes graphql-ws with 1001 at once, instead of holding the drain until the timeout', async () => {
+    // The longest timeout allowed: if the streams held the drain, stop() would outlive the test.
+    const own = await startTestApp({ SHUTDOWN_TIMEOUT_MS: '120000' });
+    const admin = await createUser(own, 'Admin');
+    const spaceId = await createSpace(own, admin, 'closing-time');
+    const query = 'subscription SseAtShutdown { activity(filter: { kinds: [THREAD_CREATED] }) { kind } }';
+    const response = await fetch(`${own.url}?query=${encodeURIComponent(query)}`, { headers: { accept: 'text/event-stream' } });
+    let text = '';
+    const reading = (async () => {
+      const reader = response.body!.getReader();
+      const decoder = new TextDecoder();
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true });
+    })();
+    const ws = subscribe(own.wsClient(admin.token), graphql(`subscription WsAtShutdown { activity { kind } }`));
+    while (!text.includes('event: next') || ws.received.length === 0) {
+      await createThread(own, admin, spaceId, 'live');
+      await sleep(100);
+    }
+    await withTimeout(own.app.stop(), 20_000, 'the app to stop');
+    await reading;
+    // The SSE response ended normally, with its closing event.
+    expect(text.endsWith('\n\nevent: complete\ndata:\n\n')).toBe(true);
+    // graphql-ws gets 1001 Going Away and no `complete`: its client should resume elsewhere.
+    expect(ws.completed).toBe(false);
+    expect(ws.error).toMatchObject({ code: 1001 });
+    await own.stop();
   });
 });
 

@@ -12,9 +12,9 @@ let admin: Actor;
 let spaceId: string;
 
 beforeAll(async () => {
-  // Aliases let one event carry ~1 MiB, so socket buffers fill after a few writes; a small
-  // backlog bound then ends the stalled subscription after a few more.
-  t = await startTestApp({ MAX_ALIASES: '40', SUBSCRIBER_BACKLOG: '10' });
+  // Aliases let one event carry ~1 MiB, so socket buffers fill after a few writes; a 64 KiB
+  // bound then ends the stalled subscription after a few more.
+  t = await startTestApp({ MAX_ALIASES: '40', SUBSCRIBER_BUFFER_BYTES: '65536' });
   admin = await createUser(t, 'Admin');
   spaceId = await createSpace(t, admin, 'protocol');
 });
@@ -119,7 +119,7 @@ describe('slow consumers', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     // Stop reading: socket buffers fill, graphql-ws's awaited send stalls this subscription, and
-    // its events queue in the bus until the backlog bound ends it and closes the socket.
+    // its unsent bytes plus the events queued behind them pass the bound: it is ended and closed.
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const body = 'x'.repeat(45_000);
     // Write until the server has ended the stalled subscription (the healthy one stays).
@@ -135,7 +135,7 @@ describe('slow consumers', () => {
     // Either the close frame reached it (1008 with the reason) or, never read, it was cut (1006).
     expect([1008, 1006]).toContain(closed.code);
     if (closed.code === 1008) {
-      expect(closed.reason).toBe('More than 10 events were waiting for this subscription, so it was ended; subscribe again');
+      expect(closed.reason).toBe('More than 65536 bytes were waiting for this client, so its subscription was ended; subscribe again');
     }
     expect(written).toBeLessThan(60);
     // The reading client got every event and is still connected.

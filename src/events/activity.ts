@@ -8,7 +8,10 @@ import { publishActivity, type AccessChange, type ActivityMessage } from './bus.
 export type ActivityInput = {
   kind: ActivityKind;
   actorId: number | null;
-  subject: { type: 'Thread' | 'Post' | 'User' | 'Space'; id: number };
+  subject: {
+    type: 'Thread' | 'Post' | 'User' | 'Space' | 'ListeningAlert' | 'ModerationQueueItem' | 'ModerationAction' | 'Appeal';
+    id: number;
+  };
   space?: { id: number; visibility: SpaceVisibility } | null;
   threadId?: number | null;
   visibility?: ActivityVisibility;

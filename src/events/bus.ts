@@ -18,29 +18,52 @@ export type ActivityMessage = {
   access?: AccessChange;
 };
 
-export type AccessChange = { role?: Role; revokedSessionId?: number };
+export type AccessChange = {
+  role?: Role;
+  revokedSessionId?: number;
+  /** A suspension (ISO date) or its end (null): a suspended user's subscriptions end. */
+  suspendedUntil?: string | null;
+};
 
-/** How many events may wait for one slow subscriber before its subscription is ended. */
-export const MAX_SUBSCRIBER_BACKLOG = 1000;
+/** How many bytes may wait for one client before its subscription is ended (about 1 MiB). */
+export const DEFAULT_SUBSCRIBER_BUFFER_BYTES = 1024 * 1024;
 
-let backlogLimit = MAX_SUBSCRIBER_BACKLOG;
-/** Sets the backlog bound of subscriptions opened from now on (config SUBSCRIBER_BACKLOG). */
-export function configureSubscriberBacklog(limit: number): void {
-  backlogLimit = limit;
+let bufferLimit = DEFAULT_SUBSCRIBER_BUFFER_BYTES;
+/** Sets the bound of subscriptions opened from now on (config SUBSCRIBER_BUFFER_BYTES). */
+export function configureSubscriberBuffer(bytes: number): void {
+  bufferLimit = bytes;
 }
-export const subscriberBacklog = (): number => backlogLimit;
+export const subscriberBufferBytes = (): number => bufferLimit;
 
 /** Ends a subscription whose client reads slower than events arrive. */
-export class SubscriberBacklogError extends AppError {
+export class SubscriberTooSlowError extends AppError {
   readonly code = 'SUBSCRIBER_TOO_SLOW';
   constructor(limit: number) {
-    super(`More than ${limit} events were waiting for this subscription, so it was ended; subscribe again`);
+    super(`More than ${limit} bytes were waiting for this client, so its subscription was ended; subscribe again`);
   }
+}
+
+// The size an event takes while it waits, as JSON; computed once per event, however many
+// subscribers hold it.
+const sizes = new WeakMap<ActivityMessage, number>();
+function messageSize(message: ActivityMessage): number {
+  let size = sizes.get(message);
+  if (size === undefined) {
+    size = JSON.stringify(message).length;
+    sizes.set(message, size);
+  }
+  return size;
 }
 
 type Subscriber = { receive(message: ActivityMessage): void; end(): void };
 
-type Bus = { publish(message: ActivityMessage): void; subscribers: Set<Subscriber>; close(): Promise<void> };
+type Bus = {
+  publish(message: ActivityMessage): void;
+  subscribers: Set<Subscriber>;
+  /** Shutting down: new subscriptions end at once. */
+  draining: boolean;
+  close(): Promise<void>;
+};
 
 // One bus per process, like the database client: Redis when REDIS_URL is set, so every
 // instance sees every event; in-memory otherwise. Either way each event is fanned out to the
@@ -71,7 +94,7 @@ export async function openEventBus(
     subscribers.clear();
   };
   if (!redisUrl) {
-    current = { publish: fanOut, subscribers, close: async () => endAll() };
+    current = { publish: fanOut, subscribers, draining: false, close: async () => endAll() };
     return;
   }
   const deliver = inOrder(fanOut, onError, readBetween);
@@ -99,12 +122,14 @@ export async function openEventBus(
       publishClient.publish(activityTopic, JSON.stringify(message)).catch((error: unknown) => onError(error, `Could not publish activity ${message.id}`));
     },
     subscribers,
+    draining: false,
     close: async () => {
       endAll();
       publishClient.disconnect();
       subscribeClient.disconnect();
     },
-  };  // Subscribed before the instance serves anyone, so no event published after start is missed;
+  };
+  // Subscribed before the instance serves anyone, so no event published after start is missed;
   // an unreachable Redis is reported rather than holding start-up forever (ioredis keeps trying,
   // and subscribes again by itself after any reconnect).
   const subscribed = subscribeClient.subscribe(activityTopic).then(
@@ -152,21 +177,37 @@ export function publishActivity(message: ActivityMessage): void {
   bus().publish(message);
 }
 
+export type SubscribeOptions = {
+  /** Bytes that may wait for this client: queued events plus `transportBytes()`. */
+  maxBytes?: number;
+  /** Bytes already serialized but not yet taken by the client (a WebSocket's bufferedAmount). */
+  transportBytes?: () => number;
+  /** Called when the bound is passed, e.g. to close a connection whose reader is stuck. */
+  onOverflow?: (error: SubscriberTooSlowError) => void;
+  /** Called once when the subscription ends, however it ends. */
+  onEnd?: () => void;
+};
+
+/** A live subscription: an async iterator that can also be ended with an error from outside. */
+export type ActivitySubscription = AsyncIterableIterator<ActivityMessage> & {
+  /** Ends the subscription: the reader gets `error` (an expired token, say), then the end. */
+  fail(error: unknown): void;
+};
+
 /**
  * The activity events of every instance from now on, those `accept` lets through, in order.
  * `accept` runs as each event arrives, so a subscriber queues only what it will deliver. A
- * subscriber that falls more than `maxBacklog` events behind is ended with a
- * SubscriberBacklogError: one stalled client must neither grow memory without bound nor make
- * the process fail for everyone.
+ * subscriber whose client lets more than `maxBytes` wait (queued events plus what its transport
+ * still holds) is ended with a SubscriberTooSlowError: one stalled client must neither grow
+ * memory without bound nor make the process fail for everyone.
  */
 export function subscribeActivity(
   accept: (message: ActivityMessage) => boolean = () => true,
-  maxBacklog = MAX_SUBSCRIBER_BACKLOG,
-  /** Called when the backlog overflows, e.g. to close a connection whose reader is stuck. */
-  onOverflow?: (error: SubscriberBacklogError) => void,
-): AsyncIterableIterator<ActivityMessage> {
-  const { subscribers } = bus();
+  { maxBytes = bufferLimit, transportBytes = () => 0, onOverflow, onEnd }: SubscribeOptions = {},
+): ActivitySubscription {
+  const { subscribers, draining } = bus();
   const backlog: ActivityMessage[] = [];
+  let backlogBytes = 0;
   const pulls: { resolve(result: IteratorResult<ActivityMessage>): void; reject(error: unknown): void }[] = [];
   let failure: unknown;
   let ended = false;
@@ -174,8 +215,10 @@ export function subscribeActivity(
   const finish = (error?: unknown) => {
     if (ended) return;
     ended = true;
+    onEnd?.();
     subscribers.delete(subscriber);
     backlog.length = 0;
+    backlogBytes = 0;
     for (const pull of pulls.splice(0)) {
       if (error === undefined) pull.resolve({ value: undefined, done: true });
       else pull.reject(error);
@@ -195,22 +238,29 @@ export function subscribeActivity(
       if (!wanted) return;
       const pull = pulls.shift();
       if (pull) return pull.resolve({ value: message, done: false });
-      if (backlog.length >= maxBacklog) {
-        const error = new SubscriberBacklogError(maxBacklog);
+      const size = messageSize(message);
+      if (backlogBytes + size + transportBytes() > maxBytes) {
+        const error = new SubscriberTooSlowError(maxBytes);
         finish(error);
         return onOverflow?.(error);
       }
       backlog.push(message);
+      backlogBytes += size;
     },
     end: () => finish(),
   };
-  subscribers.add(subscriber);
+  // A process that is shutting down opens no new subscriptions: the stream ends at once.
+  if (draining) ended = true;
+  else subscribers.add(subscriber);
 
   const done = (): IteratorResult<ActivityMessage> => ({ value: undefined, done: true });
   return {
     next() {
       const message = backlog.shift();
-      if (message) return Promise.resolve({ value: message, done: false });
+      if (message) {
+        backlogBytes -= messageSize(message);
+        return Promise.resolve({ value: message, done: false });
+      }
       if (failure !== undefined) {
         const error = failure;
         failure = undefined;
@@ -229,10 +279,26 @@ export function subscribeActivity(
       failure = undefined;
       return Promise.reject(error);
     },
+    fail(error) {
+      finish(error);
+    },
     [Symbol.asyncIterator]() {
       return this;
     },
   };
+}
+
+/**
+ * Ends every live subscription of this process, and refuses new ones, while the bus stays open
+ * for the events of writes still in flight. Used at shutdown, so SSE responses and graphql-ws
+ * subscriptions complete instead of holding the process until its timeout.
+ */
+export function endActivitySubscriptions(): void {
+  const open = current;
+  if (!open) return;
+  open.draining = true;
+  for (const subscriber of open.subscribers) subscriber.end();
+  open.subscribers.clear();
 }
 
 /** How many activity subscriptions this process is serving now. */

@@ -1,26 +1,36 @@
 import { brandWithType } from '@pothos/core';
 import { builder } from '../../builder.js';
 import { prisma } from '../../db/client.js';
-import { subscribeActivity, subscriberBacklog, type ActivityMessage } from '../../events/bus.js';
+import type { ActivityMessage } from '../../events/bus.js';
 import { ActivityKind } from '../../generated/prisma/enums.js';
 import type { ActivityKind as ActivityKindValue } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
+import type { Viewer } from '../../context.js';
 import { PostType, SpaceType, ThreadType } from '../community/community.schema.js';
+import { canSeeContent } from '../community/visibility.js';
+import { AppealType, ModerationActionType, QueueItemType } from '../moderation/moderation.schema.js';
 import { UserType } from '../identity/identity.schema.js';
+import { ListeningAlertType } from '../listening/listening.schema.js';
 import { checkPageArgs } from '../../pagination.js';
 import {
-  applyAccessChange,
-  assertKnownCursor,
-  canReceive,
+  assertResumableCursor,
   decodeActivityCursor,
   encodeActivityCursor,
-  matchesFilter,
+  openActivityStream,
   readLog,
-  replayThenLive,
   type ActivityFilter,
 } from './activity.service.js';
 
-const SUBJECT_TYPES = { Thread: ThreadType, Post: PostType, Space: SpaceType, User: UserType };
+const SUBJECT_TYPES = {
+  Thread: ThreadType,
+  Post: PostType,
+  Space: SpaceType,
+  User: UserType,
+  ModerationQueueItem: QueueItemType,
+  ModerationAction: ModerationActionType,
+  Appeal: AppealType,
+  ListeningAlert: ListeningAlertType,
+};
 
 const ActivityKindEnum = builder.enumType(ActivityKind, { name: 'ActivityKind' });
 
@@ -49,28 +59,34 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
     thread: t.field({
       type: ThreadType,
       nullable: true,
-      resolve: (event) =>
-        event.threadId == null ? null : loadOnce(event, 'thread', () => prisma().thread.findUnique({ where: { id: event.threadId! } })),
+      resolve: async (event, _args, ctx) => {
+        const thread =
+          event.threadId == null ? null : await loadOnce(event, 'thread', () => prisma().thread.findUnique({ where: { id: event.threadId! } }));
+        return thread && canSeeContent(ctx.viewer, thread) ? thread : null;
+      },
     }),
     subject: t.field({
       type: builder.nodeInterfaceRef(),
       nullable: true,
-      description: 'What the event is about (a Thread, Post, Space or User); null if it no longer exists.',
-      resolve: (event) =>
-        loadOnce(event, 'subject', async () => {
-          const record = await loadSubject(event);
-          if (record) brandWithType(record, SUBJECT_TYPES[event.subjectType as keyof typeof SUBJECT_TYPES]);
-          return record;
-        }),
+      description: 'What the event is about (a Thread, Post, Space, User, ListeningAlert or a moderation record); null if it no longer exists or you may not see it (removed content, say).',
+      resolve: async (event, _args, ctx) => {
+        const record = await loadOnce(event, 'subject', async () => {
+          const loaded = await loadSubject(event);
+          if (loaded) brandWithType(loaded, SUBJECT_TYPES[event.subjectType as keyof typeof SUBJECT_TYPES]);
+          return loaded;
+        });
+        return record && canSeeSubject(ctx.viewer, event.subjectType, record) ? record : null;
+      },
     }),
   }),
 });
 
 // The bus hands the same ActivityMessage object to every subscription of this process, so the
 // records an event refers to are loaded once per event and shared by all its deliveries, not
-// once per subscriber (1,000 subscribers were 3,000 Prisma calls per event). Who may receive the
-// event at all is still decided per subscriber, by canReceive, before anything is resolved; the
-// records are read-only to the resolvers. Keyed weakly: an event's records go with the event.
+// once per subscriber (1,000 subscribers were 3,000 Prisma calls per event; bench/RESULTS.md).
+// What each viewer may see is still decided per delivery: canReceive before anything is
+// resolved, then canSeeContent / canSeeSubject on the shared record. The records are read-only
+// to the resolvers. Keyed weakly: an event's records go with the event.
 const loadedForEvent = new WeakMap<ActivityMessage, Map<string, Promise<unknown>>>();
 
 function loadOnce<T>(event: ActivityMessage, field: string, load: () => Promise<T>): Promise<T> {
@@ -81,17 +97,42 @@ function loadOnce<T>(event: ActivityMessage, field: string, load: () => Promise<
   return record;
 }
 
-function loadSubject(event: ActivityMessage): Promise<object | null> {
+/** Moderation applies per viewer: removed or held content (or a post in a removed thread) is null for those who may not see it. */
+function canSeeSubject(viewer: Viewer | null, subjectType: string, record: object): boolean {
+  switch (subjectType) {
+    case 'Thread':
+      return canSeeContent(viewer, record as Parameters<typeof canSeeContent>[1]);
+    case 'Post': {
+      const post = record as Parameters<typeof canSeeContent>[1] & { thread: Parameters<typeof canSeeContent>[1] };
+      return canSeeContent(viewer, post) && canSeeContent(viewer, post.thread);
+    }
+    // Their events go to moderators only (or, for a public action, to those who see its space).
+    default:
+      return true;
+  }
+}
+
+// Prisma batches findUnique calls made in the same tick, so the subjects of a page of the log
+// are read with one statement per type.
+async function loadSubject(event: ActivityMessage): Promise<object | null> {
   const where = { where: { id: event.subjectId } };
   switch (event.subjectType) {
     case 'Thread':
       return prisma().thread.findUnique(where);
     case 'Post':
-      return prisma().post.findUnique(where);
+      return prisma().post.findUnique({ ...where, include: { thread: { select: { moderationStatus: true, authorId: true } } } });
+    case 'ModerationQueueItem':
+      return prisma().moderationQueueItem.findUnique(where);
+    case 'ModerationAction':
+      return prisma().moderationAction.findUnique(where);
+    case 'Appeal':
+      return prisma().appeal.findUnique(where);
     case 'Space':
       return prisma().space.findUnique(where);
     case 'User':
       return prisma().user.findUnique(where);
+    case 'ListeningAlert':
+      return prisma().listeningAlert.findUnique(where);
     default:
       return Promise.resolve(null);
   }
@@ -124,24 +165,13 @@ builder.subscriptionField('activity', (t) =>
       filter: t.arg({ type: ActivityFilterInput }),
       after: t.arg.string({ description: 'Resume after this ActivityEvent id.' }),
     },
-    subscribe: async (_root, args, ctx) => {
-      const wanted = activityFilter(args.filter);
-      const afterId = args.after == null ? undefined : decodeActivityCursor(args.after, 'after');
-      if (afterId !== undefined) await assertKnownCursor(afterId, args.after!);
-      // Subscribed before any replay, so what commits during the replay is not lost. Checked as
-      // each event arrives, with the viewer's rights as they are then.
-      const viewer = ctx.viewer && { ...ctx.viewer };
-      const live = subscribeActivity(
-        (event) => {
-          applyAccessChange(viewer, event);
-          return matchesFilter(wanted, event) && canReceive(viewer, event);
-        },
-        subscriberBacklog(),
-        // 1008 Policy Violation: the client reads slower than events arrive.
-        (error) => ctx.closeConnection?.(1008, error.message),
-      );
-      return afterId === undefined ? live : replayThenLive(viewer, wanted, afterId, live);
-    },
+    subscribe: (_root, args, ctx) =>
+      openActivityStream(
+        ctx.viewer,
+        activityFilter(args.filter),
+        args.after == null ? undefined : { id: decodeActivityCursor(args.after, 'after'), cursor: args.after },
+        ctx,
+      ),
     resolve: (event) => event,
   }),
 );
@@ -156,6 +186,7 @@ builder.queryField('activityLog', (t) =>
         checkPageArgs(args);
         const wanted = activityFilter(args.filter);
         const after = args.after == null ? undefined : decodeActivityCursor(args.after, 'after');
+        if (after !== undefined) await assertResumableCursor(after, args.after!);
         const before = args.before == null ? undefined : decodeActivityCursor(args.before, 'before');
         const backwards = args.first == null;
         const size = (backwards ? args.last : args.first)!;

@@ -1,11 +1,11 @@
 import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
-import type { ActivityMessage } from '../../events/bus.js';
+import { subscribeActivity, type ActivityMessage } from '../../events/bus.js';
 import { toActivityMessage } from '../../events/activity.js';
-import { NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { CursorExpiredError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind } from '../../generated/prisma/enums.js';
-import { isAdmin, isStaff } from '../identity/roles.js';
+import { canManageCommunity, canModerate, isAdmin, isStaff } from '../identity/roles.js';
 import { canSeeSpace, visibleSpaceVisibilities } from '../community/visibility.js';
 
 export type ActivityFilter = { kinds?: ActivityKind[]; spaceIds?: number[]; threadId?: number };
@@ -18,8 +18,12 @@ export function canReceive(viewer: Viewer | null, event: ActivityMessage): boole
   switch (event.visibility) {
     case 'STAFF':
       return !!viewer && isStaff(viewer.role);
+    case 'MODERATORS':
+      return !!viewer && canModerate(viewer.role);
     case 'SUBJECT_USER':
       return !!viewer && ((event.subjectType === 'User' && event.subjectId === viewer.id) || isAdmin(viewer.role));
+    case 'MANAGERS':
+      return !!viewer && canManageCommunity(viewer.role);
     case 'SPACE':
       return event.spaceVisibility == null || canSeeSpace(viewer, event.spaceVisibility);
   }
@@ -36,6 +40,17 @@ export function applyAccessChange(viewer: Viewer | null, event: ActivityMessage)
     throw new UnauthenticatedError('This access token was revoked; sign in again and resubscribe');
   }
   if (event.access.role) viewer.role = event.access.role;
+  if (event.access.suspendedUntil !== undefined) {
+    viewer.suspendedUntil = event.access.suspendedUntil === null ? null : new Date(event.access.suspendedUntil);
+    assertSubscriberNotSuspended(viewer);
+  }
+}
+
+/** A suspended user's subscriptions end (and new ones are refused) until the suspension ends. */
+export function assertSubscriberNotSuspended(viewer: Viewer | null): void {
+  if (viewer?.suspendedUntil && viewer.suspendedUntil > new Date()) {
+    throw new ForbiddenError(`Your account is suspended until ${viewer.suspendedUntil.toISOString()}; live activity is paused`);
+  }
 }
 
 export function matchesFilter(filter: ActivityFilter, event: ActivityMessage): boolean {
@@ -50,6 +65,8 @@ function visibleActivityWhere(viewer: Viewer | null, filter: ActivityFilter): Pr
     { visibility: 'SPACE', OR: [{ spaceId: null }, { space: { visibility: { in: visibleSpaceVisibilities(viewer) } } }] },
   ];
   if (viewer && isStaff(viewer.role)) allowed.push({ visibility: 'STAFF' });
+  if (viewer && canManageCommunity(viewer.role)) allowed.push({ visibility: 'MANAGERS' });
+  if (viewer && canModerate(viewer.role)) allowed.push({ visibility: 'MODERATORS' });
   if (viewer && isAdmin(viewer.role)) allowed.push({ visibility: 'SUBJECT_USER' });
   else if (viewer) allowed.push({ visibility: 'SUBJECT_USER', subjectType: 'User', subjectId: viewer.id });
   return {
@@ -76,10 +93,16 @@ export function decodeActivityCursor(cursor: string, path: string): bigint {
   return BigInt(`0x${match[1]}`);
 }
 
-/** A cursor the log never handed out is an error, not a silent restart from "now". */
-export async function assertKnownCursor(id: bigint, cursor: string): Promise<void> {
-  const newest = await prisma().activity.findFirst({ orderBy: { id: 'desc' }, select: { id: true } });
-  if (!newest || id > newest.id) throw new NotFoundError('ActivityEvent', cursor);
+/**
+ * A cursor the log never handed out is an error, not a silent restart from "now"; so is one older
+ * than what retention kept (see jobs/activity-retention.ts): replaying from it would skip events.
+ */
+export async function assertResumableCursor(id: bigint, cursor: string): Promise<void> {
+  const [bounds] = await prisma().$queryRaw<{ newest: bigint | null; prunedThrough: bigint | null }[]>`
+    SELECT (SELECT max("id") FROM "Activity") AS "newest",
+           (SELECT "prunedThroughId" FROM "ActivityPruning" WHERE "id" = 1) AS "prunedThrough"`;
+  if (bounds.newest == null || id > bounds.newest) throw new NotFoundError('ActivityEvent', cursor);
+  if (bounds.prunedThrough != null && id < bounds.prunedThrough) throw new CursorExpiredError(cursor);
 }
 
 // ---- Reads --------------------------------------------------------------------------------------
@@ -126,6 +149,66 @@ export async function* replayThenLive(
   } finally {
     await live.return?.();
   }
+}
+
+export type StreamTransport = {
+  /** Closes the client's connection (graphql-ws), e.g. when it reads too slowly. */
+  closeConnection?: (code: number, reason: string) => void;
+  /** Bytes the transport holds for the client, counted against the subscriber's bound. */
+  transportBufferedBytes?: () => number;
+};
+
+/**
+ * The `activity` subscription: live events the viewer may receive, filtered, checked as each one
+ * arrives with the viewer's rights as they are then; with `afterId`, what was missed first. It
+ * ends when the viewer's token expires or is revoked, and when the client reads too slowly.
+ */
+export async function openActivityStream(
+  signedIn: Viewer | null,
+  filter: ActivityFilter,
+  after: { id: bigint; cursor: string } | undefined,
+  transport: StreamTransport,
+): Promise<AsyncIterableIterator<ActivityMessage>> {
+  // A suspended user's live activity is paused until the suspension ends.
+  assertSubscriberNotSuspended(signedIn);
+  if (after) await assertResumableCursor(after.id, after.cursor);
+  // A copy: role changes seen in the stream update this subscription's rights only.
+  const viewer = signedIn && { ...signedIn };
+  let expiry: { cancel(): void } | undefined;
+  // Subscribed before any replay, so what commits during the replay is not lost.
+  const live = subscribeActivity(
+    (event) => {
+      applyAccessChange(viewer, event);
+      return matchesFilter(filter, event) && canReceive(viewer, event);
+    },
+    {
+      transportBytes: transport.transportBufferedBytes,
+      // 1008 Policy Violation: the client reads slower than events arrive.
+      onOverflow: (error) => transport.closeConnection?.(1008, error.message),
+      onEnd: () => expiry?.cancel(),
+    },
+  );
+  if (viewer) {
+    expiry = onExpiry(viewer.sessionExpiresAt, () =>
+      live.fail(new UnauthenticatedError('This access token has expired; sign in again and resubscribe')),
+    );
+  }
+  return after ? replayThenLive(viewer, filter, after.id, live) : live;
+}
+
+// setTimeout takes at most 2^31-1 ms (about 24.8 days); tokens live longer, so wait in steps.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function onExpiry(at: Date, expire: () => void): { cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    const left = at.getTime() - Date.now();
+    if (left <= 0) return expire();
+    timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    timer.unref();
+  };
+  arm();
+  return { cancel: () => clearTimeout(timer) };
 }
 
 /** A page of the log for `activityLog`: after/before a cursor, oldest first. */

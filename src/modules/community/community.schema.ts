@@ -2,12 +2,14 @@ import { brandWithType } from '@pothos/core';
 import { builder, WRITE_ERRORS } from '../../builder.js';
 import { loader } from '../../context.js';
 import { prisma } from '../../db/client.js';
-import { ReactionContent, SpaceVisibility, ThreadStatus } from '../../generated/prisma/enums.js';
+import { AutomodBlockedError } from '../../errors.js';
+import { HideClassifier, ModerationStatus, ReactionContent, SpaceVisibility, ThreadStatus } from '../../generated/prisma/enums.js';
+import type { HideClassifier as HideClassifierValue, ModerationStatus as ModerationStatusValue } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
 import { checkPageArgs } from '../../pagination.js';
 import { canModerate } from '../identity/roles.js';
 import * as community from './community.service.js';
-import { visibleSpaceVisibilities } from './visibility.js';
+import { canSeeContent, isCollapsedFor, visibleContentWhere, visiblePostWhere, visibleSpaceVisibilities, visibleThreadWhere } from './visibility.js';
 
 const SpaceVisibilityEnum = builder.enumType(SpaceVisibility, {
   name: 'SpaceVisibility',
@@ -15,6 +17,30 @@ const SpaceVisibilityEnum = builder.enumType(SpaceVisibility, {
 });
 const ThreadStatusEnum = builder.enumType(ThreadStatus, { name: 'ThreadStatus' });
 export const ReactionContentEnum = builder.enumType(ReactionContent, { name: 'ReactionContent' });
+
+export const ModerationStatusEnum = builder.enumType(ModerationStatus, {
+  name: 'ModerationStatus',
+  description:
+    'VISIBLE. HIDDEN: collapsed (title and body empty, classifier shown) for all but its author and moderators. REMOVED, HELD (awaiting approval): only its author and moderators see it.',
+});
+export const HideClassifierEnum = builder.enumType(HideClassifier, { name: 'HideClassifier' });
+
+type Moderated = { moderationStatus: ModerationStatusValue; moderationClassifier: HideClassifierValue | null; moderationReason: string | null };
+const ModerationStateType = builder.objectRef<Moderated>('ModerationState').implement({
+  description: 'Where moderation left this thread or post, and why.',
+  fields: (t) => ({
+    status: t.field({ type: ModerationStatusEnum, resolve: (c) => c.moderationStatus }),
+    classifier: t.field({ type: HideClassifierEnum, nullable: true, resolve: (c) => c.moderationClassifier }),
+    reason: t.string({ nullable: true, resolve: (c) => c.moderationReason }),
+  }),
+});
+
+/** Text shown to the viewer: empty when the content is hidden from them (collapsed). */
+const readable = (content: Moderated & { authorId: number }, text: string, viewer: Parameters<typeof isCollapsedFor>[0]) =>
+  isCollapsedFor(viewer, content) ? '' : text;
+
+/** The writes automod screens: they can also end in AutomodBlockedError. */
+const SCREENED_WRITE_ERRORS = [...WRITE_ERRORS, AutomodBlockedError];
 
 const ReactionGroupType = builder.objectRef<community.ReactionGroup>('ReactionGroup').implement({
   fields: (t) => ({
@@ -57,22 +83,32 @@ export const SpaceType = builder.prismaNode('Space', {
 const RevisionType = builder.prismaObject('Revision', {
   description: 'An earlier version of a thread or post, saved when it was edited.',
   fields: (t) => ({
-    title: t.exposeString('title', { nullable: true }),
-    body: t.exposeString('body'),
+    // Earlier versions of hidden content are collapsed like the content itself.
+    title: t.string({ nullable: true, select: { thread: true, post: true }, resolve: (r, _a, ctx) => (collapsedRevision(r, ctx.viewer) ? '' : r.title) }),
+    body: t.string({ select: { thread: true, post: true }, resolve: (r, _a, ctx) => (collapsedRevision(r, ctx.viewer) ? '' : r.body) }),
     editor: t.relation('editor'),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was replaced.' }),
   }),
 });
+
+function collapsedRevision(
+  revision: { thread: (Moderated & { authorId: number }) | null; post: (Moderated & { authorId: number }) | null },
+  viewer: Parameters<typeof isCollapsedFor>[0],
+): boolean {
+  const owner = revision.thread ?? revision.post;
+  return !!owner && (isCollapsedFor(viewer, owner) || !canSeeContent(viewer, owner));
+}
 
 export const ThreadType = builder.prismaNode('Thread', {
   id: { field: 'id' },
   // node(id) answers null, not an error, for what is missing or hidden by findUnique's rule.
   nullable: true,
   interfaces: [Reactable],
-  findUnique: (id, ctx) => ({ id: Number(id), space: { visibility: { in: visibleSpaceVisibilities(ctx.viewer) } } }),
+  findUnique: (id, ctx) => ({ id: Number(id), AND: [visibleThreadWhere(ctx.viewer)] }),
   fields: (t) => ({
-    title: t.exposeString('title'),
-    body: t.exposeString('body'),
+    title: t.string({ description: 'Empty when hidden from you (see moderation).', resolve: (thread, _a, ctx) => readable(thread, thread.title, ctx.viewer) }),
+    body: t.string({ description: 'Empty when hidden from you (see moderation).', resolve: (thread, _a, ctx) => readable(thread, thread.body, ctx.viewer) }),
+    moderation: t.field({ type: ModerationStateType, resolve: (thread) => thread }),
     status: t.expose('status', { type: ThreadStatusEnum }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -80,7 +116,13 @@ export const ThreadType = builder.prismaNode('Thread', {
     replyCount: t.exposeInt('replyCount'),
     author: t.relation('author'),
     space: t.relation('space'),
-    answer: t.relation('answerPost', { nullable: true, description: 'The post marked as the answer.' }),
+    answer: t.field({
+      type: PostType,
+      nullable: true,
+      description: 'The post marked as the answer (null if it was removed).',
+      select: (_args, _ctx, nestedSelection) => ({ answerPost: nestedSelection(true) }),
+      resolve: (thread, _args, ctx) => (thread.answerPost && canSeeContent(ctx.viewer, thread.answerPost) ? thread.answerPost : null),
+    }),
     isAnswered: t.boolean({ resolve: (thread) => thread.answerPostId != null }),
     viewerCanEdit: t.boolean({
       resolve: (thread, _args, ctx) => !!ctx.viewer && (ctx.viewer.id === thread.authorId || canModerate(ctx.viewer.role)),
@@ -89,9 +131,9 @@ export const ThreadType = builder.prismaNode('Thread', {
       cursor: 'id',
       totalCount: true,
       description: 'Replies, oldest first.',
-      query: (args) => {
+      query: (args, ctx) => {
         checkPageArgs(args);
-        return { orderBy: { id: 'asc' } };
+        return { where: visibleContentWhere(ctx.viewer), orderBy: { id: 'asc' } };
       },
     }, { name: 'PostConnection' }, { name: 'PostEdge' }),
     revisions: t.relatedConnection('revisions', {
@@ -111,12 +153,10 @@ export const PostType = builder.prismaNode('Post', {
   // node(id) answers null, not an error, for what is missing or hidden by findUnique's rule.
   nullable: true,
   interfaces: [Reactable],
-  findUnique: (id, ctx) => ({
-    id: Number(id),
-    thread: { space: { visibility: { in: visibleSpaceVisibilities(ctx.viewer) } } },
-  }),
+  findUnique: (id, ctx) => ({ id: Number(id), AND: [visiblePostWhere(ctx.viewer)] }),
   fields: (t) => ({
-    body: t.exposeString('body'),
+    body: t.string({ description: 'Empty when hidden from you (see moderation).', resolve: (post, _a, ctx) => readable(post, post.body, ctx.viewer) }),
+    moderation: t.field({ type: ModerationStateType, resolve: (post) => post }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     author: t.relation('author'),
@@ -292,7 +332,7 @@ builder.mutationFields((t) => ({
   }),
   createThread: t.field({
     type: ThreadPayload,
-    errors: { types: WRITE_ERRORS },
+    errors: { types: SCREENED_WRITE_ERRORS },
     args: { input: t.arg({ type: CreateThreadInput, required: true }) },
     resolve: async (_root, { input: { spaceId, ...fields } }, ctx) => ({
       thread: await community.createThread(ctx.viewer, decodeId(spaceId, ['Space'], 'input.spaceId').id, fields),
@@ -301,7 +341,7 @@ builder.mutationFields((t) => ({
   editThread: t.field({
     type: ThreadPayload,
     description: 'The author or a moderator. The previous version is kept in `revisions`.',
-    errors: { types: WRITE_ERRORS },
+    errors: { types: SCREENED_WRITE_ERRORS },
     args: { input: t.arg({ type: EditThreadInput, required: true }) },
     resolve: async (_root, { input: { threadId, ...changes } }, ctx) => ({
       thread: await community.editThread(ctx.viewer, decodeId(threadId, ['Thread'], 'input.threadId').id, changes),
@@ -309,7 +349,7 @@ builder.mutationFields((t) => ({
   }),
   replyToThread: t.field({
     type: PostPayload,
-    errors: { types: WRITE_ERRORS },
+    errors: { types: SCREENED_WRITE_ERRORS },
     args: { input: t.arg({ type: ReplyToThreadInput, required: true }) },
     resolve: async (_root, { input: { threadId, body } }, ctx) => ({
       post: await community.replyToThread(ctx.viewer, decodeId(threadId, ['Thread'], 'input.threadId').id, { body }),
@@ -318,7 +358,7 @@ builder.mutationFields((t) => ({
   editPost: t.field({
     type: PostPayload,
     description: 'The author or a moderator. The previous version is kept in `revisions`.',
-    errors: { types: WRITE_ERRORS },
+    errors: { types: SCREENED_WRITE_ERRORS },
     args: { input: t.arg({ type: EditPostInput, required: true }) },
     resolve: async (_root, { input: { postId, body } }, ctx) => ({
       post: await community.editPost(ctx.viewer, decodeId(postId, ['Post'], 'input.postId').id, { body }),

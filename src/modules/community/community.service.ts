@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
-import { writeWithActivity } from '../../events/activity.js';
+import { writeWithActivity, type ActivityRecorder } from '../../events/activity.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors.js';
 import type { Post, Prisma, Space, Thread } from '../../generated/prisma/client.js';
-import type { ReactionContent, SpaceVisibility } from '../../generated/prisma/enums.js';
-import { parseInput } from '../../validation.js';
+import type { HideClassifier, ModerationStatus, ReactionContent, SpaceVisibility, ThreadStatus } from '../../generated/prisma/enums.js';
+import { parseInput, withoutNulls } from '../../validation.js';
+import * as automod from '../moderation/automod.js';
+import { assertNotSuspended } from '../identity/identity.service.js';
 import { canManageCommunity, canModerate } from '../identity/roles.js';
-import { canSeeSpace, visibleSpaceVisibilities } from './visibility.js';
+import { canSeeContent, canSeeSpace, PUBLISHED_STATUSES, visibleThreadWhere } from './visibility.js';
 
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const spaceFields = {
@@ -26,6 +28,7 @@ const body = z.string().trim().min(1, 'must not be empty').max(50_000, 'must be 
 
 function requireViewer(viewer: Viewer | null): Viewer {
   if (!viewer) throw new UnauthenticatedError();
+  assertNotSuspended(viewer);
   return viewer;
 }
 
@@ -98,19 +101,40 @@ export async function createThread(
 ): Promise<Thread> {
   const actor = requireViewer(viewer);
   const data = parseInput(createThreadInput, input);
-  return writeWithActivity(async (tx, activity) => {
-    const space = await tx.space.findUnique({ where: { id: spaceId } });
-    if (!space || !canSeeSpace(actor, space.visibility)) throw new NotFoundError('Space', String(spaceId));
-    const thread = await tx.thread.create({ data: { ...data, spaceId, authorId: actor.id } });
-    await activity.record({
-      kind: 'THREAD_CREATED',
-      actorId: actor.id,
-      subject: { type: 'Thread', id: thread.id },
-      space,
-      threadId: thread.id,
-    });
-    return thread;
+  return automod.recordingBlocks(() => writeWithActivity((tx, activity) => createThreadWith(tx, activity, actor, spaceId, data)));
+}
+
+/**
+ * Creates a thread inside a write another domain is making (a web mention turned into a thread):
+ * the same checks, automod screening and activity as createThread, in the caller's transaction.
+ */
+export async function createThreadWith(
+  tx: Tx,
+  activity: ActivityRecorder,
+  actor: Viewer,
+  spaceId: number,
+  input: { title: string; body: string },
+): Promise<Thread> {
+  const data = parseInput(createThreadInput, input);
+  const space = await tx.space.findUnique({ where: { id: spaceId } });
+  if (!space || !canSeeSpace(actor, space.visibility)) throw new NotFoundError('Space', String(spaceId));
+  // Automod reads the words before anything is written: BLOCK throws, HOLD writes it HELD.
+  const screening = await automod.screenContent(tx, { writer: actor, spaceId, text: `${data.title}\n${data.body}`, isNew: true });
+  const held = screening.outcome === 'HOLD';
+  const thread = await tx.thread.create({
+    data: { ...data, spaceId, authorId: actor.id, ...(held && { moderationStatus: 'HELD' as const }) },
   });
+  await automod.recordScreening(tx, activity, screening, { typename: 'Thread', id: thread.id, spaceId, threadId: thread.id, authorId: actor.id });
+  await activity.record({
+    kind: 'THREAD_CREATED',
+    actorId: actor.id,
+    subject: { type: 'Thread', id: thread.id },
+    space,
+    threadId: thread.id,
+    // Held content is announced to moderators only, until approved.
+    ...(held && { visibility: 'MODERATORS' as const }),
+  });
+  return thread;
 }
 
 const editThreadInput = z
@@ -126,47 +150,86 @@ export async function editThread(
 ): Promise<Thread> {
   const actor = requireViewer(viewer);
   const data = parseInput(editThreadInput, withoutNulls(input));
-  return writeWithActivity(async (tx, activity) => {
+  return automod.recordingBlocks(() => writeWithActivity(async (tx, activity) => {
     const { thread, space } = await loadThread(tx, actor, threadId);
     assertAuthorOrModerator(actor, thread.authorId, 'edit this thread');
     assertWritable(actor, thread);
+    const text = `${data.title ?? thread.title}\n${data.body ?? thread.body}`;
+    const screening = await automod.screenContent(tx, { writer: actor, spaceId: space.id, text, isNew: false });
+    const held = screening.outcome === 'HOLD' && thread.moderationStatus === 'VISIBLE';
     await tx.revision.create({
       data: { threadId: thread.id, editorId: actor.id, title: thread.title, body: thread.body },
     });
-    const updated = await tx.thread.update({ where: { id: thread.id }, data });
-    await activity.record({ kind: 'THREAD_EDITED', actorId: actor.id, subject: { type: 'Thread', id: thread.id }, space, threadId: thread.id });
+    const updated = await tx.thread.update({ where: { id: thread.id }, data: { ...data, ...(held && { moderationStatus: 'HELD' as const }) } });
+    await automod.recordScreening(tx, activity, screening, { typename: 'Thread', id: thread.id, spaceId: space.id, threadId: thread.id, authorId: thread.authorId });
+    await activity.record({
+      kind: 'THREAD_EDITED',
+      actorId: actor.id,
+      subject: { type: 'Thread', id: thread.id },
+      space,
+      threadId: thread.id,
+      ...(updated.moderationStatus !== 'VISIBLE' && updated.moderationStatus !== 'HIDDEN' && { visibility: 'MODERATORS' as const }),
+    });
     return updated;
-  });
+  }));
 }
 
 export async function replyToThread(viewer: Viewer | null, threadId: number, input: { body: string }): Promise<Post> {
   const actor = requireViewer(viewer);
   const data = parseInput(z.object({ body }), input);
-  return writeWithActivity(async (tx, activity) => {
+  return automod.recordingBlocks(() => writeWithActivity(async (tx, activity) => {
     const { thread, space } = await loadThread(tx, actor, threadId);
     assertWritable(actor, thread);
-    const post = await tx.post.create({ data: { threadId: thread.id, authorId: actor.id, body: data.body } });
-    await tx.thread.update({
-      where: { id: thread.id },
-      data: { replyCount: { increment: 1 }, lastActivityAt: post.createdAt },
+    const screening = await automod.screenContent(tx, { writer: actor, spaceId: space.id, text: data.body, isNew: true });
+    const held = screening.outcome === 'HOLD';
+    const post = await tx.post.create({
+      data: { threadId: thread.id, authorId: actor.id, body: data.body, ...(held && { moderationStatus: 'HELD' as const }) },
     });
-    await activity.record({ kind: 'POST_CREATED', actorId: actor.id, subject: { type: 'Post', id: post.id }, space, threadId: thread.id });
+    // A held reply counts (and bumps the thread) once it is approved.
+    if (!held) {
+      await tx.thread.update({
+        where: { id: thread.id },
+        data: { replyCount: { increment: 1 }, lastActivityAt: post.createdAt },
+      });
+    }
+    await automod.recordScreening(tx, activity, screening, { typename: 'Post', id: post.id, spaceId: space.id, threadId: thread.id, authorId: actor.id });
+    await activity.record({
+      kind: 'POST_CREATED',
+      actorId: actor.id,
+      subject: { type: 'Post', id: post.id },
+      space,
+      threadId: thread.id,
+      ...(held && { visibility: 'MODERATORS' as const }),
+    });
     return post;
-  });
+  }));
 }
 
 export async function editPost(viewer: Viewer | null, postId: number, input: { body: string }): Promise<Post> {
   const actor = requireViewer(viewer);
   const data = parseInput(z.object({ body }), input);
-  return writeWithActivity(async (tx, activity) => {
+  return automod.recordingBlocks(() => writeWithActivity(async (tx, activity) => {
     const { post, thread, space } = await loadPost(tx, actor, postId);
     assertAuthorOrModerator(actor, post.authorId, 'edit this post');
     assertWritable(actor, thread);
+    const screening = await automod.screenContent(tx, { writer: actor, spaceId: space.id, text: data.body, isNew: false });
     await tx.revision.create({ data: { postId: post.id, editorId: actor.id, body: post.body } });
-    const updated = await tx.post.update({ where: { id: post.id }, data });
-    await activity.record({ kind: 'POST_EDITED', actorId: actor.id, subject: { type: 'Post', id: post.id }, space, threadId: thread.id });
+    let updated = await tx.post.update({ where: { id: post.id }, data });
+    if (screening.outcome === 'HOLD' && post.moderationStatus === 'VISIBLE') {
+      await setModerationState(tx, { typename: 'Post', id: post.id }, { status: 'HELD', classifier: null, reason: null });
+      updated = { ...updated, moderationStatus: 'HELD' };
+    }
+    await automod.recordScreening(tx, activity, screening, { typename: 'Post', id: post.id, spaceId: space.id, threadId: thread.id, authorId: post.authorId });
+    await activity.record({
+      kind: 'POST_EDITED',
+      actorId: actor.id,
+      subject: { type: 'Post', id: post.id },
+      space,
+      threadId: thread.id,
+      ...(!PUBLISHED_STATUSES.includes(updated.moderationStatus) && { visibility: 'MODERATORS' as const }),
+    });
     return updated;
-  });
+  }));
 }
 
 export async function markAsAnswer(viewer: Viewer | null, postId: number): Promise<Thread> {
@@ -246,14 +309,18 @@ async function loadReactionSubject(tx: Tx, viewer: Viewer, subject: ReactionSubj
 /** Loads a thread the viewer can see; an invisible one is reported as not found, never forbidden. */
 async function loadThread(tx: Tx, viewer: Viewer, threadId: number): Promise<{ thread: Thread; space: Space }> {
   const found = await tx.thread.findUnique({ where: { id: threadId }, include: { space: true } });
-  if (!found || !canSeeSpace(viewer, found.space.visibility)) throw new NotFoundError('Thread', String(threadId));
+  if (!found || !canSeeSpace(viewer, found.space.visibility) || !canSeeContent(viewer, found)) {
+    throw new NotFoundError('Thread', String(threadId));
+  }
   const { space, ...thread } = found;
   return { thread, space };
 }
 
 async function loadPost(tx: Tx, viewer: Viewer, postId: number): Promise<{ post: Post; thread: Thread; space: Space }> {
   const found = await tx.post.findUnique({ where: { id: postId }, include: { thread: { include: { space: true } } } });
-  if (!found || !canSeeSpace(viewer, found.thread.space.visibility)) throw new NotFoundError('Post', String(postId));
+  if (!found || !canSeeSpace(viewer, found.thread.space.visibility) || !canSeeContent(viewer, found) || !canSeeContent(viewer, found.thread)) {
+    throw new NotFoundError('Post', String(postId));
+  }
   const {
     thread: { space, ...thread },
     ...post
@@ -274,11 +341,73 @@ function assertWritable(viewer: Viewer, thread: Thread): void {
   }
 }
 
-/** GraphQL passes explicit nulls for omitted optional fields; zod's optional() wants undefined. */
-function withoutNulls<T extends Record<string, unknown>>(input: T): { [K in keyof T]: Exclude<T[K], null> } {
-  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null)) as {
-    [K in keyof T]: Exclude<T[K], null>;
-  };
+// ---- For moderation: the moderation service acts on content through these, in its transaction.
+
+export type ContentRef = { typename: 'Thread' | 'Post'; id: number };
+export type ModeratedContent = ContentRef & {
+  authorId: number;
+  threadId: number;
+  space: Space;
+  moderationStatus: ModerationStatus;
+  moderationClassifier: HideClassifier | null;
+  /** The thread's status (for a post, its thread's). */
+  threadStatus: ThreadStatus;
+  /** The thread's moderation state and author (for a post, its thread's), for visibility checks. */
+  thread: { moderationStatus: ModerationStatus; authorId: number };
+};
+
+/** Threads and posts by id, whatever their state (moderators see everything); missing ones are absent. */
+export async function findModeratedContent(tx: Tx, refs: readonly ContentRef[]): Promise<Map<string, ModeratedContent>> {
+  const threadIds = refs.filter((r) => r.typename === 'Thread').map((r) => r.id);
+  const postIds = refs.filter((r) => r.typename === 'Post').map((r) => r.id);
+  const [threads, posts] = await Promise.all([
+    threadIds.length ? tx.thread.findMany({ where: { id: { in: threadIds } }, include: { space: true } }) : [],
+    postIds.length ? tx.post.findMany({ where: { id: { in: postIds } }, include: { thread: { include: { space: true } } } }) : [],
+  ]);
+  const found = new Map<string, ModeratedContent>();
+  for (const t of threads) {
+    found.set(`Thread:${t.id}`, {
+      typename: 'Thread', id: t.id, authorId: t.authorId, threadId: t.id, space: t.space,
+      moderationStatus: t.moderationStatus, moderationClassifier: t.moderationClassifier, threadStatus: t.status,
+      thread: { moderationStatus: t.moderationStatus, authorId: t.authorId },
+    });
+  }
+  for (const p of posts) {
+    found.set(`Post:${p.id}`, {
+      typename: 'Post', id: p.id, authorId: p.authorId, threadId: p.threadId, space: p.thread.space,
+      moderationStatus: p.moderationStatus, moderationClassifier: p.moderationClassifier, threadStatus: p.thread.status,
+      thread: { moderationStatus: p.thread.moderationStatus, authorId: p.thread.authorId },
+    });
+  }
+  return found;
+}
+
+/**
+ * Sets a thread's or post's moderation state. A post leaving or re-entering the published
+ * states (VISIBLE, HIDDEN) moves its thread's reply count with it.
+ */
+export async function setModerationState(
+  tx: Tx,
+  ref: ContentRef,
+  state: { status: ModerationStatus; classifier: HideClassifier | null; reason: string | null },
+): Promise<void> {
+  const data = { moderationStatus: state.status, moderationClassifier: state.classifier, moderationReason: state.reason };
+  if (ref.typename === 'Thread') {
+    await tx.thread.update({ where: { id: ref.id }, data });
+    return;
+  }
+  const before = await tx.post.findUniqueOrThrow({ where: { id: ref.id }, select: { moderationStatus: true, threadId: true, createdAt: true } });
+  await tx.post.update({ where: { id: ref.id }, data });
+  const wasCounted = PUBLISHED_STATUSES.includes(before.moderationStatus);
+  const isCounted = PUBLISHED_STATUSES.includes(state.status);
+  if (wasCounted !== isCounted) {
+    await tx.thread.update({ where: { id: before.threadId }, data: { replyCount: { increment: isCounted ? 1 : -1 } } });
+  }
+}
+
+/** Locks (LOCKED) or unlocks (OPEN) a thread: members can't write in a locked one (assertWritable). */
+export async function setThreadStatus(tx: Tx, threadId: number, status: ThreadStatus): Promise<void> {
+  await tx.thread.update({ where: { id: threadId }, data: { status } });
 }
 
 // ---- Reads ----------------------------------------------------------------------------------
@@ -292,7 +421,7 @@ export type ThreadListArgs = {
 /** The rows `threads(...)` may return to this viewer: visible spaces only, then the filters. */
 export function threadListWhere(viewer: Viewer | null, args: ThreadListArgs): Prisma.ThreadWhereInput {
   return {
-    space: { visibility: { in: visibleSpaceVisibilities(viewer) } },
+    ...visibleThreadWhere(viewer),
     ...(args.spaceId !== undefined && { spaceId: args.spaceId }),
     ...(args.authorId !== undefined && { authorId: args.authorId }),
     ...(args.answered != null && { answerPostId: args.answered ? { not: null } : null }),

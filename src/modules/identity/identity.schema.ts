@@ -3,7 +3,7 @@ import { prisma } from '../../db/client.js';
 import { InvalidCredentialsError } from '../../errors.js';
 import { Role } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
-import { isAdmin } from './roles.js';
+import { canModerate, isAdmin } from './roles.js';
 import * as identity from './identity.service.js';
 
 export const RoleEnum = builder.enumType(Role, {
@@ -18,6 +18,15 @@ export const UserType = builder.prismaNode('User', {
     displayName: t.exposeString('displayName'),
     role: t.expose('role', { type: RoleEnum }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    suspendedUntil: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'While suspended: until when. Visible to the user and to moderators; null for everyone else.',
+      resolve: (user, _args, ctx) =>
+        ctx.viewer && (ctx.viewer.id === user.id || canModerate(ctx.viewer.role)) && user.suspendedUntil && user.suspendedUntil > new Date()
+          ? user.suspendedUntil
+          : null,
+    }),
     email: t.string({
       nullable: true,
       description: 'Visible to the user and to admins only; null for everyone else.',

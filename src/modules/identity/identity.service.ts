@@ -102,12 +102,36 @@ export async function signOut(viewer: Viewer | null): Promise<void> {
 export async function authenticate(token: string): Promise<Viewer> {
   const session = await prisma().session.findUnique({
     where: { tokenHash: hashToken(token) },
-    select: { id: true, expiresAt: true, revokedAt: true, user: { select: { id: true, role: true } } },
+    select: { id: true, expiresAt: true, revokedAt: true, user: { select: { id: true, role: true, suspendedUntil: true } } },
   });
   if (!session || session.revokedAt || session.expiresAt <= new Date()) {
     throw new UnauthenticatedError('The access token is invalid, expired or revoked');
   }
-  return { id: session.user.id, role: session.user.role, sessionId: session.id };
+  return {
+    id: session.user.id,
+    role: session.user.role,
+    sessionId: session.id,
+    sessionExpiresAt: session.expiresAt,
+    suspendedUntil: session.user.suspendedUntil,
+  };
+}
+
+/** A suspended viewer may read and appeal, but not write, react or report. */
+export function assertNotSuspended(viewer: Viewer): void {
+  if (viewer.suspendedUntil && viewer.suspendedUntil > new Date()) {
+    throw new ForbiddenError(`Your account is suspended until ${viewer.suspendedUntil.toISOString()}`);
+  }
+}
+
+/**
+ * Suspends (a date) or lifts the suspension of (null) a member, in the moderation action's
+ * transaction. Staff can't be suspended: an ADMIN changes their role instead.
+ */
+export async function setSuspension(tx: Tx, userId: number, until: Date | null, reason: string | null): Promise<User> {
+  const user = await tx.user.findUnique({ where: { id: userId } });
+  if (!user) throw new NotFoundError('User', String(userId));
+  if (until && user.role !== 'MEMBER') throw new ForbiddenError('Only members can be suspended; an ADMIN can change a staff role instead');
+  return tx.user.update({ where: { id: userId }, data: { suspendedUntil: until, suspensionReason: until ? reason : null } });
 }
 
 const setUserRoleInput = z.object({

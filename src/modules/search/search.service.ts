@@ -2,7 +2,7 @@ import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { ValidationError } from '../../errors.js';
 import type { Post, Thread } from '../../generated/prisma/client.js';
-import { visibleSpaceVisibilities } from '../community/visibility.js';
+import { fullReader, visibleSpaceVisibilities } from '../community/visibility.js';
 
 export type SearchHit = { typename: 'Thread'; record: Thread } | { typename: 'Post'; record: Post };
 
@@ -16,16 +16,24 @@ export function searchText(query: string): string {
 /** How many threads and posts the viewer can see match `text` (already checked by searchText). */
 export async function countHits(viewer: Viewer | null, text: string): Promise<number> {
   const visibilities = visibleSpaceVisibilities(viewer);
+  const { everything, viewerId } = fullReader(viewer);
   const counted = await prisma().$queryRaw<{ total: number }[]>`
     WITH q AS (SELECT websearch_to_tsquery('english', ${text}) || websearch_to_tsquery('spanish', ${text}) AS query)
     SELECT (
       (SELECT count(*) FROM "Thread" t JOIN "Space" s ON s.id = t."spaceId", q
-        WHERE t."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])) +
+        WHERE t."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])
+        AND (${everything} OR t."moderationStatus" = 'VISIBLE' OR t."authorId" = ${viewerId})) +
       (SELECT count(*) FROM "Post" p JOIN "Thread" t ON t.id = p."threadId" JOIN "Space" s ON s.id = t."spaceId", q
-        WHERE p."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[]))
+        WHERE p."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])
+        AND (${everything} OR p."moderationStatus" = 'VISIBLE' OR p."authorId" = ${viewerId})
+        AND (${everything} OR t."moderationStatus" IN ('VISIBLE', 'HIDDEN') OR t."authorId" = ${viewerId}))
     )::int AS total`;
   return counted[0]?.total ?? 0;
 }
+
+// Moderation: words of hidden content are searchable only by those who read it in full (its
+// author and moderators); removed and held content only by them too. A post in a removed
+// thread goes with it.
 
 /**
  * One page of the threads and posts the viewer can see that match `text`, best first (a title
@@ -39,16 +47,20 @@ export async function findHits(
   page: { offset: number; limit: number },
 ): Promise<SearchHit[]> {
   const visibilities = visibleSpaceVisibilities(viewer);
+  const { everything, viewerId } = fullReader(viewer);
   const rows = await prisma().$queryRaw<{ kind: 'Thread' | 'Post'; id: number }[]>`
     WITH q AS (SELECT websearch_to_tsquery('english', ${text}) || websearch_to_tsquery('spanish', ${text}) AS query)
     SELECT kind, id FROM (
       SELECT 'Thread' AS kind, t.id, ts_rank_cd(t."searchVector", q.query) AS rank, t."createdAt"
       FROM "Thread" t JOIN "Space" s ON s.id = t."spaceId", q
       WHERE t."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])
+        AND (${everything} OR t."moderationStatus" = 'VISIBLE' OR t."authorId" = ${viewerId})
       UNION ALL
       SELECT 'Post', p.id, ts_rank_cd(p."searchVector", q.query), p."createdAt"
       FROM "Post" p JOIN "Thread" t ON t.id = p."threadId" JOIN "Space" s ON s.id = t."spaceId", q
       WHERE p."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])
+        AND (${everything} OR p."moderationStatus" = 'VISIBLE' OR p."authorId" = ${viewerId})
+        AND (${everything} OR t."moderationStatus" IN ('VISIBLE', 'HIDDEN') OR t."authorId" = ${viewerId})
     ) hits
     ORDER BY rank DESC, "createdAt" DESC, kind, id
     LIMIT ${page.limit} OFFSET ${page.offset}`;

@@ -1,0 +1,54 @@
+import { createRequire } from 'node:module';
+import { franc } from 'franc';
+import type { MentionSentiment } from '../../generated/prisma/enums.js';
+
+// natural's sentiment analyzer is loaded on its own: the package's index also loads its storage
+// back-ends (database drivers) that listening has no use for.
+type Analyzer = { getSentiment(words: string[]): number };
+type AnalyzerClass = new (language: string, stemmer: null, vocabulary: string) => Analyzer;
+const require = createRequire(import.meta.url);
+const SentimentAnalyzer = require('natural/lib/natural/sentiment/SentimentAnalyzer.js') as AnalyzerClass;
+
+// AFINN lexicons (scores -5..5 per word, averaged over the words of the text), with each
+// language's negations ("not good", "no me gusta").
+const analyzers = {
+  en: new SentimentAnalyzer('English', null, 'afinn'),
+  es: new SentimentAnalyzer('Spanish', null, 'afinn'),
+};
+export type Language = keyof typeof analyzers;
+
+// franc's ISO 639-3 codes for the languages analysed, and ours (ISO 639-1).
+const LANGUAGES: Record<string, Language> = { eng: 'en', spa: 'es' };
+
+// Function words: trigram statistics alone misjudge short texts, where one Spanish-looking brand
+// name ("Tertulia") outweighs "I love it". A vote of these words decides first.
+const FUNCTION_WORDS: Record<Language, Set<string>> = {
+  en: new Set('the a an and or but is are was were be been it its this that these those i you he she we they my your our their of to in on at for with from by not no do does did have has had will would can very so as if than then there what which who'.split(' ')),
+  es: new Set('el la los las un una unos unas y o pero es son era fue ser está están esto esta este ese esa yo tú él ella nosotros ellos mi tu su nuestro de del al a en con por para sin no sí muy más que como cuando donde qué quién también pero porque lo le les se me te nos hay'.split(' ')),
+};
+
+/** The language of a text among those analysed, or null when it is too short or something else. */
+export function detectLanguage(text: string): Language | null {
+  const words = text.toLowerCase().match(/\p{L}+/gu) ?? [];
+  const votes = { en: 0, es: 0 };
+  for (const word of words) {
+    if (FUNCTION_WORDS.en.has(word)) votes.en++;
+    if (FUNCTION_WORDS.es.has(word)) votes.es++;
+  }
+  if (votes.en !== votes.es) return votes.en > votes.es ? 'en' : 'es';
+  return LANGUAGES[franc(text, { only: Object.keys(LANGUAGES), minLength: 10 })] ?? null;
+}
+
+/** Averages under this size, either way, are neutral: one mild word in a long text says little. */
+const NEUTRAL_BAND = 0.05;
+
+export type Sentiment = { score: number; label: MentionSentiment };
+
+/** Sentiment in the text's language (English lexicon when it is undetermined). */
+export function analyzeSentiment(text: string, language: Language | null): Sentiment {
+  const words = text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? [];
+  const raw = words.length ? analyzers[language ?? 'en'].getSentiment(words) : 0;
+  const score = Number.isFinite(raw) ? Math.round(raw * 1000) / 1000 : 0;
+  const label: MentionSentiment = score > NEUTRAL_BAND ? 'POSITIVE' : score < -NEUTRAL_BAND ? 'NEGATIVE' : 'NEUTRAL';
+  return { score, label };
+}

@@ -1,0 +1,83 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type http from 'node:http';
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import { ValidationError } from '../../errors.js';
+import { findWebhookSource, ingest, type MentionInput } from './listening.service.js';
+
+export const SOURCE_HEADER = 'x-tertulia-source';
+export const SIGNATURE_HEADER = 'x-tertulia-signature';
+
+type Reply = { status: number; body: Record<string, unknown> };
+
+/**
+ * POST /ingest/mentions: a batch of mentions pushed by a WEBHOOK source.
+ *
+ *   X-Tertulia-Source: <the ListeningSource id>
+ *   X-Tertulia-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the source's secret>
+ *   { "mentions": [{ "externalId", "url", "title", "body", "author", "publishedAt" }, ...] }
+ *
+ * 200 with what was accepted and what was already there (deliveries may be retried safely); 401
+ * when the source or signature is wrong; 400 with the fields at fault; nothing is written unless
+ * the whole batch is valid.
+ */
+export async function receiveMentionWebhook(req: http.IncomingMessage, rawBody: Buffer): Promise<Reply> {
+  const refused: Reply = { status: 401, body: { error: 'Unknown source or bad signature' } };
+  const sourceId = webhookSourceId(req.headers[SOURCE_HEADER]);
+  const signature = req.headers[SIGNATURE_HEADER];
+  if (sourceId === null || typeof signature !== 'string') return refused;
+  const source = await findWebhookSource(sourceId);
+  if (!source?.webhookSecret || !signatureMatches(source.webhookSecret, rawBody, signature)) return refused;
+
+  let payload: unknown;
+  try {
+    payload = JSON.parse(rawBody.toString('utf8'));
+  } catch {
+    return { status: 400, body: { error: 'The body is not valid JSON' } };
+  }
+  const mentions = (payload as { mentions?: unknown })?.mentions;
+  if (!Array.isArray(mentions)) return { status: 400, body: { error: 'Send {"mentions": [...]}' } };
+  try {
+    const result = await ingest(source.id, mentions.map(toMentionInput));
+    return { status: 200, body: result };
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      return { status: 400, body: { error: error.message, fieldErrors: error.fieldErrors } };
+    }
+    throw error;
+  }
+}
+
+/** The sender's signature, compared in constant time with ours. */
+export function signatureMatches(secret: string, body: Buffer, header: string): boolean {
+  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`);
+  const given = Buffer.from(header.trim().toLowerCase());
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+function webhookSourceId(header: string | string[] | undefined): number | null {
+  if (typeof header !== 'string') return null;
+  try {
+    const { typename, id } = decodeGlobalID(header.trim());
+    const value = Number(id);
+    return typename === 'ListeningSource' && Number.isSafeInteger(value) && value > 0 ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+// Loosely typed JSON in, the service's input out; the service validates every field.
+function toMentionInput(raw: unknown): MentionInput {
+  const item = (raw ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' ? value : value == null ? undefined : String(value));
+  const published = text(item.publishedAt);
+  const date = published === undefined ? undefined : new Date(published);
+  return {
+    externalId: text(item.externalId),
+    url: text(item.url),
+    title: text(item.title),
+    body: text(item.body) ?? '',
+    author: text(item.author),
+    // An unreadable date is an invalid date, which validation names, not "now".
+    publishedAt: date,
+  };
+}

@@ -1,0 +1,634 @@
+import { brandWithType } from '@pothos/core';
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { builder, WRITE_ERRORS } from '../../builder.js';
+import { loader, type Context } from '../../context.js';
+import { prisma } from '../../db/client.js';
+import { UnauthenticatedError } from '../../errors.js';
+import {
+  AppealStatus,
+  AutomodAction,
+  AutomodTrigger,
+  LockReason,
+  ModerationActionKind,
+  QueueItemStatus,
+  ReportReason,
+  ReportStatus,
+} from '../../generated/prisma/enums.js';
+import { decodeId } from '../../ids.js';
+import { checkPageArgs } from '../../pagination.js';
+import { HideClassifierEnum, PostType, ThreadType } from '../community/community.schema.js';
+import { RoleEnum, UserType } from '../identity/identity.schema.js';
+import * as moderation from './moderation.service.js';
+
+// ---- Enums ---------------------------------------------------------------------------------------
+
+const ReportReasonEnum = builder.enumType(ReportReason, { name: 'ReportReason', description: 'OTHER needs a note.' });
+const ReportStatusEnum = builder.enumType(ReportStatus, {
+  name: 'ReportStatus',
+  description: 'OPEN while moderators look at it; then the outcome: ACTION_TAKEN or DISMISSED.',
+});
+const QueueItemStatusEnum = builder.enumType(QueueItemStatus, {
+  name: 'QueueItemStatus',
+  description: 'A claim that expired counts as OPEN again.',
+});
+const LockReasonEnum = builder.enumType(LockReason, { name: 'LockReason' });
+const ModerationActionKindEnum = builder.enumType(ModerationActionKind, {
+  name: 'ModerationActionKind',
+  description: 'APPROVE publishes content automod held. APPEAL_UPHELD / APPEAL_REVERSED record the decision on an appeal.',
+});
+const AppealStatusEnum = builder.enumType(AppealStatus, { name: 'AppealStatus' });
+const AutomodTriggerEnum = builder.enumType(AutomodTrigger, { name: 'AutomodTrigger' });
+const AutomodActionEnum = builder.enumType(AutomodAction, {
+  name: 'AutomodAction',
+  description: 'BLOCK: the write fails (AutomodBlockedError). HOLD: published only once a moderator approves it from the queue. FLAG: stays visible, enters the queue.',
+});
+const QueueResolutionEnum = builder.enumType('QueueResolution', { values: ['ACTION_TAKEN', 'DISMISSED'] as const });
+const AppealDecisionEnum = builder.enumType('AppealDecision', {
+  values: ['UPHELD', 'REVERSED'] as const,
+  description: 'REVERSED undoes the action (restores, unlocks or unsuspends).',
+});
+const BulkModerationActionEnum = builder.enumType('BulkModerationAction', { values: ['HIDE', 'REMOVE', 'RESTORE'] as const });
+
+// ---- Subjects (polymorphic: a Thread, Post or User), batched per request ---------------------------
+
+const SUBJECT_TYPES = { Thread: ThreadType, Post: PostType, User: UserType };
+
+/** The subject as the viewer may see it (null if not), one statement per type per request. */
+async function loadSubject(ctx: Context, typename: string, id: number): Promise<object | null> {
+  const type = typename as moderation.SubjectRef['typename'];
+  const record = await loader(ctx, `moderationSubject:${type}`, (ids: readonly number[]) =>
+    moderation.loadSubjects(ctx.viewer, type, ids),
+  ).load(id);
+  if (record) brandWithType(record, SUBJECT_TYPES[type]);
+  return record;
+}
+
+// ---- Types -----------------------------------------------------------------------------------------
+
+export const ReportType = builder.prismaNode('Report', {
+  id: { field: 'id' },
+  nullable: true,
+  description: 'A report: its reporter and moderators can read it.',
+  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.reportVisibleWhere(ctx.viewer)] }),
+  fields: (t) => ({
+    subject: t.field({
+      type: builder.nodeInterfaceRef(),
+      nullable: true,
+      description: 'The thread, post or user reported; null if you can no longer see it.',
+      resolve: (report, _args, ctx) => loadSubject(ctx, report.subjectType, report.subjectId),
+    }),
+    reason: t.expose('reason', { type: ReportReasonEnum }),
+    note: t.exposeString('note', { nullable: true }),
+    status: t.expose('status', { type: ReportStatusEnum, description: 'The outcome, once moderators resolved it.' }),
+    reporter: t.relation('reporter'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
+  id: { field: 'id' },
+  nullable: true,
+  description: 'One subject to review, fed by reports and automod. Moderators only.',
+  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.queueItemVisibleWhere(ctx.viewer)] }),
+  fields: (t) => ({
+    subject: t.field({
+      type: builder.nodeInterfaceRef(),
+      nullable: true,
+      description: 'The thread, post or user to review.',
+      resolve: (item, _args, ctx) => loadSubject(ctx, item.subjectType, item.subjectId),
+    }),
+    status: t.field({ type: QueueItemStatusEnum, resolve: (item) => moderation.effectiveQueueStatus(item) }),
+    priority: t.float({
+      description: "Sum of the reporters' trust (1 for an ordinary reporter, up to 2) and automod flags (1), plus 1 per day waiting.",
+      resolve: (item) => moderation.queuePriority(item),
+    }),
+    reportCount: t.exposeInt('reportCount'),
+    reasons: t.field({
+      type: [ReportReasonEnum],
+      description: 'The distinct reasons given by reporters.',
+      // A loader, not a relation selection: `reports` is also selected (paged) by the connection.
+      resolve: (item, _args, ctx) =>
+        loader(ctx, 'queueItemReasons', (ids: readonly number[]) => moderation.reasonsOfItems(ids)).load(item.id),
+    }),
+    reports: t.relatedConnection('reports', {
+      cursor: 'id',
+      totalCount: true,
+      query: (args) => {
+        checkPageArgs(args);
+        return { orderBy: { id: 'asc' } };
+      },
+    }, { name: 'ReportConnection' }, { name: 'ReportEdge' }),
+    automodRule: t.relation('automodRule', { nullable: true, description: 'The automod rule that flagged or held it.' }),
+    claimedBy: t.field({
+      type: UserType,
+      nullable: true,
+      description: 'The moderator holding it, while the claim lasts.',
+      select: { claimedBy: true },
+      resolve: (item) => (moderation.effectiveQueueStatus(item) === 'CLAIMED' ? item.claimedBy : null),
+    }),
+    claimExpiresAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      resolve: (item) => (moderation.effectiveQueueStatus(item) === 'CLAIMED' ? item.claimExpiresAt : null),
+    }),
+    space: t.relation('space', { nullable: true }),
+    resolvedBy: t.relation('resolvedBy', { nullable: true }),
+    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true }),
+    resolutionNote: t.exposeString('resolutionNote', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const ModerationActionType = builder.prismaNode('ModerationAction', {
+  id: { field: 'id' },
+  nullable: true,
+  description:
+    'One entry of the moderation log. Members see entries about content they can see and about themselves: what and why; who acted only moderators see.',
+  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.actionVisibleWhere(ctx.viewer)] }),
+  fields: (t) => ({
+    kind: t.expose('kind', { type: ModerationActionKindEnum }),
+    subject: t.field({
+      type: builder.nodeInterfaceRef(),
+      nullable: true,
+      description: 'The thread, post or user acted on; null if you cannot see it.',
+      resolve: (action, _args, ctx) => loadSubject(ctx, action.subjectType, action.subjectId),
+    }),
+    reason: t.exposeString('reason'),
+    classifier: t.expose('classifier', { type: HideClassifierEnum, nullable: true }),
+    lockReason: t.expose('lockReason', { type: LockReasonEnum, nullable: true }),
+    until: t.expose('until', { type: 'DateTime', nullable: true, description: 'End of a suspension.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    targetUser: t.relation('targetUser', { description: 'The author of the content, or the user acted on.' }),
+    moderator: t.field({
+      type: UserType,
+      nullable: true,
+      description: 'Who acted: moderators only.',
+      select: { actor: true },
+      resolve: (action, _args, ctx) => (moderation.isModerator(ctx.viewer) ? action.actor : null),
+    }),
+    appeal: t.field({
+      type: AppealType,
+      nullable: true,
+      description: 'The appeal against this action: for moderators and the user acted on.',
+      select: { appeal: true },
+      resolve: (action, _args, ctx) => (moderation.canSeeActionDetails(ctx.viewer, action) ? action.appeal : null),
+    }),
+    decidedAppeal: t.field({
+      type: AppealType,
+      nullable: true,
+      description: 'For APPEAL_UPHELD / APPEAL_REVERSED: the appeal decided.',
+      select: { decidedAppeal: true },
+      resolve: (action, _args, ctx) => (moderation.canSeeActionDetails(ctx.viewer, action) ? action.decidedAppeal : null),
+    }),
+  }),
+});
+
+export const AppealType = builder.prismaNode('Appeal', {
+  id: { field: 'id' },
+  nullable: true,
+  description: 'An appeal: its appellant and moderators can read it.',
+  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.appealVisibleWhere(ctx.viewer)] }),
+  fields: (t) => ({
+    action: t.relation('action'),
+    appellant: t.relation('appellant'),
+    message: t.exposeString('message'),
+    status: t.expose('status', { type: AppealStatusEnum }),
+    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true }),
+    decision: t.relation('decision', { nullable: true, description: 'The log entry with the decision and its reason.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const AutomodHitType = builder.prismaObject('AutomodHit', {
+  description: 'One match of an automod rule, kept even when the write was blocked.',
+  fields: (t) => ({
+    ruleName: t.exposeString('ruleName'),
+    action: t.expose('action', { type: AutomodActionEnum }),
+    user: t.relation('user'),
+    subject: t.field({
+      type: builder.nodeInterfaceRef(),
+      nullable: true,
+      description: 'The thread or post written; null when it was blocked.',
+      resolve: (hit, _args, ctx) => (hit.subjectType ? loadSubject(ctx, hit.subjectType, hit.subjectId!) : null),
+    }),
+    matched: t.exposeString('matched', { description: 'What matched: the word, link, text or count.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const AutomodRuleType = builder.prismaNode('AutomodRule', {
+  id: { field: 'id' },
+  nullable: true,
+  description: 'An auto-moderation rule. Moderators read them; COMMUNITY_MANAGER and ADMIN change them.',
+  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.automodRulesVisibleWhere(ctx.viewer)] }),
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    enabled: t.exposeBoolean('enabled'),
+    trigger: t.expose('trigger', { type: AutomodTriggerEnum }),
+    action: t.expose('action', { type: AutomodActionEnum }),
+    keywords: t.exposeStringList('keywords', { description: 'KEYWORD: whole words, stored lower-case without accents.' }),
+    pattern: t.exposeString('pattern', { nullable: true, description: 'PATTERN: an RE2 regular expression, case-insensitive.' }),
+    minAccountAgeDays: t.exposeInt('minAccountAgeDays', { nullable: true }),
+    minPosts: t.exposeInt('minPosts', { nullable: true }),
+    maxMentions: t.exposeInt('maxMentions', { nullable: true }),
+    maxPosts: t.exposeInt('maxPosts', { nullable: true }),
+    windowMinutes: t.exposeInt('windowMinutes', { nullable: true }),
+    exemptRoles: t.field({ type: [RoleEnum], resolve: (rule) => rule.exemptRoles }),
+    exemptSpaceIds: t.idList({ resolve: (rule) => rule.exemptSpaceIds.map((id) => encodeGlobalID('Space', id)) }),
+    createdBy: t.relation('createdBy'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    hits: t.relatedConnection('hits', {
+      cursor: 'id',
+      totalCount: true,
+      description: 'Newest first.',
+      query: (args) => {
+        checkPageArgs(args);
+        return { orderBy: { id: 'desc' } };
+      },
+    }, { name: 'AutomodHitConnection' }, { name: 'AutomodHitEdge' }),
+  }),
+});
+void AutomodHitType; // reached through AutomodRule.hits
+
+// ---- Queries -----------------------------------------------------------------------------------------
+
+const QueueFilter = builder.inputType('ModerationQueueFilter', {
+  fields: (t) => ({
+    status: t.field({ type: QueueItemStatusEnum, description: 'Without it: OPEN and CLAIMED items (the work to do).' }),
+    reason: t.field({ type: ReportReasonEnum, description: 'Items with at least one report for this reason.' }),
+    spaceId: t.id(),
+  }),
+});
+
+const LogFilter = builder.inputType('ModerationLogFilter', {
+  fields: (t) => ({
+    subjectId: t.id({ description: 'Entries about this thread, post or user.' }),
+    userId: t.id({ description: 'Entries about this user or their content.' }),
+    kinds: t.field({ type: [ModerationActionKindEnum] }),
+    spaceId: t.id(),
+  }),
+});
+
+const subjectRef = (id: string, path: string): moderation.SubjectRef => decodeId(id, ['Thread', 'Post', 'User'] as const, path);
+const contentRef = (id: string, path: string) => decodeId(id, ['Thread', 'Post'] as const, path);
+
+builder.queryFields((t) => ({
+  moderationQueue: t.prismaConnection({
+    type: 'ModerationQueueItem',
+    cursor: 'id',
+    description: 'MODERATOR and above. Highest priority first, then oldest first.',
+    args: { filter: t.arg({ type: QueueFilter }) },
+    resolve: (query, _root, args, ctx) => {
+      checkPageArgs(args);
+      return prisma().moderationQueueItem.findMany({ ...query, where: queueWhere(ctx, args.filter), orderBy: moderation.QUEUE_ORDER });
+    },
+    totalCount: (_root, args, ctx) => prisma().moderationQueueItem.count({ where: queueWhere(ctx, args.filter) }),
+  }, { name: 'ModerationQueueConnection' }, { name: 'ModerationQueueEdge' }),
+  myReports: t.prismaConnection({
+    type: 'Report',
+    cursor: 'id',
+    description: 'Your reports, newest first, with their outcome.',
+    resolve: (query, _root, args, ctx) => {
+      checkPageArgs(args);
+      return prisma().report.findMany({ ...query, where: myReportsWhere(ctx), orderBy: { id: 'desc' } });
+    },
+    totalCount: (_root, _args, ctx) => prisma().report.count({ where: myReportsWhere(ctx) }),
+  }, { name: 'MyReportConnection' }, { name: 'MyReportEdge' }),
+  moderationLog: t.prismaConnection({
+    type: 'ModerationAction',
+    cursor: 'id',
+    description: 'Newest first. Moderators see everything; others the entries about content they can see and about themselves.',
+    args: { filter: t.arg({ type: LogFilter }) },
+    resolve: (query, _root, args, ctx) => {
+      checkPageArgs(args);
+      return prisma().moderationAction.findMany({ ...query, where: logWhere(ctx, args.filter), orderBy: { id: 'desc' } });
+    },
+    totalCount: (_root, args, ctx) => prisma().moderationAction.count({ where: logWhere(ctx, args.filter) }),
+  }, { name: 'ModerationLogConnection' }, { name: 'ModerationLogEdge' }),
+  moderationAppeals: t.prismaConnection({
+    type: 'Appeal',
+    cursor: 'id',
+    description: 'MODERATOR and above: appeals, oldest first.',
+    args: { status: t.arg({ type: AppealStatusEnum }) },
+    resolve: (query, _root, args, ctx) => {
+      checkPageArgs(args);
+      moderation.requireModerator(ctx.viewer);
+      return prisma().appeal.findMany({ ...query, where: args.status ? { status: args.status } : {}, orderBy: { id: 'asc' } });
+    },
+    totalCount: (_root, args, ctx) => {
+      moderation.requireModerator(ctx.viewer);
+      return prisma().appeal.count({ where: args.status ? { status: args.status } : {} });
+    },
+  }, { name: 'AppealConnection' }, { name: 'AppealEdge' }),
+  automodRules: t.prismaConnection({
+    type: 'AutomodRule',
+    cursor: 'id',
+    description: 'MODERATOR and above, oldest first.',
+    resolve: (query, _root, args, ctx) => {
+      checkPageArgs(args);
+      moderation.requireModerator(ctx.viewer);
+      return prisma().automodRule.findMany({ ...query, orderBy: { id: 'asc' } });
+    },
+    totalCount: (_root, _args, ctx) => {
+      moderation.requireModerator(ctx.viewer);
+      return prisma().automodRule.count();
+    },
+  }, { name: 'AutomodRuleConnection' }, { name: 'AutomodRuleEdge' }),
+}));
+
+type QueueFilterArg = { status?: moderation.QueueStatus | null; reason?: ReportReason | null; spaceId?: string | null } | null | undefined;
+function queueWhere(ctx: Context, filter: QueueFilterArg) {
+  return moderation.queueWhere(ctx.viewer, {
+    status: filter?.status,
+    reason: filter?.reason,
+    spaceId: filter?.spaceId ? decodeId(filter.spaceId, ['Space'], 'filter.spaceId').id : undefined,
+  });
+}
+
+function myReportsWhere(ctx: Context) {
+  if (!ctx.viewer) throw new UnauthenticatedError();
+  return { reporterId: ctx.viewer.id };
+}
+
+type LogFilterArg = { subjectId?: string | null; userId?: string | null; kinds?: ModerationActionKind[] | null; spaceId?: string | null } | null | undefined;
+function logWhere(ctx: Context, filter: LogFilterArg) {
+  return moderation.logWhere(ctx.viewer, {
+    subject: filter?.subjectId ? subjectRef(filter.subjectId, 'filter.subjectId') : undefined,
+    targetUserId: filter?.userId ? decodeId(filter.userId, ['User'], 'filter.userId').id : undefined,
+    kinds: filter?.kinds ?? undefined,
+    spaceId: filter?.spaceId ? decodeId(filter.spaceId, ['Space'], 'filter.spaceId').id : undefined,
+  });
+}
+
+// ---- Mutations -----------------------------------------------------------------------------------------
+
+const ReportContentInput = builder.inputType('ReportContentInput', {
+  fields: (t) => ({
+    subjectId: t.id({ required: true, description: 'A Thread, Post or User id.' }),
+    reason: t.field({ type: ReportReasonEnum, required: true }),
+    note: t.string({ description: 'Required when the reason is OTHER; up to 1000 characters.' }),
+  }),
+});
+const QueueItemInput = builder.inputType('ClaimQueueItemInput', { fields: (t) => ({ itemId: t.id({ required: true }) }) });
+const ResolveQueueItemInput = builder.inputType('ResolveQueueItemInput', {
+  fields: (t) => ({
+    itemId: t.id({ required: true }),
+    resolution: t.field({ type: QueueResolutionEnum, required: true }),
+    note: t.string(),
+  }),
+});
+const HideContentInput = builder.inputType('HideContentInput', {
+  fields: (t) => ({
+    subjectId: t.id({ required: true, description: 'A Thread or Post id.' }),
+    classifier: t.field({ type: HideClassifierEnum, required: true }),
+    reason: t.string({ required: true, description: 'Why: 1 to 1000 characters, kept in the moderation log.' }),
+  }),
+});
+const ContentActionInput = builder.inputType('ContentActionInput', {
+  fields: (t) => ({
+    subjectId: t.id({ required: true, description: 'A Thread or Post id.' }),
+    reason: t.string({ required: true, description: 'Why: 1 to 1000 characters, kept in the moderation log.' }),
+  }),
+});
+const LockThreadInput = builder.inputType('LockThreadInput', {
+  fields: (t) => ({
+    threadId: t.id({ required: true }),
+    reason: t.field({ type: LockReasonEnum, required: true }),
+    note: t.string({ description: 'More about why (the log shows it as the reason).' }),
+  }),
+});
+const UnlockThreadInput = builder.inputType('UnlockThreadInput', {
+  fields: (t) => ({ threadId: t.id({ required: true }), reason: t.string({ required: true }) }),
+});
+const UserActionInput = builder.inputType('UserActionInput', {
+  fields: (t) => ({ userId: t.id({ required: true }), reason: t.string({ required: true }) }),
+});
+const SuspendUserInput = builder.inputType('SuspendUserInput', {
+  fields: (t) => ({
+    userId: t.id({ required: true }),
+    until: t.field({ type: 'DateTime', required: true, description: 'In the future, within 10 years.' }),
+    reason: t.string({ required: true }),
+  }),
+});
+const BulkModerateInput = builder.inputType('BulkModerateInput', {
+  fields: (t) => ({
+    subjectIds: t.idList({ required: true, description: '1 to 100 Thread or Post ids.' }),
+    action: t.field({ type: BulkModerationActionEnum, required: true }),
+    classifier: t.field({ type: HideClassifierEnum, description: 'Required for HIDE.' }),
+    reason: t.string({ required: true }),
+  }),
+});
+const AppealInput = builder.inputType('AppealModerationActionInput', {
+  fields: (t) => ({ actionId: t.id({ required: true }), message: t.string({ required: true, description: '1 to 2000 characters.' }) }),
+});
+const ResolveAppealInput = builder.inputType('ResolveAppealInput', {
+  fields: (t) => ({
+    appealId: t.id({ required: true }),
+    decision: t.field({ type: AppealDecisionEnum, required: true }),
+    reason: t.string({ required: true }),
+  }),
+});
+const automodRuleFields = (t: PothosInputFields) => ({
+  name: t.string(),
+  enabled: t.boolean({ description: 'Defaults to true.' }),
+  trigger: t.field({ type: AutomodTriggerEnum }),
+  action: t.field({ type: AutomodActionEnum }),
+  keywords: t.stringList({ description: 'KEYWORD: words or phrases, matched whole, ignoring case and accents.' }),
+  pattern: t.string({ description: 'PATTERN: RE2 syntax (no backreferences or lookaround), up to 500 characters.' }),
+  minAccountAgeDays: t.int({ description: 'LINK: links from accounts younger than this.' }),
+  minPosts: t.int({ description: 'LINK: links from accounts with fewer threads and posts than this.' }),
+  maxMentions: t.int({ description: 'MENTION_SPAM: more @mentions than this.' }),
+  maxPosts: t.int({ description: 'RATE: more threads and posts than this within windowMinutes.' }),
+  windowMinutes: t.int(),
+  exemptRoles: t.field({ type: [RoleEnum] }),
+  exemptSpaceIds: t.idList(),
+});
+type PothosInputFields = Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0];
+const CreateAutomodRuleInput = builder.inputType('CreateAutomodRuleInput', {
+  description: 'name, trigger and action are required; each trigger needs its own settings.',
+  fields: (t) => automodRuleFields(t),
+});
+const UpdateAutomodRuleInput = builder.inputType('UpdateAutomodRuleInput', {
+  description: 'Omitted fields keep their value.',
+  fields: (t) => ({ ruleId: t.id({ required: true }), ...automodRuleFields(t) }),
+});
+const DeleteAutomodRuleInput = builder.inputType('DeleteAutomodRuleInput', { fields: (t) => ({ ruleId: t.id({ required: true }) }) });
+
+const ReportPayload = builder.simpleObject('ReportPayload', { fields: (t) => ({ report: t.field({ type: ReportType }) }) });
+const QueueItemPayload = builder.simpleObject('QueueItemPayload', { fields: (t) => ({ item: t.field({ type: QueueItemType }) }) });
+const ModerationActionPayload = builder.simpleObject('ModerationActionPayload', {
+  fields: (t) => ({ action: t.field({ type: ModerationActionType, description: 'The log entry written.' }) }),
+});
+const BulkModeratePayload = builder.simpleObject('BulkModeratePayload', {
+  fields: (t) => ({ actions: t.field({ type: [ModerationActionType], description: 'One log entry per subject, in input order.' }) }),
+});
+const AppealPayload = builder.simpleObject('AppealPayload', { fields: (t) => ({ appeal: t.field({ type: AppealType }) }) });
+const AutomodRulePayload = builder.simpleObject('AutomodRulePayload', { fields: (t) => ({ rule: t.field({ type: AutomodRuleType }) }) });
+const DeleteAutomodRulePayload = builder.simpleObject('DeleteAutomodRulePayload', { fields: (t) => ({ deletedRuleId: t.id() }) });
+
+type RuleArgs = {
+  exemptSpaceIds?: string[] | null;
+} & Omit<moderation.AutomodRuleInput, 'exemptSpaceIds'>;
+const ruleInput = (input: RuleArgs): moderation.AutomodRuleInput => ({
+  ...input,
+  exemptSpaceIds: input.exemptSpaceIds?.map((id, i) => decodeId(id, ['Space'], `input.exemptSpaceIds.${i}`).id),
+});
+
+builder.mutationFields((t) => ({
+  reportContent: t.field({
+    type: ReportPayload,
+    description: 'Report a thread, post or user. Reporting the same subject again while your report is open returns that report.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: ReportContentInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      report: await moderation.reportContent(ctx.viewer, subjectRef(input.subjectId, 'input.subjectId'), input),
+    }),
+  }),
+  claimQueueItem: t.field({
+    type: QueueItemPayload,
+    description: 'MODERATOR and above. One moderator at a time; the claim expires after MODERATION_CLAIM_TTL_MINUTES.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: QueueItemInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      item: await moderation.claimQueueItem(ctx.viewer, decodeId(input.itemId, ['ModerationQueueItem'], 'input.itemId').id),
+    }),
+  }),
+  resolveQueueItem: t.field({
+    type: QueueItemPayload,
+    description:
+      'MODERATOR and above, on an item open, claimed by you, or whose claim expired. Reporters see the outcome. DISMISSED on held content publishes it.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: ResolveQueueItemInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      item: await moderation.resolveQueueItem(ctx.viewer, decodeId(input.itemId, ['ModerationQueueItem'], 'input.itemId').id, input),
+    }),
+  }),
+  hideContent: t.field({
+    type: ModerationActionPayload,
+    description: 'MODERATOR and above: collapse a thread or post for everyone but its author and moderators.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: HideContentInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      action: await moderation.hideContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
+    }),
+  }),
+  removeContent: t.field({
+    type: ModerationActionPayload,
+    description: 'MODERATOR and above: only its author and moderators see it afterwards.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: ContentActionInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      action: await moderation.removeContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
+    }),
+  }),
+  restoreContent: t.field({
+    type: ModerationActionPayload,
+    description: 'MODERATOR and above: makes hidden, removed or held (automod) content visible again.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: ContentActionInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      action: await moderation.restoreContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
+    }),
+  }),
+  lockThread: t.field({
+    type: ModerationActionPayload,
+    description: 'MODERATOR and above: members can no longer reply or edit.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: LockThreadInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      action: await moderation.lockThread(ctx.viewer, decodeId(input.threadId, ['Thread'], 'input.threadId').id, input),
+    }),
+  }),
+  unlockThread: t.field({
+    type: ModerationActionPayload,
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: UnlockThreadInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      action: await moderation.unlockThread(ctx.viewer, decodeId(input.threadId, ['Thread'], 'input.threadId').id, input),
+    }),
+  }),
+  warnUser: t.field({
+    type: ModerationActionPayload,
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: UserActionInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      action: await moderation.warnUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
+    }),
+  }),
+  suspendUser: t.field({
+    type: ModerationActionPayload,
+    description: 'MODERATOR and above, on members: no writes, reactions or reports until `until`; their live subscriptions end.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: SuspendUserInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      action: await moderation.suspendUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
+    }),
+  }),
+  unsuspendUser: t.field({
+    type: ModerationActionPayload,
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: UserActionInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      action: await moderation.unsuspendUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
+    }),
+  }),
+  bulkModerate: t.field({
+    type: BulkModeratePayload,
+    description: 'MODERATOR and above: one action on up to 100 threads and posts, all or nothing.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: BulkModerateInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      actions: await moderation.bulkModerate(
+        ctx.viewer,
+        input.subjectIds.map((id, i) => contentRef(id, `input.subjectIds.${i}`)),
+        input,
+      ),
+    }),
+  }),
+  appealModerationAction: t.field({
+    type: AppealPayload,
+    description: 'The author of the moderated content, or the user warned or suspended; once per action.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: AppealInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      appeal: await moderation.appealModerationAction(ctx.viewer, decodeId(input.actionId, ['ModerationAction'], 'input.actionId').id, input),
+    }),
+  }),
+  resolveAppeal: t.field({
+    type: AppealPayload,
+    description: 'MODERATOR and above, other than the moderator who acted (ADMIN excepted).',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: ResolveAppealInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      appeal: await moderation.resolveAppeal(ctx.viewer, decodeId(input.appealId, ['Appeal'], 'input.appealId').id, input),
+    }),
+  }),
+  createAutomodRule: t.field({
+    type: AutomodRulePayload,
+    description: 'COMMUNITY_MANAGER or ADMIN.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: CreateAutomodRuleInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ rule: await moderation.createAutomodRule(ctx.viewer, ruleInput(input)) }),
+  }),
+  updateAutomodRule: t.field({
+    type: AutomodRulePayload,
+    description: 'COMMUNITY_MANAGER or ADMIN.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: UpdateAutomodRuleInput, required: true }) },
+    resolve: async (_root, { input: { ruleId, ...changes } }, ctx) => ({
+      rule: await moderation.updateAutomodRule(ctx.viewer, decodeId(ruleId, ['AutomodRule'], 'input.ruleId').id, ruleInput(changes)),
+    }),
+  }),
+  deleteAutomodRule: t.field({
+    type: DeleteAutomodRulePayload,
+    description: 'COMMUNITY_MANAGER or ADMIN. Its recorded hits are kept.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: DeleteAutomodRuleInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const id = await moderation.deleteAutomodRule(ctx.viewer, decodeId(input.ruleId, ['AutomodRule'], 'input.ruleId').id);
+      return { deletedRuleId: encodeGlobalID('AutomodRule', id) };
+    },
+  }),
+}));
