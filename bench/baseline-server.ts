@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { countRequests, serveParent } from './ipc.js';
+import { countStatementsAndRequests, serveParent } from './ipc.js';
 
 const databaseUrl = process.env.BENCH_DATABASE_URL;
 if (!databaseUrl) throw new Error('BENCH_DATABASE_URL is not set');
@@ -25,11 +25,8 @@ pool.on('error', (error) => console.error(`baseline pool: ${error.message}`));
 // The order of src/modules/community/community.service.ts REACTION_CONTENTS (the enum's order).
 const CONTENTS = ['THUMBS_UP', 'THUMBS_DOWN', 'LAUGH', 'HOORAY', 'CONFUSED', 'HEART', 'ROCKET', 'EYES'];
 
-let statements = 0;
-let traced: string[] | null = null;
 function query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-  statements++;
-  traced?.push(text.replace(/\s+/g, ' ').trim());
+  counts.statement(text.replace(/\s+/g, ' ').trim());
   return pool.query<R>(text, values);
 }
 
@@ -157,27 +154,24 @@ const server = http.createServer((req, res) => {
   });
 });
 
+// Statements (counted by `query` above) and requests, for the driver's stats and traces.
+const counts = countStatementsAndRequests(server);
+
 const sockets = new Set<import('node:net').Socket>();
 server.on('connection', (socket) => {
   sockets.add(socket);
   socket.on('close', () => sockets.delete(socket));
 });
 
-const send = serveParent({
-  statements: () => statements,
-  requests: countRequests(server),
-  trace: (on) => {
-    const done = traced ?? [];
-    traced = on ? [] : null;
-    return done;
-  },
-  stop: async () => {
+const send = serveParent(
+  counts.handlers,
+  async () => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const socket of sockets) socket.destroy();
     await closed;
     await pool.end();
   },
-});
+);
 
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);

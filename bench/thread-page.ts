@@ -18,19 +18,40 @@
 // event loop (and the GC) with the server it measures, and do so differently for the two targets.
 // Separate processes also give each server its own RSS to report. Every child has an IPC channel:
 // it exits when told to, on SIGINT/SIGTERM, and by itself when this process goes away.
-import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import type { ChildMessage, ParentMessage, ParentRequest } from './ipc.js';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..');
+import type { Requests } from './ipc.js';
+import {
+  type Actor,
+  backendCpu,
+  backendCpuSpent,
+  type Child,
+  cpuSeconds,
+  createDatabase,
+  CREATE_THREAD,
+  f1,
+  f2,
+  inParallel,
+  intOption,
+  type Json,
+  machineBusySeconds,
+  mutate,
+  NODE_ENV,
+  percentile,
+  post,
+  machineDescription,
+  procStatus,
+  PROFILE_DIR,
+  REPLY,
+  ROOT,
+  runBenchmark,
+  seedSpace,
+  startChild,
+  table,
+  withAdmin,
+} from './harness.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -63,11 +84,7 @@ env BENCH_NODE_ENV  NODE_ENV of both servers (production)`);
   process.exit(0);
 }
 
-const int = (name: keyof typeof opts, min: number, max: number): number => {
-  const value = Number(opts[name]);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
-  return value;
-};
+const int = (name: keyof typeof opts, min: number, max: number): number => intOption(opts, name, min, max);
 const CONNECTIONS = int('connections', 1, 1000);
 const WARMUP_S = int('warmup', 0, 120);
 const DURATION_S = int('duration', 1, 600);
@@ -79,214 +96,15 @@ const TARGETS = opts.targets!.split(',').map((t) => t.trim());
 for (const t of TARGETS) if (!['graphql', 'baseline', 'graphql-lite', 'graphql-min'].includes(t)) throw new Error(`unknown target ${t}`);
 if (!TARGETS.includes('graphql') || !TARGETS.includes('baseline')) throw new Error('--targets must include graphql and baseline');
 
-// Production, as deployed; otherwise src/builder.ts turns on Pothos' onUnusedQuery checks.
-const NODE_ENV = process.env.BENCH_NODE_ENV || 'production';
-const PROFILE_DIR = path.join(HERE, '.profiles');
-const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
 // ---- The query under test -------------------------------------------------------------------
 
 const THREAD_PAGE = `query ThreadPage($spaceId: ID!) { threads(spaceId: $spaceId, first: 20) { totalCount edges { cursor node { id title createdAt lastActivityAt replyCount author { id displayName } reactionGroups { content count viewerHasReacted } } } pageInfo { hasNextPage endCursor } } }`;
 const THREAD_PAGE_LITE = `query ThreadPageLite($spaceId: ID!) { threads(spaceId: $spaceId, first: 20) { totalCount edges { cursor node { id title createdAt lastActivityAt replyCount author { id displayName } } } pageInfo { hasNextPage endCursor } } }`;
 
-// ---- Cleanup: children first, then the database; bounded, once ------------------------------
-
-const cleanups: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const fn of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (error) {
-        console.error('cleanup:', error);
-      }
-    }
-  })();
-  return cleaning;
-}
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: stopping servers and dropping the database`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-// ---- Database -------------------------------------------------------------------------------
-
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function createDatabase(): Promise<{ name: string; url: string }> {
-  const name = `tertulia_bench_${randomBytes(6).toString('hex')}`;
-  const url = new URL(ADMIN_URL);
-  if (url.pathname.slice(1) === name) throw new Error('refusing to use the admin database');
-  url.pathname = `/${name}`;
-  await withAdmin((c) => c.query(`CREATE DATABASE "${name}"`));
-  cleanups.push(async () => {
-    await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-    console.error(`dropped database ${name}`);
-  });
-  return { name, url: url.toString() };
-}
-
-// ---- Child processes ------------------------------------------------------------------------
-
-type Child = {
-  name: string;
-  pid: number;
-  url: string;
-  ask<T extends ChildMessage>(message: ParentRequest): Promise<T>;
-};
-
-async function startChild(name: string, file: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Child> {
-  const proc: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(HERE, file)], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  let exited = false;
-  const exit = new Promise<void>((resolve) => proc.once('exit', () => ((exited = true), resolve())));
-  cleanups.push(async () => {
-    if (exited) return;
-    if (proc.connected) proc.send({ type: 'stop' } satisfies ParentMessage);
-    else proc.kill('SIGTERM');
-    const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-    await exit;
-    clearTimeout(killer);
-  });
-
-  const pending = new Map<number, (message: ChildMessage) => void>();
-  let nextId = 1;
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 120 s`)), 120_000);
-    proc.once('exit', (code) => reject(new Error(`${name} exited (code ${code}) before it was ready`)));
-    proc.on('message', (message: ChildMessage) => {
-      if (message.type === 'ready') {
-        clearTimeout(timer);
-        resolve(message.url);
-      } else pending.get(message.id)?.(message);
-    });
-  });
-  if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(url)) throw new Error(`${name} is not on loopback: ${url}`);
-  return {
-    name,
-    pid: proc.pid!,
-    url,
-    ask<T extends ChildMessage>(message: ParentRequest) {
-      const id = nextId++;
-      return new Promise<T>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${name} did not answer ${message.type}`)), 10_000);
-        pending.set(id, (reply) => {
-          clearTimeout(timer);
-          pending.delete(id);
-          resolve(reply as T);
-        });
-        proc.send({ ...message, id } satisfies ParentMessage);
-      });
-    },
-  };
-}
-
-// ---- /proc readings ---------------------------------------------------------------------------
-
-function procStatus(pid: number): { rssMiB: number; hwmMiB: number } {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
-}
-
-/** User + system CPU seconds of a process, or 0 if it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14, 15)
-  } catch {
-    return 0;
-  }
-}
-
-/** Busy CPU seconds of the whole machine (all CPUs), from /proc/stat. */
-function machineBusySeconds(): number {
-  const [, ...ticks] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-  // user nice system idle iowait irq softirq steal ...: everything but idle and iowait is busy.
-  const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
-  return (total - ticks[3] - ticks[4]) / CLK_TCK;
-}
-
-/** CPU seconds of every PostgreSQL backend connected to the benchmark database, by pid. */
-async function backendCpu(admin: pg.Client, database: string): Promise<Map<number, number>> {
-  const { rows } = await admin.query<{ pid: number }>(
-    'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-    [database],
-  );
-  return new Map(rows.map((r) => [r.pid, cpuSeconds(r.pid)]));
-}
-
 // ---- GraphQL client for seeding and checks ----------------------------------------------------
 
-async function post(url: string, body: string, token?: string): Promise<{ status: number; text: string }> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body,
-    signal: AbortSignal.timeout(30_000),
-  });
-  return { status: response.status, text: await response.text() };
-}
-
-// biome-ignore lint: untyped GraphQL results, checked by hand where used
-type Json = any;
-
-async function gql(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<Json> {
-  const { status, text } = await post(url, JSON.stringify({ query, variables }), token);
-  const result = JSON.parse(text) as { data?: Json; errors?: unknown[] };
-  if (status !== 200 || result.errors?.length) throw new Error(`GraphQL ${status}: ${text.slice(0, 500)}`);
-  return result.data;
-}
-
-/** Runs a mutation whose result union must be `expected`; returns that payload. */
-async function mutate(url: string, field: string, expected: string, doc: string, input: unknown, token?: string): Promise<Json> {
-  const data = await gql(url, doc, { input }, token);
-  const payload = data[field];
-  if (payload.__typename !== expected) throw new Error(`${field}: ${JSON.stringify(payload)}`);
-  return payload;
-}
-
-const SIGN_UP = `mutation ($input: SignUpInput!) { signUp(input: $input) { __typename ... on AuthPayload { token user { id } } ... on Error { message } } }`;
-const SET_ROLE = `mutation ($input: SetUserRoleInput!) { setUserRole(input: $input) { __typename ... on Error { message } } }`;
-const CREATE_SPACE = `mutation ($input: CreateSpaceInput!) { createSpace(input: $input) { __typename ... on SpacePayload { space { id } } ... on Error { message } } }`;
-const CREATE_THREAD = `mutation ($input: CreateThreadInput!) { createThread(input: $input) { __typename ... on ThreadPayload { thread { id } } ... on Error { message } } }`;
-const REPLY = `mutation ($input: ReplyToThreadInput!) { replyToThread(input: $input) { __typename ... on PostPayload { post { id } } ... on Error { message } } }`;
 const ADD_REACTION = `mutation ($input: ReactionInput!) { addReaction(input: $input) { __typename ... on Error { message } } }`;
 const CONTENTS = ['THUMBS_UP', 'THUMBS_DOWN', 'LAUGH', 'HOORAY', 'CONFUSED', 'HEART', 'ROCKET', 'EYES'];
-
-/** Runs `tasks` with at most `limit` in flight; the first failure fails the lot. */
-async function inParallel(tasks: (() => Promise<unknown>)[], limit: number): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, tasks.length) }, async () => {
-      while (next < tasks.length) await tasks[next++]();
-    }),
-  );
-}
 
 /** A small deterministic PRNG (mulberry32), so every run seeds the same shape of data. */
 function prng(seed: number): () => number {
@@ -298,42 +116,14 @@ function prng(seed: number): () => number {
   };
 }
 
-type Actor = { token: string; id: string };
 type Seeded = { spaceId: string; viewer: Actor; threads: number; replies: number; reactions: number; users: number };
 
 async function seed(url: string): Promise<Seeded> {
   const rand = prng(42);
   const pick = <T>(list: T[]): T => list[Math.floor(rand() * list.length)];
-  const signUp = async (name: string): Promise<Actor> => {
-    const payload = await mutate(url, 'signUp', 'AuthPayload', SIGN_UP, {
-      email: `${name.toLowerCase().replace(/\W+/g, '-')}@bench.example`,
-      password: 'a long enough password',
-      displayName: name,
-    });
-    return { token: payload.token, id: payload.user.id };
-  };
-
-  const admin = await signUp('Admin'); // the first account is the ADMIN
-  const manager = await signUp('Manager');
-  await mutate(url, 'setUserRole', 'SetUserRolePayload', SET_ROLE, { userId: manager.id, role: 'COMMUNITY_MANAGER' }, admin.token);
-  const members: Actor[] = new Array(MEMBERS);
-  await inParallel(
-    Array.from({ length: MEMBERS }, (_, i) => async () => {
-      members[i] = await signUp(`Member ${String(i + 1).padStart(3, '0')}`);
-    }),
-    4,
-  );
+  const { manager, members, spaceId } = await seedSpace(url, MEMBERS);
   const viewer = members[0];
   const people = [manager, ...members];
-
-  // MEMBERS: the page needs a signed-in viewer, so the visibility rule and the token both matter.
-  const space = await mutate(url, 'createSpace', 'SpacePayload', CREATE_SPACE, {
-    name: 'Product help',
-    slug: 'product-help',
-    description: 'Questions and answers about the product.',
-    visibility: 'MEMBERS',
-  }, manager.token);
-  const spaceId: string = space.space.id;
 
   const threadIds: string[] = new Array(THREADS);
   await inParallel(
@@ -454,13 +244,13 @@ function cannon(target: Target, token: string, seconds: number, onLatency?: (ms:
   });
 }
 
-type Stats = Extract<ChildMessage, { type: 'stats' }>;
+type Stats = Requests['stats']['reply'];
 
 /** The child's counters once it has no request in flight (bounded wait). */
 async function quiet(child: Child): Promise<Stats> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const stats = await child.ask<Stats>({ type: 'stats' });
+    const stats = await child.ask('stats', {});
     if (stats.inflight === 0) return stats;
     if (Date.now() > deadline) throw new Error(`${child.name} still has ${stats.inflight} requests in flight after 30 s`);
     await new Promise((r) => setTimeout(r, 20));
@@ -479,11 +269,11 @@ async function measure(target: Target, round: number, token: string, admin: pg.C
     at: performance.now(),
   };
   const latencies: number[] = [];
-  if (opts['cpu-prof']) await target.child.ask({ type: 'profile', on: true, dir: PROFILE_DIR });
+  if (opts['cpu-prof']) await target.child.ask('profile', { on: true, dir: PROFILE_DIR });
   const result = await cannon(target, token, DURATION_S, (ms) => latencies.push(ms));
   const loadgen = process.cpuUsage(before.loadgen);
   if (opts['cpu-prof']) {
-    const { file } = await target.child.ask<Extract<ChildMessage, { type: 'profile' }>>({ type: 'profile', on: false, dir: PROFILE_DIR });
+    const { file } = await target.child.ask('profile', { on: false, dir: PROFILE_DIR });
     console.error(`  CPU profile of ${target.name}: ${file ? path.relative(ROOT, file) : 'failed'}`);
   }
   const last = await quiet(target.child);
@@ -493,8 +283,7 @@ async function measure(target: Target, round: number, token: string, admin: pg.C
     machine: machineBusySeconds(),
     at: performance.now(),
   };
-  let postgresCpu = 0;
-  for (const [pid, cpu] of after.postgres) postgresCpu += cpu - (before.postgres.get(pid) ?? 0);
+  const postgresCpu = backendCpuSpent(before.postgres, after.postgres);
   const loadgenCpu = (loadgen.user + loadgen.system) / 1e6;
   const ours = after.server - before.server + postgresCpu + loadgenCpu;
   return {
@@ -519,11 +308,6 @@ async function measure(target: Target, round: number, token: string, admin: pg.C
 }
 
 // ---- Report ---------------------------------------------------------------------------------
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 type Summary = {
   target: string;
@@ -565,13 +349,6 @@ function summarize(target: string, runs: Run[]): Summary {
     hwmMiB: Math.max(...runs.map((r) => r.hwmMiB)),
     heapMiB: Math.max(...runs.map((r) => r.heapMiB)),
   };
-}
-
-const f1 = (n: number) => n.toFixed(1);
-const f2 = (n: number) => n.toFixed(2);
-
-function table(header: string[], rows: (string | number)[][]): string {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
 // ---- Main -----------------------------------------------------------------------------------
@@ -639,9 +416,9 @@ async function main(): Promise<void> {
   const traces: Record<string, string[]> = {};
   for (const name of TARGETS) {
     const child = name === 'baseline' ? baseline : app;
-    await child.ask({ type: 'trace', on: true });
+    await child.ask('trace', { on: true });
     await post(child.url, bodyOf(name), token);
-    traces[name] = (await child.ask<Extract<ChildMessage, { type: 'trace' }>>({ type: 'trace', on: false })).statements;
+    traces[name] = (await child.ask('trace', { on: false })).statements;
   }
 
   const targets: Target[] = TARGETS.map((name) => ({
@@ -666,14 +443,13 @@ async function main(): Promise<void> {
   });
 
   // ---- Print ----
-  const [pgVersion] = await withAdmin(async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows.map((r) => r.v));
   const summaries = TARGETS.map((name) => summarize(name, runs.filter((r) => r.target === name)));
   const by = Object.fromEntries(summaries.map((s) => [s.target, s]));
   const out: string[] = [];
   out.push(`## Thread page benchmark (${new Date().toISOString()})`, '');
   out.push(`Command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``);
   out.push(
-    `Machine: ${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? '?'}), ${f1(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, PostgreSQL ${pgVersion} on ${new URL(ADMIN_URL).host}, ${os.platform()} ${os.release()}`,
+    `Machine: ${await machineDescription()}`,
   );
   out.push(
     `Load: autocannon, ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s measured per run, ${ROUNDS} rounds of ${TARGETS.join(' / ')} alternating; both servers with a pool of ${POOL}, NODE_ENV=${NODE_ENV}.`,
@@ -723,21 +499,4 @@ async function main(): Promise<void> {
 }
 
 // Everything is bounded: the seeding, every run, and the whole benchmark.
-const budgetMs = 300_000 + ROUNDS * TARGETS.length * (WARMUP_S + DURATION_S + 15) * 1000;
-const watchdog = setTimeout(() => {
-  console.error(`the benchmark took longer than ${budgetMs / 1000} s; giving up`);
-  void cleanup().finally(() => process.exit(1));
-}, budgetMs);
-
-let exitCode = 0;
-try {
-  await main();
-} catch (error) {
-  // After Ctrl-C the servers go first, so whatever was talking to them fails: not news.
-  if (!interrupted) console.error(error);
-  exitCode = 1;
-} finally {
-  await cleanup();
-  clearTimeout(watchdog);
-}
-process.exit(exitCode);
+await runBenchmark(main, 300_000 + ROUNDS * TARGETS.length * (WARMUP_S + DURATION_S + 15) * 1000);

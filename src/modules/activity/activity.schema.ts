@@ -58,18 +58,21 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
     actor: t.field({
       type: UserType,
       nullable: true,
-      resolve: (event) => (event.actorId == null ? null : prisma().user.findUnique({ where: { id: event.actorId } })),
+      resolve: (event) =>
+        event.actorId == null ? null : loadOnce(event, 'actor', () => prisma().user.findUnique({ where: { id: event.actorId! } })),
     }),
     space: t.field({
       type: SpaceType,
       nullable: true,
-      resolve: (event) => (event.spaceId == null ? null : prisma().space.findUnique({ where: { id: event.spaceId } })),
+      resolve: (event) =>
+        event.spaceId == null ? null : loadOnce(event, 'space', () => prisma().space.findUnique({ where: { id: event.spaceId! } })),
     }),
     thread: t.field({
       type: ThreadType,
       nullable: true,
       resolve: async (event, _args, ctx) => {
-        const thread = event.threadId == null ? null : await prisma().thread.findUnique({ where: { id: event.threadId } });
+        const thread =
+          event.threadId == null ? null : await loadOnce(event, 'thread', () => prisma().thread.findUnique({ where: { id: event.threadId! } }));
         return thread && canSeeContent(ctx.viewer, thread) ? thread : null;
       },
     }),
@@ -91,29 +94,57 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
       nullable: true,
       description: 'What the event is about (a Thread, Post, Space, User, a moderation, support or listening record); null if it no longer exists or you may not see it (removed content, say).',
       resolve: async (event, _args, ctx) => {
-        const record = await loadSubject(event, ctx.viewer);
-        if (record) brandWithType(record, SUBJECT_TYPES[event.subjectType as keyof typeof SUBJECT_TYPES]);
-        return record;
+        const record = await loadOnce(event, 'subject', async () => {
+          const loaded = await loadSubject(event);
+          if (loaded) brandWithType(loaded, SUBJECT_TYPES[event.subjectType as keyof typeof SUBJECT_TYPES]);
+          return loaded;
+        });
+        return record && canSeeSubject(ctx.viewer, event.subjectType, record) ? record : null;
       },
     }),
   }),
 });
 
-// Prisma batches findUnique calls made in the same tick, so a fan-out to many subscribers
-// resolves each subject with one statement. Moderation applies per viewer: removed or held
-// content (or a post in a removed thread) is null for those who may not see it.
-async function loadSubject(event: ActivityMessage, viewer: Viewer | null): Promise<object | null> {
-  const where = { where: { id: event.subjectId } };
-  switch (event.subjectType) {
-    case 'Thread': {
-      const thread = await prisma().thread.findUnique(where);
-      return thread && canSeeContent(viewer, thread) ? thread : null;
-    }
+// The bus hands the same ActivityMessage object to every subscription of this process, so the
+// records an event refers to are loaded once per event and shared by all its deliveries, not
+// once per subscriber (1,000 subscribers were 3,000 Prisma calls per event; bench/RESULTS.md).
+// What each viewer may see is still decided per delivery: canReceive before anything is
+// resolved, then canSeeContent / canSeeSubject on the shared record. The records are read-only
+// to the resolvers. Keyed weakly: an event's records go with the event.
+const loadedForEvent = new WeakMap<ActivityMessage, Map<string, Promise<unknown>>>();
+
+function loadOnce<T>(event: ActivityMessage, field: string, load: () => Promise<T>): Promise<T> {
+  let loaded = loadedForEvent.get(event);
+  if (!loaded) loadedForEvent.set(event, (loaded = new Map()));
+  let record = loaded.get(field) as Promise<T> | undefined;
+  if (!record) loaded.set(field, (record = load()));
+  return record;
+}
+
+/** Moderation applies per viewer: removed or held content (or a post in a removed thread) is null for those who may not see it. */
+function canSeeSubject(viewer: Viewer | null, subjectType: string, record: object): boolean {
+  switch (subjectType) {
+    case 'Thread':
+      return canSeeContent(viewer, record as Parameters<typeof canSeeContent>[1]);
     case 'Post': {
-      const post = await prisma().post.findUnique({ ...where, include: { thread: { select: { moderationStatus: true, authorId: true } } } });
-      return post && canSeeContent(viewer, post) && canSeeContent(viewer, post.thread) ? post : null;
+      const post = record as Parameters<typeof canSeeContent>[1] & { thread: Parameters<typeof canSeeContent>[1] };
+      return canSeeContent(viewer, post) && canSeeContent(viewer, post.thread);
     }
     // Their events go to moderators only (or, for a public action, to those who see its space).
+    default:
+      return true;
+  }
+}
+
+// Prisma batches findUnique calls made in the same tick, so the subjects of a page of the log
+// are read with one statement per type.
+async function loadSubject(event: ActivityMessage): Promise<object | null> {
+  const where = { where: { id: event.subjectId } };
+  switch (event.subjectType) {
+    case 'Thread':
+      return prisma().thread.findUnique(where);
+    case 'Post':
+      return prisma().post.findUnique({ ...where, include: { thread: { select: { moderationStatus: true, authorId: true } } } });
     case 'ModerationQueueItem':
       return prisma().moderationQueueItem.findUnique(where);
     case 'ModerationAction':
