@@ -1,6 +1,6 @@
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { activitySubscriberCount } from '../src/events/bus.js';
+import { activitySubscriberCount, subscribeActivity } from '../src/events/bus.js';
 import { type Actor, createCommunity, createThread, reply } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import { sleep, startTestApp, subscribe, type TestApp } from './helpers.js';
@@ -93,5 +93,42 @@ describe('one event delivered to many subscribers', () => {
     expect(result.data?.activity.subject).toEqual({ __typename: 'Post', id: postId, body: 'Internal note', viewerCanEdit: true, author: { id: moderator.id } });
     await sleep(200);
     for (const memberFeed of memberFeeds) expect(memberFeed.received).toEqual([]);
+  });
+});
+
+describe('a large fan-out shares the event loop', () => {
+  it('hands an event to 1,000 subscribers in turns, letting other work run between them, in order for each', async () => {
+    const SUBSCRIBERS = 1000;
+    // Bus-level subscribers of this process: each notes which events reach it, in order.
+    const seen: string[][] = Array.from({ length: SUBSCRIBERS }, () => []);
+    let otherWorkRanAfter = -1;
+    let deliveries = 0;
+    const subscriptions = seen.map((events, index) =>
+      subscribeActivity((event) => {
+        if (event.kind !== 'POST_CREATED') return false;
+        deliveries++;
+        // Work queued by the first delivery of the first event (a stand-in for a query's answer).
+        if (index === 0 && events.length === 0) setImmediate(() => (otherWorkRanAfter = deliveries));
+        events.push(event.id);
+        return false;
+      }),
+    );
+    try {
+      const threadId = await createThread(t, alice, membersSpace, 'Busy thread');
+      await reply(t, alice, threadId, 'one');
+      await reply(t, bob, threadId, 'two');
+      for (let i = 0; i < 200 && deliveries < 2 * SUBSCRIBERS; i++) await sleep(25);
+      expect(deliveries).toBe(2 * SUBSCRIBERS);
+      // Every subscriber got both events, in log order.
+      const [first, second] = seen[0];
+      expect(BigInt(first) < BigInt(second)).toBe(true);
+      expect(seen.every((events) => events.length === 2 && events[0] === first && events[1] === second)).toBe(true);
+      // The other work ran after the first turn (at most 200 deliveries, fewer of ours when other
+      // subscriptions of this process came first), long before the fan-out ended.
+      expect(otherWorkRanAfter).toBeGreaterThan(0);
+      expect(otherWorkRanAfter).toBeLessThanOrEqual(200);
+    } finally {
+      await Promise.all(subscriptions.map((s) => s.return?.()));
+    }
   });
 });

@@ -90,9 +90,7 @@ export async function openEventBus(
   // Topic names carry the channel prefix, so several deployments (or test runs) can share a Redis.
   const activityTopic = `${channelPrefix}activity`;
   const subscribers = new Set<Subscriber>();
-  const fanOut = (message: ActivityMessage) => {
-    for (const subscriber of subscribers) subscriber.receive(message);
-  };
+  const fanOut = dispatcher(subscribers);
   const endAll = () => {
     for (const subscriber of subscribers) subscriber.end();
     subscribers.clear();
@@ -142,6 +140,48 @@ export async function openEventBus(
   );
   const waited = await Promise.race([subscribed, new Promise<false>((r) => setTimeout(() => r(false), 10_000).unref())]);
   if (!waited) onError(new Error('Redis did not answer within 10 s'), `Not yet subscribed to ${activityTopic}`);
+}
+
+/** Deliveries handed out in one turn of the event loop before I/O gets its turn. */
+const FANOUT_CHUNK = 200;
+
+/**
+ * Hands each event to every subscriber of this process, in publishing order, at most
+ * FANOUT_CHUNK subscribers per turn of the event loop. Each delivery starts a GraphQL execution;
+ * thousands of them in one go would keep the process from reading anything else for that long
+ * (the queries of writes in flight time out, new requests wait). An event goes to the
+ * subscribers there were when its turn came, all of them before the next event starts, so each
+ * subscriber still sees every event in order. A few subscribers are served at once, as before.
+ */
+function dispatcher(subscribers: Set<Subscriber>): (message: ActivityMessage) => void {
+  const queue: ActivityMessage[] = [];
+  let current: { message: ActivityMessage; targets: Subscriber[]; next: number } | undefined;
+  // Waiting for its next turn, or handing out right now (a publish from inside a delivery queues).
+  let busy = false;
+  const pump = () => {
+    busy = true;
+    let budget = FANOUT_CHUNK;
+    while (budget > 0) {
+      if (!current) {
+        const message = queue.shift();
+        if (!message) {
+          busy = false;
+          return;
+        }
+        current = { message, targets: [...subscribers], next: 0 };
+      }
+      const end = Math.min(current.targets.length, current.next + budget);
+      for (let i = current.next; i < end; i++) current.targets[i].receive(current.message);
+      budget -= end - current.next;
+      current.next = end;
+      if (current.next === current.targets.length) current = undefined;
+    }
+    setImmediate(pump);
+  };
+  return (message) => {
+    queue.push(message);
+    if (!busy) pump();
+  };
 }
 
 /**
