@@ -1,6 +1,6 @@
 import type { Viewer } from '../../context.js';
-import { ForbiddenError, UnauthenticatedError } from '../../errors.js';
 import type { Role } from '../../generated/prisma/enums.js';
+import { requireManager } from '../identity/guards.js';
 import { canManageCommunity } from '../identity/roles.js';
 
 // Who does what in support. One place, so every path (HTTP, WebSocket, node(id), nested fields,
@@ -14,15 +14,6 @@ import { canManageCommunity } from '../identity/roles.js';
 
 export const canJoinDepartment = (role: Role): boolean => role === 'AGENT' || canManageCommunity(role);
 
-export function requireViewer(viewer: Viewer | null): Viewer {
-  if (!viewer) throw new UnauthenticatedError();
-  return viewer;
-}
-
 export function requireSupportManager(viewer: Viewer | null): Viewer {
-  const actor = requireViewer(viewer);
-  if (!canManageCommunity(actor.role)) {
-    throw new ForbiddenError('Only a COMMUNITY_MANAGER or ADMIN can manage support departments and channels');
-  }
-  return actor;
+  return requireManager(viewer, 'manage support departments and channels');
 }

@@ -4,7 +4,7 @@ import { writeWithActivity } from '../../events/activity.js';
 import { ForbiddenError, NotFoundError } from '../../errors.js';
 import type { Department, SupportCase } from '../../generated/prisma/client.js';
 import { canManageCommunity } from '../identity/roles.js';
-import { requireViewer } from './access.js';
+import { requireViewer } from '../identity/guards.js';
 import { CaseLog, setAssignee } from './cases.js';
 
 // Round-robin assignment among a department's on-duty members, for departments with autoAssign,

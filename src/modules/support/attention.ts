@@ -3,7 +3,7 @@ import { prisma } from '../../db/client.js';
 import { ForbiddenError, ValidationError } from '../../errors.js';
 import { unansweredThreads } from '../community/community.service.js';
 import { canManageCommunity, isStaff } from '../identity/roles.js';
-import { requireViewer } from './access.js';
+import { requireViewer } from '../identity/guards.js';
 import { viewerDepartmentIds } from './cases.js';
 
 // The attention queue: who is waiting on the team, oldest wait first. Cases whose requester

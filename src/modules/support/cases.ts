@@ -9,7 +9,7 @@ import type { ActivityKind, CaseEventKind, CasePriority, CaseRating, CaseStatus 
 import { parseInput } from '../../validation.js';
 import { threadForSupportCase } from '../community/community.service.js';
 import { canManageCommunity, isStaff } from '../identity/roles.js';
-import { requireViewer } from './access.js';
+import { requireViewer } from '../identity/guards.js';
 import { PRIORITIES } from './priorities.js';
 import { autoAssign } from './assignment.js';
 import { findRoute } from './routing.js';

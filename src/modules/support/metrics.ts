@@ -3,7 +3,7 @@ import { prisma } from '../../db/client.js';
 import { ForbiddenError, ValidationError } from '../../errors.js';
 import type { CaseStatus, SlaMetric } from '../../generated/prisma/enums.js';
 import { canManageCommunity } from '../identity/roles.js';
-import { requireViewer } from './access.js';
+import { requireViewer } from '../identity/guards.js';
 import { viewerDepartmentIds } from './cases.js';
 import { SLA_METRICS } from './sla.js';
 
