@@ -113,16 +113,19 @@ async function assertBrandNameFree(name: string): Promise<void> {
   }
 }
 
-type BrandMatcher = (foldedText: string) => number[];
+export type BrandMatcher = (foldedText: string) => number[];
 
-/** Which active brands a text names: a keyword as a whole word, and no exclusion keyword. */
-async function activeBrandMatcher(): Promise<BrandMatcher> {
-  const brands = await prisma().trackedBrand.findMany({ where: { archivedAt: null } });
+/** Which of `brands` a text names: a keyword as a whole word, and no exclusion keyword. */
+export function brandMatcher(brands: readonly Pick<TrackedBrand, 'id' | 'keywords' | 'exclusionKeywords'>[]): BrandMatcher {
   const compiled = brands.flatMap((brand) => {
     const matches = wholeWordMatcher(brand.keywords);
     return matches ? [{ id: brand.id, matches, excluded: wholeWordMatcher(brand.exclusionKeywords) }] : [];
   });
   return (folded) => compiled.filter((b) => b.matches(folded) && !b.excluded?.(folded)).map((b) => b.id);
+}
+
+async function activeBrandMatcher(): Promise<BrandMatcher> {
+  return brandMatcher(await prisma().trackedBrand.findMany({ where: { archivedAt: null } }));
 }
 
 // ---- Sources --------------------------------------------------------------------------------
@@ -340,15 +343,21 @@ export async function ingestMentions(viewer: Viewer | null, sourceId: number, it
   return ingest(sourceId, items);
 }
 
+/** A batch's rows as they are stored, by external id, with the brands each names. */
+export type PreparedMentions = {
+  /** Items in the batch, repeats included (they count as duplicates). */
+  count: number;
+  rows: Map<string, { mention: Prisma.MentionCreateManyInput; brandIds: number[] }>;
+};
+
 /**
- * Processes and stores a batch of mentions of one source: language, sentiment, brands matched.
- * Idempotent by source + external id (else URL): what is already there is counted as a duplicate
- * and left unchanged. All or nothing: a batch with an invalid item writes nothing.
+ * Validates a batch and computes what is stored for each mention: language, sentiment, folded
+ * text and the brands it names. No database: `ingest` stores the result (and so does the
+ * listening benchmark's raw baseline, to insert the very rows the app would).
  */
-export async function ingest(sourceId: number, items: MentionInput[], now = new Date()): Promise<IngestResult> {
+export function prepareMentions(sourceId: number, items: MentionInput[], brandsOf: BrandMatcher, now: Date): PreparedMentions {
   const valid = parseInput(batchInput, items.map((item) => withoutNulls(item)), 'input.mentions');
-  const brandsOf = await activeBrandMatcher();
-  const rows = new Map<string, { mention: Prisma.MentionCreateManyInput; brandIds: number[] }>();
+  const rows: PreparedMentions['rows'] = new Map();
   for (const item of valid) {
     const externalId = item.externalId ?? item.url!;
     if (rows.has(externalId)) continue; // the same item twice in one batch
@@ -376,6 +385,16 @@ export async function ingest(sourceId: number, items: MentionInput[], now = new 
       },
     });
   }
+  return { count: valid.length, rows };
+}
+
+/**
+ * Processes and stores a batch of mentions of one source: language, sentiment, brands matched.
+ * Idempotent by source + external id (else URL): what is already there is counted as a duplicate
+ * and left unchanged. All or nothing: a batch with an invalid item writes nothing.
+ */
+export async function ingest(sourceId: number, items: MentionInput[], now = new Date()): Promise<IngestResult> {
+  const { count, rows } = prepareMentions(sourceId, items, await activeBrandMatcher(), now);
   const inserted = await prisma().$transaction(async (tx) => {
     const created = await tx.mention.createManyAndReturn({
       data: [...rows.values()].map((row) => row.mention),
@@ -388,7 +407,7 @@ export async function ingest(sourceId: number, items: MentionInput[], now = new 
     if (links.length) await tx.mentionBrand.createMany({ data: links });
     return created.length;
   });
-  return { accepted: inserted, duplicates: valid.length - inserted };
+  return { accepted: inserted, duplicates: count - inserted };
 }
 
 // ---- Reading and triage ---------------------------------------------------------------------
