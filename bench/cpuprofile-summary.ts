@@ -72,7 +72,7 @@ function where(node: Node): string {
 
 // Layers of the stack, by package (self time only, so each sample counts once).
 const LAYERS: [string, RegExp][] = [
-  ['Prisma client (query building, interpretation, results)', /^@prisma\//],
+  ['Prisma client (query building, interpretation, results; its query compiler is the wasm)', /^(@prisma\/|wasm:)/],
   ['pg driver', /^pg(-|$)/],
   ['GraphQL execution (executor, Pothos, dataloader, app resolvers)', /^(@graphql-tools\/executor|graphql|@pothos\/|dataloader|src\/)/],
   ['Yoga, envelop, whatwg-node, armor', /^(graphql-yoga|@graphql-yoga\/|@envelop\/|@whatwg-node\/|@escape\.tech\/)/],
