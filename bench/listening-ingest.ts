@@ -356,7 +356,7 @@ const PROFILE_CATEGORIES: [string, (f: Frame) => boolean][] = [
   ['processing: folding and brand matching', (f) => f.where === 'src/text.ts' || f.functionName === 'brandMatcher'],
   ['processing: validation', (f) => f.where === 'zod' || f.where === 'src/validation.ts' || f.functionName === 'toMentionInput'],
   ['processing: the rest of ingest (service code)', (f) => f.where === `${LISTENING}listening.service.ts`],
-  ['Prisma (client, query compiler, adapter)', (f) => /^@prisma\//.test(f.where) || /^src\/(generated|db)\//.test(f.where)],
+  ['Prisma (client, query compiler, adapter)', (f) => /^(@prisma\/|wasm:)/.test(f.where) || /^src\/(generated|db)\//.test(f.where)],
   ['pg driver', (f) => /^pg(-|$)/.test(f.where) || f.where === 'postgres-array'],
   ['webhook HTTP, JSON.parse, HMAC (src/webhooks.ts, webhook.ts, app.ts)', (f) => f.where === 'src/webhooks.ts' || f.where === `${LISTENING}webhook.ts` || f.where === 'src/app.ts'],
   ['garbage collector', (f) => f.functionName === '(garbage collector)'],
