@@ -294,6 +294,15 @@ async function stored(pool: pg.Pool, source: Source): Promise<{ mentions: number
   return { mentions: Number(rows[0].mentions), links: Number(rows[0].links) };
 }
 
+/** The earliest and latest ingestedAt of a source's mentions, in ms since the epoch (stored as UTC wall time). */
+async function ingestedBetween(pool: pg.Pool, source: Source): Promise<[number, number]> {
+  const { rows } = await pool.query<{ first: string; last: string }>(
+    `SELECT extract(epoch FROM min("ingestedAt")) * 1000 AS first, extract(epoch FROM max("ingestedAt")) * 1000 AS last FROM "Mention" WHERE "sourceId" = $1`,
+    [source.id],
+  );
+  return [Number(rows[0].first), Number(rows[0].last)];
+}
+
 /** A digest of everything a source's mentions hold but their ids and ingestedAt, by external id, brand links included. */
 async function digest(pool: pg.Pool, source: Source): Promise<string> {
   const { rows } = await pool.query<{ digest: string }>(
@@ -478,9 +487,13 @@ async function main(): Promise<void> {
       for (const target of TARGETS) {
         const into = await source(`${target} ${round}`);
         measuredSources.set(`${target} ${round}`, into);
+        const startedAt = Date.now();
         const r = await once(target, 'measured', round, into, corpus);
         runs.push(r);
         const held = await stored(pool, into);
+        // ingestedAt is the time of the delivery, in UTC, as the app's clock (and this one) says.
+        const [first, last] = await ingestedBetween(pool, into);
+        if (first < startedAt - 60_000 || last > Date.now() + 1000) throw new Error(`${target} ${round}: ingestedAt from ${new Date(first).toISOString()} to ${new Date(last).toISOString()}, not during the run`);
         if (r.failures.length || r.accepted !== MENTIONS || r.duplicates !== 0 || held.mentions !== MENTIONS || held.links !== expectedLinks) {
           throw new Error(`${target} ${round}: ${r.accepted} accepted, ${r.duplicates} duplicates, ${held.mentions} stored with ${held.links} brand links, expected ${MENTIONS} new with ${expectedLinks}; ${r.failures.join('; ')}`);
         }
