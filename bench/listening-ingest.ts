@@ -371,6 +371,13 @@ const PROFILE_CATEGORIES: [string, (f: Frame) => boolean][] = [
   ['garbage collector', (f) => f.functionName === '(garbage collector)'],
 ];
 const PROFILE_REST = 'Node core (HTTP server, sockets, streams, timers) and other';
+// The breakdown's summary: what the issue asks about, a row each.
+const GROUPS: [string, RegExp][] = [
+  ['processing (language, sentiment, matching, validation)', /^processing:/],
+  ['HTTP, JSON, HMAC (no GraphQL on this path) and Node core', /^(webhook HTTP|Node core)/],
+  ['Prisma and the pg driver', /^(Prisma|pg driver)/],
+  ['garbage collector', /^garbage collector$/],
+];
 
 // ---- Report ---------------------------------------------------------------------------------
 
@@ -437,13 +444,13 @@ function report(runs: Run[], steps: Step[], breakdown: { busyUs: number; byCateg
       return [category, `${f1(100 * share)}%`, f1(share * serverUs)];
     });
     out.push(`Where the webhook's time goes: the server's CPU split by the profile of \`${profiled.profile ? path.relative(ROOT, profiled.profile) : '?'}\` (each sample to the innermost frame that names a category), applied to the measured runs' ${f1(serverUs)} µs per mention; then PostgreSQL from /proc:`, '');
-    out.push(
-      table(
-        ['where', 'share of server CPU', 'µs per mention'],
-        [...rows, ['**server total**', '100%', `**${f1(serverUs)}**`], ['PostgreSQL backends (webhook runs)', '', f1(pgUs)], ['PostgreSQL backends (raw runs)', '', f1(rawPgUs)]],
-      ),
-      '',
-    );
+    const totals = [['**server total**', '100%', `**${f1(serverUs)}**`], ['PostgreSQL backends (webhook runs)', '', f1(pgUs)], ['PostgreSQL backends (raw runs)', '', f1(rawPgUs)]];
+    const grouped = GROUPS.map(([group, test]) => {
+      const share = [...breakdown.byCategory].filter(([category]) => test.test(category)).reduce((sum, [, spent]) => sum + spent, 0) / breakdown.busyUs;
+      return [group, `${f1(100 * share)}%`, f1(share * serverUs)];
+    });
+    out.push(table(['where (summary)', 'share of server CPU', 'µs per mention'], [...grouped, ...totals]), '');
+    out.push(table(['where (in detail)', 'share of server CPU', 'µs per mention'], rows), '');
   }
   for (const r of runs) if (r.failures.length) out.push(`- ${r.target} ${r.kind} ${r.round}: failures: ${r.failures.join('; ')}`);
   return out.join('\n');
