@@ -232,6 +232,7 @@ async function run(ctx: Context, target: Target, kind: Kind, round: number, sour
         const text = await response.text();
         if (response.status !== 200) return void fail(`${response.status} ${text.slice(0, 200)}`);
         const result = JSON.parse(text) as { accepted: number; duplicates: number };
+        if (result.accepted + result.duplicates !== delivery.size) fail(`a batch of ${delivery.size} answered ${text}`);
         accepted += result.accepted;
         duplicates += result.duplicates;
       } catch (error) {
