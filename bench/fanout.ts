@@ -29,17 +29,16 @@ import { isDeepStrictEqual, parseArgs } from 'node:util';
 import pg from 'pg';
 import type { ChurnResult, LoadTarget, Percentiles, SentPost, Subscription, Tally } from './fanout-load.js';
 import {
-  backendCpu,
-  backendCpuSpent,
   type Actor,
   type Child,
-  cpuSeconds,
+  type CpuMark,
+  cpuMark as harnessCpuMark,
+  cpuSince as harnessCpuSince,
   createDatabase,
   CREATE_THREAD,
   f1,
   f2,
   intOption,
-  machineBusySeconds,
   mutate,
   NODE_ENV,
   percentile,
@@ -305,34 +304,19 @@ const REDIS_PIDS = (() => {
   return pids;
 })();
 
-type CpuMark = { servers: number[]; load: number; driver: NodeJS.CpuUsage; postgres: Map<number, number>; redis: number; machine: number; at: number };
 type CpuSpent = { servers: number[]; load: number; driver: number; postgres: number; redis: number; otherCpus: number; seconds: number };
 
-async function cpuMark(servers: Servers, load: Child, admin: pg.Client, database: string): Promise<CpuMark> {
-  return {
-    servers: servers.children.map((c) => cpuSeconds(c.pid)),
-    load: cpuSeconds(load.pid),
-    driver: process.cpuUsage(),
-    postgres: await backendCpu(admin, database),
-    redis: REDIS_PIDS.reduce((s, pid) => s + cpuSeconds(pid), 0),
-    machine: machineBusySeconds(),
-    at: wallClock(),
-  };
+// The servers', the load process's and Redis's CPU, by position in the harness's readings.
+const ourPids = (servers: Servers, load: Child) => [...servers.children.map((c) => c.pid), load.pid, ...REDIS_PIDS];
+
+function cpuMark(servers: Servers, load: Child, admin: pg.Client, database: string): Promise<CpuMark> {
+  return harnessCpuMark(ourPids(servers, load), admin, database);
 }
 
 async function cpuSince(mark: CpuMark, servers: Servers, load: Child, admin: pg.Client, database: string): Promise<CpuSpent> {
-  const now = await cpuMark(servers, load, admin, database);
-  const driverUsage = process.cpuUsage(mark.driver);
-  const spent = {
-    servers: now.servers.map((s, i) => s - mark.servers[i]),
-    load: now.load - mark.load,
-    driver: (driverUsage.user + driverUsage.system) / 1e6,
-    postgres: backendCpuSpent(mark.postgres, now.postgres),
-    redis: now.redis - mark.redis,
-  };
-  const seconds = (now.at - mark.at) / 1000;
-  const ours = spent.servers.reduce((a, b) => a + b, 0) + spent.load + spent.driver + spent.postgres + spent.redis;
-  return { ...spent, seconds, otherCpus: Math.max(0, now.machine - mark.machine - ours) / seconds };
+  const { processes, ...spent } = await harnessCpuSince(mark, ourPids(servers, load), admin, database);
+  const count = servers.children.length;
+  return { ...spent, servers: processes.slice(0, count), load: processes[count], redis: processes.slice(count + 1).reduce((a, b) => a + b, 0) };
 }
 
 // ---- Fan-out runs -----------------------------------------------------------------------------

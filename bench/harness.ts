@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { ChildMessage, ParentMessage, RequestName, Requests } from './ipc.js';
+import { type ChildMessage, type ParentMessage, type RequestName, type Requests, wallClock } from './ipc.js';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '..');
@@ -227,6 +227,35 @@ export function backendCpuSpent(before: Map<number, number>, after: Map<number, 
   let spent = 0;
   for (const [pid, cpu] of after) spent += cpu - (before.get(pid) ?? 0);
   return spent;
+}
+
+/** CPU readings at one moment: of some processes, this one, the database's backends, the machine. */
+export type CpuMark = { processes: number[]; driver: NodeJS.CpuUsage; postgres: Map<number, number>; machine: number; at: number };
+/**
+ * CPU seconds spent since a mark by each of the processes, this driver and the PostgreSQL backends
+ * of `database`; and how many CPUs everything else on the machine kept busy meanwhile.
+ */
+export type CpuSpent = { processes: number[]; driver: number; postgres: number; otherCpus: number; seconds: number };
+
+export async function cpuMark(pids: number[], admin: pg.Client, database: string): Promise<CpuMark> {
+  return {
+    processes: pids.map(cpuSeconds),
+    driver: process.cpuUsage(),
+    postgres: await backendCpu(admin, database),
+    machine: machineBusySeconds(),
+    at: wallClock(),
+  };
+}
+
+export async function cpuSince(mark: CpuMark, pids: number[], admin: pg.Client, database: string): Promise<CpuSpent> {
+  const now = await cpuMark(pids, admin, database);
+  const driverUsage = process.cpuUsage(mark.driver);
+  const processes = now.processes.map((s, i) => s - mark.processes[i]);
+  const driver = (driverUsage.user + driverUsage.system) / 1e6;
+  const postgres = backendCpuSpent(mark.postgres, now.postgres);
+  const seconds = (now.at - mark.at) / 1000;
+  const ours = processes.reduce((a, b) => a + b, 0) + driver + postgres;
+  return { processes, driver, postgres, seconds, otherCpus: Math.max(0, now.machine - mark.machine - ours) / seconds };
 }
 
 // ---- GraphQL client for seeding and checks ----------------------------------------------------
