@@ -51,7 +51,8 @@ const Resolve = graphql(`
 const MyReports = graphql(`
   query ModMyReports { myReports(first: 50) { totalCount nodes { id reason status subject { id } } } }
 `);
-const ActionFields = graphql(`
+// The fields every action mutation below selects; codegen inlines it into their documents.
+graphql(`
   fragment ModActionFields on ModerationAction {
     id kind reason classifier lockReason until
     subject { __typename id }
@@ -206,7 +207,6 @@ const ReactM = graphql(`
 const LogCount = graphql(`
   query ModActivityLog { activityLog(first: 100, filter: { kinds: [REPORT_CREATED, QUEUE_ITEM_CLAIMED, QUEUE_ITEM_RESOLVED] }) { edges { node { kind } } } }
 `);
-void ActionFields;
 
 let t: TestApp;
 let c: Community;

@@ -200,7 +200,8 @@ export const AppealType = builder.prismaNode('Appeal', {
   }),
 });
 
-const AutomodHitType = builder.prismaObject('AutomodHit', {
+// Registered for AutomodRule.hits, which reaches it by its model name.
+builder.prismaObject('AutomodHit', {
   description: 'One match of an automod rule, kept even when the write was blocked.',
   fields: (t) => ({
     ruleName: t.exposeString('ruleName'),
@@ -250,7 +251,6 @@ export const AutomodRuleType = builder.prismaNode('AutomodRule', {
     }, { name: 'AutomodHitConnection' }, { name: 'AutomodHitEdge' }),
   }),
 });
-void AutomodHitType; // reached through AutomodRule.hits
 
 // ---- Queries -----------------------------------------------------------------------------------------
 
