@@ -105,6 +105,9 @@ if (opts.help) {
   --cpu-prof           V8 CPU profile of the app during measured runs (bench/.profiles/)
   --selection minimal  subscribe to \`activity { id subject { id } }\` instead, to tell the per-delivery cost of
                        the machinery (graphql-ws, envelop, executor) from that of the fields (graphql only)
+  --selection viewer   the full selection plus \`viewerCanEdit\`, which reads the viewer's id: subscribers share
+                       an execution only with the same member's other subscriptions (graphql only; with
+                       --members 200, 200 executions per event instead of one)
   --heap-snapshot      heap snapshots of the app before and with N idle subscribers (bench/.profiles/;
                        compare with: npx tsx bench/heap-summary.ts IDLE --before BEFORE --per N)
 env DATABASE_URL       admin connection (postgres://postgres@127.0.0.1:5432/test)
@@ -143,9 +146,11 @@ for (const r of RATES) if (!Number.isInteger(r) || r < 1 || r > 1000) throw new 
 // The subscription every subscriber holds: what a moderation console would show for new posts.
 const FULL_SUBSCRIPTION = `subscription Fanout($spaceId: ID!) { activity(filter: { spaceIds: [$spaceId], kinds: [POST_CREATED] }) { id kind occurredAt actor { id displayName } subject { __typename id ... on Post { body createdAt } } } }`;
 const MINIMAL_SUBSCRIPTION = `subscription FanoutMinimal($spaceId: ID!) { activity(filter: { spaceIds: [$spaceId], kinds: [POST_CREATED] }) { id occurredAt subject { id } } }`;
-if (!['full', 'minimal'].includes(String(opts.selection))) throw new Error('--selection must be full or minimal');
-if (opts.selection === 'minimal' && TARGETS.includes('baseline')) throw new Error('--selection minimal is for --targets graphql (the baseline sends the full frame)');
-const SUBSCRIPTION = opts.selection === 'minimal' ? MINIMAL_SUBSCRIPTION : FULL_SUBSCRIPTION;
+const VIEWER_SUBSCRIPTION = `subscription FanoutViewer($spaceId: ID!) { activity(filter: { spaceIds: [$spaceId], kinds: [POST_CREATED] }) { id kind occurredAt actor { id displayName } subject { __typename id ... on Post { body createdAt viewerCanEdit } } } }`;
+const SELECTIONS: Record<string, string> = { full: FULL_SUBSCRIPTION, minimal: MINIMAL_SUBSCRIPTION, viewer: VIEWER_SUBSCRIPTION };
+if (!(String(opts.selection) in SELECTIONS)) throw new Error('--selection must be full, minimal or viewer');
+if (opts.selection !== 'full' && TARGETS.includes('baseline')) throw new Error(`--selection ${opts.selection} is for --targets graphql (the baseline sends the full frame)`);
+const SUBSCRIPTION = SELECTIONS[String(opts.selection)];
 const WRITER_NAME = 'Writer';
 // Waiting for the last deliveries after the writer stops, at most.
 const DRAIN_MS = 20_000;

@@ -16,7 +16,9 @@
 //             prepareMentions, inserted from this process with `pg`: one transaction per batch,
 //             INSERT ... ON CONFLICT DO NOTHING RETURNING into "Mention", then "MentionBrand"
 //             (the search-vector trigger stays on)
-// Bodies and signatures are made before the clock starts too, so the sender only sends.
+// Bodies and signatures are made before the clock starts too, so the sender only sends (stamped
+// with that moment: a run must end within the server's WEBHOOK_TOLERANCE_SECONDS, 300 s, or its
+// late batches are refused with 401 and reported as failures).
 // Then, outside the measured runs: the same batches again to the same sources (all duplicates),
 // one webhook run under the V8 profiler, and each processing step timed in this process.
 import { createHmac } from 'node:crypto';
@@ -28,7 +30,7 @@ import type { Prisma } from '../src/generated/prisma/client.js';
 import { analyzeSentiment, detectLanguage } from '../src/modules/listening/analysis.js';
 import { brandMatcher, type BrandMatcher, type MentionInput, prepareMentions } from '../src/modules/listening/listening.service.js';
 import { foldText } from '../src/text.js';
-import { signatureMatches, signBody } from '../src/webhooks.js';
+import { signatureHeaders, signatureMatches } from '../src/webhooks.js';
 import { attribute, type Frame, readProfile } from './cpuprofile-summary.js';
 import {
   type Child,
@@ -122,13 +124,13 @@ function batchesOf<T>(items: T[]): T[][] {
   return batches;
 }
 
-/** A webhook delivery: the body as sent and its signature. */
-type Delivery = { body: string; signature: string; size: number };
+/** A webhook delivery: the body as sent and its timestamp and signature headers. */
+type Delivery = { body: string; signed: Record<string, string>; size: number };
 
 function deliveries(corpus: CorpusMention[], source: Source): Delivery[] {
   return batchesOf(corpus).map((mentions) => {
     const body = JSON.stringify({ mentions });
-    return { body, signature: signBody(source.secret, body), size: mentions.length };
+    return { body, signed: signatureHeaders(source.secret, body), size: mentions.length };
   });
 }
 
@@ -225,7 +227,7 @@ async function run(ctx: Context, target: Target, kind: Kind, round: number, sour
       try {
         const response = await fetch(ctx.webhookUrl, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-tertulia-source': source.globalId, 'x-tertulia-signature': delivery.signature },
+          headers: { 'content-type': 'application/json', 'x-tertulia-source': source.globalId, ...delivery.signed },
           body: delivery.body,
           signal: AbortSignal.timeout(60_000),
         });
@@ -342,7 +344,7 @@ function measureSteps(corpus: CorpusMention[], brandsOf: BrandMatcher, source: S
   const now = new Date();
   let sink = 0;
   const steps: Step[] = [
-    { step: 'HMAC-SHA256 check of the body (signatureMatches)', usPerMention: timeSteps(corpus.length, () => work.forEach((d) => (sink += Number(signatureMatches(source.secret, d.raw, d.signature))))) },
+    { step: 'HMAC-SHA256 check of the timestamp and body (signatureMatches)', usPerMention: timeSteps(corpus.length, () => work.forEach((d) => (sink += Number(signatureMatches(source.secret, d.raw, d.signed))))) },
     { step: 'JSON.parse of the body', usPerMention: timeSteps(corpus.length, () => work.forEach((d) => (sink += (JSON.parse(d.body) as { mentions: unknown[] }).mentions.length))) },
     { step: 'language detection (detectLanguage)', usPerMention: timeSteps(corpus.length, () => texts.forEach((t) => (sink += detectLanguage(t)?.length ?? 0))) },
     { step: 'sentiment (analyzeSentiment)', usPerMention: timeSteps(corpus.length, () => texts.forEach((t, i) => (sink += analyzeSentiment(t, languages[i]).score))) },

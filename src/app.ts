@@ -21,6 +21,7 @@ import { configureModeration } from './modules/moderation/moderation.service.js'
 import { receiveCaseWebhook } from './modules/support/ingest.js';
 import { runSlaJob } from './jobs/sla-job.js';
 import { schema } from './schema.js';
+import { useSharedSubscriptionResults } from './shared-subscription-results.js';
 import { serveWebhook, type Webhook } from './webhooks.js';
 import { serveGraphqlWs } from './ws.js';
 
@@ -92,12 +93,14 @@ export function buildApp(config: Config, logger: Logger): App {
         blockFieldSuggestion: { enabled: true },
       }),
       useOperationLog(logger),
+      useSharedSubscriptionResults(),
     ],
   });
 
   let stopping = false;
   // Responses not yet finished, so stop() can ask their keep-alive connections to close.
   const responses = new Set<http.ServerResponse>();
+  const webhookLimits = { maxBytes: config.maxBodyBytes, toleranceSeconds: config.webhookToleranceSeconds };
   const httpServer = http.createServer((req, res) => {
     if (stopping) res.setHeader('connection', 'close');
     responses.add(res);
@@ -119,7 +122,7 @@ export function buildApp(config: Config, logger: Logger): App {
       return;
     }
     const webhook = WEBHOOKS[path];
-    if (webhook) return void serveWebhook(req, res, webhook, config.maxBodyBytes, logger);
+    if (webhook) return void serveWebhook(req, res, webhook, webhookLimits, logger);
     if (path !== GRAPHQL_PATH) return sendJson(res, 404, { error: `Not found; the API is at ${GRAPHQL_PATH}` });
     if (req.method === 'POST') {
       const length = req.headers['content-length'];
@@ -133,7 +136,7 @@ export function buildApp(config: Config, logger: Logger): App {
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
-  const wsCleanup = serveGraphqlWs(wsServer, yoga, logger);
+  const wsCleanup = serveGraphqlWs(wsServer, yoga, logger, { keepAliveMs: config.wsKeepAliveMs });
 
   const sockets = new Set<import('node:net').Socket>();
   httpServer.on('connection', (socket) => {

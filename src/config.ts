@@ -22,9 +22,11 @@ const envSchema = z.object({
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
   MAX_QUERY_COST: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
   MAX_ALIASES: z.coerce.number().int().min(1).max(1000).default(30),
+  WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   SUBSCRIBER_BUFFER_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
+  WS_KEEPALIVE_MS: z.coerce.number().int().min(0).max(3_600_000).default(12_000),
   ACTIVITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   LISTENING_JOB_INTERVAL_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
   LISTENING_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
@@ -51,10 +53,14 @@ export type Config = {
   tokenTtlHours: number;
   maxBodyBytes: number;
   limits: { maxDepth: number; maxCost: number; maxAliases: number };
+  /** How far (seconds, either way) a signed webhook's timestamp may be from this server's clock. */
+  webhookToleranceSeconds: number;
   shutdownTimeoutMs: number;
   databasePoolSize: number;
   /** Bytes that may wait for one live subscriber before it is ended as a slow consumer. */
   subscriberBufferBytes: number;
+  /** How often graphql-ws sockets are pinged; one that missed the previous pong is cut. 0: never. */
+  wsKeepAliveMs: number;
   /** Activity older than this is pruned; cursors from before it can no longer resume. */
   activityRetentionDays: number;
   /** Feed polling and alert evaluation: how often, and the limits of one feed fetch. */
@@ -91,9 +97,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokenTtlHours: e.TOKEN_TTL_HOURS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     limits: { maxDepth: e.MAX_QUERY_DEPTH, maxCost: e.MAX_QUERY_COST, maxAliases: e.MAX_ALIASES },
+    webhookToleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     subscriberBufferBytes: e.SUBSCRIBER_BUFFER_BYTES,
+    wsKeepAliveMs: e.WS_KEEPALIVE_MS,
     activityRetentionDays: e.ACTIVITY_RETENTION_DAYS,
     listening: {
       jobIntervalMs: e.LISTENING_JOB_INTERVAL_MS,

@@ -1,7 +1,7 @@
 import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import type { WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { Context } from './context.js';
 import type { Logger } from './logger.js';
 import { authenticate } from './modules/identity/identity.service.js';
@@ -16,14 +16,19 @@ export function serveGraphqlWs(
   wsServer: WebSocketServer,
   yoga: YogaServerInstance<Record<string, unknown>, Context>,
   logger: Logger,
+  /** How often every socket is pinged; one that did not answer the previous ping is cut. 0: never. */
   { keepAliveMs = 12_000 } = {},
 ) {
-  return useServer<Record<string, unknown>>(
+  const heartbeat = keepAliveMs > 0 && Number.isFinite(keepAliveMs) ? keepAlive(wsServer, keepAliveMs) : undefined;
+  const server = useServer<Record<string, unknown>>(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
       // Refuse a bad token at connection time: graphql-ws closes with 4403 Forbidden.
       onConnect: async (ctx) => {
+        // graphql-ws keeps the HTTP upgrade request (headers and all) for the life of the
+        // connection; nothing here reads it (the token comes in connectionParams).
+        (ctx.extra as { request?: unknown }).request = undefined;
         const value = ctx.connectionParams?.authorization;
         if (value === undefined) return true;
         try {
@@ -38,21 +43,24 @@ export function serveGraphqlWs(
       onSubscribe: async (ctx, _id, params) => {
         const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
-          req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
-          connectionParams: ctx.connectionParams,
+          connectionParams: withOperationAuthorization(ctx.connectionParams, params.extensions),
           // graphql-ws awaits each send, so a client that stops reading holds its subscriptions
           // still while their events queue in the bus; past the byte bound (queued events plus
           // this socket's unsent bytes), the bus calls this.
-          closeConnection: (code: number, reason: string) => {
+          // Methods, not named arrows: under tsx each named arrow carries its own name string,
+          // 256 bytes per subscription (bench/RESULTS.md, memory).
+          closeConnection(code: number, reason: string) {
             const socket = ctx.extra.socket;
             logger.warn({ code, reason }, 'closing a graphql-ws connection');
             socket.close(code, reason);
             // A client that is not reading may never answer the close frame.
             setTimeout(() => socket.terminate(), 1000).unref();
           },
-          transportBufferedBytes: () => ctx.extra.socket.bufferedAmount,
+          transportBufferedBytes() {
+            return ctx.extra.socket.bufferedAmount;
+          },
         });
         // Expected failures (a syntax error, a token revoked since connecting) are an `error`
         // message for this one operation, as the protocol wants, not a 4500 close of the socket.
@@ -81,8 +89,43 @@ export function serveGraphqlWs(
       isProd: true,
     },
     wsServer,
-    keepAliveMs,
+    // Our heartbeat instead (keepAlive below): graphql-ws's own sets two timers per socket.
+    0,
   );
+  return {
+    dispose: async () => {
+      heartbeat?.stop();
+      await server.dispose();
+    },
+  };
+}
+
+/**
+ * One timer for every socket (the `ws` README's heartbeat): each period, a socket that has not
+ * answered the previous ping with a pong is cut, the others are pinged again. A client that
+ * vanished without closing (a dropped network) is thus gone within two periods.
+ */
+function keepAlive(wsServer: WebSocketServer, periodMs: number): { stop(): void } {
+  // Weak: a socket that closes while its ping is unanswered leaves nothing behind.
+  const unanswered = new WeakSet<WebSocket>();
+  function answered(this: WebSocket) {
+    unanswered.delete(this);
+  }
+  wsServer.on('connection', (socket) => socket.on('pong', answered));
+  const timer = setInterval(() => {
+    for (const socket of wsServer.clients) {
+      if (socket.readyState !== socket.OPEN) continue;
+      if (unanswered.has(socket)) {
+        socket.terminate();
+        continue;
+      }
+      unanswered.add(socket);
+      socket.ping();
+    }
+  }, periodMs);
+  // Open sockets keep the process alive, not this.
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 // What getEnveloped hands back, carried to graphql-ws through rootValue (Yoga's recipe).
@@ -91,3 +134,19 @@ type Enveloped = {
   execute: (args: ExecutionArgs) => any;
   subscribe: (args: ExecutionArgs) => any;
 };
+
+/**
+ * GraphiQL (Yoga's) sends its Headers tab with each operation, as `extensions.headers`. Like an
+ * HTTP request's header, an Authorization there signs in this one operation, over whatever the
+ * connection itself carried; without it, the connection's own `authorization` applies.
+ */
+function withOperationAuthorization(
+  connectionParams: Readonly<Record<string, unknown>> | undefined,
+  extensions: Readonly<Record<string, unknown>> | null | undefined,
+): Readonly<Record<string, unknown>> | undefined {
+  const headers = extensions?.headers;
+  if (typeof headers !== 'object' || headers === null) return connectionParams;
+  const name = Object.keys(headers).find((key) => key.toLowerCase() === 'authorization');
+  const authorization = name === undefined ? undefined : (headers as Record<string, unknown>)[name];
+  return authorization === undefined ? connectionParams : { ...connectionParams, authorization };
+}

@@ -3,7 +3,8 @@ import { createSpace, createThread, createUser, reply, type Actor } from './fixt
 import { graphql } from './gql/index.js';
 import { prisma } from '../src/db/client.js';
 import { pruneActivity } from '../src/jobs/activity-retention.js';
-import { startTestApp, subscribe, type TestApp } from './helpers.js';
+import { pendingTokenExpiries } from '../src/modules/activity/activity.service.js';
+import { sleep, startTestApp, subscribe, type TestApp } from './helpers.js';
 
 const Log = graphql(`
   query Log($filter: ActivityFilter, $first: Int, $after: String, $last: Int, $before: String) {
@@ -192,6 +193,55 @@ describe('rights are checked per event, as they are when it is delivered', () =>
     await expect(sub.next(seen + 1, 15_000)).rejects.toThrow(/This access token has expired; sign in again and resubscribe/);
   });
 
+  it('ends each subscription at its own token expiry, a later-opened earlier one first', async () => {
+    const lateEmail = `expiring-late-${Date.now()}@example.com`;
+    const earlyEmail = `expiring-early-${Date.now()}@example.com`;
+    const late = await createUserWithEmail(lateEmail);
+    const early = await createUserWithEmail(earlyEmail);
+    const expireIn = (email: string, ms: number) =>
+      prisma().session.updateMany({ where: { user: { email } }, data: { expiresAt: new Date(Date.now() + ms) } });
+    // The later expiry is scheduled first; the earlier one, opened after it, must still come first.
+    await expireIn(lateEmail, 5000);
+    const lateSub = subscribe(t.wsClient(late.token), Live);
+    await waitUntilLive([lateSub]);
+    await expireIn(earlyEmail, 2500);
+    const earlySub = subscribe(t.wsClient(early.token), Live);
+    const [earlySeen] = await waitUntilLive([earlySub]);
+    await expect(earlySub.next(earlySeen + 1, 10_000)).rejects.toThrow(/This access token has expired; sign in again and resubscribe/);
+    // The later one is still live: it gets the next event, then ends at its own time.
+    const lateSeen = lateSub.received.length;
+    const thread = await createThread(t, admin, publicSpace, 'After the first expiry');
+    expect((await lateSub.next(lateSeen + 1)).at(-1)?.data?.activity).toMatchObject({ kind: 'THREAD_CREATED', subject: { id: thread } });
+    await expect(lateSub.next(lateSeen + 2, 10_000)).rejects.toThrow(/This access token has expired; sign in again and resubscribe/);
+  });
+
+  it('lets go of the token expiry of every subscription that ends, however it ends', async () => {
+    // Expiries wait on one shared timer; an ended subscription must leave nothing there.
+    const before = pendingTokenExpiries();
+    const clients = [t.wsClient(alice.token), t.wsClient(alice.token), t.wsClient(agent.token)];
+    const subs = clients.map((client) => subscribe(client, Live));
+    const anonymous = subscribe(t.wsClient(), Live);
+    await waitUntilLive([...subs, anonymous]);
+    // One per signed-in subscription; none for the anonymous one.
+    expect(pendingTokenExpiries()).toBe(before + 3);
+
+    subs[0].dispose(); // completed by the client
+    await clients[1].dispose(); // its connection closed
+    await until(() => pendingTokenExpiries() === before + 1, 'two expiries to be dropped');
+
+    // Churn on one connection: subscribe, go live, complete, many times over.
+    for (let i = 0; i < 10; i++) {
+      const sub = subscribe(clients[2], Live);
+      await waitUntilLive([sub]);
+      expect(pendingTokenExpiries()).toBe(before + 2);
+      sub.dispose();
+      await until(() => pendingTokenExpiries() === before + 1, 'the churned expiry to be dropped');
+    }
+    subs[2].dispose();
+    anonymous.dispose();
+    await until(() => pendingTokenExpiries() === before, 'every expiry to be dropped');
+  });
+
   it('applies a role change from the next event on: a promoted member starts seeing staff events', async () => {
     const bob = await createUser(t, 'Bob');
     const sub = subscribe(t.wsClient(bob.token), Resume, { filter: { kinds: ['THREAD_CREATED', 'USER_ROLE_CHANGED'] } });
@@ -298,4 +348,12 @@ async function waitUntilLive(subs: ReturnType<typeof subscribe>[]): Promise<numb
     if (index < 0) throw new Error('a subscription never saw the fence');
     return index + 1;
   });
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
 }

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.js';
-import { type Actor, type Community, createCommunity, createThread, createUser, reply } from './fixtures.js';
+import { type Actor, type Community, createCommunity, createSpace, createThread, createUser, reply } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import type { CreateAutomodRuleInput } from './gql/graphql.js';
 import { startTestApp, type TestApp } from './helpers.js';
@@ -101,6 +101,23 @@ const Restore = graphql(`
     restoreContent(input: $input) { __typename ... on ModerationActionPayload { action { kind reason } } ... on Error { message } }
   }
 `);
+const ThreadActivity = graphql(`
+  query AutoThreadActivity($id: ID!) { node(id: $id) { ... on Thread { lastActivityAt replyCount } } }
+`);
+const SpaceByActivity = graphql(`
+  query AutoSpaceByActivity($spaceId: ID!, $orderBy: ThreadOrder) {
+    threads(spaceId: $spaceId, first: 10, orderBy: $orderBy) { nodes { id lastActivityAt } }
+  }
+`);
+const ApprovalLog = graphql(`
+  query AutoApprovalLog($subjectId: ID!) { moderationLog(first: 5, filter: { subjectId: $subjectId }) { nodes { kind createdAt } } }
+`);
+const PostCreatedAt = graphql(`
+  query AutoPostCreatedAt($id: ID!) { node(id: $id) { ... on Post { createdAt } } }
+`);
+const RuleEvents = graphql(`
+  query AutoRuleEvents { activityLog(last: 3, filter: { kinds: [AUTOMOD_RULES_CHANGED] }) { nodes { kind actor { id } subject { __typename id } } } }
+`);
 const ThreadList = graphql(`
   query AutoThreadList($spaceId: ID!) { threads(spaceId: $spaceId, first: 100) { nodes { id } } }
 `);
@@ -161,6 +178,56 @@ describe('automod rules', () => {
     expect((await t.request(Rules, {}, alice.token)).errors?.[0].message).toBe('Only a MODERATOR, COMMUNITY_MANAGER or ADMIN can moderate');
     expect((await t.query(DeleteRule, { input: { ruleId: created.id } }, manager.token)).deleteAutomodRule).toEqual({ __typename: 'DeleteAutomodRulePayload', deletedRuleId: created.id });
     expect((await t.query(DeleteRule, { input: { ruleId: created.id } }, manager.token)).deleteAutomodRule.__typename).toBe('NotFoundError');
+  });
+
+  it('records every change of a rule in the activity log, streamed to moderators and managers only', async () => {
+    const [mod, managerFeed, member, supportAgent] = await fenced(t, [
+      await liveFeed(t, moderator.token, admin, c.publicSpace),
+      await liveFeed(t, manager.token, admin, c.publicSpace),
+      await liveFeed(t, bob.token, admin, c.publicSpace),
+      await liveFeed(t, agent.token, admin, c.publicSpace),
+    ], admin, c.publicSpace);
+    const created = await rule({ name: 'Recorded', trigger: 'KEYWORD', action: 'FLAG', keywords: ['recorded'] });
+    // Wait for each event before the next change, so its rule is still there to resolve.
+    await mod.feed.next(mod.skip + 1);
+    expect((await t.query(UpdateRule, { input: { ruleId: created.id, action: 'HOLD' } }, admin.token)).updateAutomodRule.__typename).toBe('AutomodRulePayload');
+    await mod.feed.next(mod.skip + 2);
+    // Refused or failed changes write nothing.
+    expect((await t.query(UpdateRule, { input: { ruleId: created.id, enabled: false } }, moderator.token)).updateAutomodRule.__typename).toBe('ForbiddenError');
+    expect((await t.query(CreateRule, { input: { name: 'Recorded', trigger: 'KEYWORD', action: 'FLAG', keywords: ['x'] } }, manager.token)).createAutomodRule.__typename).toBe('ConflictError');
+    expect((await t.query(UpdateRule, { input: { ruleId: created.id, trigger: 'RATE' } }, manager.token)).updateAutomodRule.__typename).toBe('ValidationError');
+    expect((await t.query(DeleteRule, { input: { ruleId: created.id } }, manager.token)).deleteAutomodRule.__typename).toBe('DeleteAutomodRulePayload');
+    const fence = await createThread(t, admin, c.publicSpace, 'Fence');
+
+    const changed = (actor: Actor, subject: { __typename: string; id: string } | null) => ({
+      id: expect.any(String), kind: 'AUTOMOD_RULES_CHANGED', actor: { id: actor.id }, space: null, subject,
+    });
+    const expected = [
+      changed(manager, { __typename: 'AutomodRule', id: created.id }),
+      changed(admin, { __typename: 'AutomodRule', id: created.id }),
+      // Deleted: the event stays, its subject is gone.
+      changed(manager, null),
+    ];
+    for (const { feed, skip } of [mod, managerFeed]) {
+      const received = await feed.next(skip + 4);
+      expect(received.slice(skip, skip + 3).map((e) => e.data?.activity)).toEqual(expected);
+      expect(kindsAfter(feed, skip)).toEqual(['AUTOMOD_RULES_CHANGED:AutomodRule', 'AUTOMOD_RULES_CHANGED:AutomodRule', 'AUTOMOD_RULES_CHANGED:null', 'THREAD_CREATED:Thread']);
+    }
+    for (const { feed, skip } of [member, supportAgent]) {
+      await feed.next(skip + 1);
+      expect(kindsAfter(feed, skip)).toEqual(['THREAD_CREATED:Thread']);
+      expect(feed.received[skip].data?.activity.subject?.id).toBe(fence);
+    }
+    // Reading the log follows the same rule.
+    const events = async (token: string) => (await t.query(RuleEvents, {}, token)).activityLog.nodes;
+    expect(await events(moderator.token)).toEqual([
+      { kind: 'AUTOMOD_RULES_CHANGED', actor: { id: manager.id }, subject: null },
+      { kind: 'AUTOMOD_RULES_CHANGED', actor: { id: admin.id }, subject: null },
+      { kind: 'AUTOMOD_RULES_CHANGED', actor: { id: manager.id }, subject: null },
+    ]);
+    expect(await events(bob.token)).toEqual([]);
+    expect(await events(agent.token)).toEqual([]);
+    for (const s of [mod, managerFeed, member, supportAgent]) s.feed.dispose();
   });
 
   it('validates each trigger, and patterns before they are saved', async () => {
@@ -242,6 +309,60 @@ describe('triggers and actions', () => {
     const edited = (await t.query(EditPost, { input: { postId: heldId, body: 'New number: 555-0000' } }, alice.token)).editPost;
     expect(edited).toMatchObject({ __typename: 'PostPayload', post: { moderation: { status: 'HELD' } } });
     expect((await t.query(ThreadPosts, { id: thread }, bob.token)).node).toEqual({ replyCount: 0, moderation: { status: 'VISIBLE' }, posts: { nodes: [] } });
+  });
+
+  it('approving a held reply bumps its thread as a reply written at approval time would', async () => {
+    await rule({ name: 'Hold numbers', trigger: 'PATTERN', action: 'HOLD', pattern: '\\b\\d{3}-\\d{4}\\b' });
+    const space = await createSpace(t, manager, 'held-activity');
+    const starter = await createUser(t, 'Starter');
+    const quiet = await createThread(t, starter, space, 'Quiet thread');
+    const busy = await createThread(t, starter, space, 'Busy thread');
+    const activity = async (id: string) => (await t.query(ThreadActivity, { id }, bob.token)).node;
+    const byActivity = async () => (await t.query(SpaceByActivity, { spaceId: space }, bob.token)).threads.nodes.map((n) => n.id);
+    const before = (await activity(quiet))!;
+    expect(before.replyCount).toBe(0);
+    expect(await byActivity()).toEqual([busy, quiet]);
+
+    // Held: counted nowhere and bumping nothing.
+    const held = (await t.query(Reply, { input: { threadId: quiet, body: 'Call 555-1234' } }, alice.token)).replyToThread;
+    const heldId = held.__typename === 'PostPayload' ? held.post.id : '';
+    expect(held).toMatchObject({ post: { moderation: { status: 'HELD' } } });
+    expect(await activity(quiet)).toEqual(before);
+    expect(await byActivity()).toEqual([busy, quiet]);
+    // Newer activity elsewhere, after the held reply was written.
+    await reply(t, alice, busy, 'A normal reply');
+    const busyAfterReply = (await activity(busy))!;
+    expect(busyAfterReply.replyCount).toBe(1);
+
+    const item = (await t.query(Queue, {}, moderator.token)).moderationQueue.nodes.find((n) => n.subject?.id === heldId)!;
+    await t.query(ResolveItem, { input: { itemId: item.id, resolution: 'DISMISSED' } }, moderator.token);
+    const approvedAt = async (subjectId: string) => {
+      const [entry] = (await t.query(ApprovalLog, { subjectId }, moderator.token)).moderationLog.nodes;
+      expect(entry.kind).toBe('APPROVE');
+      return entry.createdAt;
+    };
+    // Active at the approval (its log entry's time), not when the reply was written; counted once.
+    const approval = await approvedAt(heldId);
+    expect(await activity(quiet)).toEqual({ lastActivityAt: approval, replyCount: 1 });
+    const written = (await t.query(PostCreatedAt, { id: heldId }, moderator.token)).node;
+    expect(written && 'createdAt' in written && written.createdAt < busyAfterReply.lastActivityAt).toBe(true);
+    expect(busyAfterReply.lastActivityAt < approval).toBe(true);
+    expect(await activity(busy)).toEqual(busyAfterReply);
+    expect(await byActivity()).toEqual([quiet, busy]);
+    expect((await t.query(SpaceByActivity, { spaceId: space, orderBy: { field: 'LAST_ACTIVITY_AT', direction: 'ASC' } }, bob.token)).threads.nodes.map((n) => n.id)).toEqual([busy, quiet]);
+
+    // restoreContent approves too; a held thread is published at approval time as well.
+    const heldAgain = (await t.query(Reply, { input: { threadId: busy, body: 'Or 555-9999' } }, alice.token)).replyToThread;
+    const heldAgainId = heldAgain.__typename === 'PostPayload' ? heldAgain.post.id : '';
+    const heldThread = await post(alice, 'Ring 555-0101', 'please', space);
+    const heldThreadId = heldThread.__typename === 'ThreadPayload' ? heldThread.thread.id : '';
+    expect(await byActivity()).toEqual([quiet, busy]);
+    await t.query(Restore, { input: { subjectId: heldAgainId, reason: 'Fine' } }, moderator.token);
+    expect(await activity(busy)).toEqual({ lastActivityAt: await approvedAt(heldAgainId), replyCount: 2 });
+    expect(await byActivity()).toEqual([busy, quiet]);
+    await t.query(Restore, { input: { subjectId: heldThreadId, reason: 'Fine' } }, moderator.token);
+    expect(await activity(heldThreadId)).toEqual({ lastActivityAt: await approvedAt(heldThreadId), replyCount: 0 });
+    expect(await byActivity()).toEqual([heldThreadId, busy, quiet]);
   });
 
   it('PATTERN matching is linear: a pattern that backtracks catastrophically elsewhere is harmless', async () => {

@@ -637,36 +637,81 @@ describe('webhook', () => {
     });
     return { status: response.status, body: await response.json() };
   };
-  const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+  // The signing rule written out here (not src/webhooks.ts's signBody), as a sender would:
+  // HMAC-SHA256 of "<timestamp>.<raw body>".
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+  const sign = (secret: string, timestamp: string, body: string) => `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+  /** The source and signing headers; sent with `timestamp` (now by default), signed for `signedAt` (the same by default). */
+  const signed = (sourceId: string, secret: string, body: string, timestamp = String(nowSeconds()), signedAt = timestamp) => ({
+    'x-tertulia-source': sourceId,
+    'x-tertulia-timestamp': timestamp,
+    'x-tertulia-signature': sign(secret, signedAt, body),
+  });
 
   it('accepts signed batches idempotently and refuses unsigned or badly signed ones, writing nothing', async () => {
     const hook = await source({ name: 'Signed', kind: 'WEBHOOK' });
     const body = JSON.stringify({ mentions: [{ externalId: 'wh-1', body: 'Tertulia webhooks are excellent.', publishedAt: '2026-06-01T10:00:00Z' }] });
     const before = (await mentionsOf({ sourceIds: [hook.id] })).totalCount;
-    expect(await post(body, { 'x-tertulia-source': hook.id, 'x-tertulia-signature': sign('wrong secret', body) })).toEqual({
+    expect(await post(body, signed(hook.id, 'wrong secret', body))).toEqual({
       status: 401,
       body: { error: 'Unknown source or bad signature' },
     });
-    expect((await post(body, { 'x-tertulia-source': hook.id })).status).toBe(401);
-    expect((await post(body, { 'x-tertulia-source': pushSource, 'x-tertulia-signature': sign(hook.secret!, body) })).status).toBe(401);
+    expect((await post(body, { 'x-tertulia-source': hook.id, 'x-tertulia-timestamp': String(nowSeconds()) })).status).toBe(401);
+    expect((await post(body, signed(pushSource, hook.secret!, body))).status).toBe(401);
     expect((await mentionsOf({ sourceIds: [hook.id] })).totalCount).toBe(before);
 
-    const headers = { 'x-tertulia-source': hook.id, 'x-tertulia-signature': sign(hook.secret!, body) };
+    const headers = signed(hook.id, hook.secret!, body);
     expect(await post(body, headers)).toEqual({ status: 200, body: { accepted: 1, duplicates: 0 } });
     expect(await post(body, headers)).toEqual({ status: 200, body: { accepted: 0, duplicates: 1 } });
     const [stored] = (await mentionsOf({ sourceIds: [hook.id] })).nodes;
     expect(stored).toMatchObject({ externalId: 'wh-1', sentiment: 'POSITIVE', publishedAt: '2026-06-01T10:00:00.000Z', brands: [{ name: 'Tertulia' }] });
 
     const invalid = JSON.stringify({ mentions: [{ externalId: 'wh-2', body: '' }] });
-    expect(await post(invalid, { 'x-tertulia-source': hook.id, 'x-tertulia-signature': sign(hook.secret!, invalid) })).toEqual({
+    expect(await post(invalid, signed(hook.id, hook.secret!, invalid))).toEqual({
       status: 400,
       body: { error: 'input.mentions.0.body: must not be empty', fieldErrors: [{ path: ['input', 'mentions', '0', 'body'], message: 'must not be empty' }] },
     });
     const notJson = '{"mentions": [';
-    expect((await post(notJson, { 'x-tertulia-source': hook.id, 'x-tertulia-signature': sign(hook.secret!, notJson) })).status).toBe(400);
+    expect((await post(notJson, signed(hook.id, hook.secret!, notJson))).status).toBe(400);
     const wrongType = await fetch(t.url.replace(/\/graphql$/, '/ingest/mentions'), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
     expect(wrongType.status).toBe(415);
     expect((await fetch(t.url.replace(/\/graphql$/, '/ingest/mentions'))).status).toBe(405);
+  });
+
+  it('accepts a batch signed up to 300 s (the default) behind or ahead, and refuses a timestamp missing, malformed, outside or not signed, writing nothing', async () => {
+    const hook = await source({ name: 'Clocked', kind: 'WEBHOOK' });
+    const batch = (externalId: string) => JSON.stringify({ mentions: [{ externalId, body: 'Tertulia keeps time.', publishedAt: '2026-06-02T10:00:00Z' }] });
+    const now = nowSeconds();
+    const behind = batch('clock-behind');
+    expect(await post(behind, signed(hook.id, hook.secret!, behind, String(now - 290)))).toEqual({ status: 200, body: { accepted: 1, duplicates: 0 } });
+    const ahead = batch('clock-ahead');
+    expect(await post(ahead, signed(hook.id, hook.secret!, ahead, String(now + 290)))).toEqual({ status: 200, body: { accepted: 1, duplicates: 0 } });
+    const storedIds = async () => (await mentionsOf({ sourceIds: [hook.id] })).nodes.map((m) => m.externalId).sort();
+    expect(await storedIds()).toEqual(['clock-ahead', 'clock-behind']);
+
+    const body = batch('clock-refused');
+    const { 'x-tertulia-timestamp': _, ...untimed } = signed(hook.id, hook.secret!, body, String(now));
+    expect(await post(body, untimed)).toEqual({
+      status: 401,
+      body: { error: 'Missing x-tertulia-timestamp (the Unix time in seconds, signed with the body)' },
+    });
+    // Each signed as sent, so only its form is at fault.
+    for (const timestamp of ['soon', `${now}.0`, '-1', '1e9']) {
+      expect(await post(body, signed(hook.id, hook.secret!, body, timestamp))).toEqual({
+        status: 401,
+        body: { error: 'x-tertulia-timestamp must be one Unix time in whole seconds' },
+      });
+    }
+    const outside = { status: 401, body: { error: "x-tertulia-timestamp is more than 300 seconds away from the server's clock; sign each delivery when sending it" } };
+    expect(await post(body, signed(hook.id, hook.secret!, body, String(now - 600)))).toEqual(outside);
+    expect(await post(body, signed(hook.id, hook.secret!, body, String(now + 600)))).toEqual(outside);
+    // A fresh timestamp on a batch signed for another (a captured delivery dressed as new), and the
+    // body alone signed (the rule before timestamps).
+    const badSignature = { status: 401, body: { error: 'Unknown source or bad signature' } };
+    expect(await post(body, signed(hook.id, hook.secret!, body, String(now), String(now - 600)))).toEqual(badSignature);
+    const bodyOnly = `sha256=${createHmac('sha256', hook.secret!).update(body).digest('hex')}`;
+    expect(await post(body, { ...signed(hook.id, hook.secret!, body), 'x-tertulia-signature': bodyOnly })).toEqual(badSignature);
+    expect(await storedIds()).toEqual(['clock-ahead', 'clock-behind']);
   });
 });
 

@@ -39,6 +39,15 @@ const Claim = graphql(`
     }
   }
 `);
+const Release = graphql(`
+  mutation ModRelease($input: ReleaseQueueItemInput!) {
+    releaseQueueItem(input: $input) {
+      __typename
+      ... on QueueItemPayload { item { id status claimedBy { id } claimExpiresAt } }
+      ... on Error { message }
+    }
+  }
+`);
 const Resolve = graphql(`
   mutation ModResolve($input: ResolveQueueItemInput!) {
     resolveQueueItem(input: $input) {
@@ -204,6 +213,11 @@ const EditPostM = graphql(`
 const ReactM = graphql(`
   mutation ModReact($input: ReactionInput!) { addReaction(input: $input) { __typename ... on Error { message } } }
 `);
+const QueueActivity = graphql(`
+  query ModQueueActivity {
+    activityLog(last: 100, filter: { kinds: [QUEUE_ITEM_CLAIMED, QUEUE_ITEM_RELEASED] }) { nodes { kind actor { id } subject { id } } }
+  }
+`);
 const LogCount = graphql(`
   query ModActivityLog { activityLog(first: 100, filter: { kinds: [REPORT_CREATED, QUEUE_ITEM_CLAIMED, QUEUE_ITEM_RESOLVED] }) { edges { node { kind } } } }
 `);
@@ -357,6 +371,117 @@ describe('reports and the queue', () => {
     // A new report after the resolution opens a new item.
     await report(bob, post, 'SPAM');
     expect((await queueItemFor(post))?.reportCount).toBe(1);
+  });
+
+  it("lets the holder release a claim, and a manager or admin anyone's; the item is open to others at once", async () => {
+    const second = await createUser(t, 'Second moderator', 'MODERATOR', admin);
+    const thread = await createThread(t, bob, c.publicSpace, 'Release me');
+    await report(alice, thread, 'SPAM');
+    const item = (await queueItemFor(thread))!;
+    const release = async (actor?: Actor, itemId = item.id) => (await t.query(Release, { input: { itemId } }, actor?.token)).releaseQueueItem;
+    const claim = async (actor: Actor) => (await t.query(Claim, { input: { itemId: item.id } }, actor.token)).claimQueueItem;
+
+    expect(await release(moderator)).toEqual({ __typename: 'ConflictError', message: 'This item is not claimed' });
+    expect(await claim(moderator)).toMatchObject({ item: { status: 'CLAIMED', claimedBy: { id: moderator.id } } });
+    // Only the holder, a manager or an admin; members and agents not at all.
+    expect(await release(second)).toEqual({
+      __typename: 'ForbiddenError', message: 'This item is claimed by Moderator; only they, a COMMUNITY_MANAGER or an ADMIN can release it',
+    });
+    for (const actor of [alice, agent]) expect(await release(actor)).toEqual({ __typename: 'ForbiddenError', message: MODERATE_ONLY });
+    expect((await release()).__typename).toBe('UnauthenticatedError');
+    expect((await queueItemFor(thread, 'CLAIMED'))?.claimedBy?.id).toBe(moderator.id);
+
+    expect(await release(moderator)).toEqual({ __typename: 'QueueItemPayload', item: { id: item.id, status: 'OPEN', claimedBy: null, claimExpiresAt: null } });
+    expect(await queueItemFor(thread, 'OPEN')).toMatchObject({ status: 'OPEN', claimedBy: null });
+    expect(await release(moderator)).toEqual({ __typename: 'ConflictError', message: 'This item is not claimed' });
+    // Another moderator claims it straight away, and a manager can take that claim back.
+    expect(await claim(second)).toMatchObject({ __typename: 'QueueItemPayload', item: { status: 'CLAIMED', claimedBy: { id: second.id } } });
+    expect(await release(manager)).toMatchObject({ __typename: 'QueueItemPayload', item: { status: 'OPEN', claimedBy: null } });
+    expect(await claim(second)).toMatchObject({ item: { claimedBy: { id: second.id } } });
+    expect(await release(admin)).toMatchObject({ __typename: 'QueueItemPayload', item: { status: 'OPEN', claimedBy: null } });
+    // An expired claim already counts as OPEN: nothing to release.
+    expect(await claim(second)).toMatchObject({ item: { claimedBy: { id: second.id } } });
+    await prisma().moderationQueueItem.update({ where: { id: dbId(item.id) }, data: { claimExpiresAt: new Date(Date.now() - 1000) } });
+    expect(await release(second)).toEqual({ __typename: 'ConflictError', message: 'This item is not claimed' });
+    expect(await release(manager)).toEqual({ __typename: 'ConflictError', message: 'This item is not claimed' });
+
+    expect(await claim(moderator)).toMatchObject({ item: { claimedBy: { id: moderator.id } } });
+    await t.query(Resolve, { input: { itemId: item.id, resolution: 'ACTION_TAKEN' } }, moderator.token);
+    expect(await release(moderator)).toEqual({ __typename: 'ConflictError', message: 'This item is already resolved' });
+    const missing = Buffer.from('ModerationQueueItem:999999').toString('base64');
+    expect(await release(moderator, missing)).toEqual({ __typename: 'NotFoundError', message: 'ModerationQueueItem 999999 was not found' });
+
+    // Claims and releases are in the activity log (not in the moderation log, like claims).
+    const events = (await t.query(QueueActivity, {}, moderator.token)).activityLog.nodes.filter((n) => n.subject?.id === item.id);
+    expect(events.map((e) => [e.kind, e.actor?.id])).toEqual([
+      ['QUEUE_ITEM_CLAIMED', moderator.id],
+      ['QUEUE_ITEM_RELEASED', moderator.id],
+      ['QUEUE_ITEM_CLAIMED', second.id],
+      ['QUEUE_ITEM_RELEASED', manager.id],
+      ['QUEUE_ITEM_CLAIMED', second.id],
+      ['QUEUE_ITEM_RELEASED', admin.id],
+      ['QUEUE_ITEM_CLAIMED', second.id],
+      ['QUEUE_ITEM_CLAIMED', moderator.id],
+    ]);
+    expect((await t.query(Log, { first: 10, filter: { subjectId: thread } }, moderator.token)).moderationLog.totalCount).toBe(0);
+  });
+
+  it("leaves one consistent state when a release and another moderator's claim race", async () => {
+    const second = await createUser(t, 'Racing moderator', 'MODERATOR', admin);
+    const thread = await createThread(t, bob, c.publicSpace, 'Release race');
+    await report(alice, thread, 'SPAM');
+    const item = (await queueItemFor(thread))!;
+    for (let round = 0; round < 6; round++) {
+      expect((await t.query(Claim, { input: { itemId: item.id } }, moderator.token)).claimQueueItem.__typename).toBe('QueueItemPayload');
+      const [released, claimed] = await Promise.all([
+        t.query(Release, { input: { itemId: item.id } }, moderator.token).then((r) => r.releaseQueueItem),
+        t.query(Claim, { input: { itemId: item.id } }, second.token).then((r) => r.claimQueueItem),
+      ]);
+      // The holder's release always succeeds; the claim either came first (and met the live
+      // claim) or after (and took the item).
+      expect(released.__typename).toBe('QueueItemPayload');
+      const row = await prisma().moderationQueueItem.findUniqueOrThrow({ where: { id: dbId(item.id) } });
+      if (claimed.__typename === 'QueueItemPayload') {
+        expect(claimed.item.claimedBy?.id).toBe(second.id);
+        expect([row.status, row.claimedById]).toEqual(['CLAIMED', dbId(second.id)]);
+        expect(await queueItemFor(thread, 'CLAIMED')).toMatchObject({ claimedBy: { id: second.id } });
+        expect((await t.query(Release, { input: { itemId: item.id } }, second.token)).releaseQueueItem.__typename).toBe('QueueItemPayload');
+      } else {
+        expect(claimed).toEqual({ __typename: 'ConflictError', message: expect.stringMatching(/^This item is claimed by Moderator until /) });
+        expect([row.status, row.claimedById, row.claimExpiresAt]).toEqual(['OPEN', null, null]);
+      }
+    }
+  });
+
+  it('streams releases live to moderators only', async () => {
+    const [mod, member, supportAgent] = await fenced(t, [
+      await liveFeed(t, manager.token, admin, c.publicSpace),
+      await liveFeed(t, alice.token, admin, c.publicSpace),
+      await liveFeed(t, agent.token, admin, c.publicSpace),
+    ], admin, c.publicSpace);
+    const thread = await createThread(t, bob, c.publicSpace, 'Live release');
+    await report(alice, thread, 'SPAM');
+    const item = (await queueItemFor(thread))!;
+    await t.query(Claim, { input: { itemId: item.id } }, moderator.token);
+    await t.query(Release, { input: { itemId: item.id } }, moderator.token);
+    const fence = await createThread(t, admin, c.publicSpace, 'Fence');
+    const received = await mod.feed.next(mod.skip + 5);
+    expect(kindsAfter(mod.feed, mod.skip)).toEqual([
+      'THREAD_CREATED:Thread',
+      'REPORT_CREATED:ModerationQueueItem',
+      'QUEUE_ITEM_CLAIMED:ModerationQueueItem',
+      'QUEUE_ITEM_RELEASED:ModerationQueueItem',
+      'THREAD_CREATED:Thread',
+    ]);
+    expect(received[mod.skip + 3].data?.activity).toEqual({
+      id: expect.any(String), kind: 'QUEUE_ITEM_RELEASED', actor: { id: moderator.id }, space: { id: c.publicSpace }, subject: { __typename: 'ModerationQueueItem', id: item.id },
+    });
+    for (const { feed, skip } of [member, supportAgent]) {
+      await feed.next(skip + 2);
+      expect(kindsAfter(feed, skip)).toEqual(['THREAD_CREATED:Thread', 'THREAD_CREATED:Thread']);
+      expect(feed.received[skip + 1].data?.activity.subject?.id).toBe(fence);
+    }
+    for (const s of [mod, member, supportAgent]) s.feed.dispose();
   });
 
   it('streams reports, claims and resolutions live to moderators only', async () => {

@@ -126,6 +126,7 @@ describe('configuration', () => {
       logLevel: 'info',
       limits: { maxDepth: 12, maxCost: 20_000, maxAliases: 30 },
       maxBodyBytes: 1024 * 1024,
+      webhookToleranceSeconds: 300,
     });
     // An empty variable is unset, as with `PORT= npm start`.
     expect(loadConfig({ PORT: '', HOST: '' }).port).toBe(4000);
@@ -134,13 +135,13 @@ describe('configuration', () => {
   it('names every variable at fault', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', MAX_QUERY_DEPTH: '1', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' });
+      loadConfig({ PORT: 'eighty', MAX_QUERY_DEPTH: '1', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', WEBHOOK_TOLERANCE_SECONDS: '0' });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    for (const name of ['PORT', 'MAX_QUERY_DEPTH', 'DATABASE_URL', 'LOG_LEVEL']) expect(message).toContain(`${name}:`);
+    for (const name of ['PORT', 'MAX_QUERY_DEPTH', 'DATABASE_URL', 'LOG_LEVEL', 'WEBHOOK_TOLERANCE_SECONDS']) expect(message).toContain(`${name}:`);
   });
 
   it(

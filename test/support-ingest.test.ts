@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signBody as signIngestBody } from '../src/webhooks.js';
 import { type Actor, createCommunity, createUser } from './fixtures.js';
@@ -23,6 +24,7 @@ const Cases = graphql(`
   }
 `);
 
+const TOLERANCE = 60;
 let t: TestApp;
 let manager: Actor;
 let agent: Actor;
@@ -31,7 +33,8 @@ let secret: string;
 let ingestUrl: string;
 
 beforeAll(async () => {
-  t = await startTestApp({ SLA_JOB_INTERVAL_MS: '0', MAX_BODY_BYTES: '4096' });
+  // A window other than the default 300 s, to show the setting is the one applied.
+  t = await startTestApp({ SLA_JOB_INTERVAL_MS: '0', MAX_BODY_BYTES: '4096', WEBHOOK_TOLERANCE_SECONDS: String(TOLERANCE) });
   let admin: Actor;
   ({ admin, manager } = await createCommunity(t));
   agent = await createUser(t, 'Ana', 'AGENT', admin);
@@ -43,12 +46,30 @@ afterAll(async () => {
   await t?.stop();
 });
 
-async function post(payload: unknown, options: { key?: string; signature?: string | null; raw?: string } = {}) {
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+type PostOptions = {
+  key?: string;
+  signature?: string | null;
+  raw?: string;
+  /** The X-Tertulia-Timestamp sent (now by default; null: none). */
+  timestamp?: string | null;
+  /** The timestamp the signature is computed for, when not the one sent. */
+  signedAt?: string;
+};
+
+async function post(payload: unknown, options: PostOptions = {}) {
   const body = options.raw ?? JSON.stringify(payload);
-  const signature = options.signature === undefined ? signIngestBody(options.key ?? secret, body) : options.signature;
+  const timestamp = options.timestamp === undefined ? String(nowSeconds()) : options.timestamp;
+  const signedAt = options.signedAt ?? timestamp ?? '';
+  const signature = options.signature === undefined ? signIngestBody(options.key ?? secret, signedAt, body) : options.signature;
   const response = await fetch(ingestUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(signature !== null && { 'x-tertulia-signature': signature }) },
+    headers: {
+      'content-type': 'application/json',
+      ...(timestamp !== null && { 'x-tertulia-timestamp': timestamp }),
+      ...(signature !== null && { 'x-tertulia-signature': signature }),
+    },
     body,
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -80,12 +101,12 @@ describe('POST /ingest/cases', () => {
     expect(await post(payload, { key: 'not the secret' })).toEqual({ status: 401, body: { error: 'Missing or wrong x-tertulia-signature' } });
     expect((await post(payload, { signature: null })).status).toBe(401);
     // One hex digit off (always a different digit, whatever the last one is).
-    const right = signIngestBody(secret, JSON.stringify(payload));
+    const timestamp = String(nowSeconds());
+    const right = signIngestBody(secret, timestamp, JSON.stringify(payload));
     const offByOne = right.slice(0, -1) + (right.endsWith('0') ? '1' : '0');
-    expect((await post(payload, { signature: offByOne })).status).toBe(401);
+    expect((await post(payload, { timestamp, signature: offByOne })).status).toBe(401);
     // Signed right, but the body was changed on the way.
-    const signed = signIngestBody(secret, JSON.stringify(payload));
-    expect((await post({ ...payload, body: 'Send me your passwords' }, { signature: signed })).status).toBe(401);
+    expect((await post({ ...payload, body: 'Send me your passwords' }, { timestamp, signature: right })).status).toBe(401);
     expect((await post({ ...payload, channelId: 'U3VwcG9ydENoYW5uZWw6OTk5' })).status).toBe(401);
     expect((await post(null, { raw: 'not json' })).status).toBe(401);
     expect((await cases()).totalCount).toBe(0);
@@ -142,10 +163,56 @@ describe('POST /ingest/cases', () => {
     expect((await cases()).totalCount).toBe(2);
   });
 
+  it(`accepts a delivery signed up to WEBHOOK_TOLERANCE_SECONDS (${TOLERANCE}) behind or ahead of the server's clock`, async () => {
+    const append = (messageId: string, body: string) => message(messageId, { caseNumber: 1, subject: undefined, body });
+    const behind = await post(append('m-9', 'Sent from a slow clock.'), { timestamp: String(nowSeconds() - (TOLERANCE - 10)) });
+    expect(behind).toMatchObject({ status: 201, body: { caseNumber: 1, duplicate: false } });
+    const ahead = await post(append('m-10', 'Sent from a fast clock.'), { timestamp: String(nowSeconds() + (TOLERANCE - 10)) });
+    expect(ahead).toMatchObject({ status: 201, body: { caseNumber: 1, duplicate: false } });
+    expect((await cases()).nodes.find((c) => c.number === 1)!.messages.nodes).toEqual([
+      { body: 'The login page loops.' },
+      { body: 'Still looping.' },
+      { body: 'Sent from a slow clock.' },
+      { body: 'Sent from a fast clock.' },
+    ]);
+  });
+
+  it('refuses a timestamp that is missing, malformed, out of the window or not the one signed, writing nothing', async () => {
+    const before = await cases();
+    const payload = message('m-11', { subject: 'Replayed' });
+    const now = nowSeconds();
+    const missing = { status: 401, body: { error: 'Missing x-tertulia-timestamp (the Unix time in seconds, signed with the body)' } };
+    expect(await post(payload, { timestamp: null, signedAt: String(now) })).toEqual(missing);
+    // Each signed as sent, so only its form is at fault.
+    const malformed = { status: 401, body: { error: 'x-tertulia-timestamp must be one Unix time in whole seconds' } };
+    for (const timestamp of ['yesterday', `${now}.5`, '-60', '1.7e9', `${now}, ${now}`]) {
+      expect(await post(payload, { timestamp })).toEqual(malformed);
+    }
+    // Signed right, but captured and sent again later; or from a clock far ahead; or in milliseconds.
+    const outside = {
+      status: 401,
+      body: { error: `x-tertulia-timestamp is more than ${TOLERANCE} seconds away from the server's clock; sign each delivery when sending it` },
+    };
+    expect(await post(payload, { timestamp: String(now - 2 * TOLERANCE) })).toEqual(outside);
+    expect(await post(payload, { timestamp: String(now + 2 * TOLERANCE) })).toEqual(outside);
+    expect(await post(payload, { timestamp: String(Date.now()) })).toEqual(outside);
+    // A fresh timestamp on a delivery signed for another one (an old capture dressed as new), and
+    // a signature of the body alone (the rule before timestamps).
+    const badSignature = { status: 401, body: { error: 'Missing or wrong x-tertulia-signature' } };
+    expect(await post(payload, { timestamp: String(now), signedAt: String(now - 2 * TOLERANCE) })).toEqual(badSignature);
+    const bodyOnly = `sha256=${createHmac('sha256', secret).update(JSON.stringify(payload)).digest('hex')}`;
+    expect(await post(payload, { timestamp: String(now), signature: bodyOnly })).toEqual(badSignature);
+    expect(await cases()).toEqual(before);
+    // The same message, signed now, goes through: the refusals were for the timestamp alone.
+    // (Its number depends on the sequence values the earlier race used up, which PostgreSQL does not give back.)
+    expect(await post(payload)).toMatchObject({ status: 201, body: { duplicate: false } });
+    expect((await cases()).nodes.map((c) => c.subject)).toEqual(['Replayed', 'Second', 'Cannot log in']);
+  });
+
   it('stops accepting the old secret once rotated', async () => {
     const old = secret;
     await t.query(Rotate, { input: { channelId } }, manager.token);
     expect((await post(message('m-8'), { key: old })).status).toBe(401);
-    expect((await cases()).totalCount).toBe(2);
+    expect((await cases()).totalCount).toBe(3);
   });
 });

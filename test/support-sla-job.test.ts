@@ -80,7 +80,8 @@ describe('the SLA job', () => {
     const seen = await alerts(agent);
     expect(seen).toHaveLength(6);
     expect(seen.map((e) => e.supportCase!.number).sort((a, b) => a - b)).toEqual(cases.map((c) => c.number));
-    expect(seen[0]).toEqual({
+    // Two runners share the cases between them, so the log's order across cases is theirs to pick.
+    expect(seen.find((e) => e.supportCase!.number === cases[0].number)).toEqual({
       kind: 'SLA_AT_RISK',
       actor: null,
       supportCase: { number: cases[0].number },

@@ -95,6 +95,33 @@ describe('graphql-transport-ws protocol', () => {
     expect(await c.next('pong')).toEqual({ type: 'pong', payload: { at: 1 } });
     c.ws.close(1000);
   });
+
+  it("signs in one operation with the Authorization of its extensions.headers, as GraphiQL's Headers tab sends it", async () => {
+    const c = await open();
+    send(c.ws, { type: 'connection_init' });
+    await c.next('connection_ack');
+    const asAdmin = { headers: { Authorization: `Bearer ${admin.token}` } };
+    const viewer = '{ viewer { displayName } }';
+    send(c.ws, { id: 'anonymous', type: 'subscribe', payload: { query: viewer } });
+    expect(await c.next('next')).toEqual({ id: 'anonymous', type: 'next', payload: { data: { viewer: null } } });
+    send(c.ws, { id: 'signed-in', type: 'subscribe', payload: { query: viewer, extensions: asAdmin } });
+    expect(await c.next('next')).toEqual({ id: 'signed-in', type: 'next', payload: { data: { viewer: { displayName: 'Admin' } } } });
+    // A bad token there is this operation's error, as over HTTP; the socket stays open.
+    send(c.ws, { id: 'bad', type: 'subscribe', payload: { query: viewer, extensions: { headers: { authorization: 'Bearer tta_not-a-real-token' } } } });
+    expect(await c.next('error')).toMatchObject({ id: 'bad', type: 'error', payload: [{ extensions: { code: 'UNAUTHENTICATED' } }] });
+
+    // Live: a sign-up goes to staff only, so only the signed-in subscription gets it.
+    const signUps = 'subscription { activity(filter: { kinds: [USER_SIGNED_UP] }) { kind subject { ... on User { displayName } } } }';
+    const before = activitySubscriberCount();
+    send(c.ws, { id: 'live-anonymous', type: 'subscribe', payload: { query: signUps } });
+    send(c.ws, { id: 'live-admin', type: 'subscribe', payload: { query: signUps, extensions: asAdmin } });
+    for (let i = 0; i < 200 && activitySubscriberCount() < before + 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(activitySubscriberCount()).toBe(before + 2);
+    await createUser(t, 'Newcomer');
+    expect(await c.next('next')).toEqual({ id: 'live-admin', type: 'next', payload: { data: { activity: { kind: 'USER_SIGNED_UP', subject: { displayName: 'Newcomer' } } } } });
+    expect(c.messages.filter((m) => m.id === 'live-anonymous')).toEqual([]);
+    c.ws.close(1000);
+  });
 });
 
 // Each event repeats the thread body 24 times: about 1 MiB per event with a 45,000-character body.

@@ -22,7 +22,8 @@ export type ActivityInput = {
       | 'SupportChannel'
       | 'SupportCase'
       | 'CaseTimelineEntry'
-      | 'RoutingRule';
+      | 'RoutingRule'
+      | 'AutomodRule';
     id: number;
   };
   space?: { id: number; visibility: SpaceVisibility } | null;

@@ -236,7 +236,15 @@ export type SubscribeOptions = {
 export type ActivitySubscription = AsyncIterableIterator<ActivityMessage> & {
   /** Ends the subscription: the reader gets `error` (an expired token, say), then the end. */
   fail(error: unknown): void;
+  /** It has ended (its reader may still have queued events, or the error, to read). */
+  readonly ended: boolean;
 };
+
+/** A reader waiting in `next()` for the next event. */
+type Pull = { resolve(result: IteratorResult<ActivityMessage>): void; reject(error: unknown): void };
+
+const acceptAll = () => true;
+const done = (): IteratorResult<ActivityMessage> => ({ value: undefined, done: true });
 
 /**
  * The activity events of every instance from now on, those `accept` lets through, in order.
@@ -246,90 +254,133 @@ export type ActivitySubscription = AsyncIterableIterator<ActivityMessage> & {
  * memory without bound nor make the process fail for everyone.
  */
 export function subscribeActivity(
-  accept: (message: ActivityMessage) => boolean = () => true,
-  { maxBytes = bufferLimit, transportBytes = () => 0, onOverflow, onEnd }: SubscribeOptions = {},
+  accept: (message: ActivityMessage) => boolean = acceptAll,
+  options: SubscribeOptions = {},
 ): ActivitySubscription {
   const { subscribers, draining } = bus();
-  const backlog: ActivityMessage[] = [];
-  let backlogBytes = 0;
-  const pulls: { resolve(result: IteratorResult<ActivityMessage>): void; reject(error: unknown): void }[] = [];
-  let failure: unknown;
-  let ended = false;
+  return new Subscription(subscribers, draining, accept, options);
+}
 
-  const finish = (error?: unknown) => {
-    if (ended) return;
-    ended = true;
-    onEnd?.();
-    subscribers.delete(subscriber);
-    backlog.length = 0;
-    backlogBytes = 0;
-    for (const pull of pulls.splice(0)) {
-      if (error === undefined) pull.resolve({ value: undefined, done: true });
-      else pull.reject(error);
+// A class rather than closures: an idle subscription holds one object and its (empty) backlog,
+// while the methods live once on the prototype; closures cost a function and a context apiece.
+class Subscription implements ActivitySubscription, Subscriber {
+  private readonly maxBytes: number;
+  private readonly transportBytes: (() => number) | undefined;
+  private readonly onOverflow: ((error: SubscriberTooSlowError) => void) | undefined;
+  private readonly onEnd: (() => void) | undefined;
+  private readonly backlog: ActivityMessage[] = [];
+  private backlogBytes = 0;
+  /** The reader waiting in next(), and any that called next() again before it was answered. */
+  private reader: Pull | undefined;
+  private moreReaders: Pull[] | undefined;
+  /** Why it ended, for the next next() when no reader was waiting to hear it. */
+  private failure: unknown;
+  private isEnded = false;
+
+  constructor(
+    private readonly subscribers: Set<Subscriber>,
+    draining: boolean,
+    private readonly accept: (message: ActivityMessage) => boolean,
+    { maxBytes = bufferLimit, transportBytes, onOverflow, onEnd }: SubscribeOptions,
+  ) {
+    this.maxBytes = maxBytes;
+    this.transportBytes = transportBytes;
+    this.onOverflow = onOverflow;
+    this.onEnd = onEnd;
+    // A process that is shutting down opens no new subscriptions: the stream ends at once.
+    if (draining) this.isEnded = true;
+    else subscribers.add(this);
+  }
+
+  receive(message: ActivityMessage): void {
+    if (this.isEnded) return;
+    let wanted: boolean;
+    try {
+      wanted = this.accept(message);
+    } catch (error) {
+      return this.finish(error);
+    }
+    if (!wanted) return;
+    const reader = this.takeReader();
+    if (reader) return reader.resolve({ value: message, done: false });
+    const size = messageSize(message);
+    if (this.backlogBytes + size + (this.transportBytes?.() ?? 0) > this.maxBytes) {
+      const error = new SubscriberTooSlowError(this.maxBytes);
+      this.finish(error);
+      return this.onOverflow?.(error);
+    }
+    this.backlog.push(message);
+    this.backlogBytes += size;
+  }
+
+  end(): void {
+    this.finish();
+  }
+
+  next(): Promise<IteratorResult<ActivityMessage>> {
+    const message = this.backlog.shift();
+    if (message) {
+      this.backlogBytes -= messageSize(message);
+      return Promise.resolve({ value: message, done: false });
+    }
+    if (this.failure !== undefined) {
+      const error = this.failure;
+      this.failure = undefined;
+      return Promise.reject(error);
+    }
+    if (this.isEnded) return Promise.resolve(done());
+    return new Promise((resolve, reject) => {
+      const pull = { resolve, reject };
+      if (!this.reader) this.reader = pull;
+      else (this.moreReaders ??= []).push(pull);
+    });
+  }
+
+  return(): Promise<IteratorResult<ActivityMessage>> {
+    this.finish();
+    this.failure = undefined;
+    return Promise.resolve(done());
+  }
+
+  throw(error: unknown): Promise<IteratorResult<ActivityMessage>> {
+    this.finish();
+    this.failure = undefined;
+    return Promise.reject(error);
+  }
+
+  fail(error: unknown): void {
+    this.finish(error);
+  }
+
+  get ended(): boolean {
+    return this.isEnded;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private takeReader(): Pull | undefined {
+    const reader = this.reader;
+    this.reader = this.moreReaders?.shift();
+    if (this.moreReaders?.length === 0) this.moreReaders = undefined;
+    return reader;
+  }
+
+  private finish(error?: unknown): void {
+    if (this.isEnded) return;
+    this.isEnded = true;
+    this.onEnd?.();
+    this.subscribers.delete(this);
+    this.backlog.length = 0;
+    this.backlogBytes = 0;
+    for (let reader = this.takeReader(); reader; reader = this.takeReader()) {
+      if (error === undefined) reader.resolve(done());
+      else reader.reject(error);
       error = undefined; // only the first waiting reader hears why; later ones see the end
     }
-    failure = error;
-  };
-  const subscriber: Subscriber = {
-    receive(message) {
-      if (ended) return;
-      let wanted: boolean;
-      try {
-        wanted = accept(message);
-      } catch (error) {
-        return finish(error);
-      }
-      if (!wanted) return;
-      const pull = pulls.shift();
-      if (pull) return pull.resolve({ value: message, done: false });
-      const size = messageSize(message);
-      if (backlogBytes + size + transportBytes() > maxBytes) {
-        const error = new SubscriberTooSlowError(maxBytes);
-        finish(error);
-        return onOverflow?.(error);
-      }
-      backlog.push(message);
-      backlogBytes += size;
-    },
-    end: () => finish(),
-  };
-  // A process that is shutting down opens no new subscriptions: the stream ends at once.
-  if (draining) ended = true;
-  else subscribers.add(subscriber);
-
-  const done = (): IteratorResult<ActivityMessage> => ({ value: undefined, done: true });
-  return {
-    next() {
-      const message = backlog.shift();
-      if (message) {
-        backlogBytes -= messageSize(message);
-        return Promise.resolve({ value: message, done: false });
-      }
-      if (failure !== undefined) {
-        const error = failure;
-        failure = undefined;
-        return Promise.reject(error);
-      }
-      if (ended) return Promise.resolve(done());
-      return new Promise((resolve, reject) => pulls.push({ resolve, reject }));
-    },
-    return() {
-      finish();
-      failure = undefined;
-      return Promise.resolve(done());
-    },
-    throw(error) {
-      finish();
-      failure = undefined;
-      return Promise.reject(error);
-    },
-    fail(error) {
-      finish(error);
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+    this.failure = error;
+  }
 }
 
 /**

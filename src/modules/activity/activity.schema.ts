@@ -9,7 +9,7 @@ import { decodeId } from '../../ids.js';
 import type { Viewer } from '../../context.js';
 import { PostType, SpaceType, ThreadType } from '../community/community.schema.js';
 import { canSeeContent } from '../community/visibility.js';
-import { AppealType, ModerationActionType, QueueItemType } from '../moderation/moderation.schema.js';
+import { AppealType, AutomodRuleType, ModerationActionType, QueueItemType } from '../moderation/moderation.schema.js';
 import { UserType } from '../identity/identity.schema.js';
 import { ListeningAlertType } from '../listening/listening.schema.js';
 import { caseVisibleWhere } from '../support/cases.js';
@@ -41,6 +41,7 @@ const SUBJECT_TYPES = {
   SupportCase: SupportCaseType,
   CaseTimelineEntry: CaseTimelineEntryType,
   RoutingRule: RoutingRuleType,
+  AutomodRule: AutomodRuleType,
 };
 
 const ActivityKindEnum = builder.enumType(ActivityKind, { name: 'ActivityKind' });
@@ -167,6 +168,8 @@ async function loadSubject(event: ActivityMessage): Promise<object | null> {
       return prisma().caseEvent.findUnique(where);
     case 'RoutingRule':
       return prisma().routingRule.findUnique(where);
+    case 'AutomodRule':
+      return prisma().automodRule.findUnique(where);
     default:
       return Promise.resolve(null);
   }

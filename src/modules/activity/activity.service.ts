@@ -2,6 +2,7 @@ import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { subscribeActivity, type ActivityMessage } from '../../events/bus.js';
 import { toActivityMessage } from '../../events/activity.js';
+import { Deadlines, type Deadline } from '../../deadlines.js';
 import { CursorExpiredError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind } from '../../generated/prisma/enums.js';
@@ -183,6 +184,17 @@ export type StreamTransport = {
   transportBufferedBytes?: () => number;
 };
 
+// Module-level, not an inline default: a closure in a parameter default is allocated per call.
+const everyEvent = () => true;
+
+// Every open stream's token expiry, on one timer: an idle subscription holds a heap entry, not a Timeout.
+const tokenExpiries = new Deadlines();
+
+/** Live streams waiting for their token to expire (each open stream of a signed-in viewer has one). */
+export function pendingTokenExpiries(): number {
+  return tokenExpiries.size;
+}
+
 /**
  * The `activity` subscription: live events the viewer may receive, filtered, checked as each one
  * arrives with the viewer's rights as they are then; with `afterId`, what was missed first. It
@@ -194,25 +206,34 @@ export async function openActivityStream(
   after: { id: bigint; cursor: string } | undefined,
   transport: StreamTransport,
   /** Narrows the stream further (one support case's entries, say). */
-  only: (event: ActivityMessage) => boolean = () => true,
+  only: (event: ActivityMessage) => boolean = everyEvent,
 ): Promise<AsyncIterableIterator<ActivityMessage>> {
   // A suspended user's live activity is paused until the suspension ends.
   assertSubscriberNotSuspended(signedIn);
   if (after) await assertResumableCursor(after.id, after.cursor);
   // A copy: role and department changes seen in the stream update this subscription's rights only.
   const viewer: ActivityViewer | null = signedIn && { ...signedIn, departmentIds: [] };
-  let expiry: { cancel(): void } | undefined;
+  // Kept as long as the stream: lists sized to their contents (GraphQL builds argument lists by
+  // push, with room for 17).
+  const kept: ActivityFilter = { kinds: filter.kinds?.slice(), spaceIds: filter.spaceIds?.slice(), threadId: filter.threadId };
+  let expiry: Deadline | undefined;
   // Subscribed before any replay, so what commits during the replay is not lost.
   const live = subscribeActivity(
     (event) => {
       applyAccessChange(viewer, event);
-      return matchesFilter(filter, event) && only(event) && canReceive(viewer, event);
+      return matchesFilter(kept, event) && only(event) && canReceive(viewer, event);
     },
+    // Methods, not arrow properties: tsx (keepNames) gives each instance of a named arrow its own
+    // `name` property, a dictionary of about 256 bytes per subscription.
     {
       transportBytes: transport.transportBufferedBytes,
-      // 1008 Policy Violation: the client reads slower than events arrive.
-      onOverflow: (error) => transport.closeConnection?.(1008, error.message),
-      onEnd: () => expiry?.cancel(),
+      onOverflow(error) {
+        // 1008 Policy Violation: the client reads slower than events arrive.
+        transport.closeConnection?.(1008, error.message);
+      },
+      onEnd() {
+        if (expiry) tokenExpiries.cancel(expiry);
+      },
     },
   );
   if (viewer) {
@@ -224,26 +245,14 @@ export async function openActivityStream(
       await live.return?.();
       throw error;
     }
-    expiry = onExpiry(viewer.sessionExpiresAt, () =>
-      live.fail(new UnauthenticatedError('This access token has expired; sign in again and resubscribe')),
-    );
+    // Not for a stream that ended meanwhile: its onEnd has run, and nothing would cancel this.
+    if (!live.ended) {
+      expiry = tokenExpiries.add(viewer.sessionExpiresAt.getTime(), () =>
+        live.fail(new UnauthenticatedError('This access token has expired; sign in again and resubscribe')),
+      );
+    }
   }
-  return after ? replayThenLive(viewer, filter, after.id, live) : live;
-}
-
-// setTimeout takes at most 2^31-1 ms (about 24.8 days); tokens live longer, so wait in steps.
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-function onExpiry(at: Date, expire: () => void): { cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    const left = at.getTime() - Date.now();
-    if (left <= 0) return expire();
-    timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-    timer.unref();
-  };
-  arm();
-  return { cancel: () => clearTimeout(timer) };
+  return after ? replayThenLive(viewer, kept, after.id, live) : live;
 }
 
 /** A page of the log for `activityLog`: after/before a cursor, oldest first. */

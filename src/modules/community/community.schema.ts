@@ -116,7 +116,10 @@ export const ThreadType = builder.prismaNode('Thread', {
     status: t.expose('status', { type: ThreadStatusEnum }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    lastActivityAt: t.expose('lastActivityAt', { type: 'DateTime' }),
+    lastActivityAt: t.expose('lastActivityAt', {
+      type: 'DateTime',
+      description: 'When it was published or last got a reply. Content automod held counts as published when a moderator approved it.',
+    }),
     replyCount: t.exposeInt('replyCount'),
     author: t.relation('author'),
     space: t.relation('space'),

@@ -435,26 +435,38 @@ export async function findModeratedContent(tx: Tx, refs: readonly ContentRef[]):
 }
 
 /**
- * Sets a thread's or post's moderation state. A post leaving or re-entering the published
- * states (VISIBLE, HIDDEN) moves its thread's reply count with it.
+ * Sets a thread's or post's moderation state, `at` the time of the change. A post leaving or
+ * re-entering the published states (VISIBLE, HIDDEN) moves its thread's reply count with it.
+ * Held content being approved is published at that moment: its thread's last activity moves to
+ * `at`, as a reply written then would have moved it (held, it moved nothing), so lists by
+ * activity put it where a normal reply would have.
  */
 export async function setModerationState(
   tx: Tx,
   ref: ContentRef,
   state: { status: ModerationStatus; classifier: HideClassifier | null; reason: string | null },
+  at = new Date(),
 ): Promise<void> {
   const data = { moderationStatus: state.status, moderationClassifier: state.classifier, moderationReason: state.reason };
+  const isCounted = PUBLISHED_STATUSES.includes(state.status);
   if (ref.typename === 'Thread') {
+    const before = await tx.thread.findUniqueOrThrow({ where: { id: ref.id }, select: { moderationStatus: true } });
     await tx.thread.update({ where: { id: ref.id }, data });
+    if (before.moderationStatus === 'HELD' && isCounted) await touchThread(tx, ref.id, at);
     return;
   }
-  const before = await tx.post.findUniqueOrThrow({ where: { id: ref.id }, select: { moderationStatus: true, threadId: true, createdAt: true } });
+  const before = await tx.post.findUniqueOrThrow({ where: { id: ref.id }, select: { moderationStatus: true, threadId: true } });
   await tx.post.update({ where: { id: ref.id }, data });
   const wasCounted = PUBLISHED_STATUSES.includes(before.moderationStatus);
-  const isCounted = PUBLISHED_STATUSES.includes(state.status);
   if (wasCounted !== isCounted) {
     await tx.thread.update({ where: { id: before.threadId }, data: { replyCount: { increment: isCounted ? 1 : -1 } } });
   }
+  if (before.moderationStatus === 'HELD' && isCounted) await touchThread(tx, before.threadId, at);
+}
+
+/** Activity in a thread at `at`; never backwards (a reply written meanwhile may be later). */
+async function touchThread(tx: Tx, threadId: number, at: Date): Promise<void> {
+  await tx.thread.updateMany({ where: { id: threadId, lastActivityAt: { lt: at } }, data: { lastActivityAt: at } });
 }
 
 /** Locks (LOCKED) or unlocks (OPEN) a thread: members can't write in a locked one (assertWritable). */

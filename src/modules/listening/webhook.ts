@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { ValidationError } from '../../errors.js';
-import { SIGNATURE_HEADER, signatureMatches, type WebhookReply } from '../../webhooks.js';
+import { signatureMatches, type WebhookReply } from '../../webhooks.js';
 import { findWebhookSource, ingest, type MentionInput } from './listening.service.js';
 
 export const SOURCE_HEADER = 'x-tertulia-source';
@@ -11,20 +11,21 @@ export const SOURCE_HEADER = 'x-tertulia-source';
  * POST /ingest/mentions: a batch of mentions pushed by a WEBHOOK source.
  *
  *   X-Tertulia-Source: <the ListeningSource id>
- *   X-Tertulia-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the source's secret>
+ *   X-Tertulia-Timestamp: <Unix seconds when signed>   (within WEBHOOK_TOLERANCE_SECONDS of the server's clock)
+ *   X-Tertulia-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>", keyed with the source's secret>
  *   { "mentions": [{ "externalId", "url", "title", "body", "author", "publishedAt" }, ...] }
  *
  * 200 with what was accepted and what was already there (deliveries may be retried safely); 401
- * when the source or signature is wrong; 400 with the fields at fault; nothing is written unless
- * the whole batch is valid.
+ * when the timestamp is missing, malformed or out of the window (src/webhooks.ts) or the source
+ * or signature is wrong; 400 with the fields at fault; nothing is written unless the whole batch
+ * is valid.
  */
 export async function receiveMentionWebhook(req: http.IncomingMessage, rawBody: Buffer): Promise<WebhookReply> {
   const refused: WebhookReply = { status: 401, body: { error: 'Unknown source or bad signature' } };
   const sourceId = webhookSourceId(req.headers[SOURCE_HEADER]);
-  const signature = req.headers[SIGNATURE_HEADER];
   if (sourceId === null) return refused;
   const source = await findWebhookSource(sourceId);
-  if (!source?.webhookSecret || !signatureMatches(source.webhookSecret, rawBody, signature)) return refused;
+  if (!source?.webhookSecret || !signatureMatches(source.webhookSecret, rawBody, req.headers)) return refused;
 
   let payload: unknown;
   try {

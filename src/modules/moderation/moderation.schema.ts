@@ -372,6 +372,7 @@ const ReportContentInput = builder.inputType('ReportContentInput', {
   }),
 });
 const QueueItemInput = builder.inputType('ClaimQueueItemInput', { fields: (t) => ({ itemId: t.id({ required: true }) }) });
+const ReleaseQueueItemInput = builder.inputType('ReleaseQueueItemInput', { fields: (t) => ({ itemId: t.id({ required: true }) }) });
 const ResolveQueueItemInput = builder.inputType('ResolveQueueItemInput', {
   fields: (t) => ({
     itemId: t.id({ required: true }),
@@ -495,10 +496,20 @@ builder.mutationFields((t) => ({
       item: await moderation.claimQueueItem(ctx.viewer, decodeId(input.itemId, ['ModerationQueueItem'], 'input.itemId').id),
     }),
   }),
+  releaseQueueItem: t.field({
+    type: QueueItemPayload,
+    description:
+      'Gives up a live claim: the item is OPEN again and anyone may claim it at once. The moderator holding the claim releases it; a COMMUNITY_MANAGER or ADMIN may release anyone\'s (ForbiddenError for others). An item not claimed (or whose claim expired), resolved or dismissed is a ConflictError.',
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: ReleaseQueueItemInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      item: await moderation.releaseQueueItem(ctx.viewer, decodeId(input.itemId, ['ModerationQueueItem'], 'input.itemId').id),
+    }),
+  }),
   resolveQueueItem: t.field({
     type: QueueItemPayload,
     description:
-      'MODERATOR and above, on an item open, claimed by you, or whose claim expired. Reporters see the outcome. DISMISSED on held content publishes it.',
+      'MODERATOR and above, on an item open, claimed by you, or whose claim expired. Reporters see the outcome. DISMISSED on held content publishes it as of now: a held reply then counts in its thread\'s replyCount and lastActivityAt.',
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: ResolveQueueItemInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({

@@ -236,29 +236,74 @@ export async function claimQueueItem(viewer: Viewer | null, itemId: number) {
   const actor = requireModerator(viewer);
   return writeWithActivity(async (tx, activity) => {
     const expiresAt = new Date(Date.now() + claimTtlMs);
-    const claimed = await tx.$queryRaw<{ id: number; spaceId: number | null }[]>`
+    const claim = () => tx.$queryRaw<{ id: number }[]>`
       UPDATE "ModerationQueueItem"
       SET "status" = 'CLAIMED', "claimedById" = ${actor.id}, "claimExpiresAt" = ${expiresAt}, "updatedAt" = now()
       WHERE id = ${itemId} AND ("status" = 'OPEN'
         OR ("status" = 'CLAIMED' AND ("claimExpiresAt" <= now() OR "claimedById" = ${actor.id})))
-      RETURNING id, "spaceId"`;
-    if (claimed.length === 0) throw await whyNotAvailable(tx, itemId);
-    const item = await tx.moderationQueueItem.findUniqueOrThrow({ where: { id: itemId }, include: { space: true } });
-    await activity.record({
-      kind: 'QUEUE_ITEM_CLAIMED',
-      actorId: actor.id,
-      subject: { type: 'ModerationQueueItem', id: item.id },
-      space: item.space,
-      visibility: 'MODERATORS',
-    });
-    return item;
+      RETURNING id`;
+    await whileAvailable(tx, itemId, actor.id, claim);
+    return announceQueueItem(tx, activity, 'QUEUE_ITEM_CLAIMED', actor, itemId);
   });
 }
 
-async function whyNotAvailable(tx: Tx, itemId: number): Promise<Error> {
+/**
+ * Gives a live claim up: the item is OPEN again and anyone may claim it at once. The holder
+ * releases their own claim; a COMMUNITY_MANAGER or ADMIN may release anyone's (someone left
+ * with items claimed). Decided by one conditional UPDATE, like claims: a release and another
+ * moderator's claim at the same time serialise on the row, so either the claim fails against
+ * the live claim (and the release succeeds) or the release commits first and the claim wins.
+ */
+export async function releaseQueueItem(viewer: Viewer | null, itemId: number) {
+  const actor = requireModerator(viewer);
+  const anyones = canManageCommunity(actor.role);
+  return writeWithActivity(async (tx, activity) => {
+    const released = await tx.$queryRaw<{ id: number }[]>`
+      UPDATE "ModerationQueueItem"
+      SET "status" = 'OPEN', "claimedById" = NULL, "claimExpiresAt" = NULL, "updatedAt" = now()
+      WHERE id = ${itemId} AND "status" = 'CLAIMED' AND "claimExpiresAt" > now()
+        AND ("claimedById" = ${actor.id} OR ${anyones})
+      RETURNING id`;
+    if (released.length === 0) throw await whyNotReleasable(tx, itemId);
+    return announceQueueItem(tx, activity, 'QUEUE_ITEM_RELEASED', actor, itemId);
+  });
+}
+
+/** The item as a claim or release left it, announced to moderators. */
+async function announceQueueItem(tx: Tx, activity: ActivityRecorder, kind: 'QUEUE_ITEM_CLAIMED' | 'QUEUE_ITEM_RELEASED', actor: Viewer, itemId: number) {
+  const item = await tx.moderationQueueItem.findUniqueOrThrow({ where: { id: itemId }, include: { space: true } });
+  await activity.record({ kind, actorId: actor.id, subject: { type: 'ModerationQueueItem', id: item.id }, space: item.space, visibility: 'MODERATORS' });
+  return item;
+}
+
+async function whyNotReleasable(tx: Tx, itemId: number): Promise<Error> {
   const item = await tx.moderationQueueItem.findUnique({ where: { id: itemId }, include: { claimedBy: { select: { displayName: true } } } });
   if (!item) return new NotFoundError('ModerationQueueItem', String(itemId));
-  if (item.status === 'RESOLVED' || item.status === 'DISMISSED') return new ConflictError(`This item is already ${item.status.toLowerCase()}`);
+  const status = effectiveQueueStatus(item);
+  if (status !== 'CLAIMED') return new ConflictError(status === 'OPEN' ? 'This item is not claimed' : `This item is already ${status.toLowerCase()}`);
+  return new ForbiddenError(`This item is claimed by ${item.claimedBy?.displayName}; only they, a COMMUNITY_MANAGER or an ADMIN can release it`);
+}
+
+/**
+ * Runs a conditional UPDATE that takes an available item until it takes it or the item is
+ * not available. A release committed between the UPDATE's snapshot and the read that explains
+ * the refusal leaves the item free: take it then, rather than name a holder who has gone.
+ */
+async function whileAvailable(tx: Tx, itemId: number, actorId: number, take: () => Promise<unknown[]>) {
+  for (let attempt = 1; (await take()).length === 0; attempt++) {
+    const refusal = await whyNotAvailable(tx, itemId, actorId);
+    if (refusal) throw refusal;
+    if (attempt === 3) throw new ConflictError('This item kept changing hands; try again');
+  }
+}
+
+/** Why `actorId` cannot claim the item now, or null when it has become free to claim. */
+async function whyNotAvailable(tx: Tx, itemId: number, actorId: number): Promise<Error | null> {
+  const item = await tx.moderationQueueItem.findUnique({ where: { id: itemId }, include: { claimedBy: { select: { displayName: true } } } });
+  if (!item) return new NotFoundError('ModerationQueueItem', String(itemId));
+  const status = effectiveQueueStatus(item);
+  if (status === 'RESOLVED' || status === 'DISMISSED') return new ConflictError(`This item is already ${status.toLowerCase()}`);
+  if (status === 'OPEN' || item.claimedById === actorId) return null;
   return new ConflictError(`This item is claimed by ${item.claimedBy?.displayName} until ${item.claimExpiresAt?.toISOString()}`);
 }
 
@@ -280,14 +325,14 @@ export async function resolveQueueItem(
   const data = parseInput(resolveInput, { resolution: input.resolution, note: input.note ?? undefined });
   return writeWithActivity(async (tx, activity) => {
     const status = data.resolution === 'ACTION_TAKEN' ? 'RESOLVED' : 'DISMISSED';
-    const done = await tx.$queryRaw<{ id: number }[]>`
+    const resolve = () => tx.$queryRaw<{ id: number }[]>`
       UPDATE "ModerationQueueItem"
       SET "status" = ${status}::"QueueItemStatus", "resolvedById" = ${actor.id}, "resolvedAt" = now(),
           "resolutionNote" = ${data.note ?? null}, "claimExpiresAt" = NULL, "updatedAt" = now()
       WHERE id = ${itemId} AND ("status" = 'OPEN'
         OR ("status" = 'CLAIMED' AND ("claimExpiresAt" <= now() OR "claimedById" = ${actor.id})))
       RETURNING id`;
-    if (done.length === 0) throw await whyNotAvailable(tx, itemId);
+    await whileAvailable(tx, itemId, actor.id, resolve);
     await tx.report.updateMany({ where: { queueItemId: itemId }, data: { status: data.resolution, resolvedAt: new Date() } });
     const item = await tx.moderationQueueItem.findUniqueOrThrow({ where: { id: itemId }, include: { space: true } });
     if (data.resolution === 'DISMISSED' && item.subjectType !== 'User') {
@@ -352,13 +397,15 @@ async function applyAction(tx: Tx, activity: ActivityRecorder, actor: Viewer, sp
   let targetUserId: number;
   let published = false;
   let access: { suspendedUntil: string | null } | undefined;
+  // One instant for the change and its log entry: approved content counts as published then.
+  const at = new Date();
   if (subject.kind === 'content') {
     const { content, ref } = subject;
     space = content.space;
     targetUserId = content.authorId;
     const status = content.moderationStatus;
     const setState = async (next: ModerationStatus, classifier: HideClassifier | null = null) => {
-      await community.setModerationState(tx, ref, { status: next, classifier, reason: next === 'VISIBLE' ? null : spec.reason });
+      await community.setModerationState(tx, ref, { status: next, classifier, reason: next === 'VISIBLE' ? null : spec.reason }, at);
       content.moderationStatus = next;
       content.moderationClassifier = classifier;
     };
@@ -434,6 +481,7 @@ async function applyAction(tx: Tx, activity: ActivityRecorder, actor: Viewer, sp
       lockReason: spec.lockReason ?? null,
       until: spec.until ?? null,
       decidedAppealId: spec.decidedAppealId ?? null,
+      createdAt: at,
     },
   });
   // Public (what and why) to those who can see the content; about removed or held content,
@@ -815,17 +863,19 @@ async function assertRuleNameFree(tx: Tx, name: string, exceptId?: number): Prom
 export async function createAutomodRule(viewer: Viewer | null, input: AutomodRuleInput): Promise<AutomodRule> {
   const actor = requireRuleManager(viewer);
   const data = checkRule(parseInput(ruleFields, ruleDefaults(input)));
-  return writeWithActivity(async (tx) => {
+  return writeWithActivity(async (tx, activity) => {
     await assertRuleNameFree(tx, data.name);
     await assertSpacesExist(tx, data.exemptSpaceIds);
-    return tx.automodRule.create({ data: { ...data, createdById: actor.id } });
+    const rule = await tx.automodRule.create({ data: { ...data, createdById: actor.id } });
+    await recordRulesChanged(activity, actor, rule.id);
+    return rule;
   });
 }
 
 /** Omitted fields keep their value; changing the trigger may need its settings. */
 export async function updateAutomodRule(viewer: Viewer | null, ruleId: number, input: AutomodRuleInput): Promise<AutomodRule> {
-  requireRuleManager(viewer);
-  return writeWithActivity(async (tx) => {
+  const actor = requireRuleManager(viewer);
+  return writeWithActivity(async (tx, activity) => {
     const existing = await tx.automodRule.findUnique({ where: { id: ruleId } });
     if (!existing) throw new NotFoundError('AutomodRule', String(ruleId));
     const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null && value !== undefined));
@@ -833,17 +883,29 @@ export async function updateAutomodRule(viewer: Viewer | null, ruleId: number, i
     const data = checkRule(parseInput(ruleFields, merged));
     await assertRuleNameFree(tx, data.name, ruleId);
     await assertSpacesExist(tx, data.exemptSpaceIds);
-    return tx.automodRule.update({ where: { id: ruleId }, data });
+    const rule = await tx.automodRule.update({ where: { id: ruleId }, data });
+    await recordRulesChanged(activity, actor, rule.id);
+    return rule;
   });
 }
 
 export async function deleteAutomodRule(viewer: Viewer | null, ruleId: number): Promise<number> {
-  requireRuleManager(viewer);
-  return writeWithActivity(async (tx) => {
+  const actor = requireRuleManager(viewer);
+  return writeWithActivity(async (tx, activity) => {
     const { count } = await tx.automodRule.deleteMany({ where: { id: ruleId } });
     if (count === 0) throw new NotFoundError('AutomodRule', String(ruleId));
+    // The event outlives the rule: its subject reads as null from now on.
+    await recordRulesChanged(activity, actor, ruleId);
     return ruleId;
   });
+}
+
+/**
+ * Rules decide what members may publish, so every change is on the record, for the people who
+ * read rules (moderators) and change them (managers, admins): MODERATORS covers both.
+ */
+function recordRulesChanged(activity: ActivityRecorder, actor: Viewer, ruleId: number): Promise<void> {
+  return activity.record({ kind: 'AUTOMOD_RULES_CHANGED', actorId: actor.id, subject: { type: 'AutomodRule', id: ruleId }, visibility: 'MODERATORS' });
 }
 
 async function assertSpacesExist(tx: Tx, spaceIds: number[]): Promise<void> {

@@ -15,15 +15,17 @@ import { PRIORITIES } from './priorities.js';
 
 // POST /ingest/cases: email and chat providers' inbound hooks open cases and append to them.
 //
-//   X-Tertulia-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the channel's secret>
+//   X-Tertulia-Timestamp: <Unix seconds when signed>   (within WEBHOOK_TOLERANCE_SECONDS of the server's clock)
+//   X-Tertulia-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>", keyed with the channel's secret>
 //   { "channelId": "<SupportChannel id>", "messageId": "<the sender's id for this message>",
 //     "from": { "email": "...", "name": "..." }, "subject": "...", "body": "...",
 //     "priority": "NORMAL", "caseNumber": 42 }   // caseNumber: append to that case instead
 //
 // 201 with { caseId, caseNumber, caseMessageId, duplicate: false } for a new message; 200 with the
 // same answer and duplicate: true for a message id seen before on that channel (providers retry).
-// 401 for a missing or wrong signature (and for an unknown channel or one without a secret, so
-// channel ids cannot be probed); nothing is written before the signature checks out.
+// 401 for a missing, malformed or out-of-window timestamp (src/webhooks.ts, before anything is
+// looked up), for a missing or wrong signature (and for an unknown channel or one without a
+// secret, so channel ids cannot be probed); nothing is written before the signature checks out.
 
 /** A new secret for a channel's hook (COMMUNITY_MANAGER, ADMIN); the old one stops working. */
 export async function rotateIngestSecret(viewer: Viewer | null, channelId: number): Promise<string> {
@@ -59,7 +61,7 @@ class BadSignature extends AppError {
 /** POST /ingest/cases (served by src/webhooks.ts): 201 for a new message, 200 for a repeat. */
 export async function receiveCaseWebhook(req: http.IncomingMessage, raw: Buffer): Promise<WebhookReply> {
   try {
-    const result = await ingest(raw, req.headers[SIGNATURE_HEADER]);
+    const result = await ingest(raw, req.headers);
     return { status: result.duplicate ? 200 : 201, body: result };
   } catch (error) {
     if (error instanceof BadSignature) return { status: 401, body: { error: error.message } };
@@ -70,7 +72,7 @@ export async function receiveCaseWebhook(req: http.IncomingMessage, raw: Buffer)
   }
 }
 
-async function ingest(raw: Buffer, signature: string | string[] | undefined): Promise<IngestResult> {
+async function ingest(raw: Buffer, headers: http.IncomingHttpHeaders): Promise<IngestResult> {
   // Which secret to check against is named in the (not yet trusted) body; nothing else is used
   // and nothing is written until the signature holds.
   let json: unknown;
@@ -82,7 +84,7 @@ async function ingest(raw: Buffer, signature: string | string[] | undefined): Pr
   const channelRef = (json as { channelId?: unknown })?.channelId;
   const channelId = typeof channelRef === 'string' ? channelDbId(channelRef) : null;
   const channel = channelId === null ? null : await prisma().supportChannel.findUnique({ where: { id: channelId } });
-  if (!channel?.ingestSecret || !signatureMatches(channel.ingestSecret, raw, signature)) throw new BadSignature();
+  if (!channel?.ingestSecret || !signatureMatches(channel.ingestSecret, raw, headers)) throw new BadSignature();
 
   const data = parseInput(ingestBody, json, 'body');
   const seen = await findIngested(channel.id, data.messageId);

@@ -220,7 +220,10 @@ const RotateIngestSecretInput = builder.inputType('RotateSupportChannelIngestSec
 const RotateIngestSecretPayload = builder.simpleObject('RotateSupportChannelIngestSecretPayload', {
   fields: (t) => ({
     channel: t.field({ type: SupportChannelType }),
-    secret: t.string({ description: 'Shown this once. Sign each POST /ingest/cases body with HMAC-SHA256 under it.' }),
+    secret: t.string({
+      description:
+        'Shown this once. Sign each POST /ingest/cases with it: X-Tertulia-Timestamp (Unix seconds) and X-Tertulia-Signature (sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">).',
+    }),
   }),
 });
 
