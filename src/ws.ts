@@ -92,6 +92,16 @@ export function serveGraphqlWs(
     // Our heartbeat instead (keepAlive below): graphql-ws's own sets two timers per socket.
     0,
   );
+  // A client's malformed frame (over maxPayload, bad UTF-8, broken framing) is an 'error' on its
+  // socket that `ws` has already answered by closing it (1009, 1007, 1002). graphql-ws would
+  // print each one to stderr as an internal error with a stack: any client could flood the
+  // logs. Registered after useServer's, so it replaces graphql-ws's listener.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error: Error & { code?: string }) => {
+      logger.warn({ code: error.code, reason: error.message }, 'closed a WebSocket after a malformed frame');
+    });
+  });
   return {
     dispose: async () => {
       heartbeat?.stop();

@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { getIntrospectionQuery } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { closeDatabase } from '../src/db/client.js';
@@ -366,10 +366,20 @@ describe('endpoints and limits', () => {
     expect(JSON.parse(chunked.body)).toEqual({ error: 'POST requests need a Content-Length header' });
   });
 
-  it('closes a WebSocket whose message is over MAX_BODY_BYTES with 1009', async () => {
-    const { ws, closed } = await openGraphqlWs(t.url);
-    ws.send(JSON.stringify({ id: 'big', type: 'subscribe', payload: { query: `query Big { __typename }${' '.repeat(MAX_BODY_BYTES)}` } }));
-    expect((await withTimeout(closed, 10_000, 'the WebSocket to close')).code).toBe(1009);
+  it('closes a WebSocket whose message is over MAX_BODY_BYTES with 1009, or is not UTF-8 with 1007, and keeps stderr quiet', async () => {
+    const stderr = vi.spyOn(console, 'error');
+    try {
+      const big = await openGraphqlWs(t.url);
+      big.ws.send(JSON.stringify({ id: 'big', type: 'subscribe', payload: { query: `query Big { __typename }${' '.repeat(MAX_BODY_BYTES)}` } }));
+      expect((await withTimeout(big.closed, 10_000, 'the WebSocket to close')).code).toBe(1009);
+      const garbled = await openGraphqlWs(t.url);
+      garbled.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+      expect((await withTimeout(garbled.closed, 10_000, 'the WebSocket to close')).code).toBe(1007);
+      // A client's bad frame is the client's fault: a warning in the app's log, not an internal error.
+      expect(stderr).not.toHaveBeenCalled();
+    } finally {
+      stderr.mockRestore();
+    }
   });
 
   // Last in this block: it closes the app's database.
