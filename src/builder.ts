@@ -152,3 +152,28 @@ builder.objectType(AutomodBlockedError, {
 
 /** The errors any write can end in; mutations list these plus their own. */
 export const WRITE_ERRORS = [ValidationError, NotFoundError, ForbiddenError, UnauthenticatedError, ConflictError];
+
+/**
+ * `<Node>Connection` and `<Node>Edge`, for a node type that more than one field pages (a case
+ * list for requesters and one for staff): one pair of types per node, as clients expect, instead
+ * of one per field. prismaConnection and relatedConnection hand `totalCount` over as a number
+ * or a function, whichever field it is.
+ */
+export function sharedConnection<Node extends Parameters<typeof builder.connectionObject>[0]['type']>(type: Node, nodeName: string) {
+  return builder.connectionObject(
+    {
+      type,
+      name: `${nodeName}Connection`,
+      fields: (t) => ({
+        totalCount: t.int({
+          resolve: (connection) => {
+            const { totalCount } = connection as { totalCount?: number | (() => number | Promise<number>) };
+            if (totalCount === undefined) throw new Error(`${nodeName}Connection needs totalCount on every field that uses it`);
+            return typeof totalCount === 'function' ? totalCount() : totalCount;
+          },
+        }),
+      }),
+    },
+    { name: `${nodeName}Edge` },
+  );
+}

@@ -35,7 +35,7 @@ const UpdateRule = graphql(`
 `);
 const BrandIds = graphql(`query LBrandIds { trackedBrands(first: 20, includeArchived: true) { nodes { id name } } }`);
 const Brands = graphql(`
-  query LBrands($includeArchived: Boolean) { trackedBrands(first: 20, includeArchived: $includeArchived) { nodes { name kind } } }
+  query LBrands($includeArchived: Boolean) { trackedBrands(first: 20, includeArchived: $includeArchived) { totalCount nodes { name kind } } }
 `);
 const CreateSource = graphql(`
   mutation LCreateSource($input: CreateListeningSourceInput!) {
@@ -47,6 +47,7 @@ const CreateSource = graphql(`
     }
   }
 `);
+const Sources = graphql(`query LSources { listeningSources(first: 100) { totalCount nodes { id name kind } } }`);
 const PollSource = graphql(`
   mutation LPollSource($input: PollListeningSourceInput!) {
     pollListeningSource(input: $input) {
@@ -135,10 +136,11 @@ const CreateRule = graphql(`
     }
   }
 `);
-const RuleIds = graphql(`query LRuleIds { listeningAlertRules(first: 20) { nodes { id name } } }`);
+const RuleIds = graphql(`query LRuleIds { listeningAlertRules(first: 20) { totalCount nodes { id name } } }`);
 const Alerts = graphql(`
   query LAlerts($acknowledged: Boolean) {
     listeningAlerts(first: 20, acknowledged: $acknowledged) {
+      totalCount
       nodes { id kind observed baseline message windowStart windowEnd rule { name } brand { name } acknowledgedBy { id } }
     }
   }
@@ -264,8 +266,10 @@ describe('brands and sources', () => {
       ['z-2', []],
       ['z-1', ['Zulip']],
     ]);
-    expect((await t.query(Brands, {}, agent.token)).trackedBrands.nodes.map((b) => b.name)).toEqual(['Discourse', 'Tertulia']);
-    expect((await t.query(Brands, { includeArchived: true }, agent.token)).trackedBrands.nodes.map((b) => b.name)).toEqual(['Discourse', 'Tertulia', 'Zulip']);
+    const active = (await t.query(Brands, {}, agent.token)).trackedBrands;
+    expect([active.totalCount, active.nodes.map((b) => b.name)]).toEqual([2, ['Discourse', 'Tertulia']]);
+    const all = (await t.query(Brands, { includeArchived: true }, agent.token)).trackedBrands;
+    expect([all.totalCount, all.nodes.map((b) => b.name)]).toEqual([3, ['Discourse', 'Tertulia', 'Zulip']]);
   });
 
   it('creates a WEBHOOK source with a secret shown once', async () => {
@@ -273,6 +277,11 @@ describe('brands and sources', () => {
     expect(created.secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
     expect((await t.query(NodeOf, { id: created.id }, agent.token)).node).toBeNull();
     expect((await t.query(NodeOf, { id: created.id }, manager.token)).node).toEqual({ __typename: 'ListeningSource', id: created.id });
+    // Listed, oldest first, to managers and admins only.
+    const { listeningSources } = await t.query(Sources, {}, manager.token);
+    expect(listeningSources.totalCount).toBe(listeningSources.nodes.length);
+    expect(listeningSources.nodes.at(-1)).toEqual({ id: created.id, name: 'Another push', kind: 'WEBHOOK' });
+    expect((await t.request(Sources, {}, agent.token)).errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
   });
 });
 
@@ -590,7 +599,8 @@ describe('alerts', () => {
     expect((await t.query(Acknowledge, { input: { alertId } }, manager.token)).acknowledgeListeningAlert).toMatchObject({
       alert: { acknowledgedBy: { id: manager.id } },
     });
-    expect((await t.query(Alerts, { acknowledged: false }, manager.token)).listeningAlerts.nodes).toEqual([]);
+    expect((await t.query(Alerts, { acknowledged: false }, manager.token)).listeningAlerts).toEqual({ totalCount: 0, nodes: [] });
+    expect((await t.query(Alerts, { acknowledged: true }, manager.token)).listeningAlerts).toMatchObject({ totalCount: 1, nodes: [{ id: alertId }] });
   });
 
   it('raises negative spikes and watched keywords, accents aside', async () => {
@@ -617,6 +627,7 @@ describe('alerts', () => {
     ]);
     // A disabled rule raises nothing, even in a new window.
     const { listeningAlertRules } = await t.query(RuleIds, {}, manager.token);
+    expect(listeningAlertRules.totalCount).toBe(listeningAlertRules.nodes.length);
     const refunds = listeningAlertRules.nodes.find((r) => r.name === 'Refunds')!.id;
     expect((await t.query(UpdateRule, { input: { ruleId: refunds, enabled: false } }, manager.token)).updateListeningAlertRule).toEqual({
       __typename: 'ListeningAlertRulePayload',

@@ -1,5 +1,5 @@
 import { brandWithType } from '@pothos/core';
-import { builder, WRITE_ERRORS } from '../../builder.js';
+import { builder, sharedConnection, WRITE_ERRORS } from '../../builder.js';
 import { loader } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { AutomodBlockedError } from '../../errors.js';
@@ -95,6 +95,9 @@ const RevisionType = builder.prismaObject('Revision', {
   }),
 });
 
+// Threads and posts both page their edit history.
+const RevisionConnection = sharedConnection(RevisionType, 'Revision');
+
 function collapsedRevision(
   revision: { thread: (Moderated & { authorId: number }) | null; post: (Moderated & { authorId: number }) | null },
   viewer: Parameters<typeof isCollapsedFor>[0],
@@ -151,7 +154,7 @@ export const ThreadType = builder.prismaNode('Thread', {
         checkPageArgs(args);
         return { orderBy: { id: 'desc' } };
       },
-    }),
+    }, RevisionConnection),
   }),
 });
 
@@ -183,7 +186,7 @@ export const PostType = builder.prismaNode('Post', {
         checkPageArgs(args);
         return { orderBy: { id: 'desc' } };
       },
-    }),
+    }, RevisionConnection),
   }),
 });
 
@@ -225,6 +228,7 @@ builder.queryFields((t) => ({
   space: t.prismaField({
     type: 'Space',
     nullable: true,
+    description: 'The space with this slug, or null if there is none you may see.',
     args: { slug: t.arg.string({ required: true }) },
     resolve: (query, _root, { slug }, ctx) =>
       prisma().space.findFirst({ ...query, where: { slug, visibility: { in: visibleSpaceVisibilities(ctx.viewer) } } }),
@@ -341,6 +345,7 @@ builder.mutationFields((t) => ({
   }),
   createThread: t.field({
     type: ThreadPayload,
+    description: 'Signed in and not suspended, in a space you can see. Automod may block it (AutomodBlockedError) or hold it for a moderator (moderation.status HELD).',
     errors: { types: SCREENED_WRITE_ERRORS },
     args: { input: t.arg({ type: CreateThreadInput, required: true }) },
     resolve: async (_root, { input: { spaceId, ...fields } }, ctx) => ({
@@ -358,6 +363,7 @@ builder.mutationFields((t) => ({
   }),
   replyToThread: t.field({
     type: PostPayload,
+    description: 'Signed in and not suspended, in a thread you can see that is not locked (moderators may reply to locked ones). Automod screens it as it does threads.',
     errors: { types: SCREENED_WRITE_ERRORS },
     args: { input: t.arg({ type: ReplyToThreadInput, required: true }) },
     resolve: async (_root, { input: { threadId, body } }, ctx) => ({
@@ -396,6 +402,7 @@ builder.mutationFields((t) => ({
   }),
   removeReaction: t.field({
     type: ReactionPayload,
+    description: 'Idempotent: removing a reaction you do not have changes nothing.',
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: ReactionInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {

@@ -78,12 +78,14 @@ builder.queryField('viewer', (t) =>
 builder.mutationFields((t) => ({
   signUp: t.field({
     type: AuthPayload,
+    description: 'Creates an account and signs it in. The first account ever created is an ADMIN; the others are MEMBERs.',
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: SignUpInput, required: true }) },
     resolve: (_root, { input }) => identity.signUp(input),
   }),
   signIn: t.field({
     type: AuthPayload,
+    description: 'A new token (send it as `Authorization: Bearer <token>`), valid for TOKEN_TTL_HOURS or until signOut. A wrong email or password is the same InvalidCredentialsError.',
     errors: { types: [...WRITE_ERRORS, InvalidCredentialsError] },
     args: { input: t.arg({ type: SignInInput, required: true }) },
     resolve: (_root, { input }) => identity.signIn(input),

@@ -216,6 +216,10 @@ const MentionFilterInput = builder.inputType('MentionFilter', {
   }),
 });
 
+/** true: only acknowledged alerts; false: only open ones; null: all. */
+const alertsWhere = (acknowledged: boolean | null | undefined) =>
+  acknowledged == null ? {} : { acknowledgedAt: acknowledged ? { not: null } : null };
+
 builder.queryFields((t) => ({
   trackedBrands: t.prismaConnection(
     {
@@ -231,6 +235,7 @@ builder.queryFields((t) => ({
           orderBy: [{ name: 'asc' }, { id: 'asc' }],
         });
       },
+      totalCount: (_root, args, ctx) => prisma().trackedBrand.count({ where: listening.listBrandsWhere(ctx.viewer, !!args.includeArchived) }),
     },
     { name: 'TrackedBrandConnection' },
     { name: 'TrackedBrandEdge' },
@@ -244,6 +249,10 @@ builder.queryFields((t) => ({
         checkPageArgs(args);
         listening.assertCanSeeSources(ctx.viewer);
         return prisma().listeningSource.findMany({ ...query, orderBy: { id: 'asc' } });
+      },
+      totalCount: (_root, _args, ctx) => {
+        listening.assertCanSeeSources(ctx.viewer);
+        return prisma().listeningSource.count();
       },
     },
     { name: 'ListeningSourceConnection' },
@@ -296,6 +305,10 @@ builder.queryFields((t) => ({
         listening.assertCanManageAlerts(ctx.viewer);
         return prisma().listeningAlertRule.findMany({ ...query, orderBy: { id: 'asc' } });
       },
+      totalCount: (_root, _args, ctx) => {
+        listening.assertCanManageAlerts(ctx.viewer);
+        return prisma().listeningAlertRule.count();
+      },
     },
     { name: 'ListeningAlertRuleConnection' },
     { name: 'ListeningAlertRuleEdge' },
@@ -309,11 +322,11 @@ builder.queryFields((t) => ({
       resolve: (query, _root, args, ctx) => {
         checkPageArgs(args);
         listening.assertCanManageAlerts(ctx.viewer);
-        return prisma().listeningAlert.findMany({
-          ...query,
-          where: args.acknowledged == null ? {} : { acknowledgedAt: args.acknowledged ? { not: null } : null },
-          orderBy: { id: 'desc' },
-        });
+        return prisma().listeningAlert.findMany({ ...query, where: alertsWhere(args.acknowledged), orderBy: { id: 'desc' } });
+      },
+      totalCount: (_root, args, ctx) => {
+        listening.assertCanManageAlerts(ctx.viewer);
+        return prisma().listeningAlert.count({ where: alertsWhere(args.acknowledged) });
       },
     },
     { name: 'ListeningAlertConnection' },

@@ -1,6 +1,6 @@
 import { brandWithType } from '@pothos/core';
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { builder, WRITE_ERRORS } from '../../builder.js';
+import { builder, sharedConnection, WRITE_ERRORS } from '../../builder.js';
 import { loader, type Context } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { UnauthenticatedError } from '../../errors.js';
@@ -86,6 +86,9 @@ export const ReportType = builder.prismaNode('Report', {
   }),
 });
 
+// Reports are paged per queue item and per reporter (myReports).
+const ReportConnection = sharedConnection(ReportType, 'Report');
+
 export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
   id: { field: 'id' },
   nullable: true,
@@ -118,7 +121,7 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
         checkPageArgs(args);
         return { orderBy: { id: 'asc' } };
       },
-    }, { name: 'ReportConnection' }, { name: 'ReportEdge' }),
+    }, ReportConnection),
     automodRule: t.relation('automodRule', { nullable: true, description: 'The automod rule that flagged or held it.' }),
     claimedBy: t.field({
       type: UserType,
@@ -295,7 +298,7 @@ builder.queryFields((t) => ({
       return prisma().report.findMany({ ...query, where: myReportsWhere(ctx), orderBy: { id: 'desc' } });
     },
     totalCount: (_root, _args, ctx) => prisma().report.count({ where: myReportsWhere(ctx) }),
-  }, { name: 'MyReportConnection' }, { name: 'MyReportEdge' }),
+  }, ReportConnection),
   moderationLog: t.prismaConnection({
     type: 'ModerationAction',
     cursor: 'id',
@@ -554,6 +557,7 @@ builder.mutationFields((t) => ({
   }),
   unlockThread: t.field({
     type: ModerationActionPayload,
+    description: 'MODERATOR and above: members can reply and edit again.',
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: UnlockThreadInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
@@ -562,6 +566,7 @@ builder.mutationFields((t) => ({
   }),
   warnUser: t.field({
     type: ModerationActionPayload,
+    description: 'MODERATOR and above: a warning with its reason, in the moderation log, where the warned user can read it too.',
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: UserActionInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
@@ -579,6 +584,7 @@ builder.mutationFields((t) => ({
   }),
   unsuspendUser: t.field({
     type: ModerationActionPayload,
+    description: 'MODERATOR and above: ends a suspension before its `until`.',
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: UserActionInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({

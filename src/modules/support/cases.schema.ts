@@ -1,4 +1,4 @@
-import { builder, WRITE_ERRORS } from '../../builder.js';
+import { builder, sharedConnection, WRITE_ERRORS } from '../../builder.js';
 import { loader } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { CaseEventKind, CaseRating, CaseStatus, SlaMetric } from '../../generated/prisma/enums.js';
@@ -119,6 +119,9 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
   }),
 });
 
+// Requesters (myCases) and staff (supportCases) page the same cases.
+const SupportCaseConnection = sharedConnection(SupportCaseType, 'SupportCase');
+
 export const CaseMessageType = builder.prismaNode('CaseMessage', {
   id: { field: 'id' },
   nullable: true,
@@ -200,8 +203,7 @@ builder.queryFields((t) => ({
       },
       totalCount: (_root, args, ctx) => prisma().supportCase.count({ where: cases.myCasesWhere(ctx.viewer, args.statuses ?? undefined) }),
     },
-    { name: 'SupportCaseConnection' },
-    { name: 'SupportCaseEdge' },
+    SupportCaseConnection,
   ),
   supportCases: t.prismaConnection({
     type: 'SupportCase',
@@ -214,7 +216,7 @@ builder.queryFields((t) => ({
       return prisma().supportCase.findMany({ ...query, where: cases.staffCaseListWhere(ctx.viewer, caseFilter(args.filter)), orderBy: { id: 'desc' } });
     },
     totalCount: (_root, args, ctx) => prisma().supportCase.count({ where: cases.staffCaseListWhere(ctx.viewer, caseFilter(args.filter)) }),
-  }),
+  }, SupportCaseConnection),
 }));
 
 // ---- Mutations --------------------------------------------------------------------------------
