@@ -28,7 +28,7 @@ export function environmentWithoutConfig(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** `node --import tsx src/main.ts` as users run it, its JSON log lines parsed as they come. */
+/** The server as users run it (`node --import tsx src/main.ts`), its JSON log lines parsed as they come. */
 export class ServerProcess {
   readonly child: ChildProcess;
   readonly logs: LogLine[] = [];
@@ -36,9 +36,10 @@ export class ServerProcess {
   exitStatus: Exit | undefined;
   readonly exited: Promise<Exit>;
 
-  constructor(env: Record<string, string>) {
+  /** `command`: another way to start it, such as `npm start`. */
+  constructor(env: Record<string, string>, [command, ...args]: string[] = [process.execPath, '--import', 'tsx', 'src/main.ts']) {
     const childEnv = environmentWithoutConfig();
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    this.child = spawn(command, args, {
       cwd: ROOT,
       env: { ...childEnv, PORT: '0', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -157,6 +157,24 @@ describe('configuration', () => {
     },
     PROCESS_TEST,
   );
+
+  it(
+    'stops cleanly when a process manager sends SIGTERM to `npm start`',
+    async () => {
+      const server = new ServerProcess({ DATA_DIR: ':memory:', HOST: '127.0.0.1' }, ['npm', 'start', '--silent']);
+      const url = await server.listening();
+      expect((await fetch(new URL('/healthz', url))).status).toBe(200);
+      const exit = await server.stop();
+      // npm hands the signal to the server, which shuts down as it does when run directly.
+      expect(server.logs.filter((l) => ['shutting down', 'stopped'].includes(String(l.msg))).map((l) => [l.msg, l.signal])).toEqual([
+        ['shutting down', 'SIGTERM'],
+        ['stopped', undefined],
+      ]);
+      expect(exit).toEqual({ code: 0, signal: null });
+      await expect(fetch(new URL('/healthz', url))).rejects.toThrow();
+    },
+    PROCESS_TEST,
+  );
 });
 
 // ---- Endpoints, limits and errors (in-process app) --------------------------------------------
