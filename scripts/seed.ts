@@ -6,6 +6,7 @@
 //
 // Writes go through the domain services, as the API's do, so rules apply and every write is in
 // the activity log. With embedded PGlite, stop the server first: one process per DATA_DIR.
+import { verify } from '@node-rs/argon2';
 import type { Viewer } from '../src/context.js';
 import { ConfigError, loadConfig, type Config } from '../src/config.js';
 import { closeDatabase, openDatabase, prisma } from '../src/db/client.js';
@@ -152,8 +153,23 @@ const created = { users: 0, roles: 0, spaces: 0, threads: 0, replies: 0, reactio
 const asViewer = (user: User): Viewer => ({ id: user.id, role: user.role, sessionId: 0, sessionExpiresAt: new Date(8.64e15) });
 
 async function ensureUsers(): Promise<Record<UserKey, User>> {
+  const demos = Object.entries(USERS) as [UserKey, (typeof USERS)[UserKey]][];
+  // The seed writes only as its own demo accounts. One of their emails taken by an account with
+  // another password is somebody's real account: posting, and changing roles, in their name would
+  // be wrong, so the seed stops before writing anything.
+  const taken: string[] = [];
+  for (const [, demo] of demos) {
+    const user = await prisma().user.findUnique({ where: { email: demo.email }, select: { passwordHash: true } });
+    if (user && !(await verify(user.passwordHash, DEMO_PASSWORD))) taken.push(demo.email);
+  }
+  if (taken.length) {
+    throw new Error(
+      `${taken.join(', ')} already ${taken.length === 1 ? 'belongs to an account' : 'belong to accounts'} of someone else (not the demo password); ` +
+        'the seed writes only as its own demo accounts and changed nothing. Seed a fresh instance.',
+    );
+  }
   const users = {} as Record<UserKey, User>;
-  for (const [key, demo] of Object.entries(USERS) as [UserKey, (typeof USERS)[UserKey]][]) {
+  for (const [key, demo] of demos) {
     let user = await prisma().user.findUnique({ where: { email: demo.email } });
     if (!user) {
       // The sign-up session's token is not kept: nobody can use it, so it is left to expire.

@@ -258,4 +258,31 @@ describe('npm run seed', () => {
     },
     SLOW,
   );
+
+  it(
+    "refuses, writing nothing, when a demo email is somebody's own account (another password)",
+    async () => {
+      const env = await storage();
+      await withDatabase(env, async () => {
+        const ana = await signUp({ email: 'ana@example.com', password: 'ana real password', displayName: 'Ana Real' });
+        expect(ana.user.role).toBe('ADMIN');
+      });
+      const before = await withDatabase(env, snapshot);
+
+      const refused = await runSeed(env);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toBe(
+        'Seeding failed: ana@example.com already belongs to an account of someone else (not the demo password); ' +
+          'the seed writes only as its own demo accounts and changed nothing. Seed a fresh instance.\n',
+      );
+      // Ana is still the admin, under her own name and password, and nothing was added.
+      expect(await withDatabase(env, snapshot)).toEqual(before);
+      await withDatabase(env, async () => {
+        expect(await prisma().user.findMany({ select: { email: true, role: true, displayName: true } })).toEqual([
+          { email: 'ana@example.com', role: 'ADMIN', displayName: 'Ana Real' },
+        ]);
+      });
+    },
+    SLOW,
+  );
 });
