@@ -21,6 +21,7 @@ import { configureModeration } from './modules/moderation/moderation.service.js'
 import { receiveCaseWebhook } from './modules/support/ingest.js';
 import { runSlaJob } from './jobs/sla-job.js';
 import { schema } from './schema.js';
+import { usePageSizeCheck } from './pagination.js';
 import { useSharedSubscriptionResults } from './shared-subscription-results.js';
 import { serveWebhook, type Webhook } from './webhooks.js';
 import { serveGraphqlWs } from './ws.js';
@@ -93,6 +94,7 @@ export function buildApp(config: Config, logger: Logger): App {
         blockFieldSuggestion: { enabled: true },
       }),
       useOperationLog(logger),
+      usePageSizeCheck(),
       useSharedSubscriptionResults(),
     ],
   });

@@ -1,4 +1,18 @@
-import { GraphQLError } from 'graphql';
+import type { Plugin } from '@envelop/core';
+import {
+  getArgumentValues,
+  getNamedType,
+  getOperationAST,
+  GraphQLError,
+  Kind,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type ASTNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FragmentDefinitionNode,
+} from 'graphql';
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -20,4 +34,58 @@ export function checkPageArgs(args: { first?: number | null; last?: number | nul
 
 function badInput(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+}
+
+/**
+ * Holds every connection field the operation selects to checkPageArgs, before anything runs.
+ * In resolvers the check missed connections whose resolver never ran: a page that selects only
+ * `totalCount` is answered without fetching rows, so `spaces(first: 500) { totalCount }` passed.
+ */
+export function usePageSizeCheck(): Plugin {
+  const check = ({ args, setResultAndStopExecution }: { args: ExecutionArgs; setResultAndStopExecution: (result: ExecutionResult) => void }) => {
+    const error = pageSizeError(args);
+    if (error) setResultAndStopExecution({ errors: [error] });
+  };
+  return { onExecute: check, onSubscribe: check };
+}
+
+function pageSizeError({ schema, document, operationName, variableValues }: ExecutionArgs): GraphQLError | undefined {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return undefined; // the executor reports it
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  // The operation and the fragments it reaches, not other operations in the same document.
+  const reached = new Set<FragmentDefinitionNode>();
+  const reach = (node: ASTNode) =>
+    visit(node, {
+      FragmentSpread(spread) {
+        const fragment = fragments.get(spread.name.value);
+        if (fragment && !reached.has(fragment)) {
+          reached.add(fragment);
+          reach(fragment);
+        }
+      },
+    });
+  reach(operation);
+  const typeInfo = new TypeInfo(schema);
+  let found: GraphQLError | undefined;
+  for (const root of [operation, ...reached]) {
+    visit(
+      root,
+      visitWithTypeInfo(typeInfo, {
+        Field(node) {
+          const field = typeInfo.getFieldDef();
+          if (found || !field || !getNamedType(field.type).name.endsWith('Connection')) return;
+          try {
+            checkPageArgs(getArgumentValues(field, node, variableValues ?? undefined));
+          } catch (error) {
+            found = error instanceof GraphQLError ? new GraphQLError(error.message, { nodes: [node], extensions: error.extensions }) : undefined;
+          }
+        },
+      }),
+    );
+  }
+  return found;
 }

@@ -117,6 +117,11 @@ const Threads = graphql(`
     }
   }
 `);
+const SpaceCount = graphql(`query SpaceCount($first: Int) { spaces(first: $first) { totalCount } }`);
+const RevisionCount = graphql(`
+  query RevisionCount($id: ID!, $first: Int) { node(id: $id) { ... on Thread { ...RevisionTotal } } }
+  fragment RevisionTotal on Thread { revisions(first: $first) { totalCount } }
+`);
 const Node = graphql(`query Node($id: ID!) { node(id: $id) { __typename id } }`);
 const Nodes = graphql(`query Nodes($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`);
 
@@ -300,6 +305,16 @@ describe('threads and posts', () => {
     });
     const tooMany = await t.request(Threads, { first: 101 });
     expect(tooMany.errors?.[0]?.message).toBe('`first` must be between 0 and 100, got 101');
+    // Also when no row is fetched (only totalCount), and inside fragments: checked before anything runs.
+    expect(await t.request(SpaceCount, { first: 101 })).toEqual({
+      errors: [{ message: '`first` must be between 0 and 100, got 101', locations: [{ line: 2, column: 3 }], extensions: { code: 'BAD_USER_INPUT' } }],
+    });
+    expect((await t.request(SpaceCount, {})).errors?.[0]).toMatchObject({ message: 'Pass `first` (or `last`) to say how many items you want, at most 100' });
+    expect((await t.request(RevisionCount, { id: threadId, first: -1 })).errors?.[0]).toMatchObject({
+      message: '`first` must be between 0 and 100, got -1',
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+    expect((await t.request(SpaceCount, { first: 0 })).data?.spaces.totalCount).toBeGreaterThan(0);
   });
 
   it('edits posts by author or moderator only', async () => {
