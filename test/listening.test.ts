@@ -313,6 +313,47 @@ describe('processing', () => {
     expect(matchedOnly.nodes.map((m) => m.externalId).sort()).toEqual(['p-en-neg', 'p-en-pos', 'p-es-neg', 'p-es-pos', 'p-neutral']);
   });
 
+  it('negates only within the clause: a negator does not flip the sentences or clauses after it', async () => {
+    // A source of its own, and no brand named: the other tests' counts stay as they are.
+    const negations = (await source({ name: 'Negations', kind: 'WEBHOOK' })).id;
+    const publishedAt = '2025-01-01T10:00:00Z';
+    const result = await ingest(
+      [
+        { externalId: 'n-es-sentences', body: 'El soporte no contesta. La app es horrible y estoy furioso.' },
+        { externalId: 'n-en-sentences', body: 'I could not log in yesterday. Today the app is terrible and support is awful.' },
+        { externalId: 'n-es-conjunction', body: 'El soporte no contesta y la app es horrible.' },
+        { externalId: 'n-en-not-good', body: 'The app is not good.' },
+        { externalId: 'n-es-not-good', body: 'El soporte no es bueno.' },
+        { externalId: 'n-en-not-bad', body: 'Support was not bad at all.' },
+        { externalId: 'n-en-pos', body: 'The new release is great.' },
+        { externalId: 'n-en-neg', body: 'The new release is awful.' },
+        { externalId: 'n-es-pos', body: 'La nueva versión es excelente.' },
+        { externalId: 'n-es-neg', body: 'La nueva versión es horrible.' },
+      ].map((m) => ({ ...m, publishedAt })),
+      negations,
+    );
+    expect(result).toEqual({ __typename: 'IngestMentionsPayload', accepted: 10, duplicates: 0 });
+    const { nodes } = await mentionsOf({ includeUnmatched: true, sourceIds: [negations] });
+    const sentimentOf = Object.fromEntries(nodes.map((m) => [m.externalId, [m.language, m.sentiment]]));
+    expect(sentimentOf).toEqual({
+      'n-es-sentences': ['es', 'NEGATIVE'],
+      'n-en-sentences': ['en', 'NEGATIVE'],
+      'n-es-conjunction': ['es', 'NEGATIVE'],
+      'n-en-not-good': ['en', 'NEGATIVE'],
+      'n-es-not-good': ['es', 'NEGATIVE'],
+      'n-en-not-bad': ['en', 'POSITIVE'],
+      'n-en-pos': ['en', 'POSITIVE'],
+      'n-en-neg': ['en', 'NEGATIVE'],
+      'n-es-pos': ['es', 'POSITIVE'],
+      'n-es-neg': ['es', 'NEGATIVE'],
+    });
+    // Still the AFINN sum over all of the text's words: the clauses only bound the negations.
+    const scoreOf = Object.fromEntries(nodes.map((m) => [m.externalId, m.sentimentScore]));
+    expect([scoreOf['n-es-sentences'], scoreOf['n-en-sentences']]).toEqual([-0.545, -0.267]);
+    const negative = await mentionsOf({ includeUnmatched: true, sourceIds: [negations], sentiments: ['NEGATIVE'] });
+    expect(negative.nodes.map((m) => m.externalId).sort()).toEqual(['n-en-neg', 'n-en-not-good', 'n-en-sentences', 'n-es-conjunction', 'n-es-neg', 'n-es-not-good', 'n-es-sentences']);
+  });
+
   it('is idempotent by source and external id, and all or nothing on bad input', async () => {
     const again = await ingest([{ externalId: 'p-en-pos', body: 'Changed text' }, { url: 'https://example.com/new', body: 'Tertulia is fine' }]);
     expect(again).toEqual({ __typename: 'IngestMentionsPayload', accepted: 1, duplicates: 1 });

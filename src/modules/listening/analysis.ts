@@ -39,6 +39,32 @@ export function detectLanguage(text: string): Language | null {
   return LANGUAGES[franc(text, { only: Object.keys(LANGUAGES), minLength: 10 })] ?? null;
 }
 
+// A negator's scope is its clause, as usual: punctuation, a line break or a conjunction ends it.
+// natural's analyzer keeps a negator in force to the end of the words it is given, so each clause
+// is scored on its own ("no contesta. La app es horrible" stays negative).
+const CLAUSE_BREAK = /[.,;:!?¡¿…()[\]{}"“”«»—–\n]+/u;
+const CONJUNCTIONS: Record<Language, Set<string>> = {
+  en: new Set('and but or because although though however whereas'.split(' ')),
+  es: new Set('y e o u pero porque aunque sino mientras'.split(' ')),
+};
+
+/** The text's words, clause by clause; a conjunction opens its clause. */
+function clauses(text: string, language: Language): string[][] {
+  const result: string[][] = [];
+  for (const segment of text.toLowerCase().split(CLAUSE_BREAK)) {
+    let clause: string[] = [];
+    for (const word of segment.match(/[\p{L}\p{N}']+/gu) ?? []) {
+      if (clause.length && CONJUNCTIONS[language].has(word)) {
+        result.push(clause);
+        clause = [];
+      }
+      clause.push(word);
+    }
+    if (clause.length) result.push(clause);
+  }
+  return result;
+}
+
 /** Averages under this size, either way, are neutral: one mild word in a long text says little. */
 const NEUTRAL_BAND = 0.05;
 
@@ -46,9 +72,15 @@ export type Sentiment = { score: number; label: MentionSentiment };
 
 /** Sentiment in the text's language (English lexicon when it is undetermined). */
 export function analyzeSentiment(text: string, language: Language | null): Sentiment {
-  const words = text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? [];
-  const raw = words.length ? analyzers[language ?? 'en'].getSentiment(words) : 0;
-  const score = Number.isFinite(raw) ? Math.round(raw * 1000) / 1000 : 0;
+  const lang = language ?? 'en';
+  let sum = 0;
+  let words = 0;
+  for (const clause of clauses(text, lang)) {
+    // getSentiment averages over the clause's words: back to a sum, averaged over the whole text.
+    sum += analyzers[lang].getSentiment(clause) * clause.length;
+    words += clause.length;
+  }
+  const score = words ? Math.round((sum / words) * 1000) / 1000 : 0;
   const label: MentionSentiment = score > NEUTRAL_BAND ? 'POSITIVE' : score < -NEUTRAL_BAND ? 'NEGATIVE' : 'NEUTRAL';
   return { score, label };
 }
