@@ -325,6 +325,7 @@ describe('processing', () => {
         { externalId: 'n-en-not-good', body: 'The app is not good.' },
         { externalId: 'n-es-not-good', body: 'El soporte no es bueno.' },
         { externalId: 'n-en-not-bad', body: 'Support was not bad at all.' },
+        { externalId: 'n-en-contraction', body: 'I don’t like the new editor, it isn\'t good.' },
         { externalId: 'n-en-pos', body: 'The new release is great.' },
         { externalId: 'n-en-neg', body: 'The new release is awful.' },
         { externalId: 'n-es-pos', body: 'La nueva versión es excelente.' },
@@ -332,7 +333,7 @@ describe('processing', () => {
       ].map((m) => ({ ...m, publishedAt })),
       negations,
     );
-    expect(result).toEqual({ __typename: 'IngestMentionsPayload', accepted: 10, duplicates: 0 });
+    expect(result).toEqual({ __typename: 'IngestMentionsPayload', accepted: 11, duplicates: 0 });
     const { nodes } = await mentionsOf({ includeUnmatched: true, sourceIds: [negations] });
     const sentimentOf = Object.fromEntries(nodes.map((m) => [m.externalId, [m.language, m.sentiment]]));
     expect(sentimentOf).toEqual({
@@ -342,6 +343,7 @@ describe('processing', () => {
       'n-en-not-good': ['en', 'NEGATIVE'],
       'n-es-not-good': ['es', 'NEGATIVE'],
       'n-en-not-bad': ['en', 'POSITIVE'],
+      'n-en-contraction': ['en', 'NEGATIVE'],
       'n-en-pos': ['en', 'POSITIVE'],
       'n-en-neg': ['en', 'NEGATIVE'],
       'n-es-pos': ['es', 'POSITIVE'],
@@ -351,7 +353,7 @@ describe('processing', () => {
     const scoreOf = Object.fromEntries(nodes.map((m) => [m.externalId, m.sentimentScore]));
     expect([scoreOf['n-es-sentences'], scoreOf['n-en-sentences']]).toEqual([-0.545, -0.267]);
     const negative = await mentionsOf({ includeUnmatched: true, sourceIds: [negations], sentiments: ['NEGATIVE'] });
-    expect(negative.nodes.map((m) => m.externalId).sort()).toEqual(['n-en-neg', 'n-en-not-good', 'n-en-sentences', 'n-es-conjunction', 'n-es-neg', 'n-es-not-good', 'n-es-sentences']);
+    expect(negative.nodes.map((m) => m.externalId).sort()).toEqual(['n-en-contraction', 'n-en-neg', 'n-en-not-good', 'n-en-sentences', 'n-es-conjunction', 'n-es-neg', 'n-es-not-good', 'n-es-sentences']);
   });
 
   it('is idempotent by source and external id, and all or nothing on bad input', async () => {

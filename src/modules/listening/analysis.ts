@@ -51,9 +51,11 @@ const CONJUNCTIONS: Record<Language, Set<string>> = {
 /** The text's words, clause by clause; a conjunction opens its clause. */
 function clauses(text: string, language: Language): string[][] {
   const result: string[][] = [];
-  for (const segment of text.toLowerCase().split(CLAUSE_BREAK)) {
+  for (const segment of text.toLowerCase().replaceAll('’', "'").split(CLAUSE_BREAK)) {
     let clause: string[] = [];
-    for (const word of segment.match(/[\p{L}\p{N}']+/gu) ?? []) {
+    for (const token of segment.match(/[\p{L}\p{N}']+/gu) ?? []) {
+      // natural's English negators are whole words (not, no, never...): "don't" is one too.
+      const word = language === 'en' && token.endsWith("n't") ? 'not' : token;
       if (clause.length && CONJUNCTIONS[language].has(word)) {
         result.push(clause);
         clause = [];
