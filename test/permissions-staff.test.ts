@@ -327,6 +327,37 @@ describe('node(id) and nodes(ids) answer null for what the viewer may not see', 
   });
 });
 
+describe('moderation through other paths', () => {
+  it('never tells members who moderated: not through the activity log of a public action, nor of their own warning', async () => {
+    const thread = await createThread(t, bob, publicSpace, 'Buy cheap watches');
+    const { hideContent } = await t.query(Hide, { input: { subjectId: thread, classifier: 'SPAM', reason: 'Affiliate links' } }, moderator.token);
+    if (hideContent.__typename !== 'ModerationActionPayload') throw new Error(JSON.stringify(hideContent));
+    const { warnUser } = await t.query(Warn, { input: { userId: bob.id, reason: 'Second spam thread' } }, moderator.token);
+    if (warnUser.__typename !== 'ModerationActionPayload') throw new Error(JSON.stringify(warnUser));
+
+    const hideEvent = (events: { kind: string; subject: { id?: string } | null }[]) =>
+      events.find((e) => e.kind === 'MODERATION_ACTION' && e.subject?.id === hideContent.action.id);
+    // A member who sees the space reads what was done and why, not who did it.
+    for (const viewer of [alice, bob, agent]) {
+      expect(hideEvent((await t.query(ModerationEvents, {}, viewer.token)).activityLog.nodes)).toEqual({
+        kind: 'MODERATION_ACTION',
+        actor: null,
+        subject: { __typename: 'ModerationAction', id: hideContent.action.id, kind: 'HIDE', reason: 'Affiliate links', moderator: null },
+      });
+    }
+    // Bob hears of his warning on his own stream, without the moderator's name.
+    const bobsNotices = (await t.query(ModerationEvents, {}, bob.token)).activityLog.nodes.filter((e) => e.kind === 'USER_MODERATED');
+    expect(bobsNotices.length).toBeGreaterThan(0);
+    expect(bobsNotices.every((e) => e.actor === null && e.subject?.id === bob.id)).toBe(true);
+    // Moderators see who acted.
+    expect(hideEvent((await t.query(ModerationEvents, {}, moderator.token)).activityLog.nodes)).toMatchObject({
+      actor: { id: moderator.id },
+      subject: { moderator: { id: moderator.id } },
+    });
+  });
+
+});
+
 describe('support through nested paths and mutations', () => {
   it("refuses changes to another department's case as if it did not exist, and to the requester what is staff's", async () => {
     const kase = await openCase(alice, billingChannel, 'Refund please');

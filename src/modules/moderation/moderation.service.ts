@@ -5,6 +5,7 @@ import { writeWithActivity, type ActivityRecorder } from '../../events/activity.
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import type { Appeal, AutomodRule, ModerationAction, Prisma, Report, Space } from '../../generated/prisma/client.js';
 import type {
+  ActivityKind,
   ActivityVisibility,
   AutomodAction,
   AutomodTrigger,
@@ -661,6 +662,15 @@ export function logWhere(viewer: Viewer | null, filter: LogFilter): Prisma.Moder
       },
     ],
   };
+}
+
+// Events that announce a moderator's action: their actor is the moderator, whom only moderators
+// may know (the log entry's `moderator` field); members read what was done and why.
+const MODERATOR_ACTED: ActivityKind[] = ['MODERATION_ACTION', 'USER_MODERATED'];
+
+/** Whether the viewer may see who did what an activity event of this kind announces. */
+export function canSeeEventActor(viewer: Viewer | null, kind: ActivityKind): boolean {
+  return !MODERATOR_ACTED.includes(kind) || isModerator(viewer);
 }
 
 /** Who acted, and appeals, are for moderators and the user acted on. */
