@@ -356,6 +356,28 @@ describe('moderation through other paths', () => {
     });
   });
 
+  it("answers an appeal of someone else's action as not found unless the viewer can see that action", async () => {
+    const thread = await createThread(t, bob, publicSpace, 'Off-topic rant');
+    const { hideContent } = await t.query(Hide, { input: { subjectId: thread, classifier: 'OFF_TOPIC', reason: 'Not about the product' } }, moderator.token);
+    if (hideContent.__typename !== 'ModerationActionPayload') throw new Error(JSON.stringify(hideContent));
+    const { warnUser } = await t.query(Warn, { input: { userId: bob.id, reason: 'Rude to Alice' } }, moderator.token);
+    if (warnUser.__typename !== 'ModerationActionPayload') throw new Error(JSON.stringify(warnUser));
+
+    // Bob's warning is his alone: to Alice it does not exist, like an id that was never used.
+    expect((await t.query(Appeal, { input: { actionId: warnUser.action.id, message: 'Unfair' } }, alice.token)).appealModerationAction).toEqual({
+      __typename: 'NotFoundError',
+      message: `ModerationAction ${dbIdOf(warnUser.action.id)} was not found`,
+    });
+    expect((await t.query(Appeal, { input: { actionId: idOf('ModerationAction', 999999), message: 'Unfair' } }, alice.token)).appealModerationAction).toEqual({
+      __typename: 'NotFoundError',
+      message: 'ModerationAction 999999 was not found',
+    });
+    // A public action she can read is not hers to appeal.
+    expect((await t.query(Appeal, { input: { actionId: hideContent.action.id, message: 'Unfair' } }, alice.token)).appealModerationAction).toEqual({
+      __typename: 'ForbiddenError',
+      message: 'Only the user this action was taken against can appeal it',
+    });
+  });
 });
 
 describe('support through nested paths and mutations', () => {

@@ -688,7 +688,8 @@ export async function appealModerationAction(viewer: Viewer | null, actionId: nu
   const appellant = requireViewer(viewer);
   const data = parseInput(z.object({ message: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters') }), input);
   return writeWithActivity(async (tx, activity) => {
-    const action = await tx.moderationAction.findUnique({ where: { id: actionId }, include: { space: true } });
+    // An entry the appellant may not read (another user's warning, say) is not found, as by node(id).
+    const action = await tx.moderationAction.findFirst({ where: { id: actionId, AND: [actionVisibleWhere(appellant)] }, include: { space: true } });
     if (!action) throw new NotFoundError('ModerationAction', String(actionId));
     if (action.targetUserId !== appellant.id) throw new ForbiddenError('Only the user this action was taken against can appeal it');
     if (!APPEALABLE.includes(action.kind)) throw ValidationError.field('input.actionId', `is a ${action.kind} entry, which cannot be appealed`);
