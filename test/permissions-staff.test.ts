@@ -381,6 +381,21 @@ describe('moderation through other paths', () => {
 });
 
 describe('support through nested paths and mutations', () => {
+  it('shows the forum thread of a case only if the viewer may still see that thread', async () => {
+    const thread = await createThread(t, bob, publicSpace, 'Cannot export', 'My phone number is 555-0100, call me');
+    const { openCaseFromThread } = await t.query(OpenFromThread, { input: { threadId: thread, channelId: billingChannel, reason: 'Needs account access' } }, agent.token);
+    if (openCaseFromThread.__typename !== 'SupportCasePayload' || !openCaseFromThread.supportCase) throw new Error(JSON.stringify(openCaseFromThread));
+    const kase = openCaseFromThread.supportCase.id;
+    await removeThread(thread);
+
+    // The agent handles the case but does not moderate: removed content is not theirs to read.
+    expect((await t.query(CaseThread, { id: kase }, agent.token)).node).toEqual({ thread: null });
+    // Its author (the requester) and a manager (who moderates) still see it.
+    const full = { thread: { id: thread, title: 'Cannot export', body: 'My phone number is 555-0100, call me' } };
+    expect((await t.query(CaseThread, { id: kase }, bob.token)).node).toEqual(full);
+    expect((await t.query(CaseThread, { id: kase }, manager.token)).node).toEqual(full);
+  });
+
   it("refuses changes to another department's case as if it did not exist, and to the requester what is staff's", async () => {
     const kase = await openCase(alice, billingChannel, 'Refund please');
     const notFound = { __typename: 'NotFoundError', message: `SupportCase ${dbIdOf(kase.id)} was not found` };
@@ -432,6 +447,22 @@ describe('support through nested paths and mutations', () => {
 });
 
 describe('listening through nested paths and mutations', () => {
+  it("shows a converted mention's thread only if the viewer may still see that thread", async () => {
+    const source = await webhookSource('Thread source');
+    const mentionId = await mention(source.id, 'nested-thread', 'Tertulia leaked my address: 1 Main St');
+    // Started by a moderator (staff too): the agent is not its author.
+    const { convertMentionToThread } = await t.query(ToThread, { input: { mentionId, spaceId: publicSpace } }, moderator.token);
+    if (convertMentionToThread.__typename !== 'ConvertMentionToThreadPayload') throw new Error(JSON.stringify(convertMentionToThread));
+    const thread = convertMentionToThread.thread.id;
+    await removeThread(thread);
+
+    // The agent reads mentions but does not moderate: the removed thread is gone for them.
+    expect((await t.query(MentionThread, { id: mentionId }, agent.token)).node).toEqual({ thread: null });
+    const full = { thread: { id: thread, title: 'Tertulia leaked my address: 1 Main St', body: 'Tertulia leaked my address: 1 Main St' } };
+    expect((await t.query(MentionThread, { id: mentionId }, moderator.token)).node).toEqual(full);
+    expect((await t.query(MentionThread, { id: mentionId }, manager.token)).node).toEqual(full);
+  });
+
   it('refuses triage and conversion to members, and conversion into what the converter may not use', async () => {
     const source = await webhookSource('Triage source');
     const mentionId = await mention(source.id, 'triage-1', 'Tertulia ate my homework');
