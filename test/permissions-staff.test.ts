@@ -396,6 +396,21 @@ describe('support through nested paths and mutations', () => {
     expect((await t.query(CaseThread, { id: kase }, manager.token)).node).toEqual(full);
   });
 
+  it('keeps removed threads out of the attention queue of agents', async () => {
+    const watched = await createSpace(t, manager, 'watched-help');
+    const { updateSpace } = await t.query(WatchSpace, { input: { spaceId: watched, attentionAfterMinutes: 0 } }, manager.token);
+    expect(updateSpace.__typename).toBe('SpacePayload');
+    const kept = await createThread(t, alice, watched, 'Waiting for help', 'Still waiting');
+    const removed = await createThread(t, bob, watched, 'Scam link', 'Visit my scam');
+    await removeThread(removed);
+
+    const threads = async (viewer: Actor) =>
+      (await t.query(Attention, { filter: { kinds: ['THREAD'], spaceId: watched } }, viewer.token)).attentionQueue.nodes.map((n) => n.thread);
+    expect(await threads(agent)).toEqual([{ id: kept, title: 'Waiting for help', body: 'Still waiting' }]);
+    // Removed content waits on no one: moderators do not get it as work for the support team either.
+    expect(await threads(moderator)).toEqual([{ id: kept, title: 'Waiting for help', body: 'Still waiting' }]);
+  });
+
   it("refuses changes to another department's case as if it did not exist, and to the requester what is staff's", async () => {
     const kase = await openCase(alice, billingChannel, 'Refund please');
     const notFound = { __typename: 'NotFoundError', message: `SupportCase ${dbIdOf(kase.id)} was not found` };
