@@ -462,6 +462,20 @@ describe('support through nested paths and mutations', () => {
 });
 
 describe('listening through nested paths and mutations', () => {
+  it('shows where a mention came from only to those who may see listening sources', async () => {
+    const source = await webhookSource('Private partner feed');
+    await t.query(UpdateSource, { input: { sourceId: source.id, name: 'Partner feed (token inside)' } }, manager.token);
+    const mentionId = await mention(source.id, 'nested-source', 'Tertulia is down again');
+    // Staff who read mentions but do not configure listening: the source is null, like node(source).
+    for (const viewer of [agent, moderator]) {
+      expect((await t.query(MentionSource, { id: mentionId }, viewer.token)).node).toEqual({ externalId: 'nested-source', source: null });
+    }
+    expect((await t.query(MentionSource, { id: mentionId }, manager.token)).node).toEqual({
+      externalId: 'nested-source',
+      source: { id: source.id, name: 'Partner feed (token inside)', url: null, lastError: null },
+    });
+  });
+
   it("shows a converted mention's thread only if the viewer may still see that thread", async () => {
     const source = await webhookSource('Thread source');
     const mentionId = await mention(source.id, 'nested-thread', 'Tertulia leaked my address: 1 Main St');

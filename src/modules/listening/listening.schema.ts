@@ -79,7 +79,13 @@ export const MentionType = builder.prismaNode('Mention', {
   description: 'Something said on the web, with its language, sentiment and the brands it names. Visible to staff.',
   findUnique: (id, ctx) => ({ id: Number(id), ...staffOnly(ctx) }),
   fields: (t) => ({
-    source: t.relation('source'),
+    source: t.field({
+      type: ListeningSourceType,
+      nullable: true,
+      description: 'Where it came from: COMMUNITY_MANAGER and ADMIN, who may see sources (null for other staff).',
+      select: { source: true },
+      resolve: (mention, _args, ctx) => (listening.canSeeSources(ctx.viewer) ? mention.source : null),
+    }),
     externalId: t.exposeString('externalId'),
     url: t.exposeString('url', { nullable: true }),
     title: t.exposeString('title'),
