@@ -459,6 +459,23 @@ describe('support through nested paths and mutations', () => {
     }
   });
 
+  it("hands a case's history over on transfer: the old department no longer reads its notes in the activity log", async () => {
+    const kase = await openCase(bob, billingChannel, 'Locked out of billing');
+    await replyToCase(agent, kase.id, 'Billing note: suspicious logins from abroad', true);
+    const notesOf = async (viewer: Actor) =>
+      (await t.query(CaseEvents, {}, viewer.token)).activityLog.nodes.filter(
+        (e) => e.kind === 'CASE_NOTE_ADDED' && e.subject?.__typename === 'CaseTimelineEntry' && e.subject.message?.body === 'Billing note: suspicious logins from abroad',
+      );
+    expect(await notesOf(agent)).toHaveLength(1);
+    const { transferCase } = await t.query(Transfer, { input: { caseId: kase.id, departmentId: tech, reason: 'Security issue' } }, agent.token);
+    expect(transferCase).toEqual({ __typename: 'SupportCasePayload', supportCase: null });
+
+    // Tech, who has the case now, reads its history; Billing no longer does, on any path.
+    expect(await notesOf(otherAgent)).toHaveLength(1);
+    expect(await notesOf(agent)).toEqual([]);
+    // The requester never did.
+    expect(await notesOf(bob)).toEqual([]);
+  });
 });
 
 describe('listening through nested paths and mutations', () => {
