@@ -39,6 +39,15 @@ export type ActivityInput = {
 export type ActivityRecorder = { record(input: ActivityInput): Promise<void> };
 
 /**
+ * A transferred case's past events follow it: they now reach the new department's members (and
+ * no longer the old one's), on every path that reads the log, as its timeline does. Only the
+ * delivery rule of the rows changes; what happened and in which order stays as written.
+ */
+export async function moveCaseEvents(tx: Tx, caseId: number, departmentId: number): Promise<void> {
+  await tx.activity.updateMany({ where: { caseId, visibility: { in: ['CASE', 'CASE_STAFF'] } }, data: { departmentId } });
+}
+
+/**
  * Runs a write in one transaction together with the activity rows it appends, then publishes
  * those rows once the transaction has committed (never an event for a rolled-back write).
  *

@@ -10,6 +10,7 @@ import type { Viewer } from '../../context.js';
 import { PostType, SpaceType, ThreadType } from '../community/community.schema.js';
 import { canSeeContent } from '../community/visibility.js';
 import { AppealType, AutomodRuleType, ModerationActionType, QueueItemType } from '../moderation/moderation.schema.js';
+import { canSeeEventActor } from '../moderation/moderation.service.js';
 import { UserType } from '../identity/identity.schema.js';
 import { ListeningAlertType } from '../listening/listening.schema.js';
 import { caseVisibleWhere } from '../support/cases.js';
@@ -59,8 +60,11 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
     actor: t.field({
       type: UserType,
       nullable: true,
-      resolve: (event) =>
-        event.actorId == null ? null : loadOnce(event, 'actor', () => prisma().user.findUnique({ where: { id: event.actorId! } })),
+      description: 'Who did it; null for a moderation action unless you moderate.',
+      resolve: (event, _args, ctx) =>
+        event.actorId == null || !canSeeEventActor(ctx.viewer, event.kind)
+          ? null
+          : loadOnce(event, 'actor', () => prisma().user.findUnique({ where: { id: event.actorId! } })),
     }),
     space: t.field({
       type: SpaceType,

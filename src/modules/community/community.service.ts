@@ -329,7 +329,7 @@ export async function threadForSupportCase(
 export type UnansweredThread = { threadId: number; spaceId: number; waitingSince: Date };
 
 /**
- * Open threads in non-staff spaces that watch them (attentionAfterMinutes set) with no post from
+ * Open, published threads in non-staff spaces that watch them (attentionAfterMinutes set) with no post from
  * anyone but their author, older than their space's threshold at `now`: the staff attention
  * queue's share of the community. Oldest first, after a keyset position, at most `limit`; one
  * statement.
@@ -348,6 +348,8 @@ export async function unansweredThreads(options: {
     SELECT t."id" AS "threadId", t."spaceId", t."createdAt" AS "waitingSince"
     FROM "Thread" t JOIN "Space" s ON s."id" = t."spaceId"
     WHERE s."attentionAfterMinutes" IS NOT NULL AND s."visibility" <> 'STAFF' AND t."status" = 'OPEN'
+      -- Published only: removed or held threads wait on no one, and agents may not read them.
+      AND t."moderationStatus" IN ('VISIBLE', 'HIDDEN')
       AND t."createdAt" + make_interval(mins => s."attentionAfterMinutes") <= ${now}
       AND NOT EXISTS (SELECT 1 FROM "Post" p WHERE p."threadId" = t."id" AND p."authorId" <> t."authorId")
       AND (${spaceIds ?? null}::int[] IS NULL OR t."spaceId" = ANY(${spaceIds ?? null}::int[]))

@@ -29,6 +29,11 @@ export function canSeeContent(viewer: Viewer | null, content: Moderated): boolea
   );
 }
 
+/** A thread reached from another record (a case, a mention): its space and its moderation both apply. */
+export function canSeeThread(viewer: Viewer | null, thread: Moderated & { space: { visibility: SpaceVisibility } }): boolean {
+  return canSeeSpace(viewer, thread.space.visibility) && canSeeContent(viewer, thread);
+}
+
 /** Hidden content is collapsed (title and body withheld, classifier shown) for all but its author and moderators. */
 export function isCollapsedFor(viewer: Viewer | null, content: Moderated): boolean {
   return content.moderationStatus === 'HIDDEN' && !readsEverything(viewer) && viewer?.id !== content.authorId;

@@ -12,6 +12,7 @@ import { decodeId } from '../../ids.js';
 import { checkPageArgs } from '../../pagination.js';
 import { loader, type Context } from '../../context.js';
 import { ThreadType } from '../community/community.schema.js';
+import { canSeeThread } from '../community/visibility.js';
 import { caseVisibleWhere } from '../support/cases.js';
 import { SupportCaseType } from '../support/cases.schema.js';
 import { CasePriorityEnum } from '../support/support.schema.js';
@@ -78,7 +79,13 @@ export const MentionType = builder.prismaNode('Mention', {
   description: 'Something said on the web, with its language, sentiment and the brands it names. Visible to staff.',
   findUnique: (id, ctx) => ({ id: Number(id), ...staffOnly(ctx) }),
   fields: (t) => ({
-    source: t.relation('source'),
+    source: t.field({
+      type: ListeningSourceType,
+      nullable: true,
+      description: 'Where it came from: COMMUNITY_MANAGER and ADMIN, who may see sources (null for other staff).',
+      select: { source: true },
+      resolve: (mention, _args, ctx) => (listening.canSeeSources(ctx.viewer) ? mention.source : null),
+    }),
     externalId: t.exposeString('externalId'),
     url: t.exposeString('url', { nullable: true }),
     title: t.exposeString('title'),
@@ -91,7 +98,13 @@ export const MentionType = builder.prismaNode('Mention', {
     sentiment: t.expose('sentiment', { type: SentimentEnum }),
     status: t.expose('status', { type: MentionStatusEnum }),
     assignee: t.relation('assignee', { nullable: true }),
-    thread: t.relation('thread', { nullable: true, description: 'The community thread started from it.' }),
+    thread: t.field({
+      type: ThreadType,
+      nullable: true,
+      description: 'The community thread started from it, if you can see it (not once removed, unless you moderate).',
+      select: { thread: { include: { space: { select: { visibility: true } } } } },
+      resolve: (mention, _args, ctx) => (mention.thread && canSeeThread(ctx.viewer, mention.thread) ? mention.thread : null),
+    }),
     supportCase: t.field({
       type: SupportCaseType,
       nullable: true,

@@ -28,7 +28,7 @@ import { createThreadWith } from '../community/community.service.js';
 import { requireManager, requireStaff } from '../identity/guards.js';
 import { recordingBlocks } from '../moderation/automod.js';
 import { createCaseWith } from '../support/cases.js';
-import { isStaff } from '../identity/roles.js';
+import { canManageCommunity, isStaff } from '../identity/roles.js';
 import { analyzeSentiment, detectLanguage } from './analysis.js';
 import { FeedError, fetchFeed, type FeedItem, type FeedLimits } from './feeds.js';
 
@@ -216,6 +216,9 @@ export async function pollListeningSourceNow(viewer: Viewer | null, sourceId: nu
 export function assertCanSeeSources(viewer: Viewer | null): void {
   requireManager(viewer, 'see listening sources');
 }
+
+/** The same rule for a source reached from a mention: its address and errors are the managers'. */
+export const canSeeSources = (viewer: Viewer | null): boolean => !!viewer && canManageCommunity(viewer.role);
 
 async function findSource(sourceId: number): Promise<ListeningSource> {
   const source = await prisma().listeningSource.findUnique({ where: { id: sourceId } });

@@ -5,6 +5,7 @@ import { writeWithActivity, type ActivityRecorder } from '../../events/activity.
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import type { Appeal, AutomodRule, ModerationAction, Prisma, Report, Space } from '../../generated/prisma/client.js';
 import type {
+  ActivityKind,
   ActivityVisibility,
   AutomodAction,
   AutomodTrigger,
@@ -663,6 +664,15 @@ export function logWhere(viewer: Viewer | null, filter: LogFilter): Prisma.Moder
   };
 }
 
+// Events that announce a moderator's action: their actor is the moderator, whom only moderators
+// may know (the log entry's `moderator` field); members read what was done and why.
+const MODERATOR_ACTED: ActivityKind[] = ['MODERATION_ACTION', 'USER_MODERATED'];
+
+/** Whether the viewer may see who did what an activity event of this kind announces. */
+export function canSeeEventActor(viewer: Viewer | null, kind: ActivityKind): boolean {
+  return !MODERATOR_ACTED.includes(kind) || isModerator(viewer);
+}
+
 /** Who acted, and appeals, are for moderators and the user acted on. */
 export function canSeeActionDetails(viewer: Viewer | null, action: { targetUserId: number }): boolean {
   return isModerator(viewer) || viewer?.id === action.targetUserId;
@@ -678,7 +688,8 @@ export async function appealModerationAction(viewer: Viewer | null, actionId: nu
   const appellant = requireViewer(viewer);
   const data = parseInput(z.object({ message: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters') }), input);
   return writeWithActivity(async (tx, activity) => {
-    const action = await tx.moderationAction.findUnique({ where: { id: actionId }, include: { space: true } });
+    // An entry the appellant may not read (another user's warning, say) is not found, as by node(id).
+    const action = await tx.moderationAction.findFirst({ where: { id: actionId, AND: [actionVisibleWhere(appellant)] }, include: { space: true } });
     if (!action) throw new NotFoundError('ModerationAction', String(actionId));
     if (action.targetUserId !== appellant.id) throw new ForbiddenError('Only the user this action was taken against can appeal it');
     if (!APPEALABLE.includes(action.kind)) throw ValidationError.field('input.actionId', `is a ${action.kind} entry, which cannot be appealed`);

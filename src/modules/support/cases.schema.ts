@@ -5,7 +5,7 @@ import { CaseEventKind, CaseRating, CaseStatus, SlaMetric } from '../../generate
 import { decodeId } from '../../ids.js';
 import { checkPageArgs } from '../../pagination.js';
 import { ThreadType } from '../community/community.schema.js';
-import { canSeeSpace } from '../community/visibility.js';
+import { canSeeThread } from '../community/visibility.js';
 import * as cases from './cases.js';
 import { slaView, type SlaView } from './sla.js';
 import { RoutingRuleType } from './routing.schema.js';
@@ -60,9 +60,9 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
     thread: t.field({
       type: ThreadType,
       nullable: true,
-      description: 'The forum thread the case was opened from, if you can see it.',
+      description: 'The forum thread the case was opened from, if you can see it (not once removed, unless you moderate or wrote it).',
       select: { thread: { include: { space: { select: { visibility: true } } } } },
-      resolve: (kase, _args, ctx) => (kase.thread && canSeeSpace(ctx.viewer, kase.thread.space.visibility) ? kase.thread : null),
+      resolve: (kase, _args, ctx) => (kase.thread && canSeeThread(ctx.viewer, kase.thread) ? kase.thread : null),
     }),
     routingRule: t.field({
       type: RoutingRuleType,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
-import { writeWithActivity, type ActivityRecorder } from '../../events/activity.js';
+import { moveCaseEvents, writeWithActivity, type ActivityRecorder } from '../../events/activity.js';
 import { openActivityStream, type StreamTransport } from '../activity/activity.service.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import type { CaseEvent, CaseMessage, Prisma, SupportCase } from '../../generated/prisma/client.js';
@@ -499,6 +499,8 @@ export async function transferCase(
     });
     // The clocks count on in the new department's business hours.
     await reschedule(tx, updated, before, await slaContext(tx, updated), new Date());
+    // Its history goes with it: the old department stops reading its events in the activity log.
+    await moveCaseEvents(tx, kase.id, data.departmentId);
     const log = new CaseLog(tx);
     await log.add(updated, {
       kind: 'TRANSFERRED',
