@@ -285,3 +285,55 @@ describe("writes on other people's things", () => {
     expect((await t.query(PermSetRole, { input: { userId: thread, role: 'MEMBER' } }, admin.token)).setUserRole).toEqual(wrongType('input.userId', 'User'));
   });
 });
+
+type Feed = ReturnType<typeof subscribe<ResultOf<typeof PermActivity>, unknown>>;
+
+/** Subscribes `token` to PermActivity in the public space and waits until it is live. */
+async function liveActivity(token: string): Promise<Feed> {
+  const feed = subscribe(t.wsClient(token), PermActivity, { filter: { spaceIds: [c.publicSpace] } });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const probe = await createThread(t, alice, c.publicSpace, 'probe');
+    await sleep(100);
+    if (feed.received.some((e) => e.data?.activity.subject?.id === probe)) return feed;
+  }
+  throw new Error('the subscription never went live');
+}
+
+/** The event of `kind` about `subjectId` the feed receives (waits for it), as delivered. */
+async function eventOf(feed: Feed, kind: string, subjectId: string, occurrence = 1) {
+  for (let i = 0; i < 100; i++) {
+    const found = feed.received.filter((e) => e.data?.activity.kind === kind && e.data.activity.subject?.id === subjectId);
+    if (found.length >= occurrence) return found[occurrence - 1].data!.activity;
+    await sleep(50);
+  }
+  throw new Error(`no ${kind} about ${subjectId}: ${JSON.stringify(feed.received.slice(-5))}`);
+}
+
+describe('a live subscription after a role change', () => {
+  it('resolves each event with the rights the viewer has then: a demoted admin reads no emails, a demoted moderator no hidden words', async () => {
+    const formerAdmin = await createUser(t, 'Former admin', 'ADMIN', admin);
+    const formerModerator = await createUser(t, 'Former moderator', 'MODERATOR', admin);
+    const hushed = await createThread(t, bob, c.publicSpace, 'Hushed title', 'hushed body');
+    expect((await t.query(PermHide, { input: { subjectId: hushed, classifier: 'SPAM', reason: 'spam' } }, moderator.token)).hideContent.__typename).toBe('ModerationActionPayload');
+    const adminFeed = await liveActivity(formerAdmin.token);
+    const moderatorFeed = await liveActivity(formerModerator.token);
+
+    // While they hold their roles: the email, the hidden words.
+    const before = await createThread(t, bob, c.publicSpace, 'Before');
+    await t.query(PermAddReaction, { input: { subjectId: hushed, content: 'EYES' } }, alice.token);
+    expect((await eventOf(adminFeed, 'THREAD_CREATED', before)).actor).toEqual({ id: bob.id, email: expect.stringMatching(/^bob-/), suspendedUntil: null });
+    expect(await eventOf(moderatorFeed, 'REACTION_ADDED', hushed)).toMatchObject({
+      subject: { title: 'Hushed title', body: 'hushed body' }, thread: { title: 'Hushed title', body: 'hushed body' },
+    });
+
+    for (const demoted of [formerAdmin, formerModerator]) {
+      expect((await t.query(PermSetRole, { input: { userId: demoted.id, role: 'MEMBER' } }, admin.token)).setUserRole.__typename).toBe('SetUserRolePayload');
+    }
+    const after = await createThread(t, bob, c.publicSpace, 'After');
+    await t.query(PermAddReaction, { input: { subjectId: hushed, content: 'HEART' } }, alice.token);
+    expect((await eventOf(adminFeed, 'THREAD_CREATED', after)).actor).toEqual({ id: bob.id, email: null, suspendedUntil: null });
+    expect(await eventOf(moderatorFeed, 'REACTION_ADDED', hushed, 2)).toMatchObject({
+      subject: { title: '', body: '' }, thread: { title: '', body: '' },
+    });
+  });
+});
