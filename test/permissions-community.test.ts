@@ -337,3 +337,41 @@ describe('a live subscription after a role change', () => {
     });
   });
 });
+
+describe('activity about removed content', () => {
+  it('goes to moderators only when its author keeps writing in it: the space does not hear of it', async () => {
+    const removedThread = await createThread(t, bob, c.publicSpace, 'Removed thread', 'body');
+    const open = await createThread(t, alice, c.publicSpace, 'Open thread', 'body');
+    const removedPost = await reply(t, bob, open, 'Removed reply');
+    for (const subjectId of [removedThread, removedPost]) {
+      expect((await t.query(PermRemove, { input: { subjectId, reason: 'rule 3' } }, moderator.token)).removeContent.__typename).toBe('ModerationActionPayload');
+    }
+    const memberFeed = await liveActivity(alice.token);
+    const moderatorFeed = await liveActivity(moderator.token);
+
+    // Bob still reads his removed content, and writes in it.
+    const post = await reply(t, bob, removedThread, 'still talking');
+    for (const subjectId of [removedThread, post, removedPost]) {
+      expect((await t.query(PermAddReaction, { input: { subjectId, content: 'EYES' } }, bob.token)).addReaction.__typename).toBe('ReactionPayload');
+      expect((await t.query(PermRemoveReaction, { input: { subjectId, content: 'EYES' } }, bob.token)).removeReaction.__typename).toBe('ReactionPayload');
+    }
+    expect((await t.query(PermMarkAnswer, { input: { postId: post } }, bob.token)).markAsAnswer.__typename).toBe('ThreadPayload');
+    const fence = await createThread(t, bob, c.publicSpace, 'Fence');
+
+    // What the moderator heard from Bob's reply on, and what Alice heard of it all: only the fence.
+    await eventOf(moderatorFeed, 'THREAD_CREATED', fence);
+    const start = moderatorFeed.received.findIndex((e) => e.data?.activity.kind === 'POST_CREATED' && e.data.activity.subject?.id === post);
+    expect(moderatorFeed.received.slice(start).map((e) => `${e.data?.activity.kind}:${e.data?.activity.subject?.id}`)).toEqual([
+      `POST_CREATED:${post}`,
+      ...[removedThread, post, removedPost].flatMap((id) => [`REACTION_ADDED:${id}`, `REACTION_REMOVED:${id}`]),
+      `THREAD_ANSWERED:${removedThread}`,
+      `THREAD_CREATED:${fence}`,
+    ]);
+    await eventOf(memberFeed, 'THREAD_CREATED', fence);
+    const kinds = memberFeed.received.map((e) => e.data?.activity.kind);
+    expect(kinds.filter((kind) => kind !== 'THREAD_CREATED')).toEqual([]);
+    // Nor does the log.
+    expect(await log({ threadId: open, kinds: ['REACTION_ADDED', 'REACTION_REMOVED'] }, alice.token)).toEqual([]);
+    expect(await log({ threadId: open, kinds: ['REACTION_ADDED', 'REACTION_REMOVED'] }, moderator.token)).toHaveLength(2);
+  });
+});
