@@ -375,3 +375,21 @@ describe('activity about removed content', () => {
     expect(await log({ threadId: open, kinds: ['REACTION_ADDED', 'REACTION_REMOVED'] }, moderator.token)).toHaveLength(2);
   });
 });
+
+describe('who acted in a moderation action', () => {
+  it('is for moderators only in activity, as on ModerationAction.moderator', async () => {
+    const thread = await createThread(t, bob, c.publicSpace, 'To be hidden');
+    expect((await t.query(PermHide, { input: { subjectId: thread, classifier: 'SPAM', reason: 'spam' } }, moderator.token)).hideContent.__typename).toBe('ModerationActionPayload');
+    for (const token of [undefined, alice.token, bob.token, c.agent.token]) {
+      expect((await log({ threadId: thread, kinds: ['MODERATION_ACTION'] }, token)).map((e) => e.actor)).toEqual([null]);
+    }
+    for (const token of [moderator.token, admin.token]) {
+      expect((await log({ threadId: thread, kinds: ['MODERATION_ACTION'] }, token)).map((e) => e.actor?.id)).toEqual([moderator.id]);
+    }
+    // The member acted on hears of it on their own stream, without the moderator's name.
+    const aboutBob = await log({ kinds: ['USER_MODERATED'] }, bob.token);
+    expect(aboutBob.length).toBeGreaterThan(0);
+    expect(aboutBob.map((e) => e.actor)).toEqual(aboutBob.map(() => null));
+    expect((await log({ kinds: ['USER_MODERATED'] }, admin.token)).map((e) => e.actor?.id)).toContain(moderator.id);
+  });
+});

@@ -19,6 +19,7 @@ import { DepartmentType, SupportChannelType } from '../support/support.schema.js
 import { checkPageArgs } from '../../pagination.js';
 import {
   assertResumableCursor,
+  canSeeActor,
   decodeActivityCursor,
   encodeActivityCursor,
   openActivityStream,
@@ -59,8 +60,11 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
     actor: t.field({
       type: UserType,
       nullable: true,
-      resolve: (event) =>
-        event.actorId == null ? null : loadOnce(event, 'actor', () => prisma().user.findUnique({ where: { id: event.actorId! } })),
+      description: 'Who did it; null for a moderation action unless you are a moderator.',
+      resolve: (event, _args, ctx) =>
+        event.actorId == null || !canSeeActor(ctx.viewer, event)
+          ? null
+          : loadOnce(event, 'actor', () => prisma().user.findUnique({ where: { id: event.actorId! } })),
     }),
     space: t.field({
       type: SpaceType,

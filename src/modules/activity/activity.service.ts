@@ -43,6 +43,14 @@ function isCaseStaff(viewer: ActivityViewer, event: ActivityMessage): boolean {
   return canManageCommunity(viewer.role) || (event.departmentId != null && !!viewer.departmentIds?.includes(event.departmentId));
 }
 
+// Kinds whose actor is the moderator who acted on content or on a user.
+const MODERATOR_ACTS: ActivityKind[] = ['MODERATION_ACTION', 'USER_MODERATED'];
+
+/** Who acted in a moderation action is for moderators only, as on ModerationAction.moderator. */
+export function canSeeActor(viewer: Viewer | null, event: ActivityMessage): boolean {
+  return !MODERATOR_ACTS.includes(event.kind) || (!!viewer && canModerate(viewer.role));
+}
+
 /**
  * Keeps an open subscription's viewer current: a role change applies from the next event on, and
  * signing out the session the subscription was opened with ends it (the iterator fails with
