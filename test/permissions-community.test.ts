@@ -393,3 +393,25 @@ describe('who acted in a moderation action', () => {
     expect((await log({ kinds: ['USER_MODERATED'] }, admin.token)).map((e) => e.actor?.id)).toContain(moderator.id);
   });
 });
+
+describe('ids that cannot name anything', () => {
+  it('are invalid ids, not internal errors, in node, nodes and mutations', async () => {
+    const encode = (raw: string) => Buffer.from(raw).toString('base64');
+    for (const raw of ['Thread:abc', 'Post:99999999999', 'User:2147483648', 'Space:-1', 'Thread:0']) {
+      const id = encode(raw);
+      expect(await t.request(PermNode, { id }, alice.token)).toEqual({
+        data: { node: null },
+        errors: [expect.objectContaining({ message: `Invalid global ID: ${id}`, path: ['node'] })],
+      });
+      expect((await t.request(PermNodes, { ids: [id] }, alice.token)).errors).toEqual([expect.objectContaining({ message: `Invalid global ID: ${id}` })]);
+    }
+    expect((await t.query(PermEditThread, { input: { threadId: encode('Thread:99999999999'), title: 'x' } }, alice.token)).editThread).toEqual({
+      __typename: 'ValidationError', message: 'input.threadId: must be the id of a Thread',
+    });
+    expect((await t.query(PermAddReaction, { input: { subjectId: encode('Post:2147483648'), content: 'EYES' } }, alice.token)).addReaction).toEqual({
+      __typename: 'ValidationError', message: 'input.subjectId: must be the id of a Thread or Post',
+    });
+    // The largest id a row can have is an ordinary miss.
+    expect(await node(encode('Thread:2147483647'), alice.token)).toBeNull();
+  });
+});
