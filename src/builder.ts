@@ -1,7 +1,7 @@
-import SchemaBuilder from '@pothos/core';
+import SchemaBuilder, { PothosValidationError } from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
-import RelayPlugin from '@pothos/plugin-relay';
+import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
 import { GraphQLError, Kind } from 'graphql';
@@ -18,6 +18,7 @@ import {
 } from './errors.js';
 import type PrismaTypes from './generated/pothos-prisma-types.js';
 import { getDatamodel } from './generated/pothos-prisma-types.js';
+import { isRowId } from './ids.js';
 import { canManageCommunity, canModerate, isAdmin, isStaff } from './modules/identity/roles.js';
 
 export const builder = new SchemaBuilder<{
@@ -62,6 +63,13 @@ export const builder = new SchemaBuilder<{
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
     nodesOnConnection: true,
+    // node(id) and nodes(ids): an id part that no row can have is a malformed id, like bad
+    // base64, not an internal error from the database.
+    decodeGlobalID: (globalID) => {
+      const decoded = decodeGlobalID(globalID);
+      if (!isRowId(Number(decoded.id))) throw new PothosValidationError(`Invalid global ID: ${globalID}`);
+      return decoded;
+    },
   },
   errors: {
     directResult: true,

@@ -12,8 +12,8 @@ import { createChannel, createDepartment } from './support-fixtures.js';
 // the signed webhooks. Each viewer gets null (never an error that tells the record exists) for
 // what it may not see.
 
-const Nodes = graphql(`query PermNodes($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`);
-const NodeOne = graphql(`query PermNode($id: ID!) { node(id: $id) { __typename id } }`);
+const Nodes = graphql(`query StaffPermNodes($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`);
+const NodeOne = graphql(`query StaffPermNode($id: ID!) { node(id: $id) { __typename id } }`);
 
 const Report = graphql(`
   mutation PermReport($input: ReportContentInput!) {
@@ -27,12 +27,12 @@ const Warn = graphql(`
   }
 `);
 const Hide = graphql(`
-  mutation PermHide($input: HideContentInput!) {
+  mutation StaffPermHide($input: HideContentInput!) {
     hideContent(input: $input) { __typename ... on ModerationActionPayload { action { id } } ... on Error { message } }
   }
 `);
 const Remove = graphql(`
-  mutation PermRemove($input: ContentActionInput!) {
+  mutation StaffPermRemove($input: ContentActionInput!) {
     removeContent(input: $input) { __typename ... on ModerationActionPayload { action { id } } ... on Error { message } }
   }
 `);

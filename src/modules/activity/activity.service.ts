@@ -182,6 +182,12 @@ export type StreamTransport = {
   closeConnection?: (code: number, reason: string) => void;
   /** Bytes the transport holds for the client, counted against the subscriber's bound. */
   transportBufferedBytes?: () => number;
+  /**
+   * The operation's viewer (its context's). The stream puts its own copy here, the one role
+   * changes update, so each event's fields are resolved with the rights the viewer has when it
+   * is delivered: a demoted admin stops reading emails, a demoted moderator hidden bodies.
+   */
+  viewer?: Viewer | null;
 };
 
 // Module-level, not an inline default: a closure in a parameter default is allocated per call.
@@ -213,6 +219,7 @@ export async function openActivityStream(
   if (after) await assertResumableCursor(after.id, after.cursor);
   // A copy: role and department changes seen in the stream update this subscription's rights only.
   const viewer: ActivityViewer | null = signedIn && { ...signedIn, departmentIds: [] };
+  if (transport.viewer !== undefined) transport.viewer = viewer;
   // Kept as long as the stream: lists sized to their contents (GraphQL builds argument lists by
   // push, with room for 17).
   const kept: ActivityFilter = { kinds: filter.kinds?.slice(), spaceIds: filter.spaceIds?.slice(), threadId: filter.threadId };

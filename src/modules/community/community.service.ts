@@ -143,7 +143,7 @@ export async function createThreadWith(
     space,
     threadId: thread.id,
     // Held content is announced to moderators only, until approved.
-    ...(held && { visibility: 'MODERATORS' as const }),
+    ...unpublishedActivity(thread),
   });
   return thread;
 }
@@ -179,7 +179,7 @@ export async function editThread(
       subject: { type: 'Thread', id: thread.id },
       space,
       threadId: thread.id,
-      ...(updated.moderationStatus !== 'VISIBLE' && updated.moderationStatus !== 'HIDDEN' && { visibility: 'MODERATORS' as const }),
+      ...unpublishedActivity(updated),
     });
     return updated;
   }));
@@ -210,7 +210,7 @@ export async function replyToThread(viewer: Viewer | null, threadId: number, inp
       subject: { type: 'Post', id: post.id },
       space,
       threadId: thread.id,
-      ...(held && { visibility: 'MODERATORS' as const }),
+      ...unpublishedActivity(thread, post),
     });
     return post;
   }));
@@ -237,7 +237,7 @@ export async function editPost(viewer: Viewer | null, postId: number, input: { b
       subject: { type: 'Post', id: post.id },
       space,
       threadId: thread.id,
-      ...(!PUBLISHED_STATUSES.includes(updated.moderationStatus) && { visibility: 'MODERATORS' as const }),
+      ...unpublishedActivity(thread, updated),
     });
     return updated;
   }));
@@ -250,7 +250,7 @@ export async function markAsAnswer(viewer: Viewer | null, postId: number): Promi
     assertAuthorOrModerator(actor, thread.authorId, 'choose the answer of this thread');
     if (thread.answerPostId === post.id) return thread;
     const updated = await tx.thread.update({ where: { id: thread.id }, data: { answerPostId: post.id } });
-    await activity.record({ kind: 'THREAD_ANSWERED', actorId: actor.id, subject: { type: 'Thread', id: thread.id }, space, threadId: thread.id });
+    await activity.record({ kind: 'THREAD_ANSWERED', actorId: actor.id, subject: { type: 'Thread', id: thread.id }, space, threadId: thread.id, ...unpublishedActivity(thread, post) });
     return updated;
   });
 }
@@ -278,6 +278,7 @@ export async function addReaction(
       subject: { type: subject.typename, id: subject.id },
       space: target.space,
       threadId: target.threadId,
+      ...unpublishedActivity(...target.contents),
     });
     return target.record;
   });
@@ -300,6 +301,7 @@ export async function removeReaction(
         subject: { type: subject.typename, id: subject.id },
         space: target.space,
         threadId: target.threadId,
+        ...unpublishedActivity(...target.contents),
       });
     }
     return target.record;
@@ -309,10 +311,10 @@ export async function removeReaction(
 async function loadReactionSubject(tx: Tx, viewer: Viewer, subject: ReactionSubject) {
   if (subject.typename === 'Thread') {
     const { thread, space } = await loadThread(tx, viewer, subject.id);
-    return { record: thread as Thread | Post, space, threadId: thread.id };
+    return { record: thread as Thread | Post, space, threadId: thread.id, contents: [thread] };
   }
   const { post, space, thread } = await loadPost(tx, viewer, subject.id);
-  return { record: post as Thread | Post, space, threadId: thread.id };
+  return { record: post as Thread | Post, space, threadId: thread.id, contents: [thread, post] };
 }
 
 // ---- For other domains ----------------------------------------------------------------------
@@ -380,6 +382,15 @@ async function loadPost(tx: Tx, viewer: Viewer, postId: number): Promise<{ post:
     ...post
   } = found;
   return { post, thread, space };
+}
+
+/**
+ * Activity about content that is not published (REMOVED, or HELD for approval), or in a thread
+ * that is not: moderators only, like the content itself. Its author may still reply, react or
+ * edit; the space must not hear of it.
+ */
+function unpublishedActivity(...contents: { moderationStatus: ModerationStatus }[]): { visibility?: 'MODERATORS' } {
+  return contents.every((content) => PUBLISHED_STATUSES.includes(content.moderationStatus)) ? {} : { visibility: 'MODERATORS' };
 }
 
 function assertAuthorOrModerator(viewer: Viewer, authorId: number, what: string): void {
