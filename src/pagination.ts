@@ -19,8 +19,9 @@ export const MAX_PAGE_SIZE = 100;
 /**
  * Every connection needs an explicit page size: `first` (or `last` when paging backwards),
  * from 0 to 100. Pothos would silently clamp; a client asking for 500 should hear why not.
+ * Applied to every connection an operation selects by usePageSizeCheck, so resolvers need not.
  */
-export function checkPageArgs(args: { first?: number | null; last?: number | null }): void {
+function checkPageArgs(args: { first?: number | null; last?: number | null }): void {
   if (args.first == null && args.last == null) {
     throw badInput(`Pass \`first\` (or \`last\`) to say how many items you want, at most ${MAX_PAGE_SIZE}`);
   }

@@ -17,7 +17,6 @@ import { caseVisibleWhere } from '../support/cases.js';
 import { CaseTimelineEntryType, SupportCaseType } from '../support/cases.schema.js';
 import { RoutingRuleType } from '../support/routing.schema.js';
 import { DepartmentType, SupportChannelType } from '../support/support.schema.js';
-import { checkPageArgs } from '../../pagination.js';
 import {
   assertResumableCursor,
   decodeActivityCursor,
@@ -224,7 +223,6 @@ builder.queryField('activityLog', (t) =>
       description: 'The activity log you are allowed to see, oldest first; the same events the `activity` subscription streams.',
       args: { filter: t.arg({ type: ActivityFilterInput }) },
       resolve: async (_root, args, ctx) => {
-        checkPageArgs(args);
         const wanted = activityFilter(args.filter);
         const after = args.after == null ? undefined : decodeActivityCursor(args.after, 'after');
         if (after !== undefined) await assertResumableCursor(after, args.after!);

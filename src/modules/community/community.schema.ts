@@ -6,7 +6,6 @@ import { AutomodBlockedError } from '../../errors.js';
 import { HideClassifier, ModerationStatus, ReactionContent, SpaceVisibility, ThreadStatus } from '../../generated/prisma/enums.js';
 import type { HideClassifier as HideClassifierValue, ModerationStatus as ModerationStatusValue } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
-import { checkPageArgs } from '../../pagination.js';
 import { canModerate } from '../identity/roles.js';
 import * as community from './community.service.js';
 import { canSeeContent, isCollapsedFor, visibleContentWhere, visiblePostWhere, visibleSpaceVisibilities, visibleThreadWhere } from './visibility.js';
@@ -141,19 +140,13 @@ export const ThreadType = builder.prismaNode('Thread', {
       cursor: 'id',
       totalCount: true,
       description: 'Replies, oldest first.',
-      query: (args, ctx) => {
-        checkPageArgs(args);
-        return { where: visibleContentWhere(ctx.viewer), orderBy: { id: 'asc' } };
-      },
+      query: (_args, ctx) => ({ where: visibleContentWhere(ctx.viewer), orderBy: { id: 'asc' } }),
     }, { name: 'PostConnection' }, { name: 'PostEdge' }),
     revisions: t.relatedConnection('revisions', {
       cursor: 'id',
       totalCount: true,
       description: 'Edit history, newest first.',
-      query: (args) => {
-        checkPageArgs(args);
-        return { orderBy: { id: 'desc' } };
-      },
+      query: () => ({ orderBy: { id: 'desc' } }),
     }, RevisionConnection),
   }),
 });
@@ -182,10 +175,7 @@ export const PostType = builder.prismaNode('Post', {
       cursor: 'id',
       totalCount: true,
       description: 'Edit history, newest first.',
-      query: (args) => {
-        checkPageArgs(args);
-        return { orderBy: { id: 'desc' } };
-      },
+      query: () => ({ orderBy: { id: 'desc' } }),
     }, RevisionConnection),
   }),
 });
@@ -215,7 +205,6 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: 'The spaces you can see, by name.',
     resolve: (query, _root, args, ctx) => {
-      checkPageArgs(args);
       return prisma().space.findMany({
         ...query,
         where: { visibility: { in: visibleSpaceVisibilities(ctx.viewer) } },
@@ -243,7 +232,6 @@ builder.queryFields((t) => ({
       orderBy: t.arg({ type: ThreadOrder }),
     },
     resolve: (query, _root, args, ctx) => {
-      checkPageArgs(args);
       const column = args.orderBy?.field === 'CREATED_AT' ? 'createdAt' : 'lastActivityAt';
       const direction = args.orderBy?.direction === 'ASC' ? 'asc' : 'desc';
       return prisma().thread.findMany({

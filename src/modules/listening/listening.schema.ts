@@ -9,7 +9,6 @@ import {
 } from '../../generated/prisma/enums.js';
 import { AutomodBlockedError } from '../../errors.js';
 import { decodeId } from '../../ids.js';
-import { checkPageArgs } from '../../pagination.js';
 import { loader, type Context } from '../../context.js';
 import { ThreadType } from '../community/community.schema.js';
 import { canSeeThread } from '../community/visibility.js';
@@ -241,7 +240,6 @@ builder.queryFields((t) => ({
       description: 'Staff. By name.',
       args: { includeArchived: t.arg.boolean({ defaultValue: false }) },
       resolve: (query, _root, args, ctx) => {
-        checkPageArgs(args);
         return prisma().trackedBrand.findMany({
           ...query,
           where: listening.listBrandsWhere(ctx.viewer, !!args.includeArchived),
@@ -259,7 +257,6 @@ builder.queryFields((t) => ({
       cursor: 'id',
       description: 'COMMUNITY_MANAGER and ADMIN. Oldest first.',
       resolve: (query, _root, args, ctx) => {
-        checkPageArgs(args);
         listening.assertCanSeeSources(ctx.viewer);
         return prisma().listeningSource.findMany({ ...query, orderBy: { id: 'asc' } });
       },
@@ -278,7 +275,6 @@ builder.queryFields((t) => ({
       description: 'Staff. Newest first.',
       args: { filter: t.arg({ type: MentionFilterInput }) },
       resolve: async (query, _root, args, ctx) => {
-        checkPageArgs(args);
         return prisma().mention.findMany({
           ...query,
           where: await listening.mentionsWhere(ctx.viewer, mentionFilter(args.filter)),
@@ -314,7 +310,6 @@ builder.queryFields((t) => ({
       cursor: 'id',
       description: 'COMMUNITY_MANAGER and ADMIN.',
       resolve: (query, _root, args, ctx) => {
-        checkPageArgs(args);
         listening.assertCanManageAlerts(ctx.viewer);
         return prisma().listeningAlertRule.findMany({ ...query, orderBy: { id: 'asc' } });
       },
@@ -333,7 +328,6 @@ builder.queryFields((t) => ({
       description: 'COMMUNITY_MANAGER and ADMIN. Newest first.',
       args: { acknowledged: t.arg.boolean({ description: 'true: only acknowledged; false: only open ones.' }) },
       resolve: (query, _root, args, ctx) => {
-        checkPageArgs(args);
         listening.assertCanManageAlerts(ctx.viewer);
         return prisma().listeningAlert.findMany({ ...query, where: alertsWhere(args.acknowledged), orderBy: { id: 'desc' } });
       },

@@ -15,7 +15,6 @@ import {
   ReportStatus,
 } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
-import { checkPageArgs } from '../../pagination.js';
 import { HideClassifierEnum, PostType, ThreadType } from '../community/community.schema.js';
 import { RoleEnum, UserType } from '../identity/identity.schema.js';
 import * as moderation from './moderation.service.js';
@@ -117,10 +116,7 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
     reports: t.relatedConnection('reports', {
       cursor: 'id',
       totalCount: true,
-      query: (args) => {
-        checkPageArgs(args);
-        return { orderBy: { id: 'asc' } };
-      },
+      query: () => ({ orderBy: { id: 'asc' } }),
     }, ReportConnection),
     automodRule: t.relation('automodRule', { nullable: true, description: 'The automod rule that flagged or held it.' }),
     claimedBy: t.field({
@@ -247,10 +243,7 @@ export const AutomodRuleType = builder.prismaNode('AutomodRule', {
       cursor: 'id',
       totalCount: true,
       description: 'Newest first.',
-      query: (args) => {
-        checkPageArgs(args);
-        return { orderBy: { id: 'desc' } };
-      },
+      query: () => ({ orderBy: { id: 'desc' } }),
     }, { name: 'AutomodHitConnection' }, { name: 'AutomodHitEdge' }),
   }),
 });
@@ -284,7 +277,6 @@ builder.queryFields((t) => ({
     description: 'MODERATOR and above. Highest priority first, then oldest first.',
     args: { filter: t.arg({ type: QueueFilter }) },
     resolve: (query, _root, args, ctx) => {
-      checkPageArgs(args);
       return prisma().moderationQueueItem.findMany({ ...query, where: queueWhere(ctx, args.filter), orderBy: moderation.QUEUE_ORDER });
     },
     totalCount: (_root, args, ctx) => prisma().moderationQueueItem.count({ where: queueWhere(ctx, args.filter) }),
@@ -294,7 +286,6 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: 'Your reports, newest first, with their outcome.',
     resolve: (query, _root, args, ctx) => {
-      checkPageArgs(args);
       return prisma().report.findMany({ ...query, where: myReportsWhere(ctx), orderBy: { id: 'desc' } });
     },
     totalCount: (_root, _args, ctx) => prisma().report.count({ where: myReportsWhere(ctx) }),
@@ -305,7 +296,6 @@ builder.queryFields((t) => ({
     description: 'Newest first. Moderators see everything; others the entries about content they can see and about themselves.',
     args: { filter: t.arg({ type: LogFilter }) },
     resolve: (query, _root, args, ctx) => {
-      checkPageArgs(args);
       return prisma().moderationAction.findMany({ ...query, where: logWhere(ctx, args.filter), orderBy: { id: 'desc' } });
     },
     totalCount: (_root, args, ctx) => prisma().moderationAction.count({ where: logWhere(ctx, args.filter) }),
@@ -316,7 +306,6 @@ builder.queryFields((t) => ({
     description: 'MODERATOR and above: appeals, oldest first.',
     args: { status: t.arg({ type: AppealStatusEnum }) },
     resolve: (query, _root, args, ctx) => {
-      checkPageArgs(args);
       moderation.requireModerator(ctx.viewer);
       return prisma().appeal.findMany({ ...query, where: args.status ? { status: args.status } : {}, orderBy: { id: 'asc' } });
     },
@@ -330,7 +319,6 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: 'MODERATOR and above, oldest first.',
     resolve: (query, _root, args, ctx) => {
-      checkPageArgs(args);
       moderation.requireModerator(ctx.viewer);
       return prisma().automodRule.findMany({ ...query, orderBy: { id: 'asc' } });
     },

@@ -2,7 +2,6 @@ import { brandWithType } from '@pothos/core';
 import { cursorToOffset, resolveOffsetConnection } from '@pothos/plugin-relay';
 import { builder } from '../../builder.js';
 import { ValidationError } from '../../errors.js';
-import { checkPageArgs } from '../../pagination.js';
 import { PostType, ThreadType } from '../community/community.schema.js';
 import * as searchService from './search.service.js';
 
@@ -19,7 +18,6 @@ builder.queryField('search', (t) =>
         'Full-text search over threads and posts you can see, best match first. Understands English and Spanish word forms and web-search syntax ("exact phrase", or, -exclude).',
       args: { query: t.arg.string({ required: true }) },
       resolve: async (_root, args, ctx) => {
-        checkPageArgs(args);
         checkCursor('after', args.after);
         checkCursor('before', args.before);
         const text = searchService.searchText(args.query);

@@ -3,7 +3,6 @@ import { loader, type Context } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { ValidationError } from '../../errors.js';
 import { decodeId } from '../../ids.js';
-import { checkPageArgs } from '../../pagination.js';
 import '../community/community.schema.js';
 import * as attention from './attention.js';
 import './cases.schema.js';
@@ -69,7 +68,6 @@ builder.queryField('attentionQueue', (t) =>
       authScopes: { staff: true },
       args: { filter: t.arg({ type: AttentionFilterInput }) },
       resolve: async (_root, args, ctx) => {
-        checkPageArgs(args);
         if (args.first == null) throw ValidationError.field('first', 'is required: the queue pages forward, oldest wait first');
         const filter = {
           departmentId: args.filter?.departmentId ? decodeId(args.filter.departmentId, ['Department'], 'filter.departmentId').id : undefined,

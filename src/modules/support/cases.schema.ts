@@ -3,7 +3,6 @@ import { loader } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { CaseEventKind, CaseRating, CaseStatus, SlaMetric } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
-import { checkPageArgs } from '../../pagination.js';
 import { ThreadType } from '../community/community.schema.js';
 import { canSeeThread } from '../community/visibility.js';
 import * as cases from './cases.js';
@@ -94,10 +93,7 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
         totalCount: true,
         description:
           'Every change, oldest first, in plain words. The requester sees what concerns them: never internal notes, escalations, routing or SLA alerts, nor reasons marked internal.',
-        query: (args, ctx) => {
-          checkPageArgs(args);
-          return { where: cases.timelineVisibleWhere(ctx.viewer), orderBy: { id: 'asc' } };
-        },
+        query: (_args, ctx) => ({ where: cases.timelineVisibleWhere(ctx.viewer), orderBy: { id: 'asc' } }),
       },
       { name: 'CaseTimelineConnection' },
       { name: 'CaseTimelineEdge' },
@@ -108,10 +104,7 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
         cursor: 'id',
         totalCount: true,
         description: 'Oldest first. Internal notes are included for staff of the case only.',
-        query: (args, ctx) => {
-          checkPageArgs(args);
-          return { where: cases.messageVisibleWhere(ctx.viewer), orderBy: { id: 'asc' } };
-        },
+        query: (_args, ctx) => ({ where: cases.messageVisibleWhere(ctx.viewer), orderBy: { id: 'asc' } }),
       },
       { name: 'CaseMessageConnection' },
       { name: 'CaseMessageEdge' },
@@ -198,7 +191,6 @@ builder.queryFields((t) => ({
       authScopes: { signedIn: true },
       args: { statuses: t.arg({ type: [CaseStatusEnum] }) },
       resolve: (query, _root, args, ctx) => {
-        checkPageArgs(args);
         return prisma().supportCase.findMany({ ...query, where: cases.myCasesWhere(ctx.viewer, args.statuses ?? undefined), orderBy: { id: 'desc' } });
       },
       totalCount: (_root, args, ctx) => prisma().supportCase.count({ where: cases.myCasesWhere(ctx.viewer, args.statuses ?? undefined) }),
@@ -212,7 +204,6 @@ builder.queryFields((t) => ({
     authScopes: { staff: true },
     args: { filter: t.arg({ type: CaseFilterInput }) },
     resolve: (query, _root, args, ctx) => {
-      checkPageArgs(args);
       return prisma().supportCase.findMany({ ...query, where: cases.staffCaseListWhere(ctx.viewer, caseFilter(args.filter)), orderBy: { id: 'desc' } });
     },
     totalCount: (_root, args, ctx) => prisma().supportCase.count({ where: cases.staffCaseListWhere(ctx.viewer, caseFilter(args.filter)) }),

@@ -3,7 +3,6 @@ import { loader, type Context } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import type { Space, SupportChannel } from '../../generated/prisma/client.js';
 import { decodeId } from '../../ids.js';
-import { checkPageArgs } from '../../pagination.js';
 import { SpaceType } from '../community/community.schema.js';
 import { canSeeSpace } from '../community/visibility.js';
 import { RoleEnum } from '../identity/identity.schema.js';
@@ -56,7 +55,6 @@ builder.queryField('routingRules', (t) =>
       description: 'Staff: the routing rules in the order they are tried.',
       authScopes: { staff: true },
       resolve: (query, _root, args) => {
-        checkPageArgs(args);
         return prisma().routingRule.findMany({ ...query, orderBy: [{ position: 'asc' }, { id: 'asc' }] });
       },
       totalCount: () => prisma().routingRule.count(),

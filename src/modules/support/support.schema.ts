@@ -2,7 +2,6 @@ import { builder, WRITE_ERRORS } from '../../builder.js';
 import { prisma } from '../../db/client.js';
 import { CasePriority, SupportChannelKind } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
-import { checkPageArgs } from '../../pagination.js';
 import { SpaceType } from '../community/community.schema.js';
 import { canSeeSpace } from '../community/visibility.js';
 import { setOnDuty } from './assignment.js';
@@ -111,7 +110,6 @@ builder.queryFields((t) => ({
       description: 'Support departments, by name. Staff only.',
       authScopes: { staff: true },
       resolve: (query, _root, args) => {
-        checkPageArgs(args);
         return prisma().department.findMany({ ...query, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
       },
       totalCount: () => prisma().department.count(),
@@ -126,7 +124,6 @@ builder.queryFields((t) => ({
       description: 'Where to ask for help: the active channels, by name. Staff may pass includeInactive.',
       args: { includeInactive: t.arg.boolean({ defaultValue: false }) },
       resolve: (query, _root, args, ctx) => {
-        checkPageArgs(args);
         return prisma().supportChannel.findMany({
           ...query,
           where: support.channelListWhere(ctx.viewer, !!args.includeInactive),
