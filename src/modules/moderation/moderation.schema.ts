@@ -56,6 +56,7 @@ const ModerationActionKindEnum = builder.enumType(ModerationActionKind, {
 });
 const AppealStatusEnum = builder.enumType(AppealStatus, {
   name: 'AppealStatus',
+  description: 'Where an appeal stands.',
   values: {
     PENDING: { description: 'Waiting for a moderator.' },
     UPHELD: { description: 'Refused: the action stands.' },
