@@ -63,6 +63,7 @@ export const builder = new SchemaBuilder<{
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
     nodesOnConnection: true,
+    nodeTypeOptions: { description: 'Anything with a global id, fetchable with node(id:) or nodes(ids:).' },
     // node(id) and nodes(ids): an id part that no row can have is a malformed id, like bad
     // base64, not an internal error from the database.
     decodeGlobalID: (globalID) => {
@@ -79,9 +80,9 @@ export const builder = new SchemaBuilder<{
   },
 });
 
-builder.queryType({});
-builder.mutationType({});
-builder.subscriptionType({});
+builder.queryType({ description: 'Reads. What you may not see is left out of lists, or null.' });
+builder.mutationType({ description: 'Writes. Each takes one `input` and answers a <Name>Result union of its payload and the errors it can end in.' });
+builder.subscriptionType({ description: 'Live updates over graphql-ws or Server-Sent Events.' });
 
 builder.scalarType('DateTime', {
   description: 'An ISO-8601 date-time in UTC, e.g. 2026-11-23T18:44:31.000Z',
@@ -102,14 +103,14 @@ function parseDateTime(value: unknown): Date {
 // Every expected failure is a type implementing Error, so clients can select `... on Error`.
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   description: 'An expected failure: returned as data in a mutation result union.',
-  fields: (t) => ({ message: t.exposeString('message') }),
+  fields: (t) => ({ message: t.exposeString('message', { description: 'What went wrong, in English, for people.' }) }),
 });
 
 const FieldErrorType = builder.objectRef<{ path: string[]; message: string }>('FieldError').implement({
   description: 'One invalid input field: its path from the input root, and what is wrong.',
   fields: (t) => ({
-    path: t.exposeStringList('path'),
-    message: t.exposeString('message'),
+    path: t.exposeStringList('path', { description: 'From the argument down, e.g. ["input", "title"].' }),
+    message: t.exposeString('message', { description: 'What is wrong with the value, e.g. "must be at most 200 characters".' }),
   }),
 });
 
@@ -117,14 +118,16 @@ builder.objectType(ValidationError, {
   name: 'ValidationError',
   description: 'The input was rejected; nothing was written.',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ fieldErrors: t.field({ type: [FieldErrorType], resolve: (e) => e.fieldErrors }) }),
+  fields: (t) => ({
+    fieldErrors: t.field({ type: [FieldErrorType], description: 'One entry per invalid field.', resolve: (e) => e.fieldErrors }),
+  }),
 });
 
 builder.objectType(NotFoundError, {
   name: 'NotFoundError',
   description: 'What the input refers to does not exist, or is not visible to you.',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ id: t.exposeString('id') }),
+  fields: (t) => ({ id: t.exposeString('id', { description: 'What was not found, as in the message: usually its database row id, not its global id.' }) }),
 });
 
 builder.objectType(ForbiddenError, {
@@ -155,7 +158,7 @@ builder.objectType(AutomodBlockedError, {
   name: 'AutomodBlockedError',
   description: 'An auto-moderation rule refused what you wrote; nothing was written.',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ ruleName: t.exposeString('ruleName') }),
+  fields: (t) => ({ ruleName: t.exposeString('ruleName', { description: 'The name of the rule that refused it.' }) }),
 });
 
 /** The errors any write can end in; mutations list these plus their own. */

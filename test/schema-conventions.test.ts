@@ -1,4 +1,4 @@
-import { getNamedType, isObjectType, isUnionType, type GraphQLObjectType } from 'graphql';
+import { getNamedType, isObjectType, isSpecifiedScalarType, isUnionType, type GraphQLObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { schema } from '../src/schema.js';
 
@@ -50,6 +50,16 @@ describe('the schema', () => {
         .filter((f) => !f.description && !['node', 'nodes'].includes(f.name))
         .map((f) => `${root.name}.${f.name}`),
     );
+    expect(undescribed).toEqual([]);
+  });
+
+  it('describes every type a client meets, so the docs pane explains it', () => {
+    // Boilerplate says what it is by its name: paging wrappers, mutation results and payloads.
+    const boilerplate = /(Connection|Edge|Result|Payload)$/;
+    const undescribed = types
+      .filter((t) => !isSpecifiedScalarType(t) && t.name !== 'PageInfo' && !boilerplate.test(t.name))
+      .filter((t) => !t.description?.trim())
+      .map((t) => t.name);
     expect(undescribed).toEqual([]);
   });
 });

@@ -44,7 +44,60 @@ const SUBJECT_TYPES = {
   AutomodRule: AutomodRuleType,
 };
 
-const ActivityKindEnum = builder.enumType(ActivityKind, { name: 'ActivityKind' });
+const CASE_EVENT = 'Subject: the CaseTimelineEntry; to the requester and the staff of the case';
+const ActivityKindEnum = builder.enumType(ActivityKind, {
+  name: 'ActivityKind',
+  description:
+    "What happened. Each event reaches only those allowed to see it; community events reach whoever can see their space, unless the content is removed or held (moderators only). The `subject` of each kind is given below.",
+  values: {
+    THREAD_CREATED: { description: 'A thread was started. Subject: the Thread.' },
+    THREAD_EDITED: { description: 'A thread was edited. Subject: the Thread.' },
+    THREAD_ANSWERED: { description: 'A post was marked as the answer. Subject: the Thread.' },
+    POST_CREATED: { description: 'A reply was posted. Subject: the Post.' },
+    POST_EDITED: { description: 'A post was edited. Subject: the Post.' },
+    REACTION_ADDED: { description: 'Someone reacted. Subject: the Thread or Post.' },
+    REACTION_REMOVED: { description: 'Someone took back a reaction. Subject: the Thread or Post.' },
+    SPACE_CREATED: { description: 'Subject: the Space.' },
+    SPACE_UPDATED: { description: 'Subject: the Space.' },
+    USER_SIGNED_UP: { description: 'An account was created, by sign-up or for an outside support sender. Subject: the User; staff only.' },
+    USER_SIGNED_IN: { description: 'Subject: the User; only they and admins receive it.' },
+    USER_SIGNED_OUT: { description: 'Subject: the User; only they and admins receive it. Ends the live subscriptions opened with that token.' },
+    USER_ROLE_CHANGED: { description: 'An ADMIN changed a role. Subject: the User; only they and admins receive it.' },
+    REPORT_CREATED: { description: 'Someone reported content or a user. Subject: the ModerationQueueItem; moderators only.' },
+    AUTOMOD_FLAGGED: { description: 'Automod flagged or held a write for review. Subject: the ModerationQueueItem; moderators only.' },
+    AUTOMOD_RULES_CHANGED: { description: 'An automod rule was created, updated or deleted. Subject: the AutomodRule (null once deleted); moderators only.' },
+    QUEUE_ITEM_CLAIMED: { description: 'Subject: the ModerationQueueItem; moderators only.' },
+    QUEUE_ITEM_RELEASED: { description: 'Subject: the ModerationQueueItem; moderators only.' },
+    QUEUE_ITEM_RESOLVED: { description: 'Resolved or dismissed. Subject: the ModerationQueueItem; moderators only.' },
+    MODERATION_ACTION: {
+      description: 'A moderator acted. Subject: the ModerationAction; public in its space when it leaves content published, else moderators only.',
+    },
+    USER_MODERATED: { description: 'An action was taken on a user or their content. Subject: the User; only they and admins receive it.' },
+    APPEAL_FILED: { description: 'Subject: the Appeal; moderators only.' },
+    APPEAL_RESOLVED: { description: 'Subject: the Appeal; moderators only.' },
+    LISTENING_ALERT: { description: 'A listening alert rule fired. Subject: the ListeningAlert; managers only.' },
+    LISTENING_ALERT_ACKNOWLEDGED: { description: 'Subject: the ListeningAlert; managers only.' },
+    DEPARTMENT_CREATED: { description: 'Subject: the Department; staff only.' },
+    DEPARTMENT_UPDATED: { description: 'Its settings or someone\'s duty changed. Subject: the Department; staff only.' },
+    DEPARTMENT_MEMBER_ADDED: { description: 'Subject: the User added; staff only.' },
+    DEPARTMENT_MEMBER_REMOVED: { description: 'Subject: the User removed; staff only.' },
+    SUPPORT_CHANNEL_CREATED: { description: 'Subject: the SupportChannel; staff only.' },
+    SUPPORT_CHANNEL_UPDATED: { description: 'Subject: the SupportChannel; staff only.' },
+    CASE_OPENED: { description: `${CASE_EVENT}.` },
+    CASE_REPLIED: { description: `A public reply, by staff or the requester. ${CASE_EVENT}.` },
+    CASE_NOTE_ADDED: { description: `An internal note. ${CASE_EVENT}, but never the requester.` },
+    CASE_STATUS_CHANGED: { description: `${CASE_EVENT}.` },
+    CASE_ASSIGNED: { description: `Assigned or unassigned. ${CASE_EVENT}.` },
+    CASE_TRANSFERRED: { description: `Moved to another department. ${CASE_EVENT}.` },
+    CASE_ESCALATED: { description: `Priority raised by one step. ${CASE_EVENT}, but never the requester.` },
+    CASE_LEAD_NOTIFIED: { description: "A case was escalated: one per lead of its department. Subject: the lead's User; only they and admins receive it." },
+    CASE_RATED: { description: `The requester rated the support. ${CASE_EVENT}.` },
+    CASE_ROUTED: { description: `A routing rule set the department, priority or tags of a new case. ${CASE_EVENT}, but never the requester.` },
+    ROUTING_RULES_CHANGED: { description: 'A routing rule was created, updated or deleted. Subject: the RoutingRule (null once deleted); staff only.' },
+    SLA_AT_RISK: { description: `80% of an SLA target's business time is used. ${CASE_EVENT}, but never the requester.` },
+    SLA_BREACHED: { description: `An SLA target was missed. ${CASE_EVENT}, but never the requester.` },
+  },
+});
 
 const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').implement({
   description: 'Something that happened, as written to the activity log.',
@@ -55,7 +108,7 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
       resolve: (event) => encodeActivityCursor(event.id),
     }),
     kind: t.field({ type: ActivityKindEnum, resolve: (event) => event.kind }),
-    occurredAt: t.field({ type: 'DateTime', resolve: (event) => new Date(event.occurredAt) }),
+    occurredAt: t.field({ type: 'DateTime', description: 'When it was written to the log.', resolve: (event) => new Date(event.occurredAt) }),
     actor: t.field({
       type: UserType,
       nullable: true,
@@ -68,12 +121,14 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
     space: t.field({
       type: SpaceType,
       nullable: true,
+      description: 'The space it happened in; null for events outside spaces (support, listening, accounts).',
       resolve: (event) =>
         event.spaceId == null ? null : loadOnce(event, 'space', () => prisma().space.findUnique({ where: { id: event.spaceId! } })),
     }),
     thread: t.field({
       type: ThreadType,
       nullable: true,
+      description: 'The thread it happened in, or about; null if none, or if it is removed or held and you may not see it.',
       resolve: async (event, _args, ctx) => {
         const thread =
           event.threadId == null ? null : await loadOnce(event, 'thread', () => prisma().thread.findUnique({ where: { id: event.threadId! } }));
@@ -179,6 +234,7 @@ async function loadSubject(event: ActivityMessage): Promise<object | null> {
 }
 
 const ActivityFilterInput = builder.inputType('ActivityFilter', {
+  description: 'Narrows the activity you are allowed to see; the given conditions must all hold.',
   fields: (t) => ({
     kinds: t.field({ type: [ActivityKindEnum], description: 'Only these kinds; all when omitted.' }),
     spaceIds: t.idList({ description: 'Only events in these spaces.' }),

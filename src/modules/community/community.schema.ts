@@ -14,23 +14,37 @@ const SpaceVisibilityEnum = builder.enumType(SpaceVisibility, {
   name: 'SpaceVisibility',
   description: 'PUBLIC: anyone, signed in or not. MEMBERS: signed-in users. STAFF: every role above MEMBER.',
 });
-const ThreadStatusEnum = builder.enumType(ThreadStatus, { name: 'ThreadStatus' });
-export const ReactionContentEnum = builder.enumType(ReactionContent, { name: 'ReactionContent' });
+const ThreadStatusEnum = builder.enumType(ThreadStatus, {
+  name: 'ThreadStatus',
+  description: 'Whether members can still write in a thread. Moderators can write in any.',
+  values: {
+    OPEN: { description: 'Anyone who can see it may reply.' },
+    LOCKED: { description: 'Locked by a moderator (lockThread): members cannot reply or edit.' },
+    CLOSED: { description: 'Members cannot reply or edit, as when LOCKED. No mutation sets it yet.' },
+  },
+});
+export const ReactionContentEnum = builder.enumType(ReactionContent, {
+  name: 'ReactionContent',
+  description: 'The reactions people can add, in the order reactionGroups lists them.',
+});
 
 export const ModerationStatusEnum = builder.enumType(ModerationStatus, {
   name: 'ModerationStatus',
   description:
     'VISIBLE. HIDDEN: collapsed (title and body empty, classifier shown) for all but its author and moderators. REMOVED, HELD (awaiting approval): only its author and moderators see it.',
 });
-export const HideClassifierEnum = builder.enumType(HideClassifier, { name: 'HideClassifier' });
+export const HideClassifierEnum = builder.enumType(HideClassifier, {
+  name: 'HideClassifier',
+  description: 'Why content was hidden; shown to everyone in place of the collapsed text.',
+});
 
 type Moderated = { moderationStatus: ModerationStatusValue; moderationClassifier: HideClassifierValue | null; moderationReason: string | null };
 const ModerationStateType = builder.objectRef<Moderated>('ModerationState').implement({
   description: 'Where moderation left this thread or post, and why.',
   fields: (t) => ({
     status: t.field({ type: ModerationStatusEnum, resolve: (c) => c.moderationStatus }),
-    classifier: t.field({ type: HideClassifierEnum, nullable: true, resolve: (c) => c.moderationClassifier }),
-    reason: t.string({ nullable: true, resolve: (c) => c.moderationReason }),
+    classifier: t.field({ type: HideClassifierEnum, nullable: true, description: 'Why it was hidden; null unless HIDDEN.', resolve: (c) => c.moderationClassifier }),
+    reason: t.string({ nullable: true, description: "The moderator's reason for hiding or removing it; null when VISIBLE or held by automod.", resolve: (c) => c.moderationReason }),
   }),
 });
 
@@ -42,15 +56,17 @@ const readable = (content: Moderated & { authorId: number }, text: string, viewe
 const SCREENED_WRITE_ERRORS = [...WRITE_ERRORS, AutomodBlockedError];
 
 const ReactionGroupType = builder.objectRef<community.ReactionGroup>('ReactionGroup').implement({
+  description: 'How many people reacted to a thread or post with one content.',
   fields: (t) => ({
     content: t.expose('content', { type: ReactionContentEnum }),
-    count: t.exposeInt('count'),
-    viewerHasReacted: t.exposeBoolean('viewerHasReacted'),
+    count: t.exposeInt('count', { description: 'People who reacted with it; 0 included.' }),
+    viewerHasReacted: t.exposeBoolean('viewerHasReacted', { description: 'Whether you are one of them; false when signed out.' }),
   }),
 });
 
 /** Threads and posts: anything people can react to. */
 export const Reactable = builder.interfaceRef<{ id: number }>('Reactable').implement({
+  description: 'A thread or post: something people can react to (addReaction, removeReaction).',
   fields: (t) => ({
     reactionGroups: t.field({
       type: [ReactionGroupType],
@@ -68,11 +84,12 @@ export const SpaceType = builder.prismaNode('Space', {
   id: { field: 'id' },
   // node(id) answers null, not an error, for what is missing or hidden by findUnique's rule.
   nullable: true,
+  description: 'A place for threads on one topic. Its visibility decides who sees it and everything in it.',
   findUnique: (id, ctx) => ({ id: Number(id), visibility: { in: visibleSpaceVisibilities(ctx.viewer) } }),
   fields: (t) => ({
-    slug: t.exposeString('slug'),
+    slug: t.exposeString('slug', { description: 'Its unique name in URLs, e.g. "product-help"; see space(slug:).' }),
     name: t.exposeString('name'),
-    description: t.exposeString('description'),
+    description: t.exposeString('description', { description: 'Up to 2000 characters; empty if none was given.' }),
     visibility: t.expose('visibility', { type: SpaceVisibilityEnum }),
     attentionAfterMinutes: t.exposeInt('attentionAfterMinutes', {
       nullable: true,
@@ -87,9 +104,9 @@ const RevisionType = builder.prismaObject('Revision', {
   description: 'An earlier version of a thread or post, saved when it was edited.',
   fields: (t) => ({
     // Earlier versions of hidden content are collapsed like the content itself.
-    title: t.string({ nullable: true, select: { thread: true, post: true }, resolve: (r, _a, ctx) => (collapsedRevision(r, ctx.viewer) ? '' : r.title) }),
-    body: t.string({ select: { thread: true, post: true }, resolve: (r, _a, ctx) => (collapsedRevision(r, ctx.viewer) ? '' : r.body) }),
-    editor: t.relation('editor'),
+    title: t.string({ nullable: true, description: "A thread's earlier title; null for a post. Empty when the content is hidden from you.", select: { thread: true, post: true }, resolve: (r, _a, ctx) => (collapsedRevision(r, ctx.viewer) ? '' : r.title) }),
+    body: t.string({ description: 'Empty when the content is hidden from you.', select: { thread: true, post: true }, resolve: (r, _a, ctx) => (collapsedRevision(r, ctx.viewer) ? '' : r.body) }),
+    editor: t.relation('editor', { description: 'Who made the edit that replaced this version.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was replaced.' }),
   }),
 });
@@ -110,6 +127,8 @@ export const ThreadType = builder.prismaNode('Thread', {
   // node(id) answers null, not an error, for what is missing or hidden by findUnique's rule.
   nullable: true,
   interfaces: [Reactable],
+  description:
+    'A question or discussion in a space, with its replies (posts). Seen by whoever can see its space; REMOVED or HELD threads only by their author and moderators.',
   findUnique: (id, ctx) => ({ id: Number(id), AND: [visibleThreadWhere(ctx.viewer)] }),
   fields: (t) => ({
     title: t.string({ description: 'Empty when hidden from you (see moderation).', resolve: (thread, _a, ctx) => readable(thread, thread.title, ctx.viewer) }),
@@ -117,12 +136,12 @@ export const ThreadType = builder.prismaNode('Thread', {
     moderation: t.field({ type: ModerationStateType, resolve: (thread) => thread }),
     status: t.expose('status', { type: ThreadStatusEnum }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When anything about the thread last changed: an edit, a reply, an answer, moderation.' }),
     lastActivityAt: t.expose('lastActivityAt', {
       type: 'DateTime',
       description: 'When it was published or last got a reply. Content automod held counts as published when a moderator approved it.',
     }),
-    replyCount: t.exposeInt('replyCount'),
+    replyCount: t.exposeInt('replyCount', { description: 'Published replies (VISIBLE or HIDDEN); removed and held ones do not count.' }),
     author: t.relation('author'),
     space: t.relation('space'),
     answer: t.field({
@@ -132,8 +151,9 @@ export const ThreadType = builder.prismaNode('Thread', {
       select: (_args, _ctx, nestedSelection) => ({ answerPost: nestedSelection(true) }),
       resolve: (thread, _args, ctx) => (thread.answerPost && canSeeContent(ctx.viewer, thread.answerPost) ? thread.answerPost : null),
     }),
-    isAnswered: t.boolean({ resolve: (thread) => thread.answerPostId != null }),
+    isAnswered: t.boolean({ description: 'Whether a post was marked as the answer (even one you cannot see).', resolve: (thread) => thread.answerPostId != null }),
     viewerCanEdit: t.boolean({
+      description: 'Whether you are its author or a moderator. A member also needs the thread OPEN and not to be suspended.',
       resolve: (thread, _args, ctx) => !!ctx.viewer && (ctx.viewer.id === thread.authorId || canModerate(ctx.viewer.role)),
     }),
     posts: t.relatedConnection('posts', {
@@ -156,19 +176,22 @@ export const PostType = builder.prismaNode('Post', {
   // node(id) answers null, not an error, for what is missing or hidden by findUnique's rule.
   nullable: true,
   interfaces: [Reactable],
+  description: "A reply in a thread. Seen by whoever can see its thread; REMOVED or HELD posts only by their author and moderators.",
   findUnique: (id, ctx) => ({ id: Number(id), AND: [visiblePostWhere(ctx.viewer)] }),
   fields: (t) => ({
     body: t.string({ description: 'Empty when hidden from you (see moderation).', resolve: (post, _a, ctx) => readable(post, post.body, ctx.viewer) }),
     moderation: t.field({ type: ModerationStateType, resolve: (post) => post }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the post last changed: an edit or moderation.' }),
     author: t.relation('author'),
     thread: t.relation('thread'),
     isAnswer: t.boolean({
+      description: "Whether it is its thread's accepted answer.",
       select: { answerOf: { select: { id: true } } },
       resolve: (post) => post.answerOf != null,
     }),
     viewerCanEdit: t.boolean({
+      description: 'Whether you are its author or a moderator. A member also needs the thread OPEN and not to be suspended.',
       resolve: (post, _args, ctx) => !!ctx.viewer && (ctx.viewer.id === post.authorId || canModerate(ctx.viewer.role)),
     }),
     revisions: t.relatedConnection('revisions', {
@@ -182,10 +205,20 @@ export const PostType = builder.prismaNode('Post', {
 
 // ---- Queries --------------------------------------------------------------------------------
 
-const ThreadOrderField = builder.enumType('ThreadOrderField', { values: ['CREATED_AT', 'LAST_ACTIVITY_AT'] as const });
-const OrderDirection = builder.enumType('OrderDirection', { values: ['ASC', 'DESC'] as const });
+const ThreadOrderField = builder.enumType('ThreadOrderField', {
+  description: 'What threads can be ordered by.',
+  values: {
+    CREATED_AT: { description: 'When the thread was created.' },
+    LAST_ACTIVITY_AT: { description: 'Thread.lastActivityAt: when it was published or last got a reply.' },
+  } as const,
+});
+const OrderDirection = builder.enumType('OrderDirection', {
+  description: 'ASC: oldest first. DESC: newest first.',
+  values: ['ASC', 'DESC'] as const,
+});
 
 const ThreadOrder = builder.inputType('ThreadOrder', {
+  description: 'How to order threads; ties are broken by id in the same direction.',
   fields: (t) => ({
     field: t.field({ type: ThreadOrderField, required: true }),
     direction: t.field({ type: OrderDirection, required: true }),
@@ -193,9 +226,10 @@ const ThreadOrder = builder.inputType('ThreadOrder', {
 });
 
 const ThreadFilter = builder.inputType('ThreadFilter', {
+  description: 'Narrows threads(...); omitted fields do not filter.',
   fields: (t) => ({
     answered: t.boolean({ description: 'true: only answered threads; false: only unanswered ones.' }),
-    authorId: t.id(),
+    authorId: t.id({ description: 'Only threads by this User.' }),
   }),
 });
 
@@ -259,44 +293,56 @@ function threadListArgs(args: {
 // ---- Mutations ------------------------------------------------------------------------------
 
 const CreateSpaceInput = builder.inputType('CreateSpaceInput', {
+  description: 'A new space.',
   fields: (t) => ({
-    name: t.string({ required: true }),
-    slug: t.string({ required: true, description: 'Lower-case letters, digits and hyphens; unique.' }),
-    description: t.string(),
+    name: t.string({ required: true, description: '1 to 100 characters.' }),
+    slug: t.string({ required: true, description: '2 to 64 lower-case letters, digits and single hyphens, e.g. "product-help"; unique.' }),
+    description: t.string({ description: 'Up to 2000 characters; defaults to empty.' }),
     visibility: t.field({ type: SpaceVisibilityEnum, description: 'Defaults to PUBLIC.' }),
-    attentionAfterMinutes: t.int({ description: 'Unanswered threads join the staff attention queue after this many minutes.' }),
+    attentionAfterMinutes: t.int({ description: 'Unanswered threads join the staff attention queue after this many minutes (0 to 525600); omitted: never.' }),
   }),
 });
 const UpdateSpaceInput = builder.inputType('UpdateSpaceInput', {
+  description: 'Changes to a space, with the rules of CreateSpaceInput; omitted fields keep their value.',
   fields: (t) => ({
     spaceId: t.id({ required: true }),
-    name: t.string(),
-    slug: t.string(),
-    description: t.string(),
-    visibility: t.field({ type: SpaceVisibilityEnum }),
+    name: t.string({ description: '1 to 100 characters.' }),
+    slug: t.string({ description: '2 to 64 lower-case letters, digits and single hyphens; unique.' }),
+    description: t.string({ description: 'Up to 2000 characters.' }),
+    visibility: t.field({ type: SpaceVisibilityEnum, description: 'Changing it changes at once who sees the space and all its content.' }),
     attentionAfterMinutes: t.int({ description: 'null stops watching; omitted keeps the setting.' }),
   }),
 });
 const CreateThreadInput = builder.inputType('CreateThreadInput', {
+  description: 'A new thread. Surrounding whitespace is trimmed from title and body.',
   fields: (t) => ({
-    spaceId: t.id({ required: true }),
+    spaceId: t.id({ required: true, description: 'A space you can see.' }),
     title: t.string({ required: true, description: '1 to 200 characters.' }),
     body: t.string({ required: true, description: '1 to 50000 characters.' }),
   }),
 });
 const EditThreadInput = builder.inputType('EditThreadInput', {
-  fields: (t) => ({ threadId: t.id({ required: true }), title: t.string(), body: t.string() }),
+  description: 'A new title, a new body, or both; an omitted one stays as it is.',
+  fields: (t) => ({
+    threadId: t.id({ required: true }),
+    title: t.string({ description: '1 to 200 characters.' }),
+    body: t.string({ description: '1 to 50000 characters.' }),
+  }),
 });
 const ReplyToThreadInput = builder.inputType('ReplyToThreadInput', {
-  fields: (t) => ({ threadId: t.id({ required: true }), body: t.string({ required: true }) }),
+  description: 'A new post in a thread.',
+  fields: (t) => ({ threadId: t.id({ required: true }), body: t.string({ required: true, description: '1 to 50000 characters, trimmed.' }) }),
 });
 const EditPostInput = builder.inputType('EditPostInput', {
-  fields: (t) => ({ postId: t.id({ required: true }), body: t.string({ required: true }) }),
+  description: 'The new body of a post.',
+  fields: (t) => ({ postId: t.id({ required: true }), body: t.string({ required: true, description: '1 to 50000 characters, trimmed.' }) }),
 });
 const MarkAsAnswerInput = builder.inputType('MarkAsAnswerInput', {
+  description: "The post to make its thread's answer, replacing any earlier one.",
   fields: (t) => ({ postId: t.id({ required: true }) }),
 });
 const ReactionInput = builder.inputType('ReactionInput', {
+  description: 'Your reaction to a thread or post you can see.',
   fields: (t) => ({
     subjectId: t.id({ required: true, description: 'A Thread or Post id.' }),
     content: t.field({ type: ReactionContentEnum, required: true }),

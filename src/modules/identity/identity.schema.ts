@@ -9,15 +9,23 @@ import * as identity from './identity.service.js';
 export const RoleEnum = builder.enumType(Role, {
   name: 'Role',
   description: 'MEMBER < MODERATOR / AGENT < COMMUNITY_MANAGER < ADMIN. The first account is ADMIN.',
+  values: {
+    MEMBER: { description: 'Everyone who signs up after the first account; not staff.' },
+    MODERATOR: { description: 'Staff who moderate the community: the queue, reports, actions and appeals.' },
+    AGENT: { description: 'Staff who work support cases in their departments; no moderation powers.' },
+    COMMUNITY_MANAGER: { description: 'Moderates, and manages spaces, automod rules, support setup, listening and every department.' },
+    ADMIN: { description: 'Everything a COMMUNITY_MANAGER does; also changes roles and sees every email.' },
+  },
 });
 
 export const UserType = builder.prismaNode('User', {
   id: { field: 'id' },
+  description: 'An account: a person in the community, on staff, or an outside sender of a support message.',
   nullable: true,
   fields: (t) => ({
-    displayName: t.exposeString('displayName'),
+    displayName: t.exposeString('displayName', { description: 'The public name, 1 to 64 characters.' }),
     role: t.expose('role', { type: RoleEnum }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the account was created.' }),
     suspendedUntil: t.field({
       type: 'DateTime',
       nullable: true,
@@ -50,18 +58,21 @@ const SetUserRolePayload = builder.simpleObject('SetUserRolePayload', {
 });
 
 const SignUpInput = builder.inputType('SignUpInput', {
+  description: 'A new account.',
   fields: (t) => ({
-    email: t.string({ required: true }),
-    password: t.string({ required: true, description: 'At least 10 characters.' }),
+    email: t.string({ required: true, description: 'A valid address, at most 254 characters; compared case-insensitively, one account per address.' }),
+    password: t.string({ required: true, description: '10 to 512 characters.' }),
     displayName: t.string({ required: true, description: '1 to 64 characters.' }),
   }),
 });
 
 const SignInInput = builder.inputType('SignInInput', {
+  description: 'The email (any case) and password of an account.',
   fields: (t) => ({ email: t.string({ required: true }), password: t.string({ required: true }) }),
 });
 
 const SetUserRoleInput = builder.inputType('SetUserRoleInput', {
+  description: 'The new role of a user. The last ADMIN cannot leave the role.',
   fields: (t) => ({ userId: t.id({ required: true }), role: t.field({ type: RoleEnum, required: true }) }),
 });
 

@@ -23,13 +23,33 @@ const SourceKindEnum = builder.enumType(ListeningSourceKind, {
   name: 'ListeningSourceKind',
   description: 'RSS, ATOM and JSON_FEED are polled; WEBHOOK sources push to POST /ingest/mentions.',
 });
-const SentimentEnum = builder.enumType(MentionSentiment, { name: 'MentionSentiment' });
-const MentionStatusEnum = builder.enumType(MentionStatus, { name: 'MentionStatus' });
+const SentimentEnum = builder.enumType(MentionSentiment, {
+  name: 'MentionSentiment',
+  description: 'The label of Mention.sentimentScore: POSITIVE above 0.05, NEGATIVE below -0.05, NEUTRAL between.',
+});
+const MentionStatusEnum = builder.enumType(MentionStatus, {
+  name: 'MentionStatus',
+  description: "Where the team's triage of a mention stands.",
+  values: {
+    NEW: { description: 'Not looked at yet: every mention starts here.' },
+    REVIEWED: { description: 'Looked at; nothing more needed for now.' },
+    ENGAGED: { description: 'Answered: set when it becomes a thread or a support case, or by hand.' },
+    IGNORED: { description: 'Not worth a response.' },
+  },
+});
 const AlertKindEnum = builder.enumType(ListeningAlertKind, {
   name: 'ListeningAlertKind',
   description: 'VOLUME_SPIKE and NEGATIVE_SPIKE against a trailing baseline; KEYWORD when a watched term appears.',
+  values: {
+    VOLUME_SPIKE: { description: 'Brand-matched mentions in a window reach spikeFactor times the baseline, and minVolume.' },
+    NEGATIVE_SPIKE: { description: 'The same, counting NEGATIVE mentions only.' },
+    KEYWORD: { description: 'The keyword appears, as a whole word, in a brand-matched mention of the window.' },
+  },
 });
-const ReportBucketEnum = builder.enumType('ListeningReportBucket', { values: ['HOUR', 'DAY', 'WEEK'] as const });
+const ReportBucketEnum = builder.enumType('ListeningReportBucket', {
+  description: 'The length of each point of a report series, aligned on UTC hours, days or ISO weeks (Monday).',
+  values: ['HOUR', 'DAY', 'WEEK'] as const,
+});
 
 // node(id) answers null to those who may not see a listening record: the unique lookup gets a
 // filter that matches nothing.
@@ -43,11 +63,15 @@ export const TrackedBrandType = builder.prismaNode('TrackedBrand', {
   description: 'A brand whose mentions are tracked: ours or a competitor. Visible to staff.',
   findUnique: (id, ctx) => ({ id: Number(id), ...staffOnly(ctx) }),
   fields: (t) => ({
-    name: t.exposeString('name'),
+    name: t.exposeString('name', { description: 'Unique.' }),
     kind: t.expose('kind', { type: BrandKindEnum }),
     keywords: t.exposeStringList('keywords', { description: 'Whole words, case- and accent-insensitive.' }),
     exclusionKeywords: t.exposeStringList('exclusionKeywords', { description: 'A mention containing any of these is not this brand.' }),
-    archivedAt: t.expose('archivedAt', { type: 'DateTime', nullable: true }),
+    archivedAt: t.expose('archivedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it was archived: it matches no new mention and leaves the default report; null while active.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -61,12 +85,14 @@ const ListeningSourceType = builder.prismaNode('ListeningSource', {
   fields: (t) => ({
     name: t.exposeString('name'),
     kind: t.expose('kind', { type: SourceKindEnum }),
-    url: t.exposeString('url', { nullable: true }),
-    pollIntervalMinutes: t.exposeInt('pollIntervalMinutes'),
-    enabled: t.exposeBoolean('enabled'),
-    lastFetchedAt: t.expose('lastFetchedAt', { type: 'DateTime', nullable: true }),
+    url: t.exposeString('url', { nullable: true, description: 'The feed polled; null for WEBHOOK sources.' }),
+    pollIntervalMinutes: t.exposeInt('pollIntervalMinutes', { description: 'Minutes between polls while they succeed (WEBHOOK sources are never polled).' }),
+    enabled: t.exposeBoolean('enabled', { description: 'Disabled sources are not polled, and their webhook deliveries are refused.' }),
+    lastFetchedAt: t.expose('lastFetchedAt', { type: 'DateTime', nullable: true, description: 'The last poll, good or failed; null if never polled.' }),
     lastError: t.exposeString('lastError', { nullable: true, description: 'Why the last poll failed; null after a good one.' }),
-    consecutiveFailures: t.exposeInt('consecutiveFailures'),
+    consecutiveFailures: t.exposeInt('consecutiveFailures', {
+      description: 'Failed polls in a row; each doubles the wait before the next, up to a day. 0 after a good one.',
+    }),
     nextFetchAt: t.expose('nextFetchAt', { type: 'DateTime', description: 'Later than the interval after failures (back-off).' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
@@ -85,18 +111,20 @@ export const MentionType = builder.prismaNode('Mention', {
       select: { source: true },
       resolve: (mention, _args, ctx) => (listening.canSeeSources(ctx.viewer) ? mention.source : null),
     }),
-    externalId: t.exposeString('externalId'),
-    url: t.exposeString('url', { nullable: true }),
-    title: t.exposeString('title'),
+    externalId: t.exposeString('externalId', {
+      description: "The item's id at its source, or its URL when it had none; unique per source, so it is never ingested twice.",
+    }),
+    url: t.exposeString('url', { nullable: true, description: 'Where it was published; null if unknown.' }),
+    title: t.exposeString('title', { description: 'Empty when the item had none.' }),
     body: t.exposeString('body'),
-    author: t.exposeString('author', { nullable: true }),
-    publishedAt: t.expose('publishedAt', { type: 'DateTime' }),
-    ingestedAt: t.expose('ingestedAt', { type: 'DateTime' }),
+    author: t.exposeString('author', { nullable: true, description: "The author's name as the source gave it; null if unknown." }),
+    publishedAt: t.expose('publishedAt', { type: 'DateTime', description: 'As the source dated it; when it was ingested if undated. Reports and alerts count by it.' }),
+    ingestedAt: t.expose('ingestedAt', { type: 'DateTime', description: 'When Tertulia stored it.' }),
     language: t.exposeString('language', { nullable: true, description: 'ISO 639-1 ("en", "es"); null when undetermined.' }),
     sentimentScore: t.exposeFloat('sentimentScore', { description: 'Average word polarity, about -5 to 5; near 0 is neutral.' }),
     sentiment: t.expose('sentiment', { type: SentimentEnum }),
     status: t.expose('status', { type: MentionStatusEnum }),
-    assignee: t.relation('assignee', { nullable: true }),
+    assignee: t.relation('assignee', { nullable: true, description: 'The team member asked to look at it; null when unassigned.' }),
     thread: t.field({
       type: ThreadType,
       nullable: true,
@@ -119,6 +147,7 @@ export const MentionType = builder.prismaNode('Mention', {
     }),
     brands: t.field({
       type: [TrackedBrandType],
+      description: 'The tracked brands it named when ingested, by id; empty for an unmatched mention.',
       select: { brands: { select: { brand: true }, orderBy: { brandId: 'asc' } } },
       resolve: (mention) => mention.brands.map((link) => link.brand),
     }),
@@ -148,17 +177,19 @@ builder.prismaObjectField('SupportCase', 'sourceMention', (t) =>
 const AlertRuleType = builder.prismaNode('ListeningAlertRule', {
   id: { field: 'id' },
   nullable: true,
+  description:
+    'When to raise a listening alert; evaluated every LISTENING_JOB_INTERVAL_MS over windows aligned on the epoch. Visible to COMMUNITY_MANAGER and ADMIN.',
   findUnique: (id, ctx) => ({ id: Number(id), ...managersOnly(ctx) }),
   fields: (t) => ({
     name: t.exposeString('name'),
     kind: t.expose('kind', { type: AlertKindEnum }),
     brand: t.relation('brand', { nullable: true, description: 'Null: every brand-matched mention.' }),
-    keyword: t.exposeString('keyword', { nullable: true }),
-    windowMinutes: t.exposeInt('windowMinutes'),
-    spikeFactor: t.exposeFloat('spikeFactor'),
-    minVolume: t.exposeInt('minVolume'),
-    baselineWindows: t.exposeInt('baselineWindows'),
-    enabled: t.exposeBoolean('enabled'),
+    keyword: t.exposeString('keyword', { nullable: true, description: 'KEYWORD rules: the watched term, whole word, case- and accent-insensitive; null for others.' }),
+    windowMinutes: t.exposeInt('windowMinutes', { description: 'The length of a window, in minutes; at most one alert per window.' }),
+    spikeFactor: t.exposeFloat('spikeFactor', { description: 'Spikes: how many times the baseline a window must reach.' }),
+    minVolume: t.exposeInt('minVolume', { description: 'Spikes: the fewest mentions in a window that can be one.' }),
+    baselineWindows: t.exposeInt('baselineWindows', { description: 'Spikes: the baseline is the average of this many windows before the current one.' }),
+    enabled: t.exposeBoolean('enabled', { description: 'Disabled rules raise nothing.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
@@ -166,28 +197,30 @@ const AlertRuleType = builder.prismaNode('ListeningAlertRule', {
 export const ListeningAlertType = builder.prismaNode('ListeningAlert', {
   id: { field: 'id' },
   nullable: true,
+  description: 'What a listening alert rule found in one window. Visible to COMMUNITY_MANAGER and ADMIN; deleted with its rule.',
   findUnique: (id, ctx) => ({ id: Number(id), ...managersOnly(ctx) }),
   fields: (t) => ({
     rule: t.relation('rule'),
-    brand: t.relation('brand', { nullable: true }),
+    brand: t.relation('brand', { nullable: true, description: "The rule's brand; null when it watches every brand-matched mention." }),
     kind: t.expose('kind', { type: AlertKindEnum }),
-    windowStart: t.expose('windowStart', { type: 'DateTime' }),
-    windowEnd: t.expose('windowEnd', { type: 'DateTime' }),
+    windowStart: t.expose('windowStart', { type: 'DateTime', description: 'The window counted: from windowStart, inclusive.' }),
+    windowEnd: t.expose('windowEnd', { type: 'DateTime', description: 'To windowEnd, exclusive. The alert may be raised before the window is over.' }),
     observed: t.exposeInt('observed', { description: 'Mentions counted in the window.' }),
     baseline: t.exposeFloat('baseline', { description: 'Average per window over the trailing baseline (0 for KEYWORD).' }),
-    message: t.exposeString('message'),
+    message: t.exposeString('message', { description: 'What happened, in plain English.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    acknowledgedAt: t.expose('acknowledgedAt', { type: 'DateTime', nullable: true }),
-    acknowledgedBy: t.relation('acknowledgedBy', { nullable: true }),
+    acknowledgedAt: t.expose('acknowledgedAt', { type: 'DateTime', nullable: true, description: 'null until someone acknowledges it.' }),
+    acknowledgedBy: t.relation('acknowledgedBy', { nullable: true, description: 'null until someone acknowledges it.' }),
   }),
 });
 
 // ---- Report ---------------------------------------------------------------------------------
 
 const ReportPointType = builder.simpleObject('ListeningReportPoint', {
+  description: "One bucket of a brand's report: mentions published in it, by sentiment.",
   fields: (t) => ({
-    start: t.field({ type: 'DateTime' }),
-    volume: t.int(),
+    start: t.field({ type: 'DateTime', description: 'Start of the bucket (UTC); it lasts one ListeningReportBucket.' }),
+    volume: t.int({ description: 'Mentions of the brand; positive + neutral + negative.' }),
     positive: t.int(),
     neutral: t.int(),
     negative: t.int(),
@@ -195,12 +228,17 @@ const ReportPointType = builder.simpleObject('ListeningReportPoint', {
 });
 const RisingTermType = builder.simpleObject('RisingTerm', {
   description: 'A term (a stemmed word) mentioned more than in the previous period of the same length.',
-  fields: (t) => ({ term: t.string(), count: t.int(), previousCount: t.int() }),
+  fields: (t) => ({
+    term: t.string({ description: 'The stem, as the search index keeps it (e.g. "crash" for "crashes").' }),
+    count: t.int({ description: 'Mentions of the brand with it in the period reported.' }),
+    previousCount: t.int({ description: 'The same in the period of equal length just before.' }),
+  }),
 });
 const BrandReportType = builder.objectRef<listening.BrandReport>('BrandListeningReport').implement({
+  description: 'What the web said about one brand over the period of listeningReport.',
   fields: (t) => ({
     brand: t.field({ type: TrackedBrandType, resolve: (r) => r.brand }),
-    volume: t.exposeInt('volume'),
+    volume: t.exposeInt('volume', { description: 'Mentions of the brand published in the period.' }),
     shareOfVoice: t.exposeFloat('shareOfVoice', { description: "This brand's share (0..1) of the volume of the brands reported." }),
     positive: t.exposeInt('positive'),
     neutral: t.exposeInt('neutral'),
@@ -214,16 +252,17 @@ const BrandReportType = builder.objectRef<listening.BrandReport>('BrandListening
 // ---- Queries --------------------------------------------------------------------------------
 
 const MentionFilterInput = builder.inputType('MentionFilter', {
+  description: 'Narrows mentions(...): the given conditions must all hold; a list matches any of its values.',
   fields: (t) => ({
     brandIds: t.idList({ description: 'Mentions of any of these brands.' }),
-    sourceIds: t.idList(),
+    sourceIds: t.idList({ description: 'Mentions from any of these sources.' }),
     sentiments: t.field({ type: [SentimentEnum] }),
     languages: t.stringList({ description: 'ISO 639-1 codes, e.g. ["es"].' }),
     statuses: t.field({ type: [MentionStatusEnum] }),
-    assigneeId: t.id(),
+    assigneeId: t.id({ description: 'Mentions assigned to this user.' }),
     from: t.field({ type: 'DateTime', description: 'Published at or after.' }),
     to: t.field({ type: 'DateTime', description: 'Published before.' }),
-    query: t.string({ description: 'Full-text, English and Spanish word forms, web-search syntax.' }),
+    query: t.string({ description: 'Full-text, English and Spanish word forms, web-search syntax; 1 to 200 characters. Looks at the newest 10000 matches.' }),
     includeUnmatched: t.boolean({ description: 'Also mentions that name no tracked brand (left out by default).' }),
   }),
 });
@@ -371,73 +410,90 @@ function mentionFilter(filter: MentionFilterArg): listening.MentionFilter {
 
 // ---- Mutations ------------------------------------------------------------------------------
 
+const KEYWORDS = 'Each 1 to 100 characters; matched as whole words, case- and accent-insensitive.';
 const CreateBrandInput = builder.inputType('CreateTrackedBrandInput', {
+  description: 'A brand to track. Its keywords apply to mentions ingested from now on.',
   fields: (t) => ({
-    name: t.string({ required: true }),
+    name: t.string({ required: true, description: '1 to 100 characters; unique.' }),
     kind: t.field({ type: BrandKindEnum, required: true }),
     keywords: t.stringList({ required: true, description: '1 to 50; whole words, case- and accent-insensitive.' }),
-    exclusionKeywords: t.stringList(),
+    exclusionKeywords: t.stringList({ description: `Up to 50; a mention with any of them is not this brand. ${KEYWORDS}` }),
   }),
 });
 const UpdateBrandInput = builder.inputType('UpdateTrackedBrandInput', {
+  description: 'Changes to a tracked brand, with the rules of CreateTrackedBrandInput; omitted fields keep their value.',
   fields: (t) => ({
     brandId: t.id({ required: true }),
-    name: t.string(),
+    name: t.string({ description: '1 to 100 characters; unique.' }),
     kind: t.field({ type: BrandKindEnum }),
-    keywords: t.stringList(),
-    exclusionKeywords: t.stringList(),
+    keywords: t.stringList({ description: `1 to 50, replacing the old ones. ${KEYWORDS}` }),
+    exclusionKeywords: t.stringList({ description: 'Up to 50, replacing the old ones.' }),
   }),
 });
-const BrandIdInput = builder.inputType('ArchiveTrackedBrandInput', { fields: (t) => ({ brandId: t.id({ required: true }) }) });
+const BrandIdInput = builder.inputType('ArchiveTrackedBrandInput', {
+  description: 'The brand to archive; archiving it again changes nothing.',
+  fields: (t) => ({ brandId: t.id({ required: true }) }),
+});
 const CreateSourceInput = builder.inputType('CreateListeningSourceInput', {
+  description: 'A new listening source.',
   fields: (t) => ({
-    name: t.string({ required: true }),
+    name: t.string({ required: true, description: '1 to 100 characters.' }),
     kind: t.field({ type: SourceKindEnum, required: true }),
-    url: t.string({ description: 'Required for feeds; not used by WEBHOOK.' }),
-    pollIntervalMinutes: t.int({ description: 'Defaults to 15.' }),
-    enabled: t.boolean(),
+    url: t.string({ description: 'An http(s) URL up to 2000 characters. Required for feeds; not used by WEBHOOK.' }),
+    pollIntervalMinutes: t.int({ description: 'Defaults to 15 (1 to 10080).' }),
+    enabled: t.boolean({ description: 'Defaults to true.' }),
   }),
 });
 const UpdateSourceInput = builder.inputType('UpdateListeningSourceInput', {
+  description: 'Changes to a listening source; omitted fields keep their value. Its kind cannot change.',
   fields: (t) => ({
     sourceId: t.id({ required: true }),
-    name: t.string(),
-    url: t.string(),
-    pollIntervalMinutes: t.int(),
-    enabled: t.boolean(),
+    name: t.string({ description: '1 to 100 characters.' }),
+    url: t.string({ description: 'An http(s) URL up to 2000 characters; not for WEBHOOK sources.' }),
+    pollIntervalMinutes: t.int({ description: '1 to 10080.' }),
+    enabled: t.boolean({ description: 'Enabling a disabled feed polls it soon.' }),
   }),
 });
-const PollSourceInput = builder.inputType('PollListeningSourceInput', { fields: (t) => ({ sourceId: t.id({ required: true }) }) });
+const PollSourceInput = builder.inputType('PollListeningSourceInput', {
+  description: 'The feed to poll now (not a WEBHOOK source).',
+  fields: (t) => ({ sourceId: t.id({ required: true }) }),
+});
 const MentionItemInput = builder.inputType('MentionInput', {
+  description: 'One mention to ingest. Text fields are trimmed.',
   fields: (t) => ({
-    externalId: t.string({ description: 'The id at the source; the URL is used when absent. One of the two is required.' }),
-    url: t.string(),
-    title: t.string(),
-    body: t.string({ required: true }),
-    author: t.string(),
+    externalId: t.string({ description: 'The id at the source, up to 500 characters; the URL is used when absent. One of the two is required.' }),
+    url: t.string({ description: 'An http(s) URL up to 2000 characters.' }),
+    title: t.string({ description: 'Up to 500 characters; defaults to empty.' }),
+    body: t.string({ required: true, description: '1 to 20000 characters.' }),
+    author: t.string({ description: 'Up to 200 characters.' }),
     publishedAt: t.field({ type: 'DateTime', description: 'Defaults to now.' }),
   }),
 });
 const IngestInput = builder.inputType('IngestMentionsInput', {
+  description: 'A batch of mentions from one source; a repeated externalId counts as a duplicate.',
   fields: (t) => ({
-    sourceId: t.id({ required: true }),
+    sourceId: t.id({ required: true, description: 'The ListeningSource they come from, of any kind.' }),
     mentions: t.field({ type: [MentionItemInput], required: true, description: `1 to ${listening.MAX_MENTIONS_PER_BATCH}.` }),
   }),
 });
 const SetStatusInput = builder.inputType('SetMentionStatusInput', {
+  description: "A mention's new triage status; any status may follow any other.",
   fields: (t) => ({ mentionId: t.id({ required: true }), status: t.field({ type: MentionStatusEnum, required: true }) }),
 });
 const AssignMentionInput = builder.inputType('AssignMentionInput', {
-  fields: (t) => ({ mentionId: t.id({ required: true }), assigneeId: t.id({ description: 'A team member; null to unassign.' }) }),
+  description: 'Who should look at a mention.',
+  fields: (t) => ({ mentionId: t.id({ required: true }), assigneeId: t.id({ description: 'A team member (any role above MEMBER); null to unassign.' }) }),
 });
 const ToThreadInput = builder.inputType('ConvertMentionToThreadInput', {
+  description: 'A mention without a thread yet, and where to start one. The body is the mention\'s, with its URL.',
   fields: (t) => ({
     mentionId: t.id({ required: true }),
-    spaceId: t.id({ required: true }),
-    title: t.string({ description: "Defaults to the mention's title." }),
+    spaceId: t.id({ required: true, description: 'A space you can see.' }),
+    title: t.string({ description: "Defaults to the mention's title (or the start of its body); cut to 200 characters." }),
   }),
 });
 const ToCaseInput = builder.inputType('ConvertMentionToCaseInput', {
+  description: 'A mention without a case yet, and where to open one.',
   fields: (t) => ({
     mentionId: t.id({ required: true }),
     channelId: t.id({ required: true, description: 'The support channel the case belongs to; routing rules apply.' }),
@@ -445,32 +501,40 @@ const ToCaseInput = builder.inputType('ConvertMentionToCaseInput', {
   }),
 });
 const CreateRuleInput = builder.inputType('CreateListeningAlertRuleInput', {
+  description: 'A new listening alert rule.',
   fields: (t) => ({
-    name: t.string({ required: true }),
-    kind: t.field({ type: AlertKindEnum, required: true }),
-    brandId: t.id({ description: 'Watch one brand; all brand-matched mentions when omitted.' }),
-    keyword: t.string({ description: 'KEYWORD rules: the watched term.' }),
-    windowMinutes: t.int({ description: 'Defaults to 60.' }),
-    spikeFactor: t.float({ description: 'Defaults to 3 (three times the baseline).' }),
-    minVolume: t.int({ description: 'Defaults to 5.' }),
-    baselineWindows: t.int({ description: 'Defaults to 24.' }),
-    enabled: t.boolean(),
+    name: t.string({ required: true, description: '1 to 100 characters.' }),
+    kind: t.field({ type: AlertKindEnum, required: true, description: 'Cannot be changed later.' }),
+    brandId: t.id({ description: 'Watch one brand; all brand-matched mentions when omitted. Cannot be changed later.' }),
+    keyword: t.string({ description: 'KEYWORD rules (required there, refused elsewhere): the watched term, 1 to 100 characters.' }),
+    windowMinutes: t.int({ description: 'Defaults to 60 (5 to 10080).' }),
+    spikeFactor: t.float({ description: 'Defaults to 3 (three times the baseline); 1 to 1000.' }),
+    minVolume: t.int({ description: 'Defaults to 5 (1 to 1000000).' }),
+    baselineWindows: t.int({ description: 'Defaults to 24 (1 to 720).' }),
+    enabled: t.boolean({ description: 'Defaults to true.' }),
   }),
 });
 const UpdateRuleInput = builder.inputType('UpdateListeningAlertRuleInput', {
+  description: 'Changes to a listening alert rule, with the rules of CreateListeningAlertRuleInput; omitted fields keep their value.',
   fields: (t) => ({
     ruleId: t.id({ required: true }),
-    name: t.string(),
-    keyword: t.string(),
-    windowMinutes: t.int(),
-    spikeFactor: t.float(),
-    minVolume: t.int(),
-    baselineWindows: t.int(),
+    name: t.string({ description: '1 to 100 characters.' }),
+    keyword: t.string({ description: 'KEYWORD rules only: 1 to 100 characters.' }),
+    windowMinutes: t.int({ description: '5 to 10080.' }),
+    spikeFactor: t.float({ description: '1 to 1000.' }),
+    minVolume: t.int({ description: '1 to 1000000.' }),
+    baselineWindows: t.int({ description: '1 to 720.' }),
     enabled: t.boolean(),
   }),
 });
-const RuleIdInput = builder.inputType('DeleteListeningAlertRuleInput', { fields: (t) => ({ ruleId: t.id({ required: true }) }) });
-const AlertIdInput = builder.inputType('AcknowledgeListeningAlertInput', { fields: (t) => ({ alertId: t.id({ required: true }) }) });
+const RuleIdInput = builder.inputType('DeleteListeningAlertRuleInput', {
+  description: 'The listening alert rule to delete, with its alerts.',
+  fields: (t) => ({ ruleId: t.id({ required: true }) }),
+});
+const AlertIdInput = builder.inputType('AcknowledgeListeningAlertInput', {
+  description: 'The alert to acknowledge; acknowledging it again changes nothing.',
+  fields: (t) => ({ alertId: t.id({ required: true }) }),
+});
 
 const BrandPayload = builder.simpleObject('TrackedBrandPayload', { fields: (t) => ({ brand: t.field({ type: TrackedBrandType }) }) });
 const SourcePayload = builder.simpleObject('ListeningSourcePayload', { fields: (t) => ({ source: t.field({ type: ListeningSourceType }) }) });

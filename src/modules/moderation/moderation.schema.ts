@@ -29,24 +29,77 @@ const ReportStatusEnum = builder.enumType(ReportStatus, {
 const QueueItemStatusEnum = builder.enumType(QueueItemStatus, {
   name: 'QueueItemStatus',
   description: 'A claim that expired counts as OPEN again.',
+  values: {
+    OPEN: { description: 'Waiting for a moderator; anyone may claim it.' },
+    CLAIMED: { description: 'A moderator holds it until claimExpiresAt.' },
+    RESOLVED: { description: 'Closed with ACTION_TAKEN.' },
+    DISMISSED: { description: 'Closed with nothing to do.' },
+  },
 });
-const LockReasonEnum = builder.enumType(LockReason, { name: 'LockReason' });
+const LockReasonEnum = builder.enumType(LockReason, { name: 'LockReason', description: 'Why a thread was locked.' });
 const ModerationActionKindEnum = builder.enumType(ModerationActionKind, {
   name: 'ModerationActionKind',
   description: 'APPROVE publishes content automod held. APPEAL_UPHELD / APPEAL_REVERSED record the decision on an appeal.',
+  values: {
+    HIDE: { description: 'Content collapsed with a classifier (hideContent, bulkModerate).' },
+    REMOVE: { description: 'Content removed: only its author and moderators see it.' },
+    RESTORE: { description: 'Hidden or removed content made visible again.' },
+    APPROVE: { description: 'Content automod held, published: restoreContent on it, or its queue item dismissed.' },
+    LOCK: { description: 'Thread locked (lockThread).' },
+    UNLOCK: { description: 'Thread unlocked (unlockThread).' },
+    WARN: { description: 'User warned (warnUser).' },
+    SUSPEND: { description: 'User suspended until `until` (suspendUser).' },
+    UNSUSPEND: { description: 'Suspension ended early (unsuspendUser).' },
+    APPEAL_UPHELD: { description: 'An appeal was refused; the action stands.' },
+    APPEAL_REVERSED: { description: 'An appeal was granted; the action was undone where it still applied.' },
+  },
 });
-const AppealStatusEnum = builder.enumType(AppealStatus, { name: 'AppealStatus' });
-const AutomodTriggerEnum = builder.enumType(AutomodTrigger, { name: 'AutomodTrigger' });
+const AppealStatusEnum = builder.enumType(AppealStatus, {
+  name: 'AppealStatus',
+  description: 'Where an appeal stands.',
+  values: {
+    PENDING: { description: 'Waiting for a moderator.' },
+    UPHELD: { description: 'Refused: the action stands.' },
+    REVERSED: { description: 'Granted: the action was undone where it still applied.' },
+  },
+});
+const AutomodTriggerEnum = builder.enumType(AutomodTrigger, {
+  name: 'AutomodTrigger',
+  description: 'What an automod rule looks for in a new or edited thread or post.',
+  values: {
+    KEYWORD: { description: 'Any of `keywords`, as whole words, ignoring case and accents.' },
+    PATTERN: { description: '`pattern`, a case-insensitive RE2 regular expression.' },
+    LINK: { description: 'A link, from an account younger than `minAccountAgeDays` or with fewer than `minPosts` threads and posts.' },
+    MENTION_SPAM: { description: 'More than `maxMentions` @mentions.' },
+    RATE: { description: 'New content making more than `maxPosts` threads and posts within `windowMinutes` (edits are not counted).' },
+  },
+});
 const AutomodActionEnum = builder.enumType(AutomodAction, {
   name: 'AutomodAction',
   description: 'BLOCK: the write fails (AutomodBlockedError). HOLD: published only once a moderator approves it from the queue. FLAG: stays visible, enters the queue.',
 });
-const QueueResolutionEnum = builder.enumType('QueueResolution', { values: ['ACTION_TAKEN', 'DISMISSED'] as const });
+const QueueResolutionEnum = builder.enumType('QueueResolution', {
+  description: "How a queue item ends; its reports take the same outcome, which their reporters see.",
+  values: {
+    ACTION_TAKEN: { description: 'Something was done about it: the item becomes RESOLVED.' },
+    DISMISSED: { description: 'Nothing to do: the item becomes DISMISSED, and content automod held is published.' },
+  } as const,
+});
 const AppealDecisionEnum = builder.enumType('AppealDecision', {
-  values: ['UPHELD', 'REVERSED'] as const,
+  values: {
+    UPHELD: { description: 'The action stands.' },
+    REVERSED: { description: 'The action is undone, where it still applies.' },
+  } as const,
   description: 'REVERSED undoes the action (restores, unlocks or unsuspends).',
 });
-const BulkModerationActionEnum = builder.enumType('BulkModerationAction', { values: ['HIDE', 'REMOVE', 'RESTORE'] as const });
+const BulkModerationActionEnum = builder.enumType('BulkModerationAction', {
+  description: 'What bulkModerate does to every subject.',
+  values: {
+    HIDE: { description: 'Collapse, with the given classifier.' },
+    REMOVE: { description: 'Remove: only authors and moderators see it afterwards.' },
+    RESTORE: { description: 'Make visible again; held content is approved (an APPROVE entry).' },
+  } as const,
+});
 
 // ---- Subjects (polymorphic: a Thread, Post or User), batched per request ---------------------------
 
@@ -77,11 +130,11 @@ export const ReportType = builder.prismaNode('Report', {
       resolve: (report, _args, ctx) => loadSubject(ctx, report.subjectType, report.subjectId),
     }),
     reason: t.expose('reason', { type: ReportReasonEnum }),
-    note: t.exposeString('note', { nullable: true }),
+    note: t.exposeString('note', { nullable: true, description: "The reporter's own words; null if none were given." }),
     status: t.expose('status', { type: ReportStatusEnum, description: 'The outcome, once moderators resolved it.' }),
     reporter: t.relation('reporter'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true }),
+    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'When its queue item was resolved or dismissed; null while OPEN.' }),
   }),
 });
 
@@ -100,12 +153,12 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
       description: 'The thread, post or user to review.',
       resolve: (item, _args, ctx) => loadSubject(ctx, item.subjectType, item.subjectId),
     }),
-    status: t.field({ type: QueueItemStatusEnum, resolve: (item) => moderation.effectiveQueueStatus(item) }),
+    status: t.field({ type: QueueItemStatusEnum, description: 'As of now: an expired claim reads OPEN.', resolve: (item) => moderation.effectiveQueueStatus(item) }),
     priority: t.float({
       description: "Sum of the reporters' trust (1 for an ordinary reporter, up to 2) and automod flags (1), plus 1 per day waiting.",
       resolve: (item) => moderation.queuePriority(item),
     }),
-    reportCount: t.exposeInt('reportCount'),
+    reportCount: t.exposeInt('reportCount', { description: 'Reports this item gathered; 0 when only automod put it here.' }),
     reasons: t.field({
       type: [ReportReasonEnum],
       description: 'The distinct reasons given by reporters.',
@@ -116,6 +169,7 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
     reports: t.relatedConnection('reports', {
       cursor: 'id',
       totalCount: true,
+      description: 'Oldest first.',
       query: () => ({ orderBy: { id: 'asc' } }),
     }, ReportConnection),
     automodRule: t.relation('automodRule', { nullable: true, description: 'The automod rule that flagged or held it.' }),
@@ -129,12 +183,13 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
     claimExpiresAt: t.field({
       type: 'DateTime',
       nullable: true,
+      description: 'When the current claim ends; null unless CLAIMED.',
       resolve: (item) => (moderation.effectiveQueueStatus(item) === 'CLAIMED' ? item.claimExpiresAt : null),
     }),
-    space: t.relation('space', { nullable: true }),
-    resolvedBy: t.relation('resolvedBy', { nullable: true }),
-    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true }),
-    resolutionNote: t.exposeString('resolutionNote', { nullable: true }),
+    space: t.relation('space', { nullable: true, description: "The subject's space; null for a user." }),
+    resolvedBy: t.relation('resolvedBy', { nullable: true, description: 'Who resolved or dismissed it; null while open.' }),
+    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'null while open.' }),
+    resolutionNote: t.exposeString('resolutionNote', { nullable: true, description: "The resolving moderator's note; null if none." }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
@@ -153,9 +208,9 @@ export const ModerationActionType = builder.prismaNode('ModerationAction', {
       description: 'The thread, post or user acted on; null if you cannot see it.',
       resolve: (action, _args, ctx) => loadSubject(ctx, action.subjectType, action.subjectId),
     }),
-    reason: t.exposeString('reason'),
-    classifier: t.expose('classifier', { type: HideClassifierEnum, nullable: true }),
-    lockReason: t.expose('lockReason', { type: LockReasonEnum, nullable: true }),
+    reason: t.exposeString('reason', { description: "The moderator's words; for LOCK, the note, or else the lock reason." }),
+    classifier: t.expose('classifier', { type: HideClassifierEnum, nullable: true, description: 'HIDE (and bulk HIDE) only; null otherwise.' }),
+    lockReason: t.expose('lockReason', { type: LockReasonEnum, nullable: true, description: 'LOCK only; null otherwise.' }),
     until: t.expose('until', { type: 'DateTime', nullable: true, description: 'End of a suspension.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     targetUser: t.relation('targetUser', { description: 'The author of the content, or the user acted on.' }),
@@ -189,11 +244,11 @@ export const AppealType = builder.prismaNode('Appeal', {
   description: 'An appeal: its appellant and moderators can read it.',
   findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.appealVisibleWhere(ctx.viewer)] }),
   fields: (t) => ({
-    action: t.relation('action'),
-    appellant: t.relation('appellant'),
-    message: t.exposeString('message'),
+    action: t.relation('action', { description: 'The moderation log entry appealed against.' }),
+    appellant: t.relation('appellant', { description: 'The user the action was taken against.' }),
+    message: t.exposeString('message', { description: "The appellant's case, 1 to 2000 characters." }),
     status: t.expose('status', { type: AppealStatusEnum }),
-    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true }),
+    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'When it was decided; null while PENDING.' }),
     decision: t.relation('decision', { nullable: true, description: 'The log entry with the decision and its reason.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
@@ -203,9 +258,9 @@ export const AppealType = builder.prismaNode('Appeal', {
 builder.prismaObject('AutomodHit', {
   description: 'One match of an automod rule, kept even when the write was blocked.',
   fields: (t) => ({
-    ruleName: t.exposeString('ruleName'),
-    action: t.expose('action', { type: AutomodActionEnum }),
-    user: t.relation('user'),
+    ruleName: t.exposeString('ruleName', { description: 'The name the rule had when it matched.' }),
+    action: t.expose('action', { type: AutomodActionEnum, description: "The rule's action when it matched." }),
+    user: t.relation('user', { description: 'Who wrote the content.' }),
     subject: t.field({
       type: builder.nodeInterfaceRef(),
       nullable: true,
@@ -223,19 +278,19 @@ export const AutomodRuleType = builder.prismaNode('AutomodRule', {
   description: 'An auto-moderation rule. Moderators read them; COMMUNITY_MANAGER and ADMIN change them.',
   findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.automodRulesVisibleWhere(ctx.viewer)] }),
   fields: (t) => ({
-    name: t.exposeString('name'),
-    enabled: t.exposeBoolean('enabled'),
+    name: t.exposeString('name', { description: 'Unique; shown to writers it blocks (AutomodBlockedError.ruleName).' }),
+    enabled: t.exposeBoolean('enabled', { description: 'Disabled rules match nothing.' }),
     trigger: t.expose('trigger', { type: AutomodTriggerEnum }),
     action: t.expose('action', { type: AutomodActionEnum }),
     keywords: t.exposeStringList('keywords', { description: 'KEYWORD: whole words, stored lower-case without accents.' }),
     pattern: t.exposeString('pattern', { nullable: true, description: 'PATTERN: an RE2 regular expression, case-insensitive.' }),
-    minAccountAgeDays: t.exposeInt('minAccountAgeDays', { nullable: true }),
-    minPosts: t.exposeInt('minPosts', { nullable: true }),
-    maxMentions: t.exposeInt('maxMentions', { nullable: true }),
-    maxPosts: t.exposeInt('maxPosts', { nullable: true }),
-    windowMinutes: t.exposeInt('windowMinutes', { nullable: true }),
-    exemptRoles: t.field({ type: [RoleEnum], resolve: (rule) => rule.exemptRoles }),
-    exemptSpaceIds: t.idList({ resolve: (rule) => rule.exemptSpaceIds.map((id) => encodeGlobalID('Space', id)) }),
+    minAccountAgeDays: t.exposeInt('minAccountAgeDays', { nullable: true, description: 'LINK: links from accounts younger than this many days match; null: no age condition.' }),
+    minPosts: t.exposeInt('minPosts', { nullable: true, description: 'LINK: links from accounts with fewer threads and posts than this match; null: no count condition.' }),
+    maxMentions: t.exposeInt('maxMentions', { nullable: true, description: 'MENTION_SPAM: more @mentions than this match; null for other triggers.' }),
+    maxPosts: t.exposeInt('maxPosts', { nullable: true, description: 'RATE: more new threads and posts than this within windowMinutes match; null for other triggers.' }),
+    windowMinutes: t.exposeInt('windowMinutes', { nullable: true, description: 'RATE: the window, in minutes; null for other triggers.' }),
+    exemptRoles: t.field({ type: [RoleEnum], description: 'Writers with these roles are not screened by this rule.', resolve: (rule) => rule.exemptRoles }),
+    exemptSpaceIds: t.idList({ description: 'Space ids where this rule does not apply.', resolve: (rule) => rule.exemptSpaceIds.map((id) => encodeGlobalID('Space', id)) }),
     createdBy: t.relation('createdBy'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -251,19 +306,21 @@ export const AutomodRuleType = builder.prismaNode('AutomodRule', {
 // ---- Queries -----------------------------------------------------------------------------------------
 
 const QueueFilter = builder.inputType('ModerationQueueFilter', {
+  description: 'Narrows the moderation queue; the given conditions must all hold.',
   fields: (t) => ({
     status: t.field({ type: QueueItemStatusEnum, description: 'Without it: OPEN and CLAIMED items (the work to do).' }),
     reason: t.field({ type: ReportReasonEnum, description: 'Items with at least one report for this reason.' }),
-    spaceId: t.id(),
+    spaceId: t.id({ description: 'Items about content in this space.' }),
   }),
 });
 
 const LogFilter = builder.inputType('ModerationLogFilter', {
+  description: 'Narrows the moderation log; the given conditions must all hold.',
   fields: (t) => ({
     subjectId: t.id({ description: 'Entries about this thread, post or user.' }),
     userId: t.id({ description: 'Entries about this user or their content.' }),
-    kinds: t.field({ type: [ModerationActionKindEnum] }),
-    spaceId: t.id(),
+    kinds: t.field({ type: [ModerationActionKindEnum], description: 'Only these kinds; all when omitted.' }),
+    spaceId: t.id({ description: 'Entries about content in this space.' }),
   }),
 });
 
@@ -356,74 +413,95 @@ function logWhere(ctx: Context, filter: LogFilterArg) {
 // ---- Mutations -----------------------------------------------------------------------------------------
 
 const ReportContentInput = builder.inputType('ReportContentInput', {
+  description: 'A report of something you can see, not your own.',
   fields: (t) => ({
     subjectId: t.id({ required: true, description: 'A Thread, Post or User id.' }),
-    reason: t.field({ type: ReportReasonEnum, required: true }),
+    reason: t.field({ type: ReportReasonEnum, required: true, description: 'OTHER needs a note.' }),
     note: t.string({ description: 'Required when the reason is OTHER; up to 1000 characters.' }),
   }),
 });
-const QueueItemInput = builder.inputType('ClaimQueueItemInput', { fields: (t) => ({ itemId: t.id({ required: true }) }) });
-const ReleaseQueueItemInput = builder.inputType('ReleaseQueueItemInput', { fields: (t) => ({ itemId: t.id({ required: true }) }) });
+const QueueItemInput = builder.inputType('ClaimQueueItemInput', {
+  description: 'The queue item to claim; claiming your own claim again extends it.',
+  fields: (t) => ({ itemId: t.id({ required: true }) }),
+});
+const ReleaseQueueItemInput = builder.inputType('ReleaseQueueItemInput', {
+  description: 'The claimed queue item to release.',
+  fields: (t) => ({ itemId: t.id({ required: true }) }),
+});
 const ResolveQueueItemInput = builder.inputType('ResolveQueueItemInput', {
+  description: 'How a queue item ends.',
   fields: (t) => ({
     itemId: t.id({ required: true }),
     resolution: t.field({ type: QueueResolutionEnum, required: true }),
-    note: t.string(),
+    note: t.string({ description: 'Up to 1000 characters, kept as resolutionNote.' }),
   }),
 });
 const HideContentInput = builder.inputType('HideContentInput', {
+  description: 'Content to collapse, and why. Hidden content can be hidden again with another classifier.',
   fields: (t) => ({
     subjectId: t.id({ required: true, description: 'A Thread or Post id.' }),
-    classifier: t.field({ type: HideClassifierEnum, required: true }),
+    classifier: t.field({ type: HideClassifierEnum, required: true, description: 'Shown to everyone in place of the content.' }),
     reason: t.string({ required: true, description: 'Why: 1 to 1000 characters, kept in the moderation log.' }),
   }),
 });
 const ContentActionInput = builder.inputType('ContentActionInput', {
+  description: 'A thread or post to act on, and why.',
   fields: (t) => ({
     subjectId: t.id({ required: true, description: 'A Thread or Post id.' }),
     reason: t.string({ required: true, description: 'Why: 1 to 1000 characters, kept in the moderation log.' }),
   }),
 });
 const LockThreadInput = builder.inputType('LockThreadInput', {
+  description: 'An OPEN thread to lock, and why.',
   fields: (t) => ({
     threadId: t.id({ required: true }),
-    reason: t.field({ type: LockReasonEnum, required: true }),
-    note: t.string({ description: 'More about why (the log shows it as the reason).' }),
+    reason: t.field({ type: LockReasonEnum, required: true, description: "Kept as the log entry's lockReason." }),
+    note: t.string({ description: 'More about why, up to 1000 characters (the log shows it as the reason).' }),
   }),
 });
+const REASON = 'Why: 1 to 1000 characters, kept in the moderation log.';
 const UnlockThreadInput = builder.inputType('UnlockThreadInput', {
-  fields: (t) => ({ threadId: t.id({ required: true }), reason: t.string({ required: true }) }),
+  description: 'A LOCKED thread to unlock, and why.',
+  fields: (t) => ({ threadId: t.id({ required: true }), reason: t.string({ required: true, description: REASON }) }),
 });
 const UserActionInput = builder.inputType('UserActionInput', {
-  fields: (t) => ({ userId: t.id({ required: true }), reason: t.string({ required: true }) }),
+  description: 'A user to act on (not yourself), and why.',
+  fields: (t) => ({ userId: t.id({ required: true }), reason: t.string({ required: true, description: REASON }) }),
 });
 const SuspendUserInput = builder.inputType('SuspendUserInput', {
+  description: 'A MEMBER to suspend (staff cannot be suspended), until when, and why.',
   fields: (t) => ({
     userId: t.id({ required: true }),
     until: t.field({ type: 'DateTime', required: true, description: 'In the future, within 10 years.' }),
-    reason: t.string({ required: true }),
+    reason: t.string({ required: true, description: REASON }),
   }),
 });
 const BulkModerateInput = builder.inputType('BulkModerateInput', {
+  description: 'One action, with one reason, on many threads and posts.',
   fields: (t) => ({
-    subjectIds: t.idList({ required: true, description: '1 to 100 Thread or Post ids.' }),
+    subjectIds: t.idList({ required: true, description: '1 to 100 Thread or Post ids, each once.' }),
     action: t.field({ type: BulkModerationActionEnum, required: true }),
     classifier: t.field({ type: HideClassifierEnum, description: 'Required for HIDE.' }),
-    reason: t.string({ required: true }),
+    reason: t.string({ required: true, description: 'Why: 1 to 1000 characters, kept in every log entry.' }),
   }),
 });
 const AppealInput = builder.inputType('AppealModerationActionInput', {
-  fields: (t) => ({ actionId: t.id({ required: true }), message: t.string({ required: true, description: '1 to 2000 characters.' }) }),
+  description: 'An appeal against a HIDE, REMOVE, LOCK, WARN or SUSPEND entry taken against you.',
+  fields: (t) => ({
+    actionId: t.id({ required: true, description: 'The ModerationAction appealed against.' }),
+    message: t.string({ required: true, description: '1 to 2000 characters.' }),
+  }),
 });
 const ResolveAppealInput = builder.inputType('ResolveAppealInput', {
+  description: 'The decision on a PENDING appeal.',
   fields: (t) => ({
     appealId: t.id({ required: true }),
     decision: t.field({ type: AppealDecisionEnum, required: true }),
-    reason: t.string({ required: true }),
+    reason: t.string({ required: true, description: 'Why: 1 to 1000 characters, kept in the log entry of the decision.' }),
   }),
 });
 const automodRuleFields = (t: PothosInputFields) => ({
-  name: t.string(),
+  name: t.string({ description: '1 to 100 characters; unique.' }),
   enabled: t.boolean({ description: 'Defaults to true.' }),
   trigger: t.field({ type: AutomodTriggerEnum }),
   action: t.field({ type: AutomodActionEnum }),
@@ -433,9 +511,9 @@ const automodRuleFields = (t: PothosInputFields) => ({
   minPosts: t.int({ description: 'LINK: links from accounts with fewer threads and posts than this.' }),
   maxMentions: t.int({ description: 'MENTION_SPAM: more @mentions than this.' }),
   maxPosts: t.int({ description: 'RATE: more threads and posts than this within windowMinutes.' }),
-  windowMinutes: t.int(),
-  exemptRoles: t.field({ type: [RoleEnum] }),
-  exemptSpaceIds: t.idList(),
+  windowMinutes: t.int({ description: 'RATE: the window, 1 to 10080 minutes (a week).' }),
+  exemptRoles: t.field({ type: [RoleEnum], description: 'Writers with these roles are not screened; defaults to none.' }),
+  exemptSpaceIds: t.idList({ description: 'Spaces where the rule does not apply; defaults to none.' }),
 });
 type PothosInputFields = Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0];
 const CreateAutomodRuleInput = builder.inputType('CreateAutomodRuleInput', {
@@ -446,7 +524,10 @@ const UpdateAutomodRuleInput = builder.inputType('UpdateAutomodRuleInput', {
   description: 'Omitted fields keep their value.',
   fields: (t) => ({ ruleId: t.id({ required: true }), ...automodRuleFields(t) }),
 });
-const DeleteAutomodRuleInput = builder.inputType('DeleteAutomodRuleInput', { fields: (t) => ({ ruleId: t.id({ required: true }) }) });
+const DeleteAutomodRuleInput = builder.inputType('DeleteAutomodRuleInput', {
+  description: 'The automod rule to delete.',
+  fields: (t) => ({ ruleId: t.id({ required: true }) }),
+});
 
 const ReportPayload = builder.simpleObject('ReportPayload', { fields: (t) => ({ report: t.field({ type: ReportType }) }) });
 const QueueItemPayload = builder.simpleObject('QueueItemPayload', { fields: (t) => ({ item: t.field({ type: QueueItemType }) }) });

@@ -7,8 +7,12 @@ import '../community/community.schema.js';
 import * as attention from './attention.js';
 import './cases.schema.js';
 
-const AttentionKindEnum = builder.enumType('AttentionKind', { values: ['CASE', 'THREAD'] as const });
+const AttentionKindEnum = builder.enumType('AttentionKind', {
+  description: 'What is waiting: a support case (supportCase is set) or a forum thread (thread is set).',
+  values: ['CASE', 'THREAD'] as const,
+});
 const AttentionReasonEnum = builder.enumType('AttentionReason', {
+  description: 'What the person is waiting for.',
   values: {
     FIRST_RESPONSE: { description: 'A case no one on the team has answered yet.' },
     NEXT_RESPONSE: { description: "A case whose requester wrote again after the team's last answer." },
@@ -35,23 +39,29 @@ const AttentionItemType = builder.objectRef<attention.AttentionItem>('AttentionI
   description: 'Someone waiting on the team: since when, and for what.',
   fields: (t) => ({
     kind: t.field({ type: AttentionKindEnum, resolve: (item) => item.kind }),
-    waitingSince: t.expose('waitingSince', { type: 'DateTime' }),
+    waitingSince: t.expose('waitingSince', {
+      type: 'DateTime',
+      description: "A case: the requester's first message since the team's last public reply. A thread: when it was created.",
+    }),
     waitingMinutes: t.int({ description: 'Minutes waited so far (wall-clock).', resolve: (item) => Math.floor((item.now.getTime() - item.waitingSince.getTime()) / 60_000) }),
     waitingFor: t.field({ type: AttentionReasonEnum, resolve: (item) => item.waitingFor }),
     supportCase: t.prismaField({
       type: 'SupportCase',
       nullable: true,
+      description: 'The case waiting; null for a THREAD item.',
       resolve: (query, item, _args, ctx) => (item.kind === 'CASE' ? casesById(ctx, query).load(item.id) : null),
     }),
     thread: t.prismaField({
       type: 'Thread',
       nullable: true,
+      description: 'The thread waiting; null for a CASE item.',
       resolve: (query, item, _args, ctx) => (item.kind === 'THREAD' ? threadsById(ctx, query).load(item.id) : null),
     }),
   }),
 });
 
 const AttentionFilterInput = builder.inputType('AttentionFilter', {
+  description: 'Narrows the attention queue; the given conditions must all hold.',
   fields: (t) => ({
     departmentId: t.id({ description: "Cases of this department, threads in its channels' forum spaces." }),
     spaceId: t.id({ description: 'Cases raised in this space and its threads.' }),

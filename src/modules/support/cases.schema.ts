@@ -13,23 +13,61 @@ import { CasePriorityEnum } from './support.schema.js';
 export const CaseStatusEnum = builder.enumType(CaseStatus, {
   name: 'CaseStatus',
   description: 'PENDING waits on the requester, ON_HOLD on a third party: SLA clocks stop in both.',
+  values: {
+    NEW: { description: 'Opened, no public reply from staff yet; their first one makes it OPEN. No case goes back to NEW.' },
+    OPEN: { description: 'Being worked on. A message from the requester brings a PENDING, ON_HOLD or RESOLVED case back here.' },
+    PENDING: { description: 'Waiting on the requester.' },
+    ON_HOLD: { description: 'Waiting on a third party.' },
+    RESOLVED: { description: 'Solved: the clocks stop, and the requester may rate it. Reopens if the requester writes again.' },
+    CLOSED: { description: 'Final: no more messages or changes, except a rating; open a new case instead.' },
+  },
 });
-const CaseRatingEnum = builder.enumType(CaseRating, { name: 'CaseRating' });
-const CaseTimelineKindEnum = builder.enumType(CaseEventKind, { name: 'CaseTimelineKind' });
+const CaseRatingEnum = builder.enumType(CaseRating, {
+  name: 'CaseRating',
+  description: "The requester's verdict on the support, counted in customer satisfaction (CSAT).",
+});
+const INTERNAL = 'Internal: staff of the case only.';
+const CaseTimelineKindEnum = builder.enumType(CaseEventKind, {
+  name: 'CaseTimelineKind',
+  description: 'What a timeline entry records.',
+  values: {
+    OPENED: { description: "The case was opened; `message` is the requester's first message." },
+    REPLY: { description: 'A public message, from staff or the requester; `message` holds it.' },
+    NOTE: { description: `An internal note; \`message\` holds it. ${INTERNAL}` },
+    STATUS_CHANGED: { description: 'The status changed, by hand or as a consequence (a first reply, a message from the requester).' },
+    ASSIGNED: { description: 'Someone is handling it now (by hand, round robin or re-assignment).' },
+    UNASSIGNED: { description: 'No one is handling it now.' },
+    TRANSFERRED: { description: 'Moved to another department.' },
+    ESCALATED: { description: `Priority raised one step and the leads told. ${INTERNAL}` },
+    RATED: { description: 'The requester rated the support.' },
+    ROUTED: { description: `A routing rule set the department, priority or tags on opening. ${INTERNAL}` },
+    SLA_AT_RISK: { description: `80% of an SLA target's business time is used. ${INTERNAL}` },
+    SLA_BREACHED: { description: `An SLA target was missed. ${INTERNAL}` },
+  },
+});
 
-export const SlaMetricEnum = builder.enumType(SlaMetric, { name: 'SlaMetric' });
+export const SlaMetricEnum = builder.enumType(SlaMetric, {
+  name: 'SlaMetric',
+  description: "One of a case's SLA clocks, in business minutes of its department; targets come from the channel's policy for its priority.",
+  values: {
+    FIRST_RESPONSE: { description: 'From opening to the first public reply of staff.' },
+    NEXT_RESPONSE: { description: 'From a later message of the requester to the next public reply of staff.' },
+    PERIODIC_UPDATE: { description: 'From a public reply of staff to the next one, while the case is not resolved.' },
+    RESOLUTION: { description: 'From opening to RESOLVED or CLOSED.' },
+  },
+});
 
 const CaseSlaType = builder.objectRef<SlaView>('CaseSla').implement({
   description:
     "The case's SLA clocks, in its department's business hours. A due time is null when that clock is not running: met, not applicable (no target for this priority on the channel), or paused while the case is PENDING or ON_HOLD.",
   fields: (t) => ({
-    firstResponseDueAt: t.expose('firstResponseDueAt', { type: 'DateTime', nullable: true }),
+    firstResponseDueAt: t.expose('firstResponseDueAt', { type: 'DateTime', nullable: true, description: 'The first public reply of staff.' }),
     nextResponseDueAt: t.expose('nextResponseDueAt', { type: 'DateTime', nullable: true, description: "For the requester's latest unanswered message." }),
     periodicUpdateDueAt: t.expose('periodicUpdateDueAt', { type: 'DateTime', nullable: true, description: 'The next update owed to the requester.' }),
-    resolutionDueAt: t.expose('resolutionDueAt', { type: 'DateTime', nullable: true }),
+    resolutionDueAt: t.expose('resolutionDueAt', { type: 'DateTime', nullable: true, description: 'Resolving the case.' }),
     atRisk: t.field({ type: [SlaMetricEnum], description: '80% of the time used, not yet due.', resolve: (sla) => sla.atRisk }),
     breaches: t.field({ type: [SlaMetricEnum], description: 'Clocks that ran out, now or in an earlier cycle.', resolve: (sla) => sla.breaches }),
-    paused: t.exposeBoolean('paused'),
+    paused: t.exposeBoolean('paused', { description: 'Whether the case is PENDING or ON_HOLD, so its clocks stand still.' }),
     pausedBusinessMinutes: t.exposeInt('pausedBusinessMinutes', { description: 'Business time spent PENDING or ON_HOLD so far (finished pauses).' }),
   }),
 });
@@ -48,14 +86,14 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
   findUnique: (id, ctx) => ({ id: Number(id), AND: [cases.caseVisibleWhere(ctx.viewer)] }),
   fields: (t) => ({
     number: t.exposeInt('number', { description: 'Sequential, what people quote: "case #42".' }),
-    subject: t.exposeString('subject'),
+    subject: t.exposeString('subject', { description: 'Up to 200 characters.' }),
     status: t.expose('status', { type: CaseStatusEnum }),
     priority: t.expose('priority', { type: CasePriorityEnum }),
-    tags: t.exposeStringList('tags'),
-    requester: t.relation('requester'),
+    tags: t.exposeStringList('tags', { description: 'Set by the routing rule that matched on opening; empty if none did.' }),
+    requester: t.relation('requester', { description: 'Who asked for help (for a case opened from a thread, its author).' }),
     channel: t.relation('channel'),
-    department: t.relation('department'),
-    assignee: t.relation('assignee', { nullable: true }),
+    department: t.relation('department', { description: 'The team handling it: the channel\'s default, a routing rule\'s, or where it was transferred.' }),
+    assignee: t.relation('assignee', { nullable: true, description: 'The department member handling it; null while unassigned.' }),
     thread: t.field({
       type: ThreadType,
       nullable: true,
@@ -73,6 +111,7 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
     }),
     sla: t.field({
       type: CaseSlaType,
+      description: 'Its SLA clocks as of now.',
       select: { slaClocks: true },
       resolve: (kase) => slaView(kase, kase.slaClocks, new Date()),
     }),
@@ -80,12 +119,12 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
       description: 'Whether you handle this case (a member of its department, a manager or an admin).',
       resolve: async (kase, _args, ctx) => cases.isStaffOfCase(ctx.viewer, kase.departmentId, await viewerDepartments(ctx)),
     }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    firstResponseAt: t.expose('firstResponseAt', { type: 'DateTime', nullable: true, description: 'First public reply from the team.' }),
-    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true }),
-    rating: t.expose('rating', { type: CaseRatingEnum, nullable: true }),
-    ratingComment: t.exposeString('ratingComment', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was opened.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the case itself last changed (status, assignment, priority…).' }),
+    firstResponseAt: t.expose('firstResponseAt', { type: 'DateTime', nullable: true, description: 'First public reply from the team; null until then.' }),
+    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'When it became RESOLVED or CLOSED; null while not (cleared if reopened).' }),
+    rating: t.expose('rating', { type: CaseRatingEnum, nullable: true, description: "The requester's rating; null until rated." }),
+    ratingComment: t.exposeString('ratingComment', { nullable: true, description: "The requester's comment with the rating; null if none." }),
     timeline: t.relatedConnection(
       'events',
       {
@@ -118,13 +157,14 @@ const SupportCaseConnection = sharedConnection(SupportCaseType, 'SupportCase');
 export const CaseMessageType = builder.prismaNode('CaseMessage', {
   id: { field: 'id' },
   nullable: true,
+  description: 'A message on a case: a public one is seen by whoever sees the case; an internal note only by staff of the case.',
   findUnique: (id, ctx) => ({ id: Number(id), AND: [cases.messageVisibleWhere(ctx.viewer)] }),
   fields: (t) => ({
     body: t.exposeString('body'),
     internal: t.exposeBoolean('internal', { description: 'An internal note: never shown to the requester.' }),
-    author: t.relation('author'),
+    author: t.relation('author', { description: 'The requester or a member of staff.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    supportCase: t.relation('case'),
+    supportCase: t.relation('case', { description: 'The case it belongs to.' }),
   }),
 });
 
@@ -136,9 +176,9 @@ export const CaseTimelineEntryType = builder.prismaNode('CaseEvent', {
   findUnique: (id, ctx) => ({ id: Number(id), AND: [cases.timelineVisibleWhere(ctx.viewer)] }),
   fields: (t) => ({
     kind: t.expose('kind', { type: CaseTimelineKindEnum }),
-    summary: t.exposeString('summary'),
-    internal: t.exposeBoolean('internal'),
-    actor: t.relation('actor', { nullable: true }),
+    summary: t.exposeString('summary', { description: 'What happened, in plain English, e.g. "Transferred from Billing to Tech"; never holds a reason.' }),
+    internal: t.exposeBoolean('internal', { description: 'Staff of the case only: never shown to the requester.' }),
+    actor: t.relation('actor', { nullable: true, description: 'Who did it; null when the system did (routing, SLA alerts, round robin).' }),
     occurredAt: t.expose('createdAt', { type: 'DateTime' }),
     reason: t.string({
       nullable: true,
@@ -147,19 +187,20 @@ export const CaseTimelineEntryType = builder.prismaNode('CaseEvent', {
       resolve: async (entry, _args, ctx) =>
         !entry.reasonInternal || cases.isStaffOfCase(ctx.viewer, entry.case.departmentId, await viewerDepartments(ctx)) ? entry.reason : null,
     }),
-    message: t.relation('message', { nullable: true }),
-    supportCase: t.relation('case'),
+    message: t.relation('message', { nullable: true, description: 'For OPENED, REPLY and NOTE: the message; null otherwise.' }),
+    supportCase: t.relation('case', { description: 'The case it belongs to.' }),
   }),
 });
 
 // ---- Queries ----------------------------------------------------------------------------------
 
 const CaseFilterInput = builder.inputType('SupportCaseFilter', {
+  description: 'Narrows supportCases(...): the given conditions must all hold; a list matches any of its values.',
   fields: (t) => ({
-    departmentId: t.id(),
+    departmentId: t.id({ description: 'Cases of this department.' }),
     statuses: t.field({ type: [CaseStatusEnum] }),
     priorities: t.field({ type: [CasePriorityEnum] }),
-    assigneeId: t.id(),
+    assigneeId: t.id({ description: 'Cases assigned to this user.' }),
     unassigned: t.boolean({ description: 'Only cases no one is handling.' }),
   }),
 });
@@ -213,6 +254,7 @@ builder.queryFields((t) => ({
 // ---- Mutations --------------------------------------------------------------------------------
 
 const OpenCaseInput = builder.inputType('OpenCaseInput', {
+  description: 'A new case, with you as its requester; the body is its first message. Text is trimmed.',
   fields: (t) => ({
     channelId: t.id({ required: true, description: 'An active SupportChannel.' }),
     subject: t.string({ required: true, description: '1 to 200 characters.' }),
@@ -221,45 +263,58 @@ const OpenCaseInput = builder.inputType('OpenCaseInput', {
   }),
 });
 const OpenCaseFromThreadInput = builder.inputType('OpenCaseFromThreadInput', {
+  description: "A thread you can see, to follow up as a case: its title and body become the case's subject and first message, at NORMAL priority unless routing sets another.",
   fields: (t) => ({
     threadId: t.id({ required: true }),
-    channelId: t.id({ required: true }),
-    reason: t.string({ required: true }),
+    channelId: t.id({ required: true, description: 'An active SupportChannel.' }),
+    reason: t.string({ required: true, description: "Why, 1 to 2000 characters; on the OPENED entry of the timeline." }),
     reasonIsInternal: t.boolean({ description: 'Hide the reason from the requester. Defaults to false.' }),
   }),
 });
 const ReplyToCaseInput = builder.inputType('ReplyToCaseInput', {
+  description: 'A message on a case that is not CLOSED.',
   fields: (t) => ({
     caseId: t.id({ required: true }),
-    body: t.string({ required: true }),
+    body: t.string({ required: true, description: '1 to 50000 characters, trimmed.' }),
     internal: t.boolean({ description: 'An internal note for staff (never shown to the requester). Defaults to false.' }),
   }),
 });
 const AssignCaseInput = builder.inputType('AssignCaseInput', {
+  description: 'Who handles a case that is not CLOSED.',
   fields: (t) => ({
     caseId: t.id({ required: true }),
     assigneeId: t.id({ description: "A member of the case's department; null to unassign." }),
   }),
 });
 const TransferCaseInput = builder.inputType('TransferCaseInput', {
+  description: 'Another department for a case that is not CLOSED. Its SLA clocks go on in the new department\'s hours.',
   fields: (t) => ({
     caseId: t.id({ required: true }),
-    departmentId: t.id({ required: true }),
-    reason: t.string({ required: true }),
+    departmentId: t.id({ required: true, description: 'Not the current one.' }),
+    reason: t.string({ required: true, description: 'Why, 1 to 2000 characters; on the timeline.' }),
     reasonIsInternal: t.boolean({ description: 'Hide the reason from the requester. Defaults to false.' }),
   }),
 });
 const EscalateCaseInput = builder.inputType('EscalateCaseInput', {
-  fields: (t) => ({ caseId: t.id({ required: true }), reason: t.string({ required: true }) }),
+  description: 'A case (not CLOSED) to escalate; an URGENT one stays URGENT but its leads are still told.',
+  fields: (t) => ({
+    caseId: t.id({ required: true }),
+    reason: t.string({ required: true, description: 'Why, 1 to 2000 characters; staff only.' }),
+  }),
 });
 const SetCaseStatusInput = builder.inputType('SetCaseStatusInput', {
-  fields: (t) => ({ caseId: t.id({ required: true }), status: t.field({ type: CaseStatusEnum, required: true }) }),
+  description: 'The new status of a case that is not CLOSED.',
+  fields: (t) => ({
+    caseId: t.id({ required: true }),
+    status: t.field({ type: CaseStatusEnum, required: true, description: 'Any but NEW.' }),
+  }),
 });
 const RateCaseInput = builder.inputType('RateCaseInput', {
+  description: 'Your rating of a case you asked for, once it is RESOLVED or CLOSED; once per case.',
   fields: (t) => ({
     caseId: t.id({ required: true }),
     rating: t.field({ type: CaseRatingEnum, required: true }),
-    comment: t.string(),
+    comment: t.string({ description: 'Up to 2000 characters.' }),
   }),
 });
 

@@ -8,9 +8,9 @@ import { DepartmentType } from './support.schema.js';
 const DurationStatsType = builder.objectRef<metrics.DurationStats>('DurationStats').implement({
   description: 'Wall-clock minutes from opening, over the cases that got there.',
   fields: (t) => ({
-    count: t.exposeInt('count'),
-    medianMinutes: t.exposeFloat('medianMinutes', { nullable: true }),
-    p90Minutes: t.exposeFloat('p90Minutes', { nullable: true }),
+    count: t.exposeInt('count', { description: 'Cases that got there.' }),
+    medianMinutes: t.exposeFloat('medianMinutes', { nullable: true, description: 'Half the cases took at most this long; null when count is 0.' }),
+    p90Minutes: t.exposeFloat('p90Minutes', { nullable: true, description: '90% of the cases took at most this long; null when count is 0.' }),
   }),
 });
 
@@ -18,13 +18,14 @@ const SlaComplianceType = builder.objectRef<metrics.SupportMetrics['slaComplianc
   description: 'Decided clocks of one metric: met (stopped in time) and breached; ratio = met / (met + breached).',
   fields: (t) => ({
     metric: t.field({ type: SlaMetricEnum, resolve: (row) => row.metric }),
-    met: t.exposeInt('met'),
-    breached: t.exposeInt('breached'),
-    ratio: t.exposeFloat('ratio', { nullable: true }),
+    met: t.exposeInt('met', { description: 'Clocks stopped before they ran out.' }),
+    breached: t.exposeInt('breached', { description: 'Clocks that ran out, stopped or not.' }),
+    ratio: t.exposeFloat('ratio', { nullable: true, description: 'met / (met + breached), 0 to 1; null when none is decided yet.' }),
   }),
 });
 
 const StatusCountType = builder.objectRef<metrics.SupportMetrics['backlog'][number]>('CaseStatusCount').implement({
+  description: 'How many cases have one status now.',
   fields: (t) => ({
     status: t.field({ type: CaseStatusEnum, resolve: (row) => row.status }),
     count: t.exposeInt('count'),
@@ -32,9 +33,10 @@ const StatusCountType = builder.objectRef<metrics.SupportMetrics['backlog'][numb
 });
 
 const CsatType = builder.objectRef<metrics.SupportMetrics['csat']>('CustomerSatisfaction').implement({
+  description: 'Requester ratings (CSAT) of the cases opened in the period.',
   fields: (t) => ({
-    good: t.exposeInt('good'),
-    bad: t.exposeInt('bad'),
+    good: t.exposeInt('good', { description: 'Cases rated GOOD.' }),
+    bad: t.exposeInt('bad', { description: 'Cases rated BAD.' }),
     ratio: t.exposeFloat('ratio', { nullable: true, description: 'good / (good + bad); null without ratings.' }),
   }),
 });
@@ -42,17 +44,18 @@ const CsatType = builder.objectRef<metrics.SupportMetrics['csat']>('CustomerSati
 const SupportMetricsType = builder.objectRef<metrics.SupportMetrics>('SupportMetrics').implement({
   description: 'For the cases opened in [from, to); the backlog is as of now.',
   fields: (t) => ({
-    from: t.expose('from', { type: 'DateTime' }),
-    to: t.expose('to', { type: 'DateTime' }),
+    from: t.expose('from', { type: 'DateTime', description: 'Start of the period, inclusive.' }),
+    to: t.expose('to', { type: 'DateTime', description: 'End of the period, exclusive.' }),
     department: t.field({
       type: DepartmentType,
       nullable: true,
+      description: 'The department measured (cases that are in it now); null: every department.',
       resolve: (m) => (m.departmentId === null ? null : prisma().department.findUnique({ where: { id: m.departmentId } })),
     }),
-    firstResponse: t.field({ type: DurationStatsType, resolve: (m) => m.firstResponse }),
-    resolution: t.field({ type: DurationStatsType, resolve: (m) => m.resolution }),
-    slaCompliance: t.field({ type: [SlaComplianceType], resolve: (m) => m.slaCompliance }),
-    backlog: t.field({ type: [StatusCountType], resolve: (m) => m.backlog }),
+    firstResponse: t.field({ type: DurationStatsType, description: 'Time to the first public reply of staff.', resolve: (m) => m.firstResponse }),
+    resolution: t.field({ type: DurationStatsType, description: 'Time to RESOLVED or CLOSED.', resolve: (m) => m.resolution }),
+    slaCompliance: t.field({ type: [SlaComplianceType], description: 'One entry per SlaMetric.', resolve: (m) => m.slaCompliance }),
+    backlog: t.field({ type: [StatusCountType], description: 'Cases per status now, whenever opened; every status listed.', resolve: (m) => m.backlog }),
     reassignments: t.exposeInt('reassignments', { description: 'Assignments, in the period, of cases that had been assigned before.' }),
     csat: t.field({ type: CsatType, resolve: (m) => m.csat }),
   }),

@@ -28,22 +28,24 @@ export const RoutingRuleType = builder.prismaNode('RoutingRule', {
   findUnique: (id, ctx) => ({ id: ctx.viewer && isStaff(ctx.viewer.role) ? Number(id) : -1 }),
   fields: (t) => ({
     name: t.exposeString('name'),
-    position: t.exposeInt('position', { description: '1 is tried first.' }),
-    active: t.exposeBoolean('active'),
+    position: t.exposeInt('position', { description: '1 is tried first; positions run 1, 2, 3… without gaps.' }),
+    active: t.exposeBoolean('active', { description: 'Inactive rules are skipped.' }),
     channels: t.field({
       type: [SupportChannelType],
+      description: 'Condition: the case arrives on one of these channels (empty: any).',
       resolve: async (rule, _args, ctx) => (await channelsById(ctx).loadMany(rule.channelIds)).filter((c): c is SupportChannel => !!c && !(c instanceof Error)),
     }),
     spaces: t.field({
       type: [SpaceType],
+      description: "Condition: the case's thread (or its channel's forum) is in one of these spaces (empty: any). Spaces you cannot see are left out.",
       resolve: async (rule, _args, ctx) =>
         (await spacesById(ctx).loadMany(rule.spaceIds)).filter((s): s is Space => !!s && !(s instanceof Error) && canSeeSpace(ctx.viewer, s.visibility)),
     }),
     keywords: t.exposeStringList('keywords', { description: 'Any of these whole words or phrases, in subject or body; case and accents ignored.' }),
-    requesterRoles: t.field({ type: [RoleEnum], resolve: (rule) => rule.requesterRoles }),
-    department: t.relation('department', { nullable: true }),
-    priority: t.expose('priority', { type: CasePriorityEnum, nullable: true }),
-    tags: t.exposeStringList('tags'),
+    requesterRoles: t.field({ type: [RoleEnum], description: "Condition: the requester's role is one of these (empty: any).", resolve: (rule) => rule.requesterRoles }),
+    department: t.relation('department', { nullable: true, description: "Action: the department that handles the case; null keeps the channel's default." }),
+    priority: t.expose('priority', { type: CasePriorityEnum, nullable: true, description: 'Action: the priority of the case; null keeps the one asked for.' }),
+    tags: t.exposeStringList('tags', { description: 'Action: the tags of the case (lower case).' }),
   }),
 });
 
@@ -66,22 +68,27 @@ builder.queryField('routingRules', (t) =>
 
 const ruleFields = (t: Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0]) => ({
   position: t.int({ description: '1 is tried first; the others move down. Defaults to last (on create).' }),
-  active: t.boolean(),
+  active: t.boolean({ description: 'Defaults to true (on create).' }),
   channelIds: t.idList({ description: 'Condition: the case arrives on one of these channels.' }),
   spaceIds: t.idList({ description: "Condition: the case's thread (or its channel's forum) is in one of these spaces." }),
-  keywords: t.stringList({ description: 'Condition: any of these whole words or phrases in subject or body.' }),
+  keywords: t.stringList({ description: 'Condition: any of these whole words or phrases in subject or body; up to 200, each up to 100 characters.' }),
   requesterRoles: t.field({ type: [RoleEnum], description: "Condition: the requester's role is one of these." }),
-  departmentId: t.id({ description: 'Action: route to this department.' }),
-  priority: t.field({ type: CasePriorityEnum, description: 'Action: set this priority.' }),
-  tags: t.stringList({ description: 'Action: tag the case.' }),
+  departmentId: t.id({ description: 'Action: route to this department (on update, null clears it).' }),
+  priority: t.field({ type: CasePriorityEnum, description: 'Action: set this priority (on update, null clears it).' }),
+  tags: t.stringList({ description: 'Action: tag the case; up to 20, each up to 50 characters, stored lower-case.' }),
 });
 const CreateRoutingRuleInput = builder.inputType('CreateRoutingRuleInput', {
-  fields: (t) => ({ name: t.string({ required: true }), ...ruleFields(t) }),
+  description: 'A new routing rule. Omitted conditions match anything; it must set a department, a priority or tags.',
+  fields: (t) => ({ name: t.string({ required: true, description: '1 to 100 characters.' }), ...ruleFields(t) }),
 });
 const UpdateRoutingRuleInput = builder.inputType('UpdateRoutingRuleInput', {
-  fields: (t) => ({ ruleId: t.id({ required: true }), name: t.string(), ...ruleFields(t) }),
+  description: 'Changes to a routing rule; omitted fields keep their value, given lists replace the old ones.',
+  fields: (t) => ({ ruleId: t.id({ required: true }), name: t.string({ description: '1 to 100 characters.' }), ...ruleFields(t) }),
 });
-const DeleteRoutingRuleInput = builder.inputType('DeleteRoutingRuleInput', { fields: (t) => ({ ruleId: t.id({ required: true }) }) });
+const DeleteRoutingRuleInput = builder.inputType('DeleteRoutingRuleInput', {
+  description: 'The routing rule to delete; the rules after it move up.',
+  fields: (t) => ({ ruleId: t.id({ required: true }) }),
+});
 
 const RoutingRulePayload = builder.simpleObject('RoutingRulePayload', { fields: (t) => ({ rule: t.field({ type: RoutingRuleType }) }) });
 const DeleteRoutingRulePayload = builder.simpleObject('DeleteRoutingRulePayload', { fields: (t) => ({ deletedRuleId: t.id() }) });

@@ -10,25 +10,32 @@ import * as support from './support.service.js';
 
 // ---- Departments and channels -----------------------------------------------------------------
 
-export const CasePriorityEnum = builder.enumType(CasePriority, { name: 'CasePriority' });
-const SupportChannelKindEnum = builder.enumType(SupportChannelKind, { name: 'SupportChannelKind' });
-const WeekdayEnum = builder.enumType('Weekday', { values: support.WEEKDAYS });
+export const CasePriorityEnum = builder.enumType(CasePriority, {
+  name: 'CasePriority',
+  description: "LOW < NORMAL < HIGH < URGENT: picks the channel's SLA target; escalateCase moves a case one step up.",
+});
+const SupportChannelKindEnum = builder.enumType(SupportChannelKind, {
+  name: 'SupportChannelKind',
+  description: 'How requests reach a channel: a label for people and reports; every kind works the same way.',
+});
+const WeekdayEnum = builder.enumType('Weekday', { description: 'A day of the week, in the department\'s time zone.', values: support.WEEKDAYS });
 
 const OpeningHoursType = builder.objectRef<{ day: support.Weekday; opens: string; closes: string }>('OpeningHours').implement({
   description: 'One interval of a weekly schedule, in local wall-clock time ("09:00" to "17:30"; "24:00" is midnight at the end of the day).',
   fields: (t) => ({
     day: t.field({ type: WeekdayEnum, resolve: (hours) => hours.day }),
-    opens: t.exposeString('opens'),
-    closes: t.exposeString('closes'),
+    opens: t.exposeString('opens', { description: '"HH:MM", local time.' }),
+    closes: t.exposeString('closes', { description: '"HH:MM", after opens; "24:00" is the end of the day.' }),
   }),
 });
 
 const DepartmentMemberType = builder.prismaObject('DepartmentMember', {
+  description: 'A member of a support department: an AGENT, COMMUNITY_MANAGER or ADMIN who handles its cases.',
   fields: (t) => ({
     user: t.relation('user'),
     lead: t.exposeBoolean('lead', { description: 'Leads are notified when a case of the department is escalated.' }),
     onDuty: t.exposeBoolean('onDuty', { description: 'Takes automatically assigned cases.' }),
-    addedAt: t.expose('addedAt', { type: 'DateTime' }),
+    addedAt: t.expose('addedAt', { type: 'DateTime', description: 'When they joined the department.' }),
   }),
 });
 
@@ -37,20 +44,20 @@ export const DepartmentType = builder.prismaNode('Department', {
   nullable: true,
   description: 'A support team and its business hours. Its name and hours are public; its members are shown to staff.',
   fields: (t) => ({
-    name: t.exposeString('name'),
+    name: t.exposeString('name', { description: 'Unique.' }),
     timeZone: t.exposeString('timeZone', { description: 'IANA time zone of the weekly hours and holidays.' }),
     weeklyHours: t.field({
       type: [OpeningHoursType],
-      description: 'Empty: open around the clock.',
+      description: 'When SLA clocks run, by day and then opening time. Empty: open around the clock.',
       resolve: (department) => support.weeklyHoursView(department),
     }),
-    holidays: t.exposeStringList('holidays', { description: 'Local dates (YYYY-MM-DD) the department is closed.' }),
+    holidays: t.exposeStringList('holidays', { description: 'Local dates (YYYY-MM-DD) the department is closed, in order.' }),
     autoAssign: t.exposeBoolean('autoAssign', {
       description: 'New cases go round-robin to the on-duty members; a case whose assignee has not answered in time moves on.',
     }),
     members: t.relation('members', {
       nullable: true,
-      description: 'Staff only (null for others).',
+      description: 'Staff only (null for others), in the order they joined.',
       authScopes: { staff: true },
       unauthorizedResolver: () => null,
       query: { orderBy: [{ addedAt: 'asc' }, { userId: 'asc' }] },
@@ -64,10 +71,10 @@ const SlaTargetType = builder.objectRef<support.SlaTarget>('SlaTarget').implemen
   description: 'What the channel promises for one priority, in business minutes of the handling department.',
   fields: (t) => ({
     priority: t.field({ type: CasePriorityEnum, resolve: (target) => target.priority }),
-    firstResponseMinutes: t.exposeInt('firstResponseMinutes'),
+    firstResponseMinutes: t.exposeInt('firstResponseMinutes', { description: 'From opening to the first public reply of staff.' }),
     nextResponseMinutes: t.exposeInt('nextResponseMinutes', { description: 'To answer each later message of the requester.' }),
     periodicUpdateMinutes: t.exposeInt('periodicUpdateMinutes', { description: 'Longest silence towards the requester while the case is open.' }),
-    resolutionMinutes: t.exposeInt('resolutionMinutes'),
+    resolutionMinutes: t.exposeInt('resolutionMinutes', { description: 'From opening to RESOLVED or CLOSED, not counting time PENDING or ON_HOLD.' }),
   }),
 });
 
@@ -77,10 +84,10 @@ export const SupportChannelType = builder.prismaNode('SupportChannel', {
   description: 'Where requests arrive. Active channels are public; inactive ones are shown to staff only.',
   findUnique: (id, ctx) => ({ id: Number(id), ...support.channelNodeWhere(ctx.viewer) }),
   fields: (t) => ({
-    name: t.exposeString('name'),
+    name: t.exposeString('name', { description: 'Unique.' }),
     kind: t.expose('kind', { type: SupportChannelKindEnum }),
-    active: t.exposeBoolean('active'),
-    defaultDepartment: t.relation('defaultDepartment'),
+    active: t.exposeBoolean('active', { description: 'Only active channels take new cases.' }),
+    defaultDepartment: t.relation('defaultDepartment', { description: 'Handles its new cases, unless a routing rule picks another department.' }),
     space: t.field({
       type: SpaceType,
       nullable: true,
@@ -138,6 +145,7 @@ builder.queryFields((t) => ({
 }));
 
 const OpeningHoursInput = builder.inputType('OpeningHoursInput', {
+  description: 'One opening interval; intervals of the same day must not overlap.',
   fields: (t) => ({
     day: t.field({ type: WeekdayEnum, required: true }),
     opens: t.string({ required: true, description: '"HH:MM", local time.' }),
@@ -145,25 +153,28 @@ const OpeningHoursInput = builder.inputType('OpeningHoursInput', {
   }),
 });
 const CreateDepartmentInput = builder.inputType('CreateDepartmentInput', {
+  description: 'A new support department.',
   fields: (t) => ({
-    name: t.string({ required: true }),
+    name: t.string({ required: true, description: '1 to 100 characters; unique.' }),
     timeZone: t.string({ required: true, description: 'IANA time zone, e.g. "Europe/Madrid".' }),
-    weeklyHours: t.field({ type: [OpeningHoursInput], required: true, description: 'Empty: around the clock.' }),
-    holidays: t.stringList({ description: 'Local dates "YYYY-MM-DD" the department is closed.' }),
+    weeklyHours: t.field({ type: [OpeningHoursInput], required: true, description: 'At most 70 intervals. Empty: around the clock.' }),
+    holidays: t.stringList({ description: 'Local dates "YYYY-MM-DD" the department is closed; at most 2000, duplicates dropped.' }),
     autoAssign: t.boolean({ description: 'Round-robin assignment among on-duty members. Defaults to false.' }),
   }),
 });
 const UpdateDepartmentInput = builder.inputType('UpdateDepartmentInput', {
+  description: 'Changes to a department, with the rules of CreateDepartmentInput; omitted fields keep their value.',
   fields: (t) => ({
     departmentId: t.id({ required: true }),
-    name: t.string(),
-    timeZone: t.string(),
+    name: t.string({ description: '1 to 100 characters; unique.' }),
+    timeZone: t.string({ description: 'IANA time zone, e.g. "Europe/Madrid".' }),
     weeklyHours: t.field({ type: [OpeningHoursInput], description: 'Replaces the whole schedule.' }),
     holidays: t.stringList({ description: 'Replaces the whole list.' }),
-    autoAssign: t.boolean(),
+    autoAssign: t.boolean({ description: 'Round-robin assignment among on-duty members.' }),
   }),
 });
 const SetOnDutyInput = builder.inputType('SetOnDutyInput', {
+  description: 'Whether a department member takes automatically assigned cases.',
   fields: (t) => ({
     departmentId: t.id({ required: true }),
     userId: t.id({ description: 'Yourself when omitted; managers and admins may set anyone.' }),
@@ -171,6 +182,7 @@ const SetOnDutyInput = builder.inputType('SetOnDutyInput', {
   }),
 });
 const AddDepartmentMemberInput = builder.inputType('AddDepartmentMemberInput', {
+  description: 'A member to add to a department, or an existing member whose lead flag changes. New members start off duty.',
   fields: (t) => ({
     departmentId: t.id({ required: true }),
     userId: t.id({ required: true, description: 'An AGENT, COMMUNITY_MANAGER or ADMIN.' }),
@@ -178,9 +190,11 @@ const AddDepartmentMemberInput = builder.inputType('AddDepartmentMemberInput', {
   }),
 });
 const RemoveDepartmentMemberInput = builder.inputType('RemoveDepartmentMemberInput', {
+  description: 'A member to remove from a department; the cases assigned to them there become unassigned.',
   fields: (t) => ({ departmentId: t.id({ required: true }), userId: t.id({ required: true }) }),
 });
 const SlaTargetInput = builder.inputType('SlaTargetInput', {
+  description: 'The targets for one priority, each 1 to 525600 business minutes (see SlaTarget).',
   fields: (t) => ({
     priority: t.field({ type: CasePriorityEnum, required: true }),
     firstResponseMinutes: t.int({ required: true }),
@@ -190,28 +204,31 @@ const SlaTargetInput = builder.inputType('SlaTargetInput', {
   }),
 });
 const CreateSupportChannelInput = builder.inputType('CreateSupportChannelInput', {
+  description: 'A new support channel.',
   fields: (t) => ({
-    name: t.string({ required: true }),
+    name: t.string({ required: true, description: '1 to 100 characters; unique.' }),
     kind: t.field({ type: SupportChannelKindEnum, required: true }),
-    defaultDepartmentId: t.id({ required: true }),
+    defaultDepartmentId: t.id({ required: true, description: 'The Department that handles its cases unless routing says otherwise.' }),
     spaceId: t.id({ description: 'The forum space of this channel.' }),
     active: t.boolean({ description: 'Defaults to true.' }),
-    slaPolicy: t.field({ type: [SlaTargetInput], description: 'At most one target per priority.' }),
+    slaPolicy: t.field({ type: [SlaTargetInput], description: 'At most one target per priority; defaults to none (no SLA).' }),
   }),
 });
 const UpdateSupportChannelInput = builder.inputType('UpdateSupportChannelInput', {
+  description: 'Changes to a channel, with the rules of CreateSupportChannelInput; omitted fields keep their value.',
   fields: (t) => ({
     channelId: t.id({ required: true }),
-    name: t.string(),
+    name: t.string({ description: '1 to 100 characters; unique.' }),
     kind: t.field({ type: SupportChannelKindEnum }),
-    defaultDepartmentId: t.id(),
+    defaultDepartmentId: t.id({ description: 'For cases opened from now on.' }),
     spaceId: t.id({ description: 'Pass null explicitly to unlink the space.' }),
-    active: t.boolean(),
+    active: t.boolean({ description: 'false: the channel takes no new cases and is listed for staff only.' }),
     slaPolicy: t.field({ type: [SlaTargetInput], description: 'Replaces the whole policy.' }),
   }),
 });
 
 const RotateIngestSecretInput = builder.inputType('RotateSupportChannelIngestSecretInput', {
+  description: 'The channel whose inbound hook gets a new secret.',
   fields: (t) => ({ channelId: t.id({ required: true }) }),
 });
 const RotateIngestSecretPayload = builder.simpleObject('RotateSupportChannelIngestSecretPayload', {
