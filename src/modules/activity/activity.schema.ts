@@ -45,6 +45,7 @@ const SUBJECT_TYPES = {
 };
 
 const CASE_EVENT = 'Subject: the CaseTimelineEntry; to the requester and the staff of the case';
+const CASE_STAFF_EVENT = 'Subject: the CaseTimelineEntry; to the staff of the case only, never the requester';
 const ActivityKindEnum = builder.enumType(ActivityKind, {
   name: 'ActivityKind',
   description:
@@ -85,17 +86,17 @@ const ActivityKindEnum = builder.enumType(ActivityKind, {
     SUPPORT_CHANNEL_UPDATED: { description: 'Subject: the SupportChannel; staff only.' },
     CASE_OPENED: { description: `${CASE_EVENT}.` },
     CASE_REPLIED: { description: `A public reply, by staff or the requester. ${CASE_EVENT}.` },
-    CASE_NOTE_ADDED: { description: `An internal note. ${CASE_EVENT}, but never the requester.` },
+    CASE_NOTE_ADDED: { description: `An internal note. ${CASE_STAFF_EVENT}.` },
     CASE_STATUS_CHANGED: { description: `${CASE_EVENT}.` },
     CASE_ASSIGNED: { description: `Assigned or unassigned. ${CASE_EVENT}.` },
     CASE_TRANSFERRED: { description: `Moved to another department. ${CASE_EVENT}.` },
-    CASE_ESCALATED: { description: `Priority raised by one step. ${CASE_EVENT}, but never the requester.` },
+    CASE_ESCALATED: { description: `Priority raised by one step. ${CASE_STAFF_EVENT}.` },
     CASE_LEAD_NOTIFIED: { description: "A case was escalated: one per lead of its department. Subject: the lead's User; only they and admins receive it." },
     CASE_RATED: { description: `The requester rated the support. ${CASE_EVENT}.` },
-    CASE_ROUTED: { description: `A routing rule set the department, priority or tags of a new case. ${CASE_EVENT}, but never the requester.` },
+    CASE_ROUTED: { description: `A routing rule set the department, priority or tags of a new case. ${CASE_STAFF_EVENT}.` },
     ROUTING_RULES_CHANGED: { description: 'A routing rule was created, updated or deleted. Subject: the RoutingRule (null once deleted); staff only.' },
-    SLA_AT_RISK: { description: `80% of an SLA target's business time is used. ${CASE_EVENT}, but never the requester.` },
-    SLA_BREACHED: { description: `An SLA target was missed. ${CASE_EVENT}, but never the requester.` },
+    SLA_AT_RISK: { description: `80% of an SLA target's business time is used. ${CASE_STAFF_EVENT}.` },
+    SLA_BREACHED: { description: `An SLA target was missed. ${CASE_STAFF_EVENT}.` },
   },
 });
 
