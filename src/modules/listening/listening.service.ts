@@ -27,6 +27,7 @@ import { parseInput, withoutNulls } from '../../validation.js';
 import { createThreadWith } from '../community/community.service.js';
 import { requireManager, requireStaff } from '../identity/guards.js';
 import { recordingBlocks } from '../moderation/automod.js';
+import { searchText } from '../search/search.service.js';
 import { createCaseWith } from '../support/cases.js';
 import { canManageCommunity, isStaff } from '../identity/roles.js';
 import { analyzeSentiment, detectLanguage } from './analysis.js';
@@ -466,8 +467,7 @@ export async function mentionsWhere(viewer: Viewer | null, filter: MentionFilter
     ...((filter.from || filter.to) && { publishedAt: { ...(filter.from && { gte: filter.from }), ...(filter.to && { lt: filter.to }) } }),
   };
   if (filter.query !== undefined) {
-    const text = filter.query.trim();
-    if (!text || text.length > 200) throw ValidationError.field('filter.query', 'must be 1 to 200 characters');
+    const text = searchText(filter.query, 'filter.query');
     // Read as English and as Spanish (web-search syntax), like the mention's own vector.
     const hits = await prisma().$queryRaw<{ id: number }[]>`
       SELECT "id" FROM "Mention"
