@@ -25,12 +25,22 @@ export function parseInput<S extends z.ZodType>(
   if (parsed.success && nulErrors.length === 0) return parsed.data;
   const nulPaths = new Set(nulErrors.map((error) => error.path.join('.')));
   const issues = parsed.success ? [] : parsed.error.issues;
-  throw new ValidationError([
+  const errors = [
     ...nulErrors,
     ...issues
-      .map((issue) => ({ path: [...rootPath, ...issue.path.map(String)], message: issue.message }))
+      .map((issue) => ({ path: [...rootPath, ...issue.path.map(String)], message: issueMessage(issue, input) }))
       .filter((error) => !nulPaths.has(error.path.join('.'))),
-  ]);
+  ];
+  // One message per field: two checks that fail alike (a URL's format and its scheme) say it once.
+  const same = (a: FieldError, b: FieldError) => a.message === b.message && a.path.join('.') === b.path.join('.');
+  throw new ValidationError(errors.filter((error, index) => errors.findIndex((other) => same(other, error)) === index));
+}
+
+/** A field left out says so, rather than zod's "Invalid input: expected string, received undefined". */
+function issueMessage(issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code !== 'invalid_type' && issue.code !== 'invalid_value') return issue.message;
+  const value = issue.path.reduce<unknown>((parent, key) => (parent == null ? undefined : (parent as Record<PropertyKey, unknown>)[key]), input);
+  return value == null ? 'is required' : issue.message;
 }
 
 /** Every string in `value` (at any depth) that holds a NUL character, as a field error at its path. */

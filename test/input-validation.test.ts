@@ -138,3 +138,30 @@ describe('NUL characters (PostgreSQL text cannot hold them)', () => {
     });
   });
 });
+
+describe('messages', () => {
+  it('name each field left out, too long or malformed once, in words rather than the parser\'s', async () => {
+    expect(await mutate('createAutomodRule', { name: null }, c.manager.token)).toEqual({
+      __typename: 'ValidationError',
+      message: 'input.name: is required; input.trigger: is required; input.action: is required',
+      fieldErrors: [
+        { path: ['input', 'name'], message: 'is required' },
+        { path: ['input', 'trigger'], message: 'is required' },
+        { path: ['input', 'action'], message: 'is required' },
+      ],
+    });
+    expect(await mutate('signIn', { email: 'alice@example.com', password: 'x'.repeat(513) }, '')).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: ['input', 'password'], message: 'must be at most 512 characters' }],
+    });
+    expect(await mutate('createListeningSource', { name: 'Feed', kind: 'RSS', url: 'not a url' }, c.manager.token)).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: ['input', 'url'], message: 'must be an http(s) URL' }],
+    });
+    const channels = Array.from({ length: 101 }, () => channel);
+    expect(await mutate('createRoutingRule', { name: 'Many', tags: ['vip'], channelIds: channels }, c.manager.token)).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: ['input', 'channelIds'], message: 'at most 100 channels' }],
+    });
+  });
+});

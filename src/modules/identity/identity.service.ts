@@ -46,7 +46,7 @@ const signUpInput = z.object({
     .max(64, 'must be at most 64 characters'),
 });
 
-const signInInput = z.object({ email, password: z.string().max(512) });
+const signInInput = z.object({ email, password: z.string().max(512, 'must be at most 512 characters') });
 
 export type AuthResult = { token: string; user: User };
 
