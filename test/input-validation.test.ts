@@ -183,3 +183,24 @@ describe('date-times', () => {
     }
   });
 });
+
+describe('lists', () => {
+  it('refuse brand keywords that could never match and exempt-space lists without a bound, writing nothing', async () => {
+    const before = await lastActivityId();
+    expect(await mutate('createTrackedBrand', { name: 'Punctuation', kind: 'OWN', keywords: ['tertulia', '!!!'], exclusionKeywords: ['--'] }, c.manager.token)).toEqual({
+      __typename: 'ValidationError',
+      message: 'input.keywords.1: must contain a word; input.exclusionKeywords.0: must contain a word',
+      fieldErrors: [
+        { path: ['input', 'keywords', '1'], message: 'must contain a word' },
+        { path: ['input', 'exclusionKeywords', '0'], message: 'must contain a word' },
+      ],
+    });
+    const spaces = Array.from({ length: 101 }, () => c.publicSpace);
+    expect(await mutate('createAutomodRule', { name: 'Links', trigger: 'LINK', action: 'HOLD', minPosts: 1, exemptSpaceIds: spaces }, c.manager.token)).toEqual({
+      __typename: 'ValidationError',
+      message: 'input.exemptSpaceIds: at most 100 spaces',
+      fieldErrors: [{ path: ['input', 'exemptSpaceIds'], message: 'at most 100 spaces' }],
+    });
+    expect(await lastActivityId()).toBe(before);
+  });
+});

@@ -22,7 +22,7 @@ import type {
   MentionSentiment,
   MentionStatus,
 } from '../../generated/prisma/enums.js';
-import { foldText, wholeWordMatcher } from '../../text.js';
+import { foldedWords, foldText, wholeWordMatcher } from '../../text.js';
 import { parseInput, withoutNulls } from '../../validation.js';
 import { createThreadWith } from '../community/community.service.js';
 import { requireManager, requireStaff } from '../identity/guards.js';
@@ -53,7 +53,13 @@ const MAX_BACKOFF_MINUTES = 24 * 60;
 
 // ---- Brands ---------------------------------------------------------------------------------
 
-const keyword = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+// Matched as whole words (see wholeWordMatcher): one without a letter or digit could never match.
+const keyword = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(100, 'must be at most 100 characters')
+  .refine((value) => foldedWords(value).length > 0, 'must contain a word');
 const brandFields = {
   name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
   kind: z.enum(['OWN', 'COMPETITOR']),
