@@ -254,7 +254,9 @@ builder.queryFields((t) => ({
     description: 'The space with this slug, or null if there is none you may see.',
     args: { slug: t.arg.string({ required: true }) },
     resolve: (query, _root, { slug }, ctx) =>
-      prisma().space.findFirst({ ...query, where: { slug, visibility: { in: visibleSpaceVisibilities(ctx.viewer) } } }),
+      community.isPossibleSlug(slug)
+        ? prisma().space.findFirst({ ...query, where: { slug, visibility: { in: visibleSpaceVisibilities(ctx.viewer) } } })
+        : null,
   }),
   threads: t.prismaConnection({
     type: 'Thread',

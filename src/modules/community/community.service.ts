@@ -12,6 +12,8 @@ import { canManageCommunity, canModerate } from '../identity/roles.js';
 import { canSeeContent, canSeeSpace, PUBLISHED_STATUSES, visibleThreadWhere } from './visibility.js';
 
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+/** Whether some space could have this slug; others (a NUL byte included) need no lookup. */
+export const isPossibleSlug = (slug: string) => slug.length <= 64 && SLUG.test(slug);
 const spaceFields = {
   name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
   slug: z

@@ -46,7 +46,7 @@ const signUpInput = z.object({
     .max(64, 'must be at most 64 characters'),
 });
 
-const signInInput = z.object({ email, password: z.string().max(512) });
+const signInInput = z.object({ email, password: z.string().max(512, 'must be at most 512 characters') });
 
 export type AuthResult = { token: string; user: User };
 
@@ -73,7 +73,8 @@ export async function signUp(input: z.input<typeof signUpInput>): Promise<AuthRe
 }
 
 export async function signIn(input: z.input<typeof signInInput>): Promise<AuthResult> {
-  const data = parseInput(signInInput, input);
+  // The password is only hashed, never stored: an account made before sign-up refused NUL can still sign in.
+  const data = parseInput(signInInput, input, 'input', { nulAllowedIn: ['password'] });
   const user = await prisma().user.findUnique({ where: { email: data.email } });
   const valid = await verify(user?.passwordHash ?? (await DUMMY_HASH), data.password);
   if (!user || !valid) throw new InvalidCredentialsError();

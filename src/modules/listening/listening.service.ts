@@ -22,11 +22,12 @@ import type {
   MentionSentiment,
   MentionStatus,
 } from '../../generated/prisma/enums.js';
-import { foldText, wholeWordMatcher } from '../../text.js';
+import { foldedWords, foldText, wholeWordMatcher } from '../../text.js';
 import { parseInput, withoutNulls } from '../../validation.js';
 import { createThreadWith } from '../community/community.service.js';
 import { requireManager, requireStaff } from '../identity/guards.js';
 import { recordingBlocks } from '../moderation/automod.js';
+import { searchText } from '../search/search.service.js';
 import { createCaseWith } from '../support/cases.js';
 import { canManageCommunity, isStaff } from '../identity/roles.js';
 import { analyzeSentiment, detectLanguage } from './analysis.js';
@@ -52,7 +53,13 @@ const MAX_BACKOFF_MINUTES = 24 * 60;
 
 // ---- Brands ---------------------------------------------------------------------------------
 
-const keyword = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+// Matched as whole words (see wholeWordMatcher): one without a letter or digit could never match.
+const keyword = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(100, 'must be at most 100 characters')
+  .refine((value) => foldedWords(value).length > 0, 'must contain a word');
 const brandFields = {
   name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
   kind: z.enum(['OWN', 'COMPETITOR']),
@@ -466,8 +473,7 @@ export async function mentionsWhere(viewer: Viewer | null, filter: MentionFilter
     ...((filter.from || filter.to) && { publishedAt: { ...(filter.from && { gte: filter.from }), ...(filter.to && { lt: filter.to }) } }),
   };
   if (filter.query !== undefined) {
-    const text = filter.query.trim();
-    if (!text || text.length > 200) throw ValidationError.field('filter.query', 'must be 1 to 200 characters');
+    const text = searchText(filter.query, 'filter.query');
     // Read as English and as Spanish (web-search syntax), like the mention's own vector.
     const hits = await prisma().$queryRaw<{ id: number }[]>`
       SELECT "id" FROM "Mention"

@@ -805,7 +805,7 @@ const ruleFields = z.object({
   maxPosts: count(10_000).nullable(),
   windowMinutes: z.number().int().min(1, 'must be at least 1').max(10_080, 'must be at most 10080 (a week)').nullable(),
   exemptRoles: z.array(z.enum(['MEMBER', 'MODERATOR', 'AGENT', 'COMMUNITY_MANAGER', 'ADMIN'])),
-  exemptSpaceIds: z.array(z.number().int()),
+  exemptSpaceIds: z.array(z.number().int()).max(100, 'at most 100 spaces'),
 });
 type RuleData = z.infer<typeof ruleFields>;
 

@@ -1,15 +1,17 @@
 import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { ValidationError } from '../../errors.js';
+import { NUL_MESSAGE } from '../../validation.js';
 import type { Post, Thread } from '../../generated/prisma/client.js';
 import { fullReader, visibleSpaceVisibilities } from '../community/visibility.js';
 
 export type SearchHit = { typename: 'Thread'; record: Thread } | { typename: 'Post'; record: Post };
 
-/** The query as searched: trimmed, 1 to 200 characters, or a ValidationError on `query`. */
-export function searchText(query: string): string {
+/** The query as searched: trimmed, 1 to 200 characters, or a ValidationError on `path`. */
+export function searchText(query: string, path = 'query'): string {
   const text = query.trim();
-  if (text.length === 0 || text.length > 200) throw ValidationError.field('query', 'must be 1 to 200 characters');
+  if (text.length === 0 || text.length > 200) throw ValidationError.field(path, 'must be 1 to 200 characters');
+  if (text.includes('\u0000')) throw ValidationError.field(path, NUL_MESSAGE);
   return text;
 }
 

@@ -65,8 +65,8 @@ const ruleFields = {
   name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
   position: z.number().int().min(1, 'must be at least 1'),
   active: z.boolean(),
-  channelIds: z.array(z.number().int()).max(100),
-  spaceIds: z.array(z.number().int()).max(100),
+  channelIds: z.array(z.number().int()).max(100, 'at most 100 channels'),
+  spaceIds: z.array(z.number().int()).max(100, 'at most 100 spaces'),
   keywords: z
     .array(z.string().trim().max(100, 'must be at most 100 characters').refine((value) => words(value).length > 0, 'must contain a word'))
     .max(200, 'at most 200 keywords'),

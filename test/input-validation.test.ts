@@ -1,0 +1,206 @@
+import { buildSchema, parse, type GraphQLObjectType } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Community, createCommunity, createThread, reply } from './fixtures.js';
+import { graphql } from './gql/index.js';
+import { startTestApp, type TestApp } from './helpers.js';
+import { createChannel, createDepartment } from './support-fixtures.js';
+
+// Bad input through the public API: every refusal is a typed error naming the field at fault,
+// and leaves the data, and the activity log, as they were.
+
+const NUL = 'before\u0000after';
+const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
+
+const LastActivity = graphql(`query InputLastActivity { activityLog(last: 1) { nodes { id } } }`);
+const SpaceBySlug = graphql(`query InputSpaceBySlug($slug: String!) { space(slug: $slug) { id name description } }`);
+const ThreadNode = graphql(`
+  query InputThreadNode($id: ID!) { node(id: $id) { ... on Thread { title body replyCount } } }
+`);
+const Search = graphql(`query InputSearch($query: String!) { search(query: $query, first: 5) { totalCount } }`);
+const MentionSearch = graphql(`
+  query InputMentionSearch($query: String) { mentions(first: 5, filter: { query: $query }) { totalCount } }
+`);
+const OpenCase = graphql(`
+  mutation InputOpenCase($input: OpenCaseInput!) {
+    openCase(input: $input) { __typename ... on SupportCasePayload { supportCase { id } } }
+  }
+`);
+const CreateSource = graphql(`
+  mutation InputCreateSource($input: CreateListeningSourceInput!) {
+    createListeningSource(input: $input) { __typename ... on CreateListeningSourcePayload { source { id } } }
+  }
+`);
+
+type Refusal = { __typename: string; message?: string; fieldErrors?: { path: string[]; message: string }[] };
+
+const schema = buildSchema(readFileSync('schema.graphql', 'utf8'));
+const mutations = (schema.getMutationType() as GraphQLObjectType).getFields();
+
+let t: TestApp;
+let c: Community;
+let thread: string;
+let post: string;
+let department: string;
+let channel: string;
+let supportCase: string;
+let source: string;
+
+/** Any mutation by name, selecting its result's type and error fields (the sweeps below go over many). */
+async function mutate(name: string, input: Record<string, unknown>, token: string): Promise<Refusal> {
+  const inputType = mutations[name].args[0].type.toString();
+  const document = parse(`
+    mutation Probe($input: ${inputType}) {
+      result: ${name}(input: $input) {
+        __typename
+        ... on Error { message }
+        ... on ValidationError { fieldErrors { path message } }
+      }
+    }
+  `);
+  const response = await t.request(document as never, { input } as never, token);
+  expect(response.errors).toBeUndefined();
+  return (response.data as unknown as { result: Refusal }).result;
+}
+
+const lastActivityId = async () => (await t.query(LastActivity, {}, c.admin.token)).activityLog.nodes[0]?.id;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  c = await createCommunity(t);
+  thread = await createThread(t, c.alice, c.publicSpace, 'Original title', 'Original body');
+  post = await reply(t, c.bob, thread, 'Original reply');
+  department = await createDepartment(t, c.manager, { name: 'Billing' }, [{ actor: c.agent }]);
+  channel = await createChannel(t, c.manager, { name: 'Web', defaultDepartmentId: department });
+  const { openCase } = await t.query(OpenCase, { input: { channelId: channel, subject: 'Charged twice', body: 'In November.' } }, c.alice.token);
+  if (openCase.__typename !== 'SupportCasePayload') throw new Error(openCase.__typename);
+  supportCase = openCase.supportCase!.id;
+  const { createListeningSource } = await t.query(CreateSource, { input: { name: 'Hook', kind: 'WEBHOOK' } }, c.manager.token);
+  if (createListeningSource.__typename !== 'CreateListeningSourcePayload') throw new Error(createListeningSource.__typename);
+  source = createListeningSource.source.id;
+});
+afterAll(() => t?.stop());
+
+describe('NUL characters (PostgreSQL text cannot hold them)', () => {
+  it('are a ValidationError on the field at fault in every mutation, and nothing is written', async () => {
+    const probes: [mutation: string, input: Record<string, unknown>, token: string, path: string[]][] = [
+      ['signUp', { email: 'nul@example.com', password: 'a long enough password', displayName: NUL }, '', ['input', 'displayName']],
+      ['createSpace', { name: 'Nul', slug: 'nul', description: NUL }, c.manager.token, ['input', 'description']],
+      ['updateSpace', { spaceId: c.publicSpace, name: NUL }, c.manager.token, ['input', 'name']],
+      ['createThread', { spaceId: c.publicSpace, title: 'Fine', body: NUL }, c.alice.token, ['input', 'body']],
+      ['editThread', { threadId: thread, title: NUL }, c.alice.token, ['input', 'title']],
+      ['replyToThread', { threadId: thread, body: NUL }, c.alice.token, ['input', 'body']],
+      ['editPost', { postId: post, body: NUL }, c.bob.token, ['input', 'body']],
+      ['reportContent', { subjectId: post, reason: 'SPAM', note: NUL }, c.alice.token, ['input', 'note']],
+      ['hideContent', { subjectId: post, classifier: 'SPAM', reason: NUL }, c.moderator.token, ['input', 'reason']],
+      ['removeContent', { subjectId: post, reason: NUL }, c.moderator.token, ['input', 'reason']],
+      ['lockThread', { threadId: thread, reason: 'TOO_HEATED', note: NUL }, c.moderator.token, ['input', 'note']],
+      ['warnUser', { userId: c.alice.id, reason: NUL }, c.moderator.token, ['input', 'reason']],
+      ['createAutomodRule', { name: 'Words', trigger: 'KEYWORD', action: 'FLAG', keywords: ['fine', NUL] }, c.manager.token, ['input', 'keywords', '1']],
+      ['createAutomodRule', { name: 'Pattern', trigger: 'PATTERN', action: 'FLAG', pattern: NUL }, c.manager.token, ['input', 'pattern']],
+      ['createDepartment', { name: NUL, timeZone: 'UTC', weeklyHours: [] }, c.manager.token, ['input', 'name']],
+      ['createSupportChannel', { name: NUL, kind: 'EMAIL', defaultDepartmentId: department }, c.manager.token, ['input', 'name']],
+      ['updateSupportChannel', { channelId: channel, name: NUL }, c.manager.token, ['input', 'name']],
+      ['openCase', { channelId: channel, subject: NUL, body: 'Fine' }, c.alice.token, ['input', 'subject']],
+      ['replyToCase', { caseId: supportCase, body: NUL }, c.alice.token, ['input', 'body']],
+      ['escalateCase', { caseId: supportCase, reason: NUL }, c.agent.token, ['input', 'reason']],
+      ['openCaseFromThread', { threadId: thread, channelId: channel, reason: NUL }, c.agent.token, ['input', 'reason']],
+      ['createRoutingRule', { name: 'Tags', tags: ['fine', NUL] }, c.manager.token, ['input', 'tags', '1']],
+      ['createTrackedBrand', { name: 'Brand', kind: 'OWN', keywords: [NUL] }, c.manager.token, ['input', 'keywords', '0']],
+      ['createListeningSource', { name: 'Feed', kind: 'RSS', url: `https://example.com/${NUL}` }, c.manager.token, ['input', 'url']],
+      ['ingestMentions', { sourceId: source, mentions: [{ externalId: 'a', body: 'Fine' }, { externalId: 'b', body: NUL }] }, c.manager.token, ['input', 'mentions', '1', 'body']],
+      ['createListeningAlertRule', { name: 'Word', kind: 'KEYWORD', keyword: NUL }, c.manager.token, ['input', 'keyword']],
+    ];
+    const before = await lastActivityId();
+    for (const [mutation, input, token, path] of probes) {
+      expect({ mutation, result: await mutate(mutation, input, token) }).toEqual({
+        mutation,
+        result: { __typename: 'ValidationError', message: `${path.join('.')}: ${NUL_MESSAGE}`, fieldErrors: [{ path, message: NUL_MESSAGE }] },
+      });
+    }
+    expect(await lastActivityId()).toBe(before);
+    expect((await t.query(SpaceBySlug, { slug: 'general' })).space).toMatchObject({ name: 'general', description: '' });
+    expect((await t.query(ThreadNode, { id: thread }, c.alice.token)).node).toEqual({ title: 'Original title', body: 'Original body', replyCount: 1 });
+  });
+
+  it('in search text and slugs are a typed error or no match, never an internal error', async () => {
+    const search = await t.request(Search, { query: `refund ${NUL}` });
+    expect(search.errors).toEqual([expect.objectContaining({ message: `query: ${NUL_MESSAGE}`, extensions: { code: 'VALIDATION' } })]);
+    const mentions = await t.request(MentionSearch, { query: NUL }, c.agent.token);
+    expect(mentions.errors).toEqual([expect.objectContaining({ message: `filter.query: ${NUL_MESSAGE}`, extensions: { code: 'VALIDATION' } })]);
+    expect(await t.request(SpaceBySlug, { slug: `general${NUL}` })).toEqual({ data: { space: null } });
+  });
+
+  it('in a password at sign-in are only compared (never stored), so the answer is the usual one', async () => {
+    expect(await mutate('signIn', { email: 'alice@example.com', password: NUL }, '')).toEqual({
+      __typename: 'InvalidCredentialsError',
+      message: 'Email or password is incorrect',
+    });
+  });
+});
+
+describe('messages', () => {
+  it('name each field left out, too long or malformed once, in words rather than the parser\'s', async () => {
+    expect(await mutate('createAutomodRule', { name: null }, c.manager.token)).toEqual({
+      __typename: 'ValidationError',
+      message: 'input.name: is required; input.trigger: is required; input.action: is required',
+      fieldErrors: [
+        { path: ['input', 'name'], message: 'is required' },
+        { path: ['input', 'trigger'], message: 'is required' },
+        { path: ['input', 'action'], message: 'is required' },
+      ],
+    });
+    expect(await mutate('signIn', { email: 'alice@example.com', password: 'x'.repeat(513) }, '')).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: ['input', 'password'], message: 'must be at most 512 characters' }],
+    });
+    expect(await mutate('createListeningSource', { name: 'Feed', kind: 'RSS', url: 'not a url' }, c.manager.token)).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: ['input', 'url'], message: 'must be an http(s) URL' }],
+    });
+    const channels = Array.from({ length: 101 }, () => channel);
+    expect(await mutate('createRoutingRule', { name: 'Many', tags: ['vip'], channelIds: channels }, c.manager.token)).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: ['input', 'channelIds'], message: 'at most 100 channels' }],
+    });
+  });
+});
+
+const Metrics = graphql(`
+  query InputMetrics($from: DateTime!, $to: DateTime!) { supportMetrics(from: $from, to: $to) { from } }
+`);
+
+describe('date-times', () => {
+  it('are real ISO-8601 instants with an offset: no rolled-over dates, bare years or server-local times', async () => {
+    const DATE_TIME_ERROR = 'DateTime must be an ISO-8601 date-time with a time zone offset, e.g. 2026-11-23T18:44:31.000Z';
+    for (const from of ['2026-02-30T00:00:00Z', '2026-13-01T00:00:00Z', '2026-01-01T24:30:00Z', '2026', '2026-01-01', '2026-01-01T00:00:00', 'Jan 1 2026 00:00 GMT', 'yesterday']) {
+      const result = await t.request(Metrics, { from, to: '2026-03-01T00:00:00Z' }, c.manager.token);
+      expect({ from, errors: result.errors?.map((e) => e.message.replace(/^Variable "\$from" got invalid value .*?; /, '')) }).toEqual({ from, errors: [DATE_TIME_ERROR] });
+    }
+    for (const from of ['2024-02-29T00:00:00Z', '2026-02-28T23:59:59.999+01:00', '2026-02-01T00:00Z']) {
+      const result = await t.request(Metrics, { from, to: '2026-03-01T00:00:00Z' }, c.manager.token);
+      expect({ from, errors: result.errors }).toEqual({ from, errors: undefined });
+    }
+  });
+});
+
+describe('lists', () => {
+  it('refuse brand keywords that could never match and exempt-space lists without a bound, writing nothing', async () => {
+    const before = await lastActivityId();
+    expect(await mutate('createTrackedBrand', { name: 'Punctuation', kind: 'OWN', keywords: ['tertulia', '!!!'], exclusionKeywords: ['--'] }, c.manager.token)).toEqual({
+      __typename: 'ValidationError',
+      message: 'input.keywords.1: must contain a word; input.exclusionKeywords.0: must contain a word',
+      fieldErrors: [
+        { path: ['input', 'keywords', '1'], message: 'must contain a word' },
+        { path: ['input', 'exclusionKeywords', '0'], message: 'must contain a word' },
+      ],
+    });
+    const spaces = Array.from({ length: 101 }, () => c.publicSpace);
+    expect(await mutate('createAutomodRule', { name: 'Links', trigger: 'LINK', action: 'HOLD', minPosts: 1, exemptSpaceIds: spaces }, c.manager.token)).toEqual({
+      __typename: 'ValidationError',
+      message: 'input.exemptSpaceIds: at most 100 spaces',
+      fieldErrors: [{ path: ['input', 'exemptSpaceIds'], message: 'at most 100 spaces' }],
+    });
+    expect(await lastActivityId()).toBe(before);
+  });
+});
