@@ -65,6 +65,13 @@ export const JSON_FEED = JSON.stringify({
   ],
 });
 
+// Someone else's text with NUL characters in it (valid JSON; PostgreSQL text cannot hold them).
+export const NUL_FEED = JSON.stringify({
+  version: 'https://jsonfeed.org/version/1.1',
+  title: 'Binary junk',
+  items: [{ id: 'nul\u0000-1', title: 'Tertulia\u0000 update', content_text: 'Tertulia\u0000 shipped\u0000 a release.', authors: [{ name: 'Bot\u0000' }] }],
+});
+
 export const DUPLICATES = `<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Dupes</title>
   <item><guid>dup-1</guid><title>Tertulia news</title><description>Tertulia shipped a release.</description></item>
@@ -100,6 +107,8 @@ export async function startFeedServer(): Promise<FeedServer> {
         return send('application/feed+json', JSON_FEED);
       case '/duplicates':
         return send('application/rss+xml', DUPLICATES);
+      case '/nul':
+        return send('application/feed+json', NUL_FEED);
       case '/malformed':
         return send('application/rss+xml', '<rss version="2.0"><channel><title>Broken</title><item><title>oops</channel>');
       case '/not-json':

@@ -442,6 +442,15 @@ describe('feeds', () => {
     expect((await mentionsOf({ sourceIds: [dupes.id] })).nodes.map((m) => m.externalId).sort()).toEqual(['dup-1', 'dup-2']);
   });
 
+  it("stores a feed item whose text holds NUL characters without them: a feed is someone else's text, fitted, not refused", async () => {
+    const junk = await source({ name: 'Junk', kind: 'JSON_FEED', url: feeds.url('/nul') });
+    const { pollListeningSource } = await t.query(PollSource, { input: { sourceId: junk.id } }, manager.token);
+    expect(pollListeningSource).toMatchObject({ source: { lastError: null, consecutiveFailures: 0 } });
+    expect((await mentionsOf({ sourceIds: [junk.id], includeUnmatched: true })).nodes.map((m) => [m.externalId, m.title, m.author, m.brands.map((b) => b.name)])).toEqual([
+      ['nul-1', 'Tertulia update', 'Bot', ['Tertulia']],
+    ]);
+  });
+
   it('records what went wrong with a broken, huge, slow or looping feed, and backs off', async () => {
     const cases: [string, 'RSS' | 'JSON_FEED', string | RegExp][] = [
       ['/malformed', 'RSS', 'Unreadable feed: The XML document is not well-formed'],

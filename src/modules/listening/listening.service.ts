@@ -308,15 +308,19 @@ async function pollSource(source: ListeningSource, now: Date): Promise<boolean> 
 }
 
 function feedItemInput(item: FeedItem): MentionInput {
+  const title = withoutNul(item.title);
   return {
-    externalId: item.externalId.slice(0, 500),
-    url: item.url && /^https?:\/\//i.test(item.url) && item.url.length <= 2000 ? item.url : null,
-    title: item.title.slice(0, 500),
-    body: (item.body || item.title).slice(0, 20_000) || '(empty)',
-    author: item.author?.slice(0, 200) ?? null,
+    externalId: withoutNul(item.externalId).slice(0, 500),
+    url: item.url && /^https?:\/\//i.test(item.url) && item.url.length <= 2000 && !item.url.includes('\u0000') ? item.url : null,
+    title: title.slice(0, 500),
+    body: (withoutNul(item.body) || title).slice(0, 20_000) || '(empty)',
+    author: item.author == null ? null : withoutNul(item.author).slice(0, 200),
     publishedAt: item.publishedAt,
   };
 }
+
+/** A feed is someone else's text: NUL characters (which PostgreSQL text cannot hold) are dropped, not refused. */
+const withoutNul = (text: string) => text.replaceAll('\u0000', '');
 
 // ---- Ingestion ------------------------------------------------------------------------------
 
