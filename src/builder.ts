@@ -5,6 +5,7 @@ import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
 import { GraphQLError, Kind } from 'graphql';
+import { DateTimeResolver } from 'graphql-scalars';
 import type { Context } from './context.js';
 import { prisma } from './db/client.js';
 import {
@@ -85,7 +86,7 @@ builder.mutationType({ description: 'Writes. Each takes one `input` and answers 
 builder.subscriptionType({ description: 'Live updates over graphql-ws or Server-Sent Events.' });
 
 builder.scalarType('DateTime', {
-  description: 'An ISO-8601 date-time in UTC, e.g. 2026-11-23T18:44:31.000Z',
+  description: 'An RFC 3339 (ISO-8601) date-time. Answered in UTC, e.g. 2026-11-23T18:44:31.000Z; accepted with any offset, seconds included.',
   serialize: (value) => value.toISOString(),
   parseValue: (value) => parseDateTime(value),
   parseLiteral: (ast) => {
@@ -94,29 +95,17 @@ builder.scalarType('DateTime', {
   },
 });
 
-const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/i;
-
 /**
- * An ISO-8601 date-time with its offset, e.g. 2026-11-23T18:44:31.000Z. Only real calendar
- * dates and times: JavaScript's Date alone would read "2026-02-30" as 2 March, and accepts
- * forms (bare years, local times) whose meaning depends on the server.
+ * An RFC 3339 date-time with its offset, e.g. 2026-11-23T18:44:31.000Z, checked by graphql-scalars:
+ * only real calendar dates and times (JavaScript's Date alone reads "2026-02-30" as 2 March, and
+ * accepts forms such as bare years and local times whose meaning depends on the server).
  */
 function parseDateTime(value: unknown): Date {
-  const parts = typeof value === 'string' ? ISO_DATE_TIME.exec(value) : null;
-  const date = parts ? new Date(value as string) : new Date(Number.NaN);
-  if (parts) {
-    const [year, month, day, hour, minute, second] = parts.slice(1, 7).map((part) => Number(part ?? 0));
-    // Date rolls 30 February over into March: fields that come back different were not a real date.
-    const written = new Date(0);
-    written.setUTCFullYear(year, month - 1, day);
-    written.setUTCHours(hour, minute, second);
-    const fields = [written.getUTCFullYear(), written.getUTCMonth() + 1, written.getUTCDate(), written.getUTCHours(), written.getUTCMinutes(), written.getUTCSeconds()];
-    if (fields.some((field, index) => field !== [year, month, day, hour, minute, second][index])) date.setTime(Number.NaN);
-  }
-  if (Number.isNaN(date.getTime())) {
+  try {
+    return DateTimeResolver.parseValue(value) as Date;
+  } catch {
     throw new GraphQLError('DateTime must be an ISO-8601 date-time with a time zone offset, e.g. 2026-11-23T18:44:31.000Z');
   }
-  return date;
 }
 
 // Every expected failure is a type implementing Error, so clients can select `... on Error`.
