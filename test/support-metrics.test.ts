@@ -152,4 +152,13 @@ describe('support metrics', () => {
     }
     expect((await t.request(Metrics, { from, to }, alice.token)).errors?.[0]?.message).toBe('Your role does not allow this');
   });
+
+  it('refuses a department that does not exist rather than measuring nothing', async () => {
+    const to = new Date(Date.now() + 1000).toISOString();
+    const missing = Buffer.from('Department:999999').toString('base64');
+    const result = await t.request(Metrics, { from, to, departmentId: missing }, manager.token);
+    expect(result.errors).toEqual([
+      expect.objectContaining({ message: 'Department 999999 was not found', extensions: { code: 'NOT_FOUND' }, path: ['supportMetrics'] }),
+    ]);
+  });
 });

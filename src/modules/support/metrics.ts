@@ -1,6 +1,6 @@
 import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
-import { ForbiddenError, ValidationError } from '../../errors.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import type { CaseStatus, SlaMetric } from '../../generated/prisma/enums.js';
 import { canManageCommunity } from '../identity/roles.js';
 import { requireViewer } from '../identity/guards.js';
@@ -33,6 +33,10 @@ export async function supportMetrics(viewer: Viewer | null, range: { from: Date;
     if (range.departmentId === undefined || !(await viewerDepartmentIds(actor)).includes(range.departmentId)) {
       throw new ForbiddenError('Agents see the metrics of their own departments: pass one of them as departmentId');
     }
+  }
+  // As listeningReport does for brands: an unknown department is not a department with no cases.
+  if (range.departmentId !== undefined && !(await prisma().department.findUnique({ where: { id: range.departmentId }, select: { id: true } }))) {
+    throw new NotFoundError('Department', String(range.departmentId));
   }
   const { from, to } = range;
   const department = range.departmentId ?? null;
