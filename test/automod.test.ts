@@ -249,7 +249,31 @@ describe('automod rules', () => {
     expect(await invalid({ trigger: 'RATE', maxPosts: -1, windowMinutes: 0 })).toMatchObject({
       fieldErrors: [{ path: ['input', 'maxPosts'], message: 'must be 0 or more' }, { path: ['input', 'windowMinutes'], message: 'must be at least 1' }],
     });
+    // Another trigger's settings are refused, not silently dropped.
+    expect(await invalid({ trigger: 'KEYWORD', keywords: ['spam'], pattern: 'spam.*', maxPosts: 3 })).toEqual({
+      __typename: 'ValidationError',
+      message: 'input.pattern: is a PATTERN setting, not used by a KEYWORD rule; input.maxPosts: is a RATE setting, not used by a KEYWORD rule',
+      fieldErrors: [
+        { path: ['input', 'pattern'], message: 'is a PATTERN setting, not used by a KEYWORD rule' },
+        { path: ['input', 'maxPosts'], message: 'is a RATE setting, not used by a KEYWORD rule' },
+      ],
+    });
     expect(await prisma().automodRule.count()).toBe(0);
+  });
+
+  it("changes a rule's trigger, dropping the old trigger's settings; refuses an update that sets another trigger's", async () => {
+    const created = await rule({ name: 'Shouting', trigger: 'KEYWORD', action: 'HOLD', keywords: ['urgent'] });
+    const update = async (input: Record<string, unknown>) => (await t.query(UpdateRule, { input: { ruleId: created.id, ...input } }, manager.token)).updateAutomodRule;
+    expect(await update({ pattern: '!!!+' })).toEqual({
+      __typename: 'ValidationError',
+      message: 'input.pattern: is a PATTERN setting, not used by a KEYWORD rule',
+      fieldErrors: [{ path: ['input', 'pattern'], message: 'is a PATTERN setting, not used by a KEYWORD rule' }],
+    });
+    expect(await update({ trigger: 'PATTERN', pattern: '!!!+' })).toEqual({
+      __typename: 'AutomodRulePayload',
+      rule: { id: created.id, name: 'Shouting', enabled: true, trigger: 'PATTERN', action: 'HOLD', keywords: [] },
+    });
+    expect(await prisma().automodRule.findUniqueOrThrow({ where: { name: 'Shouting' }, select: { pattern: true, keywords: true } })).toEqual({ pattern: '!!!+', keywords: [] });
   });
 });
 

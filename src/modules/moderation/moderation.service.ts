@@ -809,10 +809,31 @@ const ruleFields = z.object({
 });
 type RuleData = z.infer<typeof ruleFields>;
 
-/** Each trigger needs its own settings; the others must be absent. */
-function checkRule(rule: RuleData): RuleData {
+// The settings each trigger reads; the others' are refused when given, not silently dropped.
+const TRIGGER_SETTINGS: Record<RuleData['trigger'], (keyof RuleData)[]> = {
+  KEYWORD: ['keywords'],
+  PATTERN: ['pattern'],
+  LINK: ['minAccountAgeDays', 'minPosts'],
+  MENTION_SPAM: ['maxMentions'],
+  RATE: ['maxPosts', 'windowMinutes'],
+};
+
+/**
+ * Each trigger needs its own settings; `given` (what this request set) must not hold another
+ * trigger's. A stored rule's old settings are dropped when an update changes its trigger.
+ */
+function checkRule(rule: RuleData, given: Partial<Record<keyof RuleData, unknown>>): RuleData {
   const errors: { path: string[]; message: string }[] = [];
   const need = (field: keyof RuleData, ok: boolean) => ok || errors.push({ path: ['input', field], message: `is required for a ${rule.trigger} rule` });
+  for (const [trigger, fields] of Object.entries(TRIGGER_SETTINGS)) {
+    if (trigger === rule.trigger) continue;
+    for (const field of fields) {
+      const value = given[field];
+      if (value != null && !(Array.isArray(value) && value.length === 0)) {
+        errors.push({ path: ['input', field], message: `is a ${trigger} setting, not used by a ${rule.trigger} rule` });
+      }
+    }
+  }
   switch (rule.trigger) {
     case 'KEYWORD':
       need('keywords', rule.keywords.some((k) => foldedWords(k).length > 0));
@@ -873,7 +894,7 @@ async function assertRuleNameFree(tx: Tx, name: string, exceptId?: number): Prom
 
 export async function createAutomodRule(viewer: Viewer | null, input: AutomodRuleInput): Promise<AutomodRule> {
   const actor = requireRuleManager(viewer);
-  const data = checkRule(parseInput(ruleFields, ruleDefaults(input)));
+  const data = checkRule(parseInput(ruleFields, ruleDefaults(input)), input);
   return writeWithActivity(async (tx, activity) => {
     await assertRuleNameFree(tx, data.name);
     await assertSpacesExist(tx, data.exemptSpaceIds);
@@ -891,7 +912,7 @@ export async function updateAutomodRule(viewer: Viewer | null, ruleId: number, i
     if (!existing) throw new NotFoundError('AutomodRule', String(ruleId));
     const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null && value !== undefined));
     const merged = { ...ruleDefaults(existing as unknown as AutomodRuleInput), ...given };
-    const data = checkRule(parseInput(ruleFields, merged));
+    const data = checkRule(parseInput(ruleFields, merged), given);
     await assertRuleNameFree(tx, data.name, ruleId);
     await assertSpacesExist(tx, data.exemptSpaceIds);
     const rule = await tx.automodRule.update({ where: { id: ruleId }, data });
