@@ -164,6 +164,8 @@ export async function editThread(
   const actor = requireViewer(viewer);
   const data = parseInput(editThreadInput, withoutNulls(input));
   return automod.recordingBlocks(() => writeWithActivity(async (tx, activity) => {
+    // Locked first: a concurrent edit's revision must keep the version this one replaces.
+    await lockContent(tx, [{ typename: 'Thread', id: threadId }]);
     const { thread, space } = await loadThread(tx, actor, threadId);
     assertAuthorOrModerator(actor, thread.authorId, 'edit this thread');
     assertWritable(actor, thread);
@@ -222,6 +224,7 @@ export async function editPost(viewer: Viewer | null, postId: number, input: { b
   const actor = requireViewer(viewer);
   const data = parseInput(z.object({ body }), input);
   return automod.recordingBlocks(() => writeWithActivity(async (tx, activity) => {
+    await lockContent(tx, [{ typename: 'Post', id: postId }]);
     const { post, thread, space } = await loadPost(tx, actor, postId);
     assertAuthorOrModerator(actor, post.authorId, 'edit this post');
     assertWritable(actor, thread);
@@ -384,6 +387,26 @@ async function loadPost(tx: Tx, viewer: Viewer, postId: number): Promise<{ post:
     ...post
   } = found;
   return { post, thread, space };
+}
+
+/**
+ * Row-locks threads and posts (and each post's thread) until the transaction ends, so a write
+ * that reads their state, then changes it, sees every concurrent change committed before it.
+ * Threads before posts, each in id order: every writer takes them in one order, so none deadlock.
+ * FOR NO KEY UPDATE, as an UPDATE takes it: inserting a post (a key reference) still proceeds.
+ */
+export async function lockContent(tx: Tx, refs: readonly ContentRef[]): Promise<void> {
+  const postIds = refs.filter((r) => r.typename === 'Post').map((r) => r.id);
+  const parents = postIds.length
+    ? await tx.$queryRaw<{ threadId: number }[]>`SELECT "threadId" FROM "Post" WHERE "id" = ANY(${postIds}::int[])`
+    : [];
+  const threadIds = [...refs.filter((r) => r.typename === 'Thread').map((r) => r.id), ...parents.map((p) => p.threadId)];
+  if (threadIds.length) {
+    await tx.$queryRaw`SELECT 1 FROM "Thread" WHERE "id" = ANY(${threadIds}::int[]) ORDER BY "id" FOR NO KEY UPDATE`;
+  }
+  if (postIds.length) {
+    await tx.$queryRaw`SELECT 1 FROM "Post" WHERE "id" = ANY(${postIds}::int[]) ORDER BY "id" FOR NO KEY UPDATE`;
+  }
 }
 
 /**
