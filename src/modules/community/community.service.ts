@@ -251,6 +251,8 @@ export async function editPost(viewer: Viewer | null, postId: number, input: { b
 export async function markAsAnswer(viewer: Viewer | null, postId: number): Promise<Thread> {
   const actor = requireViewer(viewer);
   return writeWithActivity(async (tx, activity) => {
+    // Locked first: the same answer chosen twice at once is one change, one event.
+    await lockContent(tx, [{ typename: 'Post', id: postId }]);
     const { post, thread, space } = await loadPost(tx, actor, postId);
     assertAuthorOrModerator(actor, thread.authorId, 'choose the answer of this thread');
     if (thread.answerPostId === post.id) return thread;
