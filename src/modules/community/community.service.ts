@@ -193,6 +193,8 @@ export async function replyToThread(viewer: Viewer | null, threadId: number, inp
   const actor = requireViewer(viewer);
   const data = parseInput(z.object({ body }), input);
   return automod.recordingBlocks(() => writeWithActivity(async (tx, activity) => {
+    // Locked first: a lock (or removal) committing meanwhile is seen here, not after the reply.
+    await lockContent(tx, [{ typename: 'Thread', id: threadId }]);
     const { thread, space } = await loadThread(tx, actor, threadId);
     assertWritable(actor, thread);
     const screening = await automod.screenContent(tx, { writer: actor, spaceId: space.id, text: data.body, isNew: true });
