@@ -164,6 +164,8 @@ export async function editThread(
   const actor = requireViewer(viewer);
   const data = parseInput(editThreadInput, withoutNulls(input));
   return automod.recordingBlocks(() => writeWithActivity(async (tx, activity) => {
+    // Locked first: a concurrent edit's revision must keep the version this one replaces.
+    await lockContent(tx, [{ typename: 'Thread', id: threadId }]);
     const { thread, space } = await loadThread(tx, actor, threadId);
     assertAuthorOrModerator(actor, thread.authorId, 'edit this thread');
     assertWritable(actor, thread);
@@ -191,6 +193,8 @@ export async function replyToThread(viewer: Viewer | null, threadId: number, inp
   const actor = requireViewer(viewer);
   const data = parseInput(z.object({ body }), input);
   return automod.recordingBlocks(() => writeWithActivity(async (tx, activity) => {
+    // Locked first: a lock (or removal) committing meanwhile is seen here, not after the reply.
+    await lockContent(tx, [{ typename: 'Thread', id: threadId }]);
     const { thread, space } = await loadThread(tx, actor, threadId);
     assertWritable(actor, thread);
     const screening = await automod.screenContent(tx, { writer: actor, spaceId: space.id, text: data.body, isNew: true });
@@ -222,6 +226,7 @@ export async function editPost(viewer: Viewer | null, postId: number, input: { b
   const actor = requireViewer(viewer);
   const data = parseInput(z.object({ body }), input);
   return automod.recordingBlocks(() => writeWithActivity(async (tx, activity) => {
+    await lockContent(tx, [{ typename: 'Post', id: postId }]);
     const { post, thread, space } = await loadPost(tx, actor, postId);
     assertAuthorOrModerator(actor, post.authorId, 'edit this post');
     assertWritable(actor, thread);
@@ -248,6 +253,8 @@ export async function editPost(viewer: Viewer | null, postId: number, input: { b
 export async function markAsAnswer(viewer: Viewer | null, postId: number): Promise<Thread> {
   const actor = requireViewer(viewer);
   return writeWithActivity(async (tx, activity) => {
+    // Locked first: the same answer chosen twice at once is one change, one event.
+    await lockContent(tx, [{ typename: 'Post', id: postId }]);
     const { post, thread, space } = await loadPost(tx, actor, postId);
     assertAuthorOrModerator(actor, thread.authorId, 'choose the answer of this thread');
     if (thread.answerPostId === post.id) return thread;
@@ -384,6 +391,26 @@ async function loadPost(tx: Tx, viewer: Viewer, postId: number): Promise<{ post:
     ...post
   } = found;
   return { post, thread, space };
+}
+
+/**
+ * Row-locks threads and posts (and each post's thread) until the transaction ends, so a write
+ * that reads their state, then changes it, sees every concurrent change committed before it.
+ * Threads before posts, each in id order: every writer takes them in one order, so none deadlock.
+ * FOR NO KEY UPDATE, as an UPDATE takes it: inserting a post (a key reference) still proceeds.
+ */
+export async function lockContent(tx: Tx, refs: readonly ContentRef[]): Promise<void> {
+  const postIds = refs.filter((r) => r.typename === 'Post').map((r) => r.id);
+  const parents = postIds.length
+    ? await tx.$queryRaw<{ threadId: number }[]>`SELECT "threadId" FROM "Post" WHERE "id" = ANY(${postIds}::int[])`
+    : [];
+  const threadIds = [...refs.filter((r) => r.typename === 'Thread').map((r) => r.id), ...parents.map((p) => p.threadId)];
+  if (threadIds.length) {
+    await tx.$queryRaw`SELECT 1 FROM "Thread" WHERE "id" = ANY(${threadIds}::int[]) ORDER BY "id" FOR NO KEY UPDATE`;
+  }
+  if (postIds.length) {
+    await tx.$queryRaw`SELECT 1 FROM "Post" WHERE "id" = ANY(${postIds}::int[]) ORDER BY "id" FOR NO KEY UPDATE`;
+  }
 }
 
 /**

@@ -88,7 +88,9 @@ export async function signIn(input: z.input<typeof signInInput>): Promise<AuthRe
 export async function signOut(viewer: Viewer | null): Promise<void> {
   if (!viewer) throw new UnauthenticatedError();
   await writeWithActivity(async (tx, activity) => {
-    await tx.session.update({ where: { id: viewer.sessionId }, data: { revokedAt: new Date() } });
+    // Conditional: a concurrent signOut with the same token already revoked it (and said so).
+    const { count } = await tx.session.updateMany({ where: { id: viewer.sessionId, revokedAt: null }, data: { revokedAt: new Date() } });
+    if (count === 0) return;
     await activity.record({
       kind: 'USER_SIGNED_OUT',
       actorId: viewer.id,

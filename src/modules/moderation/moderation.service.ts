@@ -75,6 +75,17 @@ async function resolveSubject(tx: Tx, ref: SubjectRef): Promise<ResolvedSubject>
   return { kind: 'content', ref: ref as ContentRef, content };
 }
 
+/**
+ * The subject, row-locked until the transaction ends: an action checks the subject's state,
+ * then changes it, so two at once must not both pass the check (two removals of one post would
+ * count its reply off twice; two unsuspensions would both apply).
+ */
+async function resolveLockedSubject(tx: Tx, ref: SubjectRef): Promise<ResolvedSubject> {
+  if (ref.typename === 'User') await tx.$queryRaw`SELECT 1 FROM "User" WHERE "id" = ${ref.id} FOR NO KEY UPDATE`;
+  else await community.lockContent(tx, [ref as ContentRef]);
+  return resolveSubject(tx, ref);
+}
+
 // ---- Reports and the queue --------------------------------------------------------------------
 
 // One day waiting weighs as much as one report from an ordinary reporter (trust 1).
@@ -338,6 +349,7 @@ export async function resolveQueueItem(
     const item = await tx.moderationQueueItem.findUniqueOrThrow({ where: { id: itemId }, include: { space: true } });
     if (data.resolution === 'DISMISSED' && item.subjectType !== 'User') {
       const ref = { typename: item.subjectType as 'Thread' | 'Post', id: item.subjectId };
+      await community.lockContent(tx, [ref]);
       const content = (await community.findModeratedContent(tx, [ref])).get(`${ref.typename}:${ref.id}`);
       if (content?.moderationStatus === 'HELD') {
         await applyAction(tx, activity, actor, { kind: 'APPROVE', subject: { kind: 'content', ref, content }, reason: data.note ?? 'Dismissed from the moderation queue' });
@@ -515,7 +527,7 @@ export async function hideContent(viewer: Viewer | null, subject: ContentRef, in
   const actor = requireModerator(viewer);
   const data = parseInput(hideInput, input);
   return writeWithActivity(async (tx, activity) =>
-    applyAction(tx, activity, actor, { kind: 'HIDE', subject: await resolveSubject(tx, subject), reason: data.reason, classifier: data.classifier }),
+    applyAction(tx, activity, actor, { kind: 'HIDE', subject: await resolveLockedSubject(tx, subject), reason: data.reason, classifier: data.classifier }),
   );
 }
 
@@ -536,7 +548,7 @@ async function reasonOnlyAction(viewer: Viewer | null, kind: ModerationActionKin
   const actor = requireModerator(viewer);
   const data = parseInput(z.object({ reason }), input);
   return writeWithActivity(async (tx, activity) => {
-    const resolved = await resolveSubject(tx, subject);
+    const resolved = await resolveLockedSubject(tx, subject);
     const effective = kind === 'RESTORE' && resolved.kind === 'content' && resolved.content.moderationStatus === 'HELD' ? 'APPROVE' : kind;
     return applyAction(tx, activity, actor, { kind: effective, subject: resolved, reason: data.reason });
   });
@@ -554,7 +566,7 @@ export async function lockThread(viewer: Viewer | null, threadId: number, input:
   return writeWithActivity(async (tx, activity) =>
     applyAction(tx, activity, actor, {
       kind: 'LOCK',
-      subject: await resolveSubject(tx, { typename: 'Thread', id: threadId }),
+      subject: await resolveLockedSubject(tx, { typename: 'Thread', id: threadId }),
       reason: data.note || data.reason,
       lockReason: data.reason,
     }),
@@ -586,7 +598,7 @@ export async function suspendUser(viewer: Viewer | null, userId: number, input: 
   return writeWithActivity(async (tx, activity) =>
     applyAction(tx, activity, actor, {
       kind: 'SUSPEND',
-      subject: await resolveSubject(tx, { typename: 'User', id: userId }),
+      subject: await resolveLockedSubject(tx, { typename: 'User', id: userId }),
       reason: data.reason,
       until: data.until,
     }),
@@ -620,6 +632,8 @@ export async function bulkModerate(
   const duplicate = keys.findIndex((key, i) => keys.indexOf(key) !== i);
   if (duplicate >= 0) throw ValidationError.field(`input.subjectIds.${duplicate}`, 'is listed twice');
   return writeWithActivity(async (tx, activity) => {
+    // All locked up front, in the one order every writer uses (no deadlock with single actions).
+    await community.lockContent(tx, subjects);
     const found = await community.findModeratedContent(tx, subjects);
     const actions: ModerationAction[] = [];
     for (const ref of subjects) {
@@ -731,7 +745,7 @@ export async function resolveAppeal(
     });
     if (decided.count === 0) throw new ConflictError(`This appeal was already decided (${appeal.status})`);
     const original = appeal.action;
-    const subject = await resolveSubject(tx, { typename: original.subjectType as SubjectRef['typename'], id: original.subjectId });
+    const subject = await resolveLockedSubject(tx, { typename: original.subjectType as SubjectRef['typename'], id: original.subjectId });
     if (data.decision === 'REVERSED' && subject.kind === 'content') await undoOnContent(tx, original, subject);
     await applyAction(tx, activity, actor, {
       kind: data.decision === 'UPHELD' ? 'APPEAL_UPHELD' : 'APPEAL_REVERSED',
