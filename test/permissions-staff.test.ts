@@ -583,27 +583,34 @@ describe('live and SSE paths', () => {
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();
     let text = '';
-    let fence = '';
-    const fenced = (async () => {
-      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-        text += decoder.decode(chunk.value, { stream: true });
-        if (fence && text.includes(fence)) return true;
+    type Activity = { kind: string; supportCase: { id: string } | null; subject: { id: string } | null };
+    const received = () =>
+      text
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => (JSON.parse(line.slice(5)) as { data?: { activity: Activity } }).data?.activity);
+    const reading = (async () => {
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true });
+    })().catch(() => undefined);
+    // Threads of her own as fences: once one arrives, so has everything written before it.
+    const fenceSeen = async (title: string) => {
+      const id = await createThread(t, alice, publicSpace, title);
+      const deadline = Date.now() + 10_000;
+      while (!received().some((a) => a?.subject?.id === id)) {
+        if (Date.now() > deadline) throw new Error(`${title} never arrived: ${text}`);
+        await new Promise((r) => setTimeout(r, 20));
       }
-      return false;
-    })().catch(() => false);
-    await new Promise((r) => setTimeout(r, 300));
+      return id;
+    };
+    const before = await fenceSeen('SSE fence before');
     await replyToCase(agent, kase.id, 'SSE internal: chargeback pending', true);
     await replyToCase(agent, kase.id, 'SSE public: your refund is on its way');
-    // A thread of her own after both: once it arrives, so would have anything before it.
-    fence = await createThread(t, alice, publicSpace, 'SSE fence');
-    expect(await Promise.race([fenced, new Promise((r) => setTimeout(() => r(false), 10_000))])).toBe(true);
+    const after = await fenceSeen('SSE fence after');
     controller.abort();
-    const kinds = text
-      .split('\n')
-      .filter((line) => line.startsWith('data:'))
-      .map((line) => (JSON.parse(line.slice(5)) as { data?: { activity: { kind: string; supportCase: { id: string } | null } } }).data?.activity)
-      .filter((activity) => activity?.supportCase?.id === kase.id)
-      .map((activity) => activity!.kind);
+    await reading;
+    const events = received();
+    const between = events.slice(events.findIndex((a) => a?.subject?.id === before) + 1, events.findIndex((a) => a?.subject?.id === after));
+    const kinds = between.filter((activity) => activity?.supportCase?.id === kase.id).map((activity) => activity!.kind);
     expect(kinds).toEqual(['CASE_REPLIED']);
   });
 });
