@@ -2,6 +2,7 @@ import type { FormattedExecutionResult } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.js';
 import { runSlaJob } from '../src/jobs/sla-job.js';
+import { evaluateAlerts } from '../src/modules/listening/listening.service.js';
 import { createCommunity, createUser, type Actor, type Community } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import { startTestApp, type TestApp } from './helpers.js';
@@ -75,6 +76,21 @@ const RsToCase = graphql(`
     convertMentionToCase(input: $input) { __typename ... on ConvertMentionToCasePayload { supportCase { id } } ... on Error { message } }
   }
 `);
+const RsCreateRule = graphql(`
+  mutation RsCreateRule($input: CreateListeningAlertRuleInput!) {
+    createListeningAlertRule(input: $input) { __typename ... on ListeningAlertRulePayload { rule { id } } ... on Error { message } }
+  }
+`);
+const RsAcknowledge = graphql(`
+  mutation RsAcknowledge($input: AcknowledgeListeningAlertInput!) {
+    acknowledgeListeningAlert(input: $input) {
+      __typename
+      ... on ListeningAlertPayload { alert { acknowledgedAt acknowledgedBy { id } } }
+      ... on Error { message }
+    }
+  }
+`);
+
 const dbId = (globalId: string) => Number(Buffer.from(globalId, 'base64').toString().split(':')[1]);
 const globalId = (type: string, id: number) => Buffer.from(`${type}:${id}`).toString('base64');
 
@@ -282,6 +298,37 @@ describe('listening races', () => {
       expect((await prisma().mention.findUniqueOrThrow({ where: { id } })).caseId).toBe(cases[0].id);
       expect(await prisma().activity.count({ where: { caseId: cases[0].id, kind: 'CASE_OPENED' } })).toBe(1);
       await expectOneEventPerEntry(cases[0].id);
+    }
+  });
+
+  it('acknowledging an alert several times at once records one acknowledgement', async () => {
+    const { createListeningAlertRule } = await t.query(
+      RsCreateRule,
+      { input: { name: 'Outages', kind: 'KEYWORD', keyword: 'outage', windowMinutes: 60 } },
+      c.manager.token,
+    );
+    if (createListeningAlertRule.__typename !== 'ListeningAlertRulePayload') throw new Error(JSON.stringify(createListeningAlertRule));
+    const ruleId = dbId(createListeningAlertRule.rule.id);
+    for (let round = 0; round < ROUNDS; round++) {
+      const hour = `2026-05-0${round + 1}T10`;
+      await mention(`outage-${round}`, 'Tertulia outage again', `${hour}:05:00Z`);
+      expect(await evaluateAlerts(new Date(`${hour}:30:00Z`))).toBe(1);
+      const alert = await prisma().listeningAlert.findFirstOrThrow({ where: { ruleId }, orderBy: { id: 'desc' } });
+      const results = await Promise.all(
+        [c.manager, c.admin, c.manager, c.admin].map((who) => t.request(RsAcknowledge, { input: { alertId: globalId('ListeningAlert', alert.id) } }, who.token)),
+      );
+      expect(typenames(results)).toEqual(results.map(() => 'ListeningAlertPayload'));
+      const stored = await prisma().listeningAlert.findUniqueOrThrow({ where: { id: alert.id } });
+      // Every caller sees the one acknowledgement that stands (an idempotent success).
+      for (const result of results) {
+        expect(result.data!.acknowledgeListeningAlert).toEqual({
+          __typename: 'ListeningAlertPayload',
+          alert: { acknowledgedAt: stored.acknowledgedAt!.toISOString(), acknowledgedBy: { id: globalId('User', stored.acknowledgedById!) } },
+        });
+      }
+      const events = await prisma().activity.findMany({ where: { kind: 'LISTENING_ALERT_ACKNOWLEDGED', subjectId: alert.id } });
+      expect(events).toHaveLength(1);
+      expect(events[0].actorId).toBe(stored.acknowledgedById);
     }
   });
 });
