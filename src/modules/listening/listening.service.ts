@@ -774,6 +774,8 @@ export function assertCanManageAlerts(viewer: Viewer | null): void {
 export async function acknowledgeAlert(viewer: Viewer | null, alertId: number): Promise<ListeningAlert> {
   const actor = requireManager(viewer, 'acknowledge listening alerts');
   return writeWithActivity(async (tx, activity) => {
+    // Locks the alert: of several acknowledgements at once the first stands, the others see it.
+    await tx.$queryRaw`SELECT 1 FROM "ListeningAlert" WHERE "id" = ${alertId} FOR UPDATE`;
     const alert = await tx.listeningAlert.findUnique({ where: { id: alertId } });
     if (!alert) throw new NotFoundError('ListeningAlert', String(alertId));
     if (alert.acknowledgedAt) return alert;

@@ -15,7 +15,7 @@ const METRIC_WORDS: Record<SlaMetric, string> = {
   RESOLUTION: 'Resolution',
 };
 
-type Candidate = { id: number; kind: SlaAlertKind };
+type Candidate = { id: number; kind: SlaAlertKind; caseId: number };
 
 const BATCH = 200;
 
@@ -26,11 +26,11 @@ export async function raiseDueSlaAlerts(now: Date): Promise<{ atRisk: number; br
     // Paused clocks are skipped for AT_RISK; a paused clock keeps a due time only if it was
     // already past it when paused, and that breach is still owed its alert.
     const candidates = await prisma().$queryRaw<Candidate[]>`
-      SELECT c."id", 'BREACHED'::"SlaAlertKind" AS "kind" FROM "SlaClock" c
+      SELECT c."id", 'BREACHED'::"SlaAlertKind" AS "kind", c."caseId" FROM "SlaClock" c
       WHERE c."stoppedAt" IS NULL AND c."dueAt" <= ${now}
         AND NOT EXISTS (SELECT 1 FROM "SlaAlert" a WHERE a."caseId" = c."caseId" AND a."metric" = c."metric" AND a."cycle" = c."cycle" AND a."kind" = 'BREACHED')
       UNION ALL
-      SELECT c."id", 'AT_RISK'::"SlaAlertKind" FROM "SlaClock" c
+      SELECT c."id", 'AT_RISK'::"SlaAlertKind", c."caseId" FROM "SlaClock" c
       WHERE c."stoppedAt" IS NULL AND c."resumedAt" IS NOT NULL AND c."atRiskAt" <= ${now} AND c."dueAt" > ${now}
         AND NOT EXISTS (SELECT 1 FROM "SlaAlert" a WHERE a."caseId" = c."caseId" AND a."metric" = c."metric" AND a."cycle" = c."cycle" AND a."kind" = 'AT_RISK')
       ORDER BY 1, 2
@@ -52,6 +52,12 @@ type ClockRow = { id: number; caseId: number; metric: SlaMetric; cycle: number; 
 
 async function raiseAlert(candidate: Candidate, now: Date): Promise<boolean> {
   return writeWithActivity(async (tx, activity) => {
+    // The case first, as every request that changes it does (its row, then its clocks): a reply
+    // stopping this clock meanwhile would otherwise hold the case while waiting for the clock,
+    // and this pass the clock while its timeline entry waits for the case (a deadlock). A case
+    // being changed is skipped; the next pass sees what that change left.
+    const [free] = await tx.$queryRaw<{ id: number }[]>`SELECT "id" FROM "SupportCase" WHERE "id" = ${candidate.caseId} FOR UPDATE SKIP LOCKED`;
+    if (!free) return false;
     // Another runner holding this clock is raising its alert: skip it rather than wait.
     const [clock] = await tx.$queryRaw<ClockRow[]>`
       SELECT "id", "caseId", "metric", "cycle", "resumedAt", "dueAt", "atRiskAt" FROM "SlaClock"
