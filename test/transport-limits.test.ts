@@ -1,6 +1,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { loadConfig } from '../src/config.js';
 import { createSpace, createThread, createUser, type Actor } from './fixtures.js';
 import { sleep, startTestApp, type TestApp } from './helpers.js';
 
@@ -104,7 +105,8 @@ describe('graphql-ws connections per client address', () => {
     const held = [rawSocket(t.wsUrl), rawSocket(t.wsUrl), rawSocket(t.wsUrl)];
     expect(await Promise.all(held.map((s) => s.init()))).toEqual(['acked', 'acked', 'acked']);
 
-    const over = rawSocket(t.wsUrl);
+    // Without TRUST_PROXY, a client's own X-Forwarded-For changes nothing.
+    const over = rawSocket(t.wsUrl, { 'x-forwarded-for': '203.0.113.9' });
     expect(await over.init()).toEqual({ code: 4429, reason: 'Too many WebSocket connections from your address (at most 3)' });
     expect(over.messages).toEqual([]);
 
@@ -149,7 +151,8 @@ describe('operations per graphql-ws connection, and subscriptions over HTTP per 
   let spaceId: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '2', SSE_MAX_SUBSCRIPTIONS_PER_ADDRESS: '2' });
+    // One proxy trusted: the address is the last X-Forwarded-For entry (none: the peer).
+    t = await startTestApp({ WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '2', SSE_MAX_SUBSCRIPTIONS_PER_ADDRESS: '2', TRUST_PROXY: '1' });
     admin = await createUser(t, 'Admin');
     spaceId = await createSpace(t, admin, 'transport-limits');
   });
@@ -205,10 +208,10 @@ describe('operations per graphql-ws connection, and subscriptions over HTTP per 
   });
 
   /** A subscription over SSE: the response, and a way to end it from the client side. */
-  function sseStream() {
+  function sseStream(forwardedFor?: string) {
     const controller = new AbortController();
     const response = fetch(`${t.url}?${new URLSearchParams({ query: THREADS })}`, {
-      headers: { accept: 'text/event-stream' },
+      headers: { accept: 'text/event-stream', ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}) },
       signal: controller.signal,
     });
     return { response, abort: () => controller.abort() };
@@ -234,14 +237,35 @@ describe('operations per graphql-ws connection, and subscriptions over HTTP per 
       await res.body?.cancel();
       return undefined;
     }, 'an SSE stream accepted after one ended');
-    // WebSocket subscriptions do not count against it.
+    // Subscriptions over graphql-ws do not count against it.
     const socket = rawSocket(t.wsUrl);
     expect(await socket.init()).toBe('acked');
-    socket.subscribe('w', 'query { __typename }');
-    expect(await socket.waitFor((m) => m.id === 'w', 'w')).toMatchObject({ type: 'next' });
+    socket.subscribe('w', THREADS);
+    await eventually(async () => {
+      await createThread(t, admin, spaceId, 'probe');
+      return socket.messages.some((m) => m.id === 'w' && m.type === 'next') ? true : undefined;
+    }, 'w live');
+    expect(socket.messages.filter((m) => m.type !== 'next' && m.type !== 'connection_ack')).toEqual([]);
     again.abort();
     held[1].abort();
     await socket.close();
+  });
+
+  it('behind a trusted proxy, counts each client by the address the proxy forwarded, IPv6 per /64', async () => {
+    const status = async (stream: ReturnType<typeof sseStream>) => {
+      const res = await stream.response;
+      if (res.status !== 200) await res.body?.cancel();
+      return res.status;
+    };
+    const held = [sseStream('198.51.100.1'), sseStream('198.51.100.1'), sseStream('2001:db8::1'), sseStream('2001:db8::2')];
+    expect(await Promise.all(held.map(status))).toEqual([200, 200, 200, 200]);
+    // The proxy appends what it saw: what the client itself put before that is not believed.
+    expect(await status(sseStream('198.51.100.1'))).toBe(429);
+    expect(await status(sseStream('203.0.113.50, 198.51.100.1'))).toBe(429);
+    expect(await status(sseStream('2001:db8::ffff'))).toBe(429);
+    const others = [sseStream('198.51.100.2'), sseStream('198.51.100.1, 198.51.100.2'), sseStream('2001:db8:0:1::1')];
+    expect(await Promise.all(others.map(status))).toEqual([200, 200, 200]);
+    for (const stream of [...held, ...others]) stream.abort();
   });
 });
 
@@ -281,6 +305,22 @@ describe('request bodies, CORS and WebSocket origins, with CORS_ORIGINS set', ()
   });
   afterAll(async () => {
     await t?.stop();
+  });
+
+  it('takes only exact origins in CORS_ORIGINS, and says which entry is wrong at start-up', () => {
+    for (const value of ['https://console.example.com/', '*', 'console.example.com', 'https://console.example.com/app', 'ftp://files.example', 'https://Console.example.com']) {
+      expect(() => loadConfig({ CORS_ORIGINS: value })).toThrow(
+        'Invalid configuration:\n  CORS_ORIGINS.0: must list exact origins such as https://console.example.com, comma-separated',
+      );
+    }
+    expect(loadConfig({ CORS_ORIGINS: ' https://a.example , http://localhost:3000,' }).transport.corsOrigins).toEqual(['https://a.example', 'http://localhost:3000']);
+    expect(loadConfig({}).transport).toEqual({
+      wsMaxConnectionsPerAddress: 20,
+      wsMaxSubscriptionsPerConnection: 50,
+      sseMaxSubscriptionsPerAddress: 20,
+      corsOrigins: [],
+      trustProxy: 0,
+    });
   });
 
   const createSpaceMutation = (slug: string) => `mutation { createSpace(input: { name: "${slug}", slug: "${slug}" }) { __typename } }`;
