@@ -10,7 +10,9 @@ import { tooManySubscriptions } from './transport-guards.js';
 // GraphQL over WebSocket (graphql-transport-ws) on the HTTP server's /graphql, through Yoga's
 // envelop so auth, limits and logging behave exactly as over HTTP. graphql-ws itself enforces
 // the protocol: 4400 bad messages, 4401 subscribe before ack, 4403 refused connection, 4408 no
-// connection_init in time, 4409 duplicate operation id, 4429 repeated connection_init.
+// connection_init in time, 4409 duplicate operation id, 4429 repeated connection_init. Ours: 4429
+// also for a socket over its address's share (transport-guards.ts), and an `error` for an
+// operation over the socket's cap (below).
 
 
 export function serveGraphqlWs(
