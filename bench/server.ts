@@ -25,6 +25,9 @@ const config = loadConfig({
   // Without it, the in-memory event bus, as a single instance runs.
   REDIS_URL: process.env.BENCH_REDIS_URL,
   REDIS_CHANNEL_PREFIX: process.env.BENCH_REDIS_CHANNEL_PREFIX,
+  // Every bench client connects from 127.0.0.1: one socket each, thousands of them.
+  WS_MAX_CONNECTIONS_PER_ADDRESS: '100000',
+  SSE_MAX_SUBSCRIPTIONS_PER_ADDRESS: '100000',
 });
 const app = buildApp(config, createLogger(config.logLevel));
 

@@ -25,6 +25,14 @@ import { usePageSizeCheck } from './pagination.js';
 import { useSharedSubscriptionResults } from './shared-subscription-results.js';
 import { serveWebhook, type Webhook } from './webhooks.js';
 import { serveGraphqlWs } from './ws.js';
+import {
+  AddressCounter,
+  clientAddress,
+  corsForListedOrigins,
+  guardUpgrades,
+  nonJsonBodyRefusal,
+  useHttpSubscriptionLimit,
+} from './transport-guards.js';
 
 export type App = {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
@@ -47,12 +55,16 @@ export function buildApp(config: Config, logger: Logger): App {
     allowPrivateNetworks: config.listening.allowPrivateNetworks,
   });
   configureModeration({ claimTtlMinutes: config.moderationClaimTtlMinutes });
+  const { transport } = config;
+  const addressOf = (req: http.IncomingMessage) => clientAddress(req, transport.trustProxy);
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     context: (initial) => createContext(initial),
     landingPage: false,
+    // Yoga's default would answer any Origin, credentials allowed.
+    cors: corsForListedOrigins(transport.corsOrigins),
     graphiql: { title: 'Tertulia GraphiQL', subscriptionsProtocol: 'WS' },
     // GraphiQL's assets served by us, not from a CDN: it works offline and behind firewalls.
     renderGraphiQL,
@@ -95,6 +107,8 @@ export function buildApp(config: Config, logger: Logger): App {
       }),
       useOperationLog(logger),
       usePageSizeCheck(),
+      // Before the shared results, which would start the subscription.
+      useHttpSubscriptionLimit(new AddressCounter(transport.sseMaxSubscriptionsPerAddress), addressOf),
       useSharedSubscriptionResults(),
     ],
   });
@@ -133,12 +147,23 @@ export function buildApp(config: Config, logger: Logger): App {
       if (Number(length) > config.maxBodyBytes) {
         return sendJson(res, 413, { error: `Request body is larger than ${config.maxBodyBytes} bytes` });
       }
+      const refusal = nonJsonBodyRefusal(req);
+      if (refusal) return sendJson(res, 415, { error: refusal });
     }
     void yoga(req, res);
   });
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
-  const wsCleanup = serveGraphqlWs(wsServer, yoga, logger, { keepAliveMs: config.wsKeepAliveMs });
+  const wsServer = new WebSocketServer({ noServer: true, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
+  guardUpgrades(httpServer, wsServer, {
+    corsOrigins: transport.corsOrigins,
+    connections: new AddressCounter(transport.wsMaxConnectionsPerAddress),
+    addressOf,
+    logger,
+  });
+  const wsCleanup = serveGraphqlWs(wsServer, yoga, logger, {
+    keepAliveMs: config.wsKeepAliveMs,
+    maxSubscriptionsPerConnection: transport.wsMaxSubscriptionsPerConnection,
+  });
 
   const sockets = new Set<import('node:net').Socket>();
   httpServer.on('connection', (socket) => {

@@ -27,6 +27,15 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   SUBSCRIBER_BUFFER_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
   WS_KEEPALIVE_MS: z.coerce.number().int().min(0).max(3_600_000).default(12_000),
+  WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(20),
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(50),
+  SSE_MAX_SUBSCRIPTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(20),
+  CORS_ORIGINS: z
+    .string()
+    .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.string().refine(isOrigin, 'must list exact origins such as https://console.example.com, comma-separated')))
+    .optional(),
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   ACTIVITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   LISTENING_JOB_INTERVAL_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
   LISTENING_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
@@ -36,6 +45,16 @@ const envSchema = z.object({
   SLA_JOB_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   SUPPORT_REASSIGN_AFTER_MINUTES: z.coerce.number().int().min(1).max(525_600).default(60),
 });
+
+/** `scheme://host[:port]` exactly as a browser sends it in an Origin header: no path, no trailing slash. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
 
 /** The names of every variable read here (tests clear them for child processes). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
@@ -61,6 +80,18 @@ export type Config = {
   subscriberBufferBytes: number;
   /** How often graphql-ws sockets are pinged; one that missed the previous pong is cut. 0: never. */
   wsKeepAliveMs: number;
+  /** Caps on live connections per client address (see transport-guards.ts). */
+  transport: {
+    wsMaxConnectionsPerAddress: number;
+    /** Operations in flight on one graphql-ws socket (subscriptions, and queries while they run). */
+    wsMaxSubscriptionsPerConnection: number;
+    /** Subscriptions over HTTP (SSE or multipart streams) open at once per client address. */
+    sseMaxSubscriptionsPerAddress: number;
+    /** Cross-origin browser pages allowed to call the API (CORS) and open WebSockets; empty: none. */
+    corsOrigins: string[];
+    /** Reverse proxies in front whose X-Forwarded-For entry is trusted as the client address; 0: none. */
+    trustProxy: number;
+  };
   /** Activity older than this is pruned; cursors from before it can no longer resume. */
   activityRetentionDays: number;
   /** Feed polling and alert evaluation: how often, and the limits of one feed fetch. */
@@ -102,6 +133,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePoolSize: e.DATABASE_POOL_SIZE,
     subscriberBufferBytes: e.SUBSCRIBER_BUFFER_BYTES,
     wsKeepAliveMs: e.WS_KEEPALIVE_MS,
+    transport: {
+      wsMaxConnectionsPerAddress: e.WS_MAX_CONNECTIONS_PER_ADDRESS,
+      wsMaxSubscriptionsPerConnection: e.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      sseMaxSubscriptionsPerAddress: e.SSE_MAX_SUBSCRIPTIONS_PER_ADDRESS,
+      corsOrigins: e.CORS_ORIGINS ?? [],
+      trustProxy: e.TRUST_PROXY,
+    },
     activityRetentionDays: e.ACTIVITY_RETENTION_DAYS,
     listening: {
       jobIntervalMs: e.LISTENING_JOB_INTERVAL_MS,

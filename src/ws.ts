@@ -5,19 +5,26 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import type { Context } from './context.js';
 import type { Logger } from './logger.js';
 import { authenticate } from './modules/identity/identity.service.js';
+import { tooManySubscriptions } from './transport-guards.js';
 
 // GraphQL over WebSocket (graphql-transport-ws) on the HTTP server's /graphql, through Yoga's
 // envelop so auth, limits and logging behave exactly as over HTTP. graphql-ws itself enforces
 // the protocol: 4400 bad messages, 4401 subscribe before ack, 4403 refused connection, 4408 no
-// connection_init in time, 4409 duplicate operation id, 4429 repeated connection_init.
+// connection_init in time, 4409 duplicate operation id, 4429 repeated connection_init. Ours: 4429
+// also for a socket over its address's share (transport-guards.ts), and an `error` for an
+// operation over the socket's cap (below).
 
 
 export function serveGraphqlWs(
   wsServer: WebSocketServer,
   yoga: YogaServerInstance<Record<string, unknown>, Context>,
   logger: Logger,
-  /** How often every socket is pinged; one that did not answer the previous ping is cut. 0: never. */
-  { keepAliveMs = 12_000 } = {},
+  {
+    /** How often every socket is pinged; one that did not answer the previous ping is cut. 0: never. */
+    keepAliveMs = 12_000,
+    /** Operations in flight on one socket (subscriptions, queries while they run); more get an `error`. */
+    maxSubscriptionsPerConnection = Infinity,
+  } = {},
 ) {
   const heartbeat = keepAliveMs > 0 && Number.isFinite(keepAliveMs) ? keepAlive(wsServer, keepAliveMs) : undefined;
   const server = useServer<Record<string, unknown>>(
@@ -41,6 +48,14 @@ export function serveGraphqlWs(
         }
       },
       onSubscribe: async (ctx, _id, params) => {
+        // graphql-ws lists this operation already, and forgets each one as it completes.
+        if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) {
+          return [
+            tooManySubscriptions(
+              `Too many operations on this connection (at most ${maxSubscriptionsPerConnection} at once); complete one first or open another connection`,
+            ),
+          ];
+        }
         const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           socket: ctx.extra.socket,
