@@ -1,6 +1,8 @@
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import {
   getNamedType,
+  getNullableType,
+
   GraphQLObjectType,
   GraphQLUnionType,
   isObjectType,
@@ -70,11 +72,11 @@ export function describeBoilerplate(schema: GraphQLSchema): GraphQLSchema {
   });
 }
 
-/** The one field of a payload when it holds a single object, e.g. ThreadPayload.thread. */
+/** The one field of a payload when it holds one object (not a list), e.g. ThreadPayload.thread. */
 function singleObjectField(fields: Record<string, GraphQLFieldConfig<unknown, unknown>>): { field: string; type: string } | undefined {
   const entries = Object.entries(fields);
   if (entries.length !== 1) return undefined;
   const [field, config] = entries[0];
-  const type = getNamedType(config.type);
+  const type = getNullableType(config.type);
   return isObjectType(type) ? { field, type: type.name } : undefined;
 }
