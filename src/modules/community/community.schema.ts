@@ -244,7 +244,8 @@ const ThreadOrderField = builder.enumType('ThreadOrderField', {
 });
 const OrderDirection = builder.enumType('OrderDirection', {
   description: 'ASC: oldest first. DESC: newest first.',
-  values: ['ASC', 'DESC'] as const,
+  values: { ASC: { description: 'Oldest first.' }, DESC: { description: 'Newest first.' } } as const,
+
 });
 
 const ThreadOrder = builder.inputType('ThreadOrder', {
