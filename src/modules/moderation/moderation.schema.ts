@@ -164,7 +164,7 @@ export const ReportType = builder.prismaNode('Report', {
     note: t.exposeString('note', { nullable: true, description: "The reporter's own words; null if none were given." }),
     status: t.expose('status', { type: ReportStatusEnum, description: 'The outcome, once moderators resolved it.' }),
     reporter: t.relation('reporter', { description: 'Who reported it.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was reported.' }),
     resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'When its queue item was resolved or dismissed; null while OPEN.' }),
   }),
 });
@@ -221,7 +221,7 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
     resolvedBy: t.relation('resolvedBy', { nullable: true, description: 'Who resolved or dismissed it; null while open.' }),
     resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'null while open.' }),
     resolutionNote: t.exposeString('resolutionNote', { nullable: true, description: "The resolving moderator's note; null if none." }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it entered the queue.' }),
   }),
 });
 
@@ -243,7 +243,7 @@ export const ModerationActionType = builder.prismaNode('ModerationAction', {
     classifier: t.expose('classifier', { type: HideClassifierEnum, nullable: true, description: 'HIDE (and bulk HIDE) only; null otherwise.' }),
     lockReason: t.expose('lockReason', { type: LockReasonEnum, nullable: true, description: 'LOCK only; null otherwise.' }),
     until: t.expose('until', { type: 'DateTime', nullable: true, description: 'End of a suspension.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the action was taken.' }),
     targetUser: t.relation('targetUser', { description: 'The author of the content, or the user acted on.' }),
     moderator: t.field({
       type: UserType,
@@ -281,7 +281,7 @@ export const AppealType = builder.prismaNode('Appeal', {
     status: t.expose('status', { type: AppealStatusEnum, description: 'Pending, or how it was decided.' }),
     resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'When it was decided; null while PENDING.' }),
     decision: t.relation('decision', { nullable: true, description: 'The log entry with the decision and its reason.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was filed.' }),
   }),
 });
 
@@ -299,7 +299,7 @@ builder.prismaObject('AutomodHit', {
       resolve: (hit, _args, ctx) => (hit.subjectType ? loadSubject(ctx, hit.subjectType, hit.subjectId!) : null),
     }),
     matched: t.exposeString('matched', { description: 'What matched: the word, link, text or count.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the rule matched.' }),
   }),
 });
 
@@ -564,6 +564,8 @@ const DeleteAutomodRuleInput = builder.inputType('DeleteAutomodRuleInput', {
 const ReportPayload = builder.simpleObject('ReportPayload', { fields: (t) => ({ report: t.field({ type: ReportType }) }) });
 const QueueItemPayload = builder.simpleObject('QueueItemPayload', { fields: (t) => ({ item: t.field({ type: QueueItemType }) }) });
 const ModerationActionPayload = builder.simpleObject('ModerationActionPayload', {
+  description: 'What a moderation action answers when it succeeds: the log entry it wrote.',
+
   fields: (t) => ({ action: t.field({ type: ModerationActionType, description: 'The log entry written.' }) }),
 });
 const BulkModeratePayload = builder.simpleObject('BulkModeratePayload', {
