@@ -227,7 +227,7 @@ export const ListeningAlertType = builder.prismaNode('ListeningAlert', {
     observed: t.exposeInt('observed', { description: 'Mentions counted in the window.' }),
     baseline: t.exposeFloat('baseline', { description: 'Average per window over the trailing baseline (0 for KEYWORD).' }),
     message: t.exposeString('message', { description: 'What happened, in plain English.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the alert was raised.' }),
     acknowledgedAt: t.expose('acknowledgedAt', { type: 'DateTime', nullable: true, description: 'null until someone acknowledges it.' }),
     acknowledgedBy: t.relation('acknowledgedBy', { nullable: true, description: 'null until someone acknowledges it.' }),
   }),

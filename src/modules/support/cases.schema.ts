@@ -167,7 +167,7 @@ export const CaseMessageType = builder.prismaNode('CaseMessage', {
     body: t.exposeString('body', { description: 'The text, 1 to 50000 characters.' }),
     internal: t.exposeBoolean('internal', { description: 'An internal note: never shown to the requester.' }),
     author: t.relation('author', { description: 'The requester or a member of staff.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was written.' }),
     supportCase: t.relation('case', { description: 'The case it belongs to.' }),
   }),
 });
@@ -323,6 +323,8 @@ const RateCaseInput = builder.inputType('RateCaseInput', {
 });
 
 const SupportCasePayload = builder.simpleObject('SupportCasePayload', {
+  description: 'What a write to a case answers when it succeeds.',
+
   fields: (t) => ({
     supportCase: t.field({
       type: SupportCaseType,
