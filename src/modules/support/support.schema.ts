@@ -14,10 +14,11 @@ export const CasePriorityEnum = builder.enumType(CasePriority, {
   name: 'CasePriority',
   description: "LOW < NORMAL < HIGH < URGENT: picks the channel's SLA target; escalateCase moves a case one step up.",
   values: {
-    LOW: { description: 'Can wait.' },
-    NORMAL: { description: 'The usual priority.' },
-    HIGH: { description: 'Comes before NORMAL work.' },
-    URGENT: { description: 'Comes before everything else.' },
+    LOW: { description: 'The least urgent.' },
+    NORMAL: { description: 'The default for a new case.' },
+    HIGH: { description: 'More urgent than NORMAL; the default for a case opened from a negative mention.' },
+    URGENT: { description: 'The most urgent; escalating an URGENT case keeps it URGENT.' },
+
   },
 });
 const SupportChannelKindEnum = builder.enumType(SupportChannelKind, {
