@@ -20,6 +20,8 @@ import {
 import type PrismaTypes from './generated/pothos-prisma-types.js';
 import { getDatamodel } from './generated/pothos-prisma-types.js';
 import { isRowId } from './ids.js';
+import { MAX_PAGE_SIZE } from './pagination.js';
+import { GLOBAL_ID_DESCRIPTION } from './schema-docs.js';
 import { canManageCommunity, canModerate, isAdmin, isStaff } from './modules/identity/roles.js';
 
 export const builder = new SchemaBuilder<{
@@ -61,10 +63,32 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
-    edgesFieldOptions: { nullable: false },
-    nodeFieldOptions: { nullable: false },
-    nodesOnConnection: true,
+    edgesFieldOptions: { nullable: false, description: 'The items of this page with their cursors, in list order.' },
+    nodeFieldOptions: { nullable: false, description: 'The item at this position of the list.' },
+    nodesOnConnection: { description: 'The items of this page, in list order: `edges { node }` without the cursors.' },
     nodeTypeOptions: { description: 'Anything with a global id, fetchable with node(id:) or nodes(ids:).' },
+    // Descriptions of the paging and node boilerplate, the same on every connection. What names
+    // a type (A page of Thread items...) is filled in by describeBoilerplate in schema-docs.ts.
+    idFieldOptions: { description: GLOBAL_ID_DESCRIPTION },
+    nodeQueryOptions: {
+      description: 'The object with this global id, or null when there is none or you may not see it.',
+      args: { id: { description: 'A global id, as answered by an `id` field.' } },
+    },
+    nodesQueryOptions: {
+      description: 'The objects with these global ids, in the order asked; null for each one that does not exist or that you may not see.',
+      args: { ids: { description: 'Global ids, as answered by `id` fields.' } },
+    },
+    pageInfoTypeOptions: { description: 'Where a page sits in its list: the cursors at its ends, and whether more items lie beyond them.' },
+    hasNextPageFieldOptions: { description: 'Whether items follow this page. Reliable when paging forwards with `first`.' },
+    hasPreviousPageFieldOptions: { description: 'Whether items precede this page. Reliable when paging backwards with `last`.' },
+    startCursorFieldOptions: { description: 'The cursor of the first item of the page, to pass as `before`; null when the page is empty.' },
+    endCursorFieldOptions: { description: 'The cursor of the last item of the page, to pass as `after`; null when the page is empty.' },
+    pageInfoFieldOptions: { description: 'The cursors at the ends of this page, and whether more items lie beyond them.' },
+    cursorFieldOptions: { description: 'Where this item sits in the list: pass it as `after` or `before` to page from here.' },
+    firstArgOptions: { description: `How many items to answer from the start of the list (after \`after\`), 0 to ${MAX_PAGE_SIZE}. \`first\` or \`last\` is required.` },
+    lastArgOptions: { description: `How many items to answer from the end of the list (before \`before\`), 0 to ${MAX_PAGE_SIZE}, to page backwards. \`first\` or \`last\` is required.` },
+    afterArgOptions: { description: 'Answer the items after this cursor: an edge `cursor`, or `pageInfo.endCursor` of the page before.' },
+    beforeArgOptions: { description: 'Answer the items before this cursor: an edge `cursor`, or `pageInfo.startCursor` of the page after.' },
     // node(id) and nodes(ids): an id part that no row can have is a malformed id, like bad
     // base64, not an internal error from the database.
     decodeGlobalID: (globalID) => {

@@ -1,5 +1,6 @@
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.js';
+import { describeBoilerplate } from './schema-docs.js';
 // Each module registers its types on the builder when imported.
 import './modules/identity/identity.schema.js';
 import './modules/community/community.schema.js';
@@ -14,5 +15,5 @@ import './modules/support/metrics.schema.js';
 import './modules/activity/activity.schema.js';
 
 
-/** The whole API, types sorted by name so the printed schema is stable. */
-export const schema = lexicographicSortSchema(builder.toSchema());
+/** The whole API, boilerplate described, types sorted by name so the printed schema is stable. */
+export const schema = lexicographicSortSchema(describeBoilerplate(builder.toSchema()));

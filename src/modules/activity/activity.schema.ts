@@ -108,7 +108,7 @@ const ActivityEventType = builder.objectRef<ActivityMessage>('ActivityEvent').im
         'Opaque and ordered (a later event has a greater id, also as a string). Pass it as `after` to resume.',
       resolve: (event) => encodeActivityCursor(event.id),
     }),
-    kind: t.field({ type: ActivityKindEnum, resolve: (event) => event.kind }),
+    kind: t.field({ type: ActivityKindEnum, description: 'What happened; it says what `subject` is.', resolve: (event) => event.kind }),
     occurredAt: t.field({ type: 'DateTime', description: 'When it was written to the log.', resolve: (event) => new Date(event.occurredAt) }),
     actor: t.field({
       type: UserType,
@@ -259,7 +259,7 @@ builder.subscriptionField('activity', (t) =>
     description:
       'Live activity you are allowed to see, filtered. With `after` (an event id), first replays what you missed since then, in order, then continues live: no gap, no duplicate. Over graphql-ws or SSE.',
     args: {
-      filter: t.arg({ type: ActivityFilterInput }),
+      filter: t.arg({ type: ActivityFilterInput, description: 'Narrows the stream; omitted: every event you may see.' }),
       after: t.arg.string({ description: 'Resume after this ActivityEvent id.' }),
     },
     subscribe: (_root, args, ctx) =>
@@ -278,7 +278,8 @@ builder.queryField('activityLog', (t) =>
     {
       type: ActivityEventType,
       description: 'The activity log you are allowed to see, oldest first; the same events the `activity` subscription streams.',
-      args: { filter: t.arg({ type: ActivityFilterInput }) },
+      args: { filter: t.arg({ type: ActivityFilterInput, description: 'Narrows the log; omitted: every event you may see.' }) },
+
       resolve: async (_root, args, ctx) => {
         const wanted = activityFilter(args.filter);
         const after = args.after == null ? undefined : decodeActivityCursor(args.after, 'after');

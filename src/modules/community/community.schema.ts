@@ -13,6 +13,11 @@ import { canSeeContent, isCollapsedFor, visibleContentWhere, visiblePostWhere, v
 const SpaceVisibilityEnum = builder.enumType(SpaceVisibility, {
   name: 'SpaceVisibility',
   description: 'PUBLIC: anyone, signed in or not. MEMBERS: signed-in users. STAFF: every role above MEMBER.',
+  values: {
+    PUBLIC: { description: 'Anyone sees it, signed in or not.' },
+    MEMBERS: { description: 'Signed-in users see it.' },
+    STAFF: { description: 'Only roles above MEMBER see it.' },
+  },
 });
 const ThreadStatusEnum = builder.enumType(ThreadStatus, {
   name: 'ThreadStatus',
@@ -26,23 +31,48 @@ const ThreadStatusEnum = builder.enumType(ThreadStatus, {
 export const ReactionContentEnum = builder.enumType(ReactionContent, {
   name: 'ReactionContent',
   description: 'The reactions people can add, in the order reactionGroups lists them.',
+  values: {
+    THUMBS_UP: { description: '👍' },
+    THUMBS_DOWN: { description: '👎' },
+    LAUGH: { description: '😄' },
+    HOORAY: { description: '🎉' },
+    CONFUSED: { description: '😕' },
+    HEART: { description: '❤️' },
+    ROCKET: { description: '🚀' },
+    EYES: { description: '👀' },
+  },
 });
 
 export const ModerationStatusEnum = builder.enumType(ModerationStatus, {
   name: 'ModerationStatus',
   description:
     'VISIBLE. HIDDEN: collapsed (title and body empty, classifier shown) for all but its author and moderators. REMOVED, HELD (awaiting approval): only its author and moderators see it.',
+  values: {
+    VISIBLE: { description: 'Shown to everyone who can see its space.' },
+    HIDDEN: { description: 'Collapsed: title and body are empty for all but its author and moderators; the classifier says why.' },
+    REMOVED: { description: 'Taken down by a moderator: only its author and moderators see it.' },
+    HELD: { description: 'Held by automod until a moderator approves it: only its author and moderators see it.' },
+  },
 });
 export const HideClassifierEnum = builder.enumType(HideClassifier, {
   name: 'HideClassifier',
   description: 'Why content was hidden; shown to everyone in place of the collapsed text.',
+  values: {
+    SPAM: { description: 'Advertising or other unsolicited content.' },
+    ABUSE: { description: 'Insulting, harassing or otherwise abusive.' },
+    OFF_TOPIC: { description: 'Does not belong in this thread or space.' },
+    OUTDATED: { description: 'No longer true or relevant.' },
+    DUPLICATE: { description: 'Repeats something said elsewhere.' },
+    RESOLVED: { description: 'The matter it raised is settled.' },
+    LOW_QUALITY: { description: 'Adds little to the discussion.' },
+  },
 });
 
 type Moderated = { moderationStatus: ModerationStatusValue; moderationClassifier: HideClassifierValue | null; moderationReason: string | null };
 const ModerationStateType = builder.objectRef<Moderated>('ModerationState').implement({
   description: 'Where moderation left this thread or post, and why.',
   fields: (t) => ({
-    status: t.field({ type: ModerationStatusEnum, resolve: (c) => c.moderationStatus }),
+    status: t.field({ type: ModerationStatusEnum, description: 'Who sees it, and how.', resolve: (c) => c.moderationStatus }),
     classifier: t.field({ type: HideClassifierEnum, nullable: true, description: 'Why it was hidden; null unless HIDDEN.', resolve: (c) => c.moderationClassifier }),
     reason: t.string({ nullable: true, description: "The moderator's reason for hiding or removing it; null when VISIBLE or held by automod.", resolve: (c) => c.moderationReason }),
   }),
@@ -58,7 +88,7 @@ const SCREENED_WRITE_ERRORS = [...WRITE_ERRORS, AutomodBlockedError];
 const ReactionGroupType = builder.objectRef<community.ReactionGroup>('ReactionGroup').implement({
   description: 'How many people reacted to a thread or post with one content.',
   fields: (t) => ({
-    content: t.expose('content', { type: ReactionContentEnum }),
+    content: t.expose('content', { type: ReactionContentEnum, description: 'The reaction this group counts.' }),
     count: t.exposeInt('count', { description: 'People who reacted with it; 0 included.' }),
     viewerHasReacted: t.exposeBoolean('viewerHasReacted', { description: 'Whether you are one of them; false when signed out.' }),
   }),
@@ -88,9 +118,9 @@ export const SpaceType = builder.prismaNode('Space', {
   findUnique: (id, ctx) => ({ id: Number(id), visibility: { in: visibleSpaceVisibilities(ctx.viewer) } }),
   fields: (t) => ({
     slug: t.exposeString('slug', { description: 'Its unique name in URLs, e.g. "product-help"; see space(slug:).' }),
-    name: t.exposeString('name'),
+    name: t.exposeString('name', { description: 'Its display name, 1 to 100 characters.' }),
     description: t.exposeString('description', { description: 'Up to 2000 characters; empty if none was given.' }),
-    visibility: t.expose('visibility', { type: SpaceVisibilityEnum }),
+    visibility: t.expose('visibility', { type: SpaceVisibilityEnum, description: 'Who sees the space and everything in it.' }),
     attentionAfterMinutes: t.exposeInt('attentionAfterMinutes', {
       nullable: true,
       description: "Unanswered threads join the staff attention queue after this many minutes (0: at once); null: never.",
@@ -133,8 +163,8 @@ export const ThreadType = builder.prismaNode('Thread', {
   fields: (t) => ({
     title: t.string({ description: 'Empty when hidden from you (see moderation).', resolve: (thread, _a, ctx) => readable(thread, thread.title, ctx.viewer) }),
     body: t.string({ description: 'Empty when hidden from you (see moderation).', resolve: (thread, _a, ctx) => readable(thread, thread.body, ctx.viewer) }),
-    moderation: t.field({ type: ModerationStateType, resolve: (thread) => thread }),
-    status: t.expose('status', { type: ThreadStatusEnum }),
+    moderation: t.field({ type: ModerationStateType, description: 'Whether moderation hid, removed or held it, and why.', resolve: (thread) => thread }),
+    status: t.expose('status', { type: ThreadStatusEnum, description: 'Whether members can still reply and edit.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When anything about the thread last changed: an edit, a reply, an answer, moderation.' }),
     lastActivityAt: t.expose('lastActivityAt', {
@@ -142,8 +172,8 @@ export const ThreadType = builder.prismaNode('Thread', {
       description: 'When it was published or last got a reply. Content automod held counts as published when a moderator approved it.',
     }),
     replyCount: t.exposeInt('replyCount', { description: 'Published replies (VISIBLE or HIDDEN); removed and held ones do not count.' }),
-    author: t.relation('author'),
-    space: t.relation('space'),
+    author: t.relation('author', { description: 'Who wrote it.' }),
+    space: t.relation('space', { description: 'The space it is in.' }),
     answer: t.field({
       type: PostType,
       nullable: true,
@@ -180,11 +210,11 @@ export const PostType = builder.prismaNode('Post', {
   findUnique: (id, ctx) => ({ id: Number(id), AND: [visiblePostWhere(ctx.viewer)] }),
   fields: (t) => ({
     body: t.string({ description: 'Empty when hidden from you (see moderation).', resolve: (post, _a, ctx) => readable(post, post.body, ctx.viewer) }),
-    moderation: t.field({ type: ModerationStateType, resolve: (post) => post }),
+    moderation: t.field({ type: ModerationStateType, description: 'Whether moderation hid, removed or held it, and why.', resolve: (post) => post }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the post last changed: an edit or moderation.' }),
-    author: t.relation('author'),
-    thread: t.relation('thread'),
+    author: t.relation('author', { description: 'Who wrote it.' }),
+    thread: t.relation('thread', { description: 'The thread it replies to.' }),
     isAnswer: t.boolean({
       description: "Whether it is its thread's accepted answer.",
       select: { answerOf: { select: { id: true } } },
@@ -214,14 +244,15 @@ const ThreadOrderField = builder.enumType('ThreadOrderField', {
 });
 const OrderDirection = builder.enumType('OrderDirection', {
   description: 'ASC: oldest first. DESC: newest first.',
-  values: ['ASC', 'DESC'] as const,
+  values: { ASC: { description: 'Oldest first.' }, DESC: { description: 'Newest first.' } } as const,
+
 });
 
 const ThreadOrder = builder.inputType('ThreadOrder', {
   description: 'How to order threads; ties are broken by id in the same direction.',
   fields: (t) => ({
-    field: t.field({ type: ThreadOrderField, required: true }),
-    direction: t.field({ type: OrderDirection, required: true }),
+    field: t.field({ type: ThreadOrderField, required: true, description: 'What to order by.' }),
+    direction: t.field({ type: OrderDirection, required: true, description: 'Oldest or newest first.' }),
   }),
 });
 
@@ -252,7 +283,7 @@ builder.queryFields((t) => ({
     type: 'Space',
     nullable: true,
     description: 'The space with this slug, or null if there is none you may see.',
-    args: { slug: t.arg.string({ required: true }) },
+    args: { slug: t.arg.string({ required: true, description: 'The slug of the space, e.g. "product-help".' }) },
     resolve: (query, _root, { slug }, ctx) =>
       community.isPossibleSlug(slug)
         ? prisma().space.findFirst({ ...query, where: { slug, visibility: { in: visibleSpaceVisibilities(ctx.viewer) } } })
@@ -263,9 +294,9 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: 'Threads you can see, most recently active first unless `orderBy` says otherwise.',
     args: {
-      spaceId: t.arg.id(),
-      filter: t.arg({ type: ThreadFilter }),
-      orderBy: t.arg({ type: ThreadOrder }),
+      spaceId: t.arg.id({ description: 'Only threads in this Space; omitted: threads of every space you can see.' }),
+      filter: t.arg({ type: ThreadFilter, description: 'Narrows the list; omitted: no narrowing.' }),
+      orderBy: t.arg({ type: ThreadOrder, description: 'Omitted: most recently active first.' }),
     },
     resolve: (query, _root, args, ctx) => {
       const column = args.orderBy?.field === 'CREATED_AT' ? 'createdAt' : 'lastActivityAt';
@@ -307,7 +338,7 @@ const CreateSpaceInput = builder.inputType('CreateSpaceInput', {
 const UpdateSpaceInput = builder.inputType('UpdateSpaceInput', {
   description: 'Changes to a space, with the rules of CreateSpaceInput; omitted fields keep their value.',
   fields: (t) => ({
-    spaceId: t.id({ required: true }),
+    spaceId: t.id({ required: true, description: 'The global id of the Space.' }),
     name: t.string({ description: '1 to 100 characters.' }),
     slug: t.string({ description: '2 to 64 lower-case letters, digits and single hyphens; unique.' }),
     description: t.string({ description: 'Up to 2000 characters.' }),
@@ -326,28 +357,34 @@ const CreateThreadInput = builder.inputType('CreateThreadInput', {
 const EditThreadInput = builder.inputType('EditThreadInput', {
   description: 'A new title, a new body, or both; an omitted one stays as it is.',
   fields: (t) => ({
-    threadId: t.id({ required: true }),
+    threadId: t.id({ required: true, description: 'The global id of the Thread.' }),
     title: t.string({ description: '1 to 200 characters.' }),
     body: t.string({ description: '1 to 50000 characters.' }),
   }),
 });
 const ReplyToThreadInput = builder.inputType('ReplyToThreadInput', {
   description: 'A new post in a thread.',
-  fields: (t) => ({ threadId: t.id({ required: true }), body: t.string({ required: true, description: '1 to 50000 characters, trimmed.' }) }),
+  fields: (t) => ({
+    threadId: t.id({ required: true, description: 'The global id of the Thread.' }),
+    body: t.string({ required: true, description: '1 to 50000 characters, trimmed.' }),
+  }),
 });
 const EditPostInput = builder.inputType('EditPostInput', {
   description: 'The new body of a post.',
-  fields: (t) => ({ postId: t.id({ required: true }), body: t.string({ required: true, description: '1 to 50000 characters, trimmed.' }) }),
+  fields: (t) => ({
+    postId: t.id({ required: true, description: 'The global id of the Post.' }),
+    body: t.string({ required: true, description: '1 to 50000 characters, trimmed.' }),
+  }),
 });
 const MarkAsAnswerInput = builder.inputType('MarkAsAnswerInput', {
   description: "The post to make its thread's answer, replacing any earlier one.",
-  fields: (t) => ({ postId: t.id({ required: true }) }),
+  fields: (t) => ({ postId: t.id({ required: true, description: 'The global id of the Post.' }) }),
 });
 const ReactionInput = builder.inputType('ReactionInput', {
   description: 'Your reaction to a thread or post you can see.',
   fields: (t) => ({
     subjectId: t.id({ required: true, description: 'A Thread or Post id.' }),
-    content: t.field({ type: ReactionContentEnum, required: true }),
+    content: t.field({ type: ReactionContentEnum, required: true, description: 'Which reaction.' }),
   }),
 });
 
@@ -355,6 +392,8 @@ const SpacePayload = builder.simpleObject('SpacePayload', { fields: (t) => ({ sp
 const ThreadPayload = builder.simpleObject('ThreadPayload', { fields: (t) => ({ thread: t.field({ type: ThreadType }) }) });
 const PostPayload = builder.simpleObject('PostPayload', { fields: (t) => ({ post: t.field({ type: PostType }) }) });
 const ReactionPayload = builder.simpleObject('ReactionPayload', {
+  description: 'What addReaction and removeReaction answer when they succeed.',
+
   fields: (t) => ({ subject: t.field({ type: Reactable, description: 'The thread or post, with its new counts.' }) }),
 });
 

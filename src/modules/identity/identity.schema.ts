@@ -24,7 +24,7 @@ export const UserType = builder.prismaNode('User', {
   nullable: true,
   fields: (t) => ({
     displayName: t.exposeString('displayName', { description: 'The public name, 1 to 64 characters.' }),
-    role: t.expose('role', { type: RoleEnum }),
+    role: t.expose('role', { type: RoleEnum, description: 'What the account may do; visible to everyone.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the account was created.' }),
     suspendedUntil: t.field({
       type: 'DateTime',
@@ -46,11 +46,15 @@ export const UserType = builder.prismaNode('User', {
 
 const AuthPayload = builder.simpleObject('AuthPayload', {
   description: 'A new bearer token and its user. Send it as "Authorization: Bearer <token>".',
-  fields: (t) => ({ token: t.string(), user: t.field({ type: UserType }) }),
+  fields: (t) => ({
+    token: t.string({ description: 'The bearer token, valid for TOKEN_TTL_HOURS or until signOut. Keep it secret: it acts as the user.' }),
+    user: t.field({ type: UserType, description: 'The user the token signs in.' }),
+  }),
 });
 
 const SignOutPayload = builder.simpleObject('SignOutPayload', {
-  fields: (t) => ({ revoked: t.boolean() }),
+  description: 'What signOut answers when it succeeds.',
+  fields: (t) => ({ revoked: t.boolean({ description: 'Always true: the token of the request no longer signs anyone in.' }) }),
 });
 
 const SetUserRolePayload = builder.simpleObject('SetUserRolePayload', {
@@ -68,12 +72,19 @@ const SignUpInput = builder.inputType('SignUpInput', {
 
 const SignInInput = builder.inputType('SignInInput', {
   description: 'The email (any case) and password of an account.',
-  fields: (t) => ({ email: t.string({ required: true }), password: t.string({ required: true }) }),
+  fields: (t) => ({
+    email: t.string({ required: true, description: 'The email of the account, in any case.' }),
+    password: t.string({ required: true, description: 'The password of the account.' }),
+  }),
 });
 
 const SetUserRoleInput = builder.inputType('SetUserRoleInput', {
   description: 'The new role of a user. The last ADMIN cannot leave the role.',
-  fields: (t) => ({ userId: t.id({ required: true }), role: t.field({ type: RoleEnum, required: true }) }),
+  fields: (t) => ({
+    userId: t.id({ required: true, description: 'The global id of the User.' }),
+    role: t.field({ type: RoleEnum, required: true, description: 'The role the user gets.' }),
+  }),
+
 });
 
 builder.queryField('viewer', (t) =>

@@ -18,14 +18,29 @@ import { CasePriorityEnum } from '../support/support.schema.js';
 import { canManageCommunity, isStaff } from '../identity/roles.js';
 import * as listening from './listening.service.js';
 
-const BrandKindEnum = builder.enumType(BrandKind, { name: 'BrandKind', description: 'OWN: our product. COMPETITOR: theirs.' });
+const BrandKindEnum = builder.enumType(BrandKind, {
+  name: 'BrandKind',
+  description: 'OWN: our product. COMPETITOR: theirs.',
+  values: { OWN: { description: 'Our own brand or product.' }, COMPETITOR: { description: "A competitor's brand or product." } },
+});
 const SourceKindEnum = builder.enumType(ListeningSourceKind, {
   name: 'ListeningSourceKind',
   description: 'RSS, ATOM and JSON_FEED are polled; WEBHOOK sources push to POST /ingest/mentions.',
+  values: {
+    RSS: { description: 'An RSS feed at `url`, polled.' },
+    ATOM: { description: 'An Atom feed at `url`, polled.' },
+    JSON_FEED: { description: 'A JSON Feed at `url`, polled.' },
+    WEBHOOK: { description: 'Pushes signed batches to POST /ingest/mentions; never polled.' },
+  },
 });
 const SentimentEnum = builder.enumType(MentionSentiment, {
   name: 'MentionSentiment',
   description: 'The label of Mention.sentimentScore: POSITIVE above 0.05, NEGATIVE below -0.05, NEUTRAL between.',
+  values: {
+    POSITIVE: { description: 'sentimentScore above 0.05.' },
+    NEUTRAL: { description: 'sentimentScore from -0.05 to 0.05.' },
+    NEGATIVE: { description: 'sentimentScore below -0.05.' },
+  },
 });
 const MentionStatusEnum = builder.enumType(MentionStatus, {
   name: 'MentionStatus',
@@ -48,7 +63,11 @@ const AlertKindEnum = builder.enumType(ListeningAlertKind, {
 });
 const ReportBucketEnum = builder.enumType('ListeningReportBucket', {
   description: 'The length of each point of a report series, aligned on UTC hours, days or ISO weeks (Monday).',
-  values: ['HOUR', 'DAY', 'WEEK'] as const,
+  values: {
+    HOUR: { description: 'One point per UTC hour.' },
+    DAY: { description: 'One point per UTC day.' },
+    WEEK: { description: 'One point per ISO week, from Monday 00:00 UTC.' },
+  } as const,
 });
 
 // node(id) answers null to those who may not see a listening record: the unique lookup gets a
@@ -64,7 +83,7 @@ export const TrackedBrandType = builder.prismaNode('TrackedBrand', {
   findUnique: (id, ctx) => ({ id: Number(id), ...staffOnly(ctx) }),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique.' }),
-    kind: t.expose('kind', { type: BrandKindEnum }),
+    kind: t.expose('kind', { type: BrandKindEnum, description: 'Ours or a competitor.' }),
     keywords: t.exposeStringList('keywords', { description: 'Whole words, case- and accent-insensitive.' }),
     exclusionKeywords: t.exposeStringList('exclusionKeywords', { description: 'A mention containing any of these is not this brand.' }),
     archivedAt: t.expose('archivedAt', {
@@ -83,8 +102,8 @@ const ListeningSourceType = builder.prismaNode('ListeningSource', {
   description: 'Where mentions come from. Visible to COMMUNITY_MANAGER and ADMIN.',
   findUnique: (id, ctx) => ({ id: Number(id), ...managersOnly(ctx) }),
   fields: (t) => ({
-    name: t.exposeString('name'),
-    kind: t.expose('kind', { type: SourceKindEnum }),
+    name: t.exposeString('name', { description: 'Its display name, 1 to 100 characters.' }),
+    kind: t.expose('kind', { type: SourceKindEnum, description: 'A polled feed format, or WEBHOOK.' }),
     url: t.exposeString('url', { nullable: true, description: 'The feed polled; null for WEBHOOK sources.' }),
     pollIntervalMinutes: t.exposeInt('pollIntervalMinutes', { description: 'Minutes between polls while they succeed (WEBHOOK sources are never polled).' }),
     enabled: t.exposeBoolean('enabled', { description: 'Disabled sources are not polled, and their webhook deliveries are refused.' }),
@@ -116,14 +135,14 @@ export const MentionType = builder.prismaNode('Mention', {
     }),
     url: t.exposeString('url', { nullable: true, description: 'Where it was published; null if unknown.' }),
     title: t.exposeString('title', { description: 'Empty when the item had none.' }),
-    body: t.exposeString('body'),
+    body: t.exposeString('body', { description: 'The text of the item, up to 20000 characters.' }),
     author: t.exposeString('author', { nullable: true, description: "The author's name as the source gave it; null if unknown." }),
     publishedAt: t.expose('publishedAt', { type: 'DateTime', description: 'As the source dated it; when it was ingested if undated. Reports and alerts count by it.' }),
     ingestedAt: t.expose('ingestedAt', { type: 'DateTime', description: 'When Tertulia stored it.' }),
     language: t.exposeString('language', { nullable: true, description: 'ISO 639-1 ("en", "es"); null when undetermined.' }),
     sentimentScore: t.exposeFloat('sentimentScore', { description: 'Average word polarity, about -5 to 5; near 0 is neutral.' }),
-    sentiment: t.expose('sentiment', { type: SentimentEnum }),
-    status: t.expose('status', { type: MentionStatusEnum }),
+    sentiment: t.expose('sentiment', { type: SentimentEnum, description: 'sentimentScore as a label.' }),
+    status: t.expose('status', { type: MentionStatusEnum, description: "Where the team's triage of it stands." }),
     assignee: t.relation('assignee', { nullable: true, description: 'The team member asked to look at it; null when unassigned.' }),
     thread: t.field({
       type: ThreadType,
@@ -181,8 +200,8 @@ const AlertRuleType = builder.prismaNode('ListeningAlertRule', {
     'When to raise a listening alert; evaluated every LISTENING_JOB_INTERVAL_MS over windows aligned on the epoch. Visible to COMMUNITY_MANAGER and ADMIN.',
   findUnique: (id, ctx) => ({ id: Number(id), ...managersOnly(ctx) }),
   fields: (t) => ({
-    name: t.exposeString('name'),
-    kind: t.expose('kind', { type: AlertKindEnum }),
+    name: t.exposeString('name', { description: 'Its display name, 1 to 100 characters.' }),
+    kind: t.expose('kind', { type: AlertKindEnum, description: 'What it watches for; fixed at creation.' }),
     brand: t.relation('brand', { nullable: true, description: 'Null: every brand-matched mention.' }),
     keyword: t.exposeString('keyword', { nullable: true, description: 'KEYWORD rules: the watched term, whole word, case- and accent-insensitive; null for others.' }),
     windowMinutes: t.exposeInt('windowMinutes', { description: 'The length of a window, in minutes; at most one alert per window.' }),
@@ -200,15 +219,15 @@ export const ListeningAlertType = builder.prismaNode('ListeningAlert', {
   description: 'What a listening alert rule found in one window. Visible to COMMUNITY_MANAGER and ADMIN; deleted with its rule.',
   findUnique: (id, ctx) => ({ id: Number(id), ...managersOnly(ctx) }),
   fields: (t) => ({
-    rule: t.relation('rule'),
+    rule: t.relation('rule', { description: 'The rule that raised it.' }),
     brand: t.relation('brand', { nullable: true, description: "The rule's brand; null when it watches every brand-matched mention." }),
-    kind: t.expose('kind', { type: AlertKindEnum }),
+    kind: t.expose('kind', { type: AlertKindEnum, description: "The rule's kind." }),
     windowStart: t.expose('windowStart', { type: 'DateTime', description: 'The window counted: from windowStart, inclusive.' }),
     windowEnd: t.expose('windowEnd', { type: 'DateTime', description: 'To windowEnd, exclusive. The alert may be raised before the window is over.' }),
     observed: t.exposeInt('observed', { description: 'Mentions counted in the window.' }),
     baseline: t.exposeFloat('baseline', { description: 'Average per window over the trailing baseline (0 for KEYWORD).' }),
     message: t.exposeString('message', { description: 'What happened, in plain English.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the alert was raised.' }),
     acknowledgedAt: t.expose('acknowledgedAt', { type: 'DateTime', nullable: true, description: 'null until someone acknowledges it.' }),
     acknowledgedBy: t.relation('acknowledgedBy', { nullable: true, description: 'null until someone acknowledges it.' }),
   }),
@@ -221,9 +240,9 @@ const ReportPointType = builder.simpleObject('ListeningReportPoint', {
   fields: (t) => ({
     start: t.field({ type: 'DateTime', description: 'Start of the bucket (UTC); it lasts one ListeningReportBucket.' }),
     volume: t.int({ description: 'Mentions of the brand; positive + neutral + negative.' }),
-    positive: t.int(),
-    neutral: t.int(),
-    negative: t.int(),
+    positive: t.int({ description: 'POSITIVE mentions in the bucket.' }),
+    neutral: t.int({ description: 'NEUTRAL mentions in the bucket.' }),
+    negative: t.int({ description: 'NEGATIVE mentions in the bucket.' }),
   }),
 });
 const RisingTermType = builder.simpleObject('RisingTerm', {
@@ -237,12 +256,12 @@ const RisingTermType = builder.simpleObject('RisingTerm', {
 const BrandReportType = builder.objectRef<listening.BrandReport>('BrandListeningReport').implement({
   description: 'What the web said about one brand over the period of listeningReport.',
   fields: (t) => ({
-    brand: t.field({ type: TrackedBrandType, resolve: (r) => r.brand }),
+    brand: t.field({ type: TrackedBrandType, description: 'The brand reported.', resolve: (r) => r.brand }),
     volume: t.exposeInt('volume', { description: 'Mentions of the brand published in the period.' }),
     shareOfVoice: t.exposeFloat('shareOfVoice', { description: "This brand's share (0..1) of the volume of the brands reported." }),
-    positive: t.exposeInt('positive'),
-    neutral: t.exposeInt('neutral'),
-    negative: t.exposeInt('negative'),
+    positive: t.exposeInt('positive', { description: 'POSITIVE mentions in the period.' }),
+    neutral: t.exposeInt('neutral', { description: 'NEUTRAL mentions in the period.' }),
+    negative: t.exposeInt('negative', { description: 'NEGATIVE mentions in the period.' }),
     netSentiment: t.exposeFloat('netSentiment', { description: '(positive - negative) / volume, from -1 to 1.' }),
     series: t.field({ type: [ReportPointType], description: 'Volume per bucket, oldest first, empty buckets included.', resolve: (r) => r.series }),
     risingTerms: t.field({ type: [RisingTermType], description: 'At most 10, most risen first.', resolve: (r) => r.risingTerms }),
@@ -256,9 +275,9 @@ const MentionFilterInput = builder.inputType('MentionFilter', {
   fields: (t) => ({
     brandIds: t.idList({ description: 'Mentions of any of these brands.' }),
     sourceIds: t.idList({ description: 'Mentions from any of these sources.' }),
-    sentiments: t.field({ type: [SentimentEnum] }),
+    sentiments: t.field({ type: [SentimentEnum], description: 'Mentions with any of these sentiments.' }),
     languages: t.stringList({ description: 'ISO 639-1 codes, e.g. ["es"].' }),
-    statuses: t.field({ type: [MentionStatusEnum] }),
+    statuses: t.field({ type: [MentionStatusEnum], description: 'Mentions in any of these triage statuses.' }),
     assigneeId: t.id({ description: 'Mentions assigned to this user.' }),
     from: t.field({ type: 'DateTime', description: 'Published at or after.' }),
     to: t.field({ type: 'DateTime', description: 'Published before.' }),
@@ -277,7 +296,7 @@ builder.queryFields((t) => ({
       type: 'TrackedBrand',
       cursor: 'id',
       description: 'Staff. By name.',
-      args: { includeArchived: t.arg.boolean({ defaultValue: false }) },
+      args: { includeArchived: t.arg.boolean({ defaultValue: false, description: 'Also archived brands.' }) },
       resolve: (query, _root, args, ctx) => {
         return prisma().trackedBrand.findMany({
           ...query,
@@ -312,7 +331,7 @@ builder.queryFields((t) => ({
       type: 'Mention',
       cursor: 'id',
       description: 'Staff. Newest first.',
-      args: { filter: t.arg({ type: MentionFilterInput }) },
+      args: { filter: t.arg({ type: MentionFilterInput, description: 'Omitted: mentions of tracked brands, all statuses.' }) },
       resolve: async (query, _root, args, ctx) => {
         return prisma().mention.findMany({
           ...query,
@@ -330,10 +349,10 @@ builder.queryFields((t) => ({
     type: [BrandReportType],
     description: 'Staff. Volume, share of voice, sentiment and rising terms per brand over [from, to); all active brands unless `brandIds`.',
     args: {
-      from: t.arg({ type: 'DateTime', required: true }),
-      to: t.arg({ type: 'DateTime', required: true }),
-      bucket: t.arg({ type: ReportBucketEnum, required: true }),
-      brandIds: t.arg.idList(),
+      from: t.arg({ type: 'DateTime', required: true, description: 'Start of the period, inclusive.' }),
+      to: t.arg({ type: 'DateTime', required: true, description: 'End of the period, exclusive; after `from`.' }),
+      bucket: t.arg({ type: ReportBucketEnum, required: true, description: 'The length of each point of the series; at most 1000 points.' }),
+      brandIds: t.arg.idList({ description: 'TrackedBrand ids to report, archived ones included; omitted: every active brand.' }),
     },
     resolve: (_root, args, ctx) =>
       listening.listeningReport(ctx.viewer, {
@@ -415,7 +434,7 @@ const CreateBrandInput = builder.inputType('CreateTrackedBrandInput', {
   description: 'A brand to track. Its keywords apply to mentions ingested from now on.',
   fields: (t) => ({
     name: t.string({ required: true, description: '1 to 100 characters; unique.' }),
-    kind: t.field({ type: BrandKindEnum, required: true }),
+    kind: t.field({ type: BrandKindEnum, required: true, description: 'Ours or a competitor.' }),
     keywords: t.stringList({ required: true, description: '1 to 50; whole words, case- and accent-insensitive.' }),
     exclusionKeywords: t.stringList({ description: `Up to 50; a mention with any of them is not this brand. ${KEYWORDS}` }),
   }),
@@ -423,22 +442,22 @@ const CreateBrandInput = builder.inputType('CreateTrackedBrandInput', {
 const UpdateBrandInput = builder.inputType('UpdateTrackedBrandInput', {
   description: 'Changes to a tracked brand, with the rules of CreateTrackedBrandInput; omitted fields keep their value.',
   fields: (t) => ({
-    brandId: t.id({ required: true }),
+    brandId: t.id({ required: true, description: 'The global id of the TrackedBrand.' }),
     name: t.string({ description: '1 to 100 characters; unique.' }),
-    kind: t.field({ type: BrandKindEnum }),
+    kind: t.field({ type: BrandKindEnum, description: 'Ours or a competitor.' }),
     keywords: t.stringList({ description: `1 to 50, replacing the old ones. ${KEYWORDS}` }),
     exclusionKeywords: t.stringList({ description: 'Up to 50, replacing the old ones.' }),
   }),
 });
 const BrandIdInput = builder.inputType('ArchiveTrackedBrandInput', {
   description: 'The brand to archive; archiving it again changes nothing.',
-  fields: (t) => ({ brandId: t.id({ required: true }) }),
+  fields: (t) => ({ brandId: t.id({ required: true, description: 'The global id of the TrackedBrand.' }) }),
 });
 const CreateSourceInput = builder.inputType('CreateListeningSourceInput', {
   description: 'A new listening source.',
   fields: (t) => ({
     name: t.string({ required: true, description: '1 to 100 characters.' }),
-    kind: t.field({ type: SourceKindEnum, required: true }),
+    kind: t.field({ type: SourceKindEnum, required: true, description: 'A feed format to poll, or WEBHOOK; cannot change later.' }),
     url: t.string({ description: 'An http(s) URL up to 2000 characters. Required for feeds; not used by WEBHOOK.' }),
     pollIntervalMinutes: t.int({ description: 'Defaults to 15 (1 to 10080).' }),
     enabled: t.boolean({ description: 'Defaults to true.' }),
@@ -447,7 +466,7 @@ const CreateSourceInput = builder.inputType('CreateListeningSourceInput', {
 const UpdateSourceInput = builder.inputType('UpdateListeningSourceInput', {
   description: 'Changes to a listening source; omitted fields keep their value. Its kind cannot change.',
   fields: (t) => ({
-    sourceId: t.id({ required: true }),
+    sourceId: t.id({ required: true, description: 'The global id of the ListeningSource.' }),
     name: t.string({ description: '1 to 100 characters.' }),
     url: t.string({ description: 'An http(s) URL up to 2000 characters; not for WEBHOOK sources.' }),
     pollIntervalMinutes: t.int({ description: '1 to 10080.' }),
@@ -456,7 +475,7 @@ const UpdateSourceInput = builder.inputType('UpdateListeningSourceInput', {
 });
 const PollSourceInput = builder.inputType('PollListeningSourceInput', {
   description: 'The feed to poll now (not a WEBHOOK source).',
-  fields: (t) => ({ sourceId: t.id({ required: true }) }),
+  fields: (t) => ({ sourceId: t.id({ required: true, description: 'The global id of the ListeningSource.' }) }),
 });
 const MentionItemInput = builder.inputType('MentionInput', {
   description: 'One mention to ingest. Text fields are trimmed.',
@@ -478,16 +497,22 @@ const IngestInput = builder.inputType('IngestMentionsInput', {
 });
 const SetStatusInput = builder.inputType('SetMentionStatusInput', {
   description: "A mention's new triage status; any status may follow any other.",
-  fields: (t) => ({ mentionId: t.id({ required: true }), status: t.field({ type: MentionStatusEnum, required: true }) }),
+  fields: (t) => ({
+    mentionId: t.id({ required: true, description: 'The global id of the Mention.' }),
+    status: t.field({ type: MentionStatusEnum, required: true, description: 'The new status.' }),
+  }),
 });
 const AssignMentionInput = builder.inputType('AssignMentionInput', {
   description: 'Who should look at a mention.',
-  fields: (t) => ({ mentionId: t.id({ required: true }), assigneeId: t.id({ description: 'A team member (any role above MEMBER); null to unassign.' }) }),
+  fields: (t) => ({
+    mentionId: t.id({ required: true, description: 'The global id of the Mention.' }),
+    assigneeId: t.id({ description: 'A team member (any role above MEMBER); null to unassign.' }),
+  }),
 });
 const ToThreadInput = builder.inputType('ConvertMentionToThreadInput', {
   description: 'A mention without a thread yet, and where to start one. The body is the mention\'s, with its URL.',
   fields: (t) => ({
-    mentionId: t.id({ required: true }),
+    mentionId: t.id({ required: true, description: 'The global id of the Mention.' }),
     spaceId: t.id({ required: true, description: 'A space you can see.' }),
     title: t.string({ description: "Defaults to the mention's title (or the start of its body); cut to 200 characters." }),
   }),
@@ -495,7 +520,7 @@ const ToThreadInput = builder.inputType('ConvertMentionToThreadInput', {
 const ToCaseInput = builder.inputType('ConvertMentionToCaseInput', {
   description: 'A mention without a case yet, and where to open one.',
   fields: (t) => ({
-    mentionId: t.id({ required: true }),
+    mentionId: t.id({ required: true, description: 'The global id of the Mention.' }),
     channelId: t.id({ required: true, description: 'The support channel the case belongs to; routing rules apply.' }),
     priority: t.field({ type: CasePriorityEnum, description: 'Defaults to HIGH for a negative mention, NORMAL otherwise.' }),
   }),
@@ -517,34 +542,36 @@ const CreateRuleInput = builder.inputType('CreateListeningAlertRuleInput', {
 const UpdateRuleInput = builder.inputType('UpdateListeningAlertRuleInput', {
   description: 'Changes to a listening alert rule, with the rules of CreateListeningAlertRuleInput; omitted fields keep their value.',
   fields: (t) => ({
-    ruleId: t.id({ required: true }),
+    ruleId: t.id({ required: true, description: 'The global id of the ListeningAlertRule.' }),
     name: t.string({ description: '1 to 100 characters.' }),
     keyword: t.string({ description: 'KEYWORD rules only: 1 to 100 characters.' }),
     windowMinutes: t.int({ description: '5 to 10080.' }),
     spikeFactor: t.float({ description: '1 to 1000.' }),
     minVolume: t.int({ description: '1 to 1000000.' }),
     baselineWindows: t.int({ description: '1 to 720.' }),
-    enabled: t.boolean(),
+    enabled: t.boolean({ description: 'Disabled rules raise nothing.' }),
   }),
 });
 const RuleIdInput = builder.inputType('DeleteListeningAlertRuleInput', {
   description: 'The listening alert rule to delete, with its alerts.',
-  fields: (t) => ({ ruleId: t.id({ required: true }) }),
+  fields: (t) => ({ ruleId: t.id({ required: true, description: 'The global id of the ListeningAlertRule.' }) }),
 });
 const AlertIdInput = builder.inputType('AcknowledgeListeningAlertInput', {
   description: 'The alert to acknowledge; acknowledging it again changes nothing.',
-  fields: (t) => ({ alertId: t.id({ required: true }) }),
+  fields: (t) => ({ alertId: t.id({ required: true, description: 'The global id of the ListeningAlert.' }) }),
 });
 
 const BrandPayload = builder.simpleObject('TrackedBrandPayload', { fields: (t) => ({ brand: t.field({ type: TrackedBrandType }) }) });
 const SourcePayload = builder.simpleObject('ListeningSourcePayload', { fields: (t) => ({ source: t.field({ type: ListeningSourceType }) }) });
 const CreatedSourcePayload = builder.simpleObject('CreateListeningSourcePayload', {
+  description: 'What createListeningSource answers when it succeeds.',
   fields: (t) => ({
-    source: t.field({ type: ListeningSourceType }),
+    source: t.field({ type: ListeningSourceType, description: 'The source created.' }),
     webhookSecret: t.string({ nullable: true, description: 'WEBHOOK sources: the signing secret, shown only now.' }),
   }),
 });
 const IngestPayload = builder.simpleObject('IngestMentionsPayload', {
+  description: 'What ingestMentions answers when it succeeds: how many mentions of the batch were new.',
   fields: (t) => ({
     accepted: t.int({ description: 'New mentions stored.' }),
     duplicates: t.int({ description: 'Already there (same source and external id); left unchanged.' }),
@@ -552,12 +579,24 @@ const IngestPayload = builder.simpleObject('IngestMentionsPayload', {
 });
 const MentionPayload = builder.simpleObject('MentionPayload', { fields: (t) => ({ mention: t.field({ type: MentionType }) }) });
 const ToThreadPayload = builder.simpleObject('ConvertMentionToThreadPayload', {
-  fields: (t) => ({ mention: t.field({ type: MentionType }), thread: t.field({ type: ThreadType }) }),
+  description: 'What convertMentionToThread answers when it succeeds.',
+  fields: (t) => ({
+    mention: t.field({ type: MentionType, description: 'The mention, now ENGAGED and linked to the thread.' }),
+    thread: t.field({ type: ThreadType, description: 'The thread started from it.' }),
+  }),
 });
 const ToCasePayload = builder.simpleObject('ConvertMentionToCasePayload', {
-  fields: (t) => ({ mention: t.field({ type: MentionType }), supportCase: t.field({ type: SupportCaseType }) }),
+  description: 'What convertMentionToCase answers when it succeeds.',
+  fields: (t) => ({
+    mention: t.field({ type: MentionType, description: 'The mention, now ENGAGED and linked to the case.' }),
+    supportCase: t.field({ type: SupportCaseType, description: 'The case opened from it.' }),
+  }),
 });
-const RulePayload = builder.simpleObject('ListeningAlertRulePayload', { fields: (t) => ({ rule: t.field({ type: AlertRuleType }) }) });
+const RulePayload = builder.simpleObject('ListeningAlertRulePayload', {
+  description: 'What a write to a listening alert rule answers when it succeeds.',
+  fields: (t) => ({ rule: t.field({ type: AlertRuleType, description: 'The rule as it is now; after deleteListeningAlertRule, as it was.' }) }),
+});
+
 const AlertPayload = builder.simpleObject('ListeningAlertPayload', { fields: (t) => ({ alert: t.field({ type: ListeningAlertType }) }) });
 
 const id = (value: string, typename: string, path: string) => decodeId(value, [typename], path).id;

@@ -21,10 +21,27 @@ import * as moderation from './moderation.service.js';
 
 // ---- Enums ---------------------------------------------------------------------------------------
 
-const ReportReasonEnum = builder.enumType(ReportReason, { name: 'ReportReason', description: 'OTHER needs a note.' });
+const ReportReasonEnum = builder.enumType(ReportReason, {
+  name: 'ReportReason',
+  description: 'OTHER needs a note.',
+  values: {
+    SPAM: { description: 'Advertising or other unsolicited content.' },
+    ABUSE: { description: 'Insulting or offensive.' },
+    HARASSMENT: { description: 'Targets a person, repeatedly or threateningly.' },
+    OFF_TOPIC: { description: 'Does not belong where it was posted.' },
+    MISINFORMATION: { description: 'False or misleading.' },
+    ILLEGAL: { description: 'Against the law.' },
+    OTHER: { description: 'Something else, said in the note.' },
+  },
+});
 const ReportStatusEnum = builder.enumType(ReportStatus, {
   name: 'ReportStatus',
   description: 'OPEN while moderators look at it; then the outcome: ACTION_TAKEN or DISMISSED.',
+  values: {
+    OPEN: { description: 'Moderators have not decided yet.' },
+    ACTION_TAKEN: { description: 'Moderators acted on it.' },
+    DISMISSED: { description: 'Moderators found nothing to do.' },
+  },
 });
 const QueueItemStatusEnum = builder.enumType(QueueItemStatus, {
   name: 'QueueItemStatus',
@@ -36,7 +53,16 @@ const QueueItemStatusEnum = builder.enumType(QueueItemStatus, {
     DISMISSED: { description: 'Closed with nothing to do.' },
   },
 });
-const LockReasonEnum = builder.enumType(LockReason, { name: 'LockReason', description: 'Why a thread was locked.' });
+const LockReasonEnum = builder.enumType(LockReason, {
+  name: 'LockReason',
+  description: 'Why a thread was locked.',
+  values: {
+    OFF_TOPIC: { description: 'The discussion strayed from its subject.' },
+    TOO_HEATED: { description: 'The discussion turned hostile.' },
+    RESOLVED: { description: 'The question is settled.' },
+    SPAM: { description: 'The thread draws spam.' },
+  },
+});
 const ModerationActionKindEnum = builder.enumType(ModerationActionKind, {
   name: 'ModerationActionKind',
   description: 'APPROVE publishes content automod held. APPEAL_UPHELD / APPEAL_REVERSED record the decision on an appeal.',
@@ -77,6 +103,11 @@ const AutomodTriggerEnum = builder.enumType(AutomodTrigger, {
 const AutomodActionEnum = builder.enumType(AutomodAction, {
   name: 'AutomodAction',
   description: 'BLOCK: the write fails (AutomodBlockedError). HOLD: published only once a moderator approves it from the queue. FLAG: stays visible, enters the queue.',
+  values: {
+    BLOCK: { description: 'The write fails with AutomodBlockedError; nothing is written.' },
+    HOLD: { description: 'Written as HELD: published only once a moderator approves it from the queue.' },
+    FLAG: { description: 'Published, and put in the moderation queue.' },
+  },
 });
 const QueueResolutionEnum = builder.enumType('QueueResolution', {
   description: "How a queue item ends; its reports take the same outcome, which their reporters see.",
@@ -129,11 +160,11 @@ export const ReportType = builder.prismaNode('Report', {
       description: 'The thread, post or user reported; null if you can no longer see it.',
       resolve: (report, _args, ctx) => loadSubject(ctx, report.subjectType, report.subjectId),
     }),
-    reason: t.expose('reason', { type: ReportReasonEnum }),
+    reason: t.expose('reason', { type: ReportReasonEnum, description: 'Why it was reported.' }),
     note: t.exposeString('note', { nullable: true, description: "The reporter's own words; null if none were given." }),
     status: t.expose('status', { type: ReportStatusEnum, description: 'The outcome, once moderators resolved it.' }),
-    reporter: t.relation('reporter'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    reporter: t.relation('reporter', { description: 'Who reported it.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was reported.' }),
     resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'When its queue item was resolved or dismissed; null while OPEN.' }),
   }),
 });
@@ -190,7 +221,7 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
     resolvedBy: t.relation('resolvedBy', { nullable: true, description: 'Who resolved or dismissed it; null while open.' }),
     resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'null while open.' }),
     resolutionNote: t.exposeString('resolutionNote', { nullable: true, description: "The resolving moderator's note; null if none." }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it entered the queue.' }),
   }),
 });
 
@@ -201,7 +232,7 @@ export const ModerationActionType = builder.prismaNode('ModerationAction', {
     'One entry of the moderation log. Members see entries about content they can see and about themselves: what and why; who acted only moderators see.',
   findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.actionVisibleWhere(ctx.viewer)] }),
   fields: (t) => ({
-    kind: t.expose('kind', { type: ModerationActionKindEnum }),
+    kind: t.expose('kind', { type: ModerationActionKindEnum, description: 'What was done.' }),
     subject: t.field({
       type: builder.nodeInterfaceRef(),
       nullable: true,
@@ -212,7 +243,7 @@ export const ModerationActionType = builder.prismaNode('ModerationAction', {
     classifier: t.expose('classifier', { type: HideClassifierEnum, nullable: true, description: 'HIDE (and bulk HIDE) only; null otherwise.' }),
     lockReason: t.expose('lockReason', { type: LockReasonEnum, nullable: true, description: 'LOCK only; null otherwise.' }),
     until: t.expose('until', { type: 'DateTime', nullable: true, description: 'End of a suspension.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the action was taken.' }),
     targetUser: t.relation('targetUser', { description: 'The author of the content, or the user acted on.' }),
     moderator: t.field({
       type: UserType,
@@ -247,10 +278,10 @@ export const AppealType = builder.prismaNode('Appeal', {
     action: t.relation('action', { description: 'The moderation log entry appealed against.' }),
     appellant: t.relation('appellant', { description: 'The user the action was taken against.' }),
     message: t.exposeString('message', { description: "The appellant's case, 1 to 2000 characters." }),
-    status: t.expose('status', { type: AppealStatusEnum }),
+    status: t.expose('status', { type: AppealStatusEnum, description: 'Pending, or how it was decided.' }),
     resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'When it was decided; null while PENDING.' }),
     decision: t.relation('decision', { nullable: true, description: 'The log entry with the decision and its reason.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was filed.' }),
   }),
 });
 
@@ -268,7 +299,7 @@ builder.prismaObject('AutomodHit', {
       resolve: (hit, _args, ctx) => (hit.subjectType ? loadSubject(ctx, hit.subjectType, hit.subjectId!) : null),
     }),
     matched: t.exposeString('matched', { description: 'What matched: the word, link, text or count.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the rule matched.' }),
   }),
 });
 
@@ -280,8 +311,9 @@ export const AutomodRuleType = builder.prismaNode('AutomodRule', {
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique; shown to writers it blocks (AutomodBlockedError.ruleName).' }),
     enabled: t.exposeBoolean('enabled', { description: 'Disabled rules match nothing.' }),
-    trigger: t.expose('trigger', { type: AutomodTriggerEnum }),
-    action: t.expose('action', { type: AutomodActionEnum }),
+    trigger: t.expose('trigger', { type: AutomodTriggerEnum, description: 'What the rule looks for; its settings are the fields named after it.' }),
+    action: t.expose('action', { type: AutomodActionEnum, description: 'What happens to a write that matches.' }),
+
     keywords: t.exposeStringList('keywords', { description: 'KEYWORD: whole words, stored lower-case without accents.' }),
     pattern: t.exposeString('pattern', { nullable: true, description: 'PATTERN: an RE2 regular expression, case-insensitive.' }),
     minAccountAgeDays: t.exposeInt('minAccountAgeDays', { nullable: true, description: 'LINK: links from accounts younger than this many days match; null: no age condition.' }),
@@ -291,7 +323,7 @@ export const AutomodRuleType = builder.prismaNode('AutomodRule', {
     windowMinutes: t.exposeInt('windowMinutes', { nullable: true, description: 'RATE: the window, in minutes; null for other triggers.' }),
     exemptRoles: t.field({ type: [RoleEnum], description: 'Writers with these roles are not screened by this rule.', resolve: (rule) => rule.exemptRoles }),
     exemptSpaceIds: t.idList({ description: 'Space ids where this rule does not apply.', resolve: (rule) => rule.exemptSpaceIds.map((id) => encodeGlobalID('Space', id)) }),
-    createdBy: t.relation('createdBy'),
+    createdBy: t.relation('createdBy', { description: 'Who created the rule.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     hits: t.relatedConnection('hits', {
@@ -332,7 +364,7 @@ builder.queryFields((t) => ({
     type: 'ModerationQueueItem',
     cursor: 'id',
     description: 'MODERATOR and above. Highest priority first, then oldest first.',
-    args: { filter: t.arg({ type: QueueFilter }) },
+    args: { filter: t.arg({ type: QueueFilter, description: 'Omitted: OPEN and CLAIMED items.' }) },
     resolve: (query, _root, args, ctx) => {
       return prisma().moderationQueueItem.findMany({ ...query, where: queueWhere(ctx, args.filter), orderBy: moderation.QUEUE_ORDER });
     },
@@ -351,7 +383,7 @@ builder.queryFields((t) => ({
     type: 'ModerationAction',
     cursor: 'id',
     description: 'Newest first. Moderators see everything; others the entries about content they can see and about themselves.',
-    args: { filter: t.arg({ type: LogFilter }) },
+    args: { filter: t.arg({ type: LogFilter, description: 'Omitted: every entry you may see.' }) },
     resolve: (query, _root, args, ctx) => {
       return prisma().moderationAction.findMany({ ...query, where: logWhere(ctx, args.filter), orderBy: { id: 'desc' } });
     },
@@ -361,7 +393,7 @@ builder.queryFields((t) => ({
     type: 'Appeal',
     cursor: 'id',
     description: 'MODERATOR and above: appeals, oldest first.',
-    args: { status: t.arg({ type: AppealStatusEnum }) },
+    args: { status: t.arg({ type: AppealStatusEnum, description: 'Only appeals in this status; omitted: all.' }) },
     resolve: (query, _root, args, ctx) => {
       moderation.requireModerator(ctx.viewer);
       return prisma().appeal.findMany({ ...query, where: args.status ? { status: args.status } : {}, orderBy: { id: 'asc' } });
@@ -422,17 +454,17 @@ const ReportContentInput = builder.inputType('ReportContentInput', {
 });
 const QueueItemInput = builder.inputType('ClaimQueueItemInput', {
   description: 'The queue item to claim; claiming your own claim again extends it.',
-  fields: (t) => ({ itemId: t.id({ required: true }) }),
+  fields: (t) => ({ itemId: t.id({ required: true, description: 'The global id of the ModerationQueueItem.' }) }),
 });
 const ReleaseQueueItemInput = builder.inputType('ReleaseQueueItemInput', {
   description: 'The claimed queue item to release.',
-  fields: (t) => ({ itemId: t.id({ required: true }) }),
+  fields: (t) => ({ itemId: t.id({ required: true, description: 'The global id of the ModerationQueueItem.' }) }),
 });
 const ResolveQueueItemInput = builder.inputType('ResolveQueueItemInput', {
   description: 'How a queue item ends.',
   fields: (t) => ({
-    itemId: t.id({ required: true }),
-    resolution: t.field({ type: QueueResolutionEnum, required: true }),
+    itemId: t.id({ required: true, description: 'The global id of the ModerationQueueItem.' }),
+    resolution: t.field({ type: QueueResolutionEnum, required: true, description: 'Whether something was done about it.' }),
     note: t.string({ description: 'Up to 1000 characters, kept as resolutionNote.' }),
   }),
 });
@@ -454,7 +486,7 @@ const ContentActionInput = builder.inputType('ContentActionInput', {
 const LockThreadInput = builder.inputType('LockThreadInput', {
   description: 'An OPEN thread to lock, and why.',
   fields: (t) => ({
-    threadId: t.id({ required: true }),
+    threadId: t.id({ required: true, description: 'The global id of the Thread.' }),
     reason: t.field({ type: LockReasonEnum, required: true, description: "Kept as the log entry's lockReason." }),
     note: t.string({ description: 'More about why, up to 1000 characters (the log shows it as the reason).' }),
   }),
@@ -462,16 +494,16 @@ const LockThreadInput = builder.inputType('LockThreadInput', {
 const REASON = 'Why: 1 to 1000 characters, kept in the moderation log.';
 const UnlockThreadInput = builder.inputType('UnlockThreadInput', {
   description: 'A LOCKED thread to unlock, and why.',
-  fields: (t) => ({ threadId: t.id({ required: true }), reason: t.string({ required: true, description: REASON }) }),
+  fields: (t) => ({ threadId: t.id({ required: true, description: 'The global id of the Thread.' }), reason: t.string({ required: true, description: REASON }) }),
 });
 const UserActionInput = builder.inputType('UserActionInput', {
   description: 'A user to act on (not yourself), and why.',
-  fields: (t) => ({ userId: t.id({ required: true }), reason: t.string({ required: true, description: REASON }) }),
+  fields: (t) => ({ userId: t.id({ required: true, description: 'The global id of the User.' }), reason: t.string({ required: true, description: REASON }) }),
 });
 const SuspendUserInput = builder.inputType('SuspendUserInput', {
   description: 'A MEMBER to suspend (staff cannot be suspended), until when, and why.',
   fields: (t) => ({
-    userId: t.id({ required: true }),
+    userId: t.id({ required: true, description: 'The global id of the User.' }),
     until: t.field({ type: 'DateTime', required: true, description: 'In the future, within 10 years.' }),
     reason: t.string({ required: true, description: REASON }),
   }),
@@ -480,7 +512,7 @@ const BulkModerateInput = builder.inputType('BulkModerateInput', {
   description: 'One action, with one reason, on many threads and posts.',
   fields: (t) => ({
     subjectIds: t.idList({ required: true, description: '1 to 100 Thread or Post ids, each once.' }),
-    action: t.field({ type: BulkModerationActionEnum, required: true }),
+    action: t.field({ type: BulkModerationActionEnum, required: true, description: 'What to do to every subject.' }),
     classifier: t.field({ type: HideClassifierEnum, description: 'Required for HIDE.' }),
     reason: t.string({ required: true, description: 'Why: 1 to 1000 characters, kept in every log entry.' }),
   }),
@@ -495,16 +527,16 @@ const AppealInput = builder.inputType('AppealModerationActionInput', {
 const ResolveAppealInput = builder.inputType('ResolveAppealInput', {
   description: 'The decision on a PENDING appeal.',
   fields: (t) => ({
-    appealId: t.id({ required: true }),
-    decision: t.field({ type: AppealDecisionEnum, required: true }),
+    appealId: t.id({ required: true, description: 'The global id of the Appeal.' }),
+    decision: t.field({ type: AppealDecisionEnum, required: true, description: 'Whether the action stands or is undone.' }),
     reason: t.string({ required: true, description: 'Why: 1 to 1000 characters, kept in the log entry of the decision.' }),
   }),
 });
 const automodRuleFields = (t: PothosInputFields) => ({
   name: t.string({ description: '1 to 100 characters; unique.' }),
   enabled: t.boolean({ description: 'Defaults to true.' }),
-  trigger: t.field({ type: AutomodTriggerEnum }),
-  action: t.field({ type: AutomodActionEnum }),
+  trigger: t.field({ type: AutomodTriggerEnum, description: 'What the rule looks for.' }),
+  action: t.field({ type: AutomodActionEnum, description: 'What happens to a write that matches.' }),
   keywords: t.stringList({ description: 'KEYWORD: words or phrases, matched whole, ignoring case and accents.' }),
   pattern: t.string({ description: 'PATTERN: RE2 syntax (no backreferences or lookaround), up to 500 characters.' }),
   minAccountAgeDays: t.int({ description: 'LINK: links from accounts younger than this.' }),
@@ -522,24 +554,32 @@ const CreateAutomodRuleInput = builder.inputType('CreateAutomodRuleInput', {
 });
 const UpdateAutomodRuleInput = builder.inputType('UpdateAutomodRuleInput', {
   description: 'Omitted fields keep their value.',
-  fields: (t) => ({ ruleId: t.id({ required: true }), ...automodRuleFields(t) }),
+  fields: (t) => ({ ruleId: t.id({ required: true, description: 'The global id of the AutomodRule.' }), ...automodRuleFields(t) }),
 });
 const DeleteAutomodRuleInput = builder.inputType('DeleteAutomodRuleInput', {
   description: 'The automod rule to delete.',
-  fields: (t) => ({ ruleId: t.id({ required: true }) }),
+  fields: (t) => ({ ruleId: t.id({ required: true, description: 'The global id of the AutomodRule.' }) }),
 });
 
 const ReportPayload = builder.simpleObject('ReportPayload', { fields: (t) => ({ report: t.field({ type: ReportType }) }) });
 const QueueItemPayload = builder.simpleObject('QueueItemPayload', { fields: (t) => ({ item: t.field({ type: QueueItemType }) }) });
 const ModerationActionPayload = builder.simpleObject('ModerationActionPayload', {
+  description: 'What a moderation action answers when it succeeds: the log entry it wrote.',
+
   fields: (t) => ({ action: t.field({ type: ModerationActionType, description: 'The log entry written.' }) }),
 });
 const BulkModeratePayload = builder.simpleObject('BulkModeratePayload', {
+  description: 'What bulkModerate answers when it succeeds.',
+
   fields: (t) => ({ actions: t.field({ type: [ModerationActionType], description: 'One log entry per subject, in input order.' }) }),
 });
 const AppealPayload = builder.simpleObject('AppealPayload', { fields: (t) => ({ appeal: t.field({ type: AppealType }) }) });
 const AutomodRulePayload = builder.simpleObject('AutomodRulePayload', { fields: (t) => ({ rule: t.field({ type: AutomodRuleType }) }) });
-const DeleteAutomodRulePayload = builder.simpleObject('DeleteAutomodRulePayload', { fields: (t) => ({ deletedRuleId: t.id() }) });
+const DeleteAutomodRulePayload = builder.simpleObject('DeleteAutomodRulePayload', {
+  description: 'What deleteAutomodRule answers when it succeeds.',
+  fields: (t) => ({ deletedRuleId: t.id({ description: 'The global id the deleted rule had.' }) }),
+});
+
 
 type RuleArgs = {
   exemptSpaceIds?: string[] | null;

@@ -16,7 +16,8 @@ builder.queryField('search', (t) =>
       type: SearchHitUnion,
       description:
         'Full-text search over threads and posts you can see, best match first. Understands English and Spanish word forms and web-search syntax ("exact phrase", or, -exclude).',
-      args: { query: t.arg.string({ required: true }) },
+      args: { query: t.arg.string({ required: true, description: 'What to look for, 1 to 200 characters once trimmed.' }) },
+
       resolve: async (_root, args, ctx) => {
         checkCursor('after', args.after);
         checkCursor('before', args.before);

@@ -9,7 +9,10 @@ import './cases.schema.js';
 
 const AttentionKindEnum = builder.enumType('AttentionKind', {
   description: 'What is waiting: a support case (supportCase is set) or a forum thread (thread is set).',
-  values: ['CASE', 'THREAD'] as const,
+  values: {
+    CASE: { description: 'A support case waits for an answer from the team.' },
+    THREAD: { description: 'A public thread waits for a first reply.' },
+  } as const,
 });
 const AttentionReasonEnum = builder.enumType('AttentionReason', {
   description: 'What the person is waiting for.',
@@ -38,13 +41,13 @@ const threadsById = (ctx: Context, query: object) =>
 const AttentionItemType = builder.objectRef<attention.AttentionItem>('AttentionItem').implement({
   description: 'Someone waiting on the team: since when, and for what.',
   fields: (t) => ({
-    kind: t.field({ type: AttentionKindEnum, resolve: (item) => item.kind }),
+    kind: t.field({ type: AttentionKindEnum, description: 'A case or a thread.', resolve: (item) => item.kind }),
     waitingSince: t.expose('waitingSince', {
       type: 'DateTime',
       description: "A case: the requester's first message since the team's last public reply. A thread: when it was created.",
     }),
     waitingMinutes: t.int({ description: 'Minutes waited so far (wall-clock).', resolve: (item) => Math.floor((item.now.getTime() - item.waitingSince.getTime()) / 60_000) }),
-    waitingFor: t.field({ type: AttentionReasonEnum, resolve: (item) => item.waitingFor }),
+    waitingFor: t.field({ type: AttentionReasonEnum, description: 'What the person is waiting for.', resolve: (item) => item.waitingFor }),
     supportCase: t.prismaField({
       type: 'SupportCase',
       nullable: true,
@@ -74,9 +77,10 @@ builder.queryField('attentionQueue', (t) =>
     {
       type: AttentionItemType,
       description:
-        'Staff: open cases waiting on the team (your departments; all for managers and admins) and public threads no one but their author has answered after their space threshold, oldest wait first.',
+        'Staff: open cases waiting on the team (your departments; all for managers and admins) and public threads no one but their author has answered after their space threshold, oldest wait first. Pages forward only, with `first` and `after`.',
       authScopes: { staff: true },
-      args: { filter: t.arg({ type: AttentionFilterInput }) },
+      args: { filter: t.arg({ type: AttentionFilterInput, description: 'Narrows the queue; omitted: everything waiting that you may see.' }) },
+
       resolve: async (_root, args, ctx) => {
         if (args.first == null) throw ValidationError.field('first', 'is required: the queue pages forward, oldest wait first');
         const filter = {

@@ -25,6 +25,10 @@ export const CaseStatusEnum = builder.enumType(CaseStatus, {
 const CaseRatingEnum = builder.enumType(CaseRating, {
   name: 'CaseRating',
   description: "The requester's verdict on the support, counted in customer satisfaction (CSAT).",
+  values: {
+    GOOD: { description: 'Satisfied: counts towards CSAT.' },
+    BAD: { description: 'Not satisfied: counts against CSAT.' },
+  },
 });
 const INTERNAL = 'Internal: staff of the case only.';
 const CaseTimelineKindEnum = builder.enumType(CaseEventKind, {
@@ -87,11 +91,11 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
   fields: (t) => ({
     number: t.exposeInt('number', { description: 'Sequential, what people quote: "case #42".' }),
     subject: t.exposeString('subject', { description: 'Up to 200 characters.' }),
-    status: t.expose('status', { type: CaseStatusEnum }),
-    priority: t.expose('priority', { type: CasePriorityEnum }),
+    status: t.expose('status', { type: CaseStatusEnum, description: 'Where the case stands.' }),
+    priority: t.expose('priority', { type: CasePriorityEnum, description: "How urgent it is; picks the channel's SLA targets." }),
     tags: t.exposeStringList('tags', { description: 'Set by the routing rule that matched on opening; empty if none did.' }),
     requester: t.relation('requester', { description: 'Who asked for help (for a case opened from a thread, its author).' }),
-    channel: t.relation('channel'),
+    channel: t.relation('channel', { description: 'The channel it came in through.' }),
     department: t.relation('department', { description: 'The team handling it: the channel\'s default, a routing rule\'s, or where it was transferred.' }),
     assignee: t.relation('assignee', { nullable: true, description: 'The department member handling it; null while unassigned.' }),
     thread: t.field({
@@ -160,10 +164,10 @@ export const CaseMessageType = builder.prismaNode('CaseMessage', {
   description: 'A message on a case: a public one is seen by whoever sees the case; an internal note only by staff of the case.',
   findUnique: (id, ctx) => ({ id: Number(id), AND: [cases.messageVisibleWhere(ctx.viewer)] }),
   fields: (t) => ({
-    body: t.exposeString('body'),
+    body: t.exposeString('body', { description: 'The text, 1 to 50000 characters.' }),
     internal: t.exposeBoolean('internal', { description: 'An internal note: never shown to the requester.' }),
     author: t.relation('author', { description: 'The requester or a member of staff.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was written.' }),
     supportCase: t.relation('case', { description: 'The case it belongs to.' }),
   }),
 });
@@ -175,11 +179,11 @@ export const CaseTimelineEntryType = builder.prismaNode('CaseEvent', {
   description: 'One change to a case, in plain words. Internal entries are shown to staff of the case only.',
   findUnique: (id, ctx) => ({ id: Number(id), AND: [cases.timelineVisibleWhere(ctx.viewer)] }),
   fields: (t) => ({
-    kind: t.expose('kind', { type: CaseTimelineKindEnum }),
+    kind: t.expose('kind', { type: CaseTimelineKindEnum, description: 'What the entry records.' }),
     summary: t.exposeString('summary', { description: 'What happened, in plain English, e.g. "Transferred from Billing to Tech"; never holds a reason.' }),
     internal: t.exposeBoolean('internal', { description: 'Staff of the case only: never shown to the requester.' }),
     actor: t.relation('actor', { nullable: true, description: 'Who did it; null when the system did (routing, SLA alerts, round robin).' }),
-    occurredAt: t.expose('createdAt', { type: 'DateTime' }),
+    occurredAt: t.expose('createdAt', { type: 'DateTime', description: 'When it happened.' }),
     reason: t.string({
       nullable: true,
       description: 'Why (a transfer, an escalation, …). A reason marked internal is null for the requester.',
@@ -198,8 +202,8 @@ const CaseFilterInput = builder.inputType('SupportCaseFilter', {
   description: 'Narrows supportCases(...): the given conditions must all hold; a list matches any of its values.',
   fields: (t) => ({
     departmentId: t.id({ description: 'Cases of this department.' }),
-    statuses: t.field({ type: [CaseStatusEnum] }),
-    priorities: t.field({ type: [CasePriorityEnum] }),
+    statuses: t.field({ type: [CaseStatusEnum], description: 'Cases in any of these statuses.' }),
+    priorities: t.field({ type: [CasePriorityEnum], description: 'Cases of any of these priorities.' }),
     assigneeId: t.id({ description: 'Cases assigned to this user.' }),
     unassigned: t.boolean({ description: 'Only cases no one is handling.' }),
   }),
@@ -230,7 +234,7 @@ builder.queryFields((t) => ({
       cursor: 'id',
       description: 'The cases you asked for, newest first.',
       authScopes: { signedIn: true },
-      args: { statuses: t.arg({ type: [CaseStatusEnum] }) },
+      args: { statuses: t.arg({ type: [CaseStatusEnum], description: 'Only cases in any of these statuses; omitted: all.' }) },
       resolve: (query, _root, args, ctx) => {
         return prisma().supportCase.findMany({ ...query, where: cases.myCasesWhere(ctx.viewer, args.statuses ?? undefined), orderBy: { id: 'desc' } });
       },
@@ -243,7 +247,7 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: "Staff: the cases you handle (your departments'; all for managers and admins), newest first.",
     authScopes: { staff: true },
-    args: { filter: t.arg({ type: CaseFilterInput }) },
+    args: { filter: t.arg({ type: CaseFilterInput, description: 'Narrows the list; omitted: every case you handle.' }) },
     resolve: (query, _root, args, ctx) => {
       return prisma().supportCase.findMany({ ...query, where: cases.staffCaseListWhere(ctx.viewer, caseFilter(args.filter)), orderBy: { id: 'desc' } });
     },
@@ -265,7 +269,7 @@ const OpenCaseInput = builder.inputType('OpenCaseInput', {
 const OpenCaseFromThreadInput = builder.inputType('OpenCaseFromThreadInput', {
   description: "A thread you can see, to follow up as a case: its title and body become the case's subject and first message, at NORMAL priority unless routing sets another.",
   fields: (t) => ({
-    threadId: t.id({ required: true }),
+    threadId: t.id({ required: true, description: 'The global id of the Thread.' }),
     channelId: t.id({ required: true, description: 'An active SupportChannel.' }),
     reason: t.string({ required: true, description: "Why, 1 to 2000 characters; on the OPENED entry of the timeline." }),
     reasonIsInternal: t.boolean({ description: 'Hide the reason from the requester. Defaults to false.' }),
@@ -274,7 +278,7 @@ const OpenCaseFromThreadInput = builder.inputType('OpenCaseFromThreadInput', {
 const ReplyToCaseInput = builder.inputType('ReplyToCaseInput', {
   description: 'A message on a case that is not CLOSED.',
   fields: (t) => ({
-    caseId: t.id({ required: true }),
+    caseId: t.id({ required: true, description: 'The global id of the SupportCase.' }),
     body: t.string({ required: true, description: '1 to 50000 characters, trimmed.' }),
     internal: t.boolean({ description: 'An internal note for staff (never shown to the requester). Defaults to false.' }),
   }),
@@ -282,14 +286,14 @@ const ReplyToCaseInput = builder.inputType('ReplyToCaseInput', {
 const AssignCaseInput = builder.inputType('AssignCaseInput', {
   description: 'Who handles a case that is not CLOSED.',
   fields: (t) => ({
-    caseId: t.id({ required: true }),
+    caseId: t.id({ required: true, description: 'The global id of the SupportCase.' }),
     assigneeId: t.id({ description: "A member of the case's department; null to unassign." }),
   }),
 });
 const TransferCaseInput = builder.inputType('TransferCaseInput', {
   description: 'Another department for a case that is not CLOSED. Its SLA clocks go on in the new department\'s hours.',
   fields: (t) => ({
-    caseId: t.id({ required: true }),
+    caseId: t.id({ required: true, description: 'The global id of the SupportCase.' }),
     departmentId: t.id({ required: true, description: 'Not the current one.' }),
     reason: t.string({ required: true, description: 'Why, 1 to 2000 characters; on the timeline.' }),
     reasonIsInternal: t.boolean({ description: 'Hide the reason from the requester. Defaults to false.' }),
@@ -298,27 +302,29 @@ const TransferCaseInput = builder.inputType('TransferCaseInput', {
 const EscalateCaseInput = builder.inputType('EscalateCaseInput', {
   description: 'A case (not CLOSED) to escalate; an URGENT one stays URGENT but its leads are still told.',
   fields: (t) => ({
-    caseId: t.id({ required: true }),
+    caseId: t.id({ required: true, description: 'The global id of the SupportCase.' }),
     reason: t.string({ required: true, description: 'Why, 1 to 2000 characters; staff only.' }),
   }),
 });
 const SetCaseStatusInput = builder.inputType('SetCaseStatusInput', {
   description: 'The new status of a case that is not CLOSED.',
   fields: (t) => ({
-    caseId: t.id({ required: true }),
+    caseId: t.id({ required: true, description: 'The global id of the SupportCase.' }),
     status: t.field({ type: CaseStatusEnum, required: true, description: 'Any but NEW.' }),
   }),
 });
 const RateCaseInput = builder.inputType('RateCaseInput', {
   description: 'Your rating of a case you asked for, once it is RESOLVED or CLOSED; once per case.',
   fields: (t) => ({
-    caseId: t.id({ required: true }),
-    rating: t.field({ type: CaseRatingEnum, required: true }),
+    caseId: t.id({ required: true, description: 'The global id of the SupportCase.' }),
+    rating: t.field({ type: CaseRatingEnum, required: true, description: 'Whether you are satisfied.' }),
     comment: t.string({ description: 'Up to 2000 characters.' }),
   }),
 });
 
 const SupportCasePayload = builder.simpleObject('SupportCasePayload', {
+  description: 'What a write to a case answers when it succeeds.',
+
   fields: (t) => ({
     supportCase: t.field({
       type: SupportCaseType,
@@ -333,7 +339,11 @@ async function visible(ctx: { viewer: Parameters<typeof cases.caseVisibleWhere>[
   return prisma().supportCase.findFirst({ where: { id: kase.id, AND: [cases.caseVisibleWhere(ctx.viewer)] } });
 }
 const ReplyToCasePayload = builder.simpleObject('ReplyToCasePayload', {
-  fields: (t) => ({ caseMessage: t.field({ type: CaseMessageType }), supportCase: t.field({ type: SupportCaseType, nullable: true }) }),
+  description: 'What replyToCase answers when it succeeds.',
+  fields: (t) => ({
+    caseMessage: t.field({ type: CaseMessageType, description: 'The message written.' }),
+    supportCase: t.field({ type: SupportCaseType, nullable: true, description: 'The case after the reply; null when you may no longer see it.' }),
+  }),
 });
 
 const caseId = (id: string) => decodeId(id, ['SupportCase'], 'input.caseId').id;
@@ -433,7 +443,8 @@ builder.subscriptionField('caseUpdated', (t) =>
     type: CaseTimelineEntryType,
     description:
       'Each new timeline entry of a case, live, as you are allowed to see it (the requester never gets internal entries). For its requester and its staff; rights are checked per entry.',
-    args: { caseId: t.arg.id({ required: true }) },
+    args: { caseId: t.arg.id({ required: true, description: 'The global id of the SupportCase.' }) },
+
     subscribe: (_root, args, ctx) => cases.subscribeToCase(ctx.viewer, decodeId(args.caseId, ['SupportCase'], 'caseId').id, ctx),
     resolve: (entry) => entry,
   }),

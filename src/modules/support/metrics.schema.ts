@@ -17,7 +17,7 @@ const DurationStatsType = builder.objectRef<metrics.DurationStats>('DurationStat
 const SlaComplianceType = builder.objectRef<metrics.SupportMetrics['slaCompliance'][number]>('SlaCompliance').implement({
   description: 'Decided clocks of one metric: met (stopped in time) and breached; ratio = met / (met + breached).',
   fields: (t) => ({
-    metric: t.field({ type: SlaMetricEnum, resolve: (row) => row.metric }),
+    metric: t.field({ type: SlaMetricEnum, description: 'The SLA clock counted.', resolve: (row) => row.metric }),
     met: t.exposeInt('met', { description: 'Clocks stopped before they ran out.' }),
     breached: t.exposeInt('breached', { description: 'Clocks that ran out, stopped or not.' }),
     ratio: t.exposeFloat('ratio', { nullable: true, description: 'met / (met + breached), 0 to 1; null when none is decided yet.' }),
@@ -27,8 +27,8 @@ const SlaComplianceType = builder.objectRef<metrics.SupportMetrics['slaComplianc
 const StatusCountType = builder.objectRef<metrics.SupportMetrics['backlog'][number]>('CaseStatusCount').implement({
   description: 'How many cases have one status now.',
   fields: (t) => ({
-    status: t.field({ type: CaseStatusEnum, resolve: (row) => row.status }),
-    count: t.exposeInt('count'),
+    status: t.field({ type: CaseStatusEnum, description: 'The status counted.', resolve: (row) => row.status }),
+    count: t.exposeInt('count', { description: 'Cases in that status now.' }),
   }),
 });
 
@@ -57,7 +57,7 @@ const SupportMetricsType = builder.objectRef<metrics.SupportMetrics>('SupportMet
     slaCompliance: t.field({ type: [SlaComplianceType], description: 'One entry per SlaMetric.', resolve: (m) => m.slaCompliance }),
     backlog: t.field({ type: [StatusCountType], description: 'Cases per status now, whenever opened; every status listed.', resolve: (m) => m.backlog }),
     reassignments: t.exposeInt('reassignments', { description: 'Assignments, in the period, of cases that had been assigned before.' }),
-    csat: t.field({ type: CsatType, resolve: (m) => m.csat }),
+    csat: t.field({ type: CsatType, description: 'Ratings of the cases opened in the period.', resolve: (m) => m.csat }),
   }),
 });
 
@@ -67,9 +67,10 @@ builder.queryField('supportMetrics', (t) =>
     description: 'Managers and admins: any department or all. Agents: one of their departments.',
     authScopes: { staff: true },
     args: {
-      from: t.arg({ type: 'DateTime', required: true }),
-      to: t.arg({ type: 'DateTime', required: true }),
-      departmentId: t.arg.id(),
+      from: t.arg({ type: 'DateTime', required: true, description: 'Start of the period, inclusive.' }),
+      to: t.arg({ type: 'DateTime', required: true, description: 'End of the period, exclusive.' }),
+      departmentId: t.arg.id({ description: 'The Department to measure; omitted: every department (managers and admins only).' }),
+
     },
     resolve: (_root, args, ctx) =>
       metrics.supportMetrics(ctx.viewer, {

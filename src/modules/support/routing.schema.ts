@@ -27,7 +27,7 @@ export const RoutingRuleType = builder.prismaNode('RoutingRule', {
   description: 'Staff only. Conditions all hold (an empty list matches anything) → actions apply. First match wins.',
   findUnique: (id, ctx) => ({ id: ctx.viewer && isStaff(ctx.viewer.role) ? Number(id) : -1 }),
   fields: (t) => ({
-    name: t.exposeString('name'),
+    name: t.exposeString('name', { description: 'Its display name, 1 to 100 characters.' }),
     position: t.exposeInt('position', { description: '1 is tried first; positions run 1, 2, 3… without gaps.' }),
     active: t.exposeBoolean('active', { description: 'Inactive rules are skipped.' }),
     channels: t.field({
@@ -83,15 +83,23 @@ const CreateRoutingRuleInput = builder.inputType('CreateRoutingRuleInput', {
 });
 const UpdateRoutingRuleInput = builder.inputType('UpdateRoutingRuleInput', {
   description: 'Changes to a routing rule; omitted fields keep their value, given lists replace the old ones.',
-  fields: (t) => ({ ruleId: t.id({ required: true }), name: t.string({ description: '1 to 100 characters.' }), ...ruleFields(t) }),
+  fields: (t) => ({
+    ruleId: t.id({ required: true, description: 'The global id of the RoutingRule.' }),
+    name: t.string({ description: '1 to 100 characters.' }),
+    ...ruleFields(t),
+  }),
 });
 const DeleteRoutingRuleInput = builder.inputType('DeleteRoutingRuleInput', {
   description: 'The routing rule to delete; the rules after it move up.',
-  fields: (t) => ({ ruleId: t.id({ required: true }) }),
+  fields: (t) => ({ ruleId: t.id({ required: true, description: 'The global id of the RoutingRule.' }) }),
 });
 
 const RoutingRulePayload = builder.simpleObject('RoutingRulePayload', { fields: (t) => ({ rule: t.field({ type: RoutingRuleType }) }) });
-const DeleteRoutingRulePayload = builder.simpleObject('DeleteRoutingRulePayload', { fields: (t) => ({ deletedRuleId: t.id() }) });
+const DeleteRoutingRulePayload = builder.simpleObject('DeleteRoutingRulePayload', {
+  description: 'What deleteRoutingRule answers when it succeeds.',
+  fields: (t) => ({ deletedRuleId: t.id({ description: 'The global id the deleted rule had.' }) }),
+});
+
 
 type RuleArgs = {
   channelIds?: string[] | null;

@@ -13,17 +13,43 @@ import * as support from './support.service.js';
 export const CasePriorityEnum = builder.enumType(CasePriority, {
   name: 'CasePriority',
   description: "LOW < NORMAL < HIGH < URGENT: picks the channel's SLA target; escalateCase moves a case one step up.",
+  values: {
+    LOW: { description: 'The least urgent.' },
+    NORMAL: { description: 'The default for a new case.' },
+    HIGH: { description: 'More urgent than NORMAL; the default for a case opened from a negative mention.' },
+    URGENT: { description: 'The most urgent; escalating an URGENT case keeps it URGENT.' },
+
+  },
 });
 const SupportChannelKindEnum = builder.enumType(SupportChannelKind, {
   name: 'SupportChannelKind',
   description: 'How requests reach a channel: a label for people and reports; every kind works the same way.',
+  values: {
+    EMAIL: { description: 'Requests by email.' },
+    WEB_FORM: { description: 'Requests through a form on a website.' },
+    CHAT: { description: 'Requests by live chat.' },
+    PHONE: { description: 'Requests by phone.' },
+    SOCIAL: { description: 'Requests on social networks.' },
+    FORUM: { description: 'Requests from the community forum.' },
+  },
 });
-const WeekdayEnum = builder.enumType('Weekday', { description: 'A day of the week, in the department\'s time zone.', values: support.WEEKDAYS });
+const WeekdayEnum = builder.enumType('Weekday', {
+  description: 'A day of the week, in the department\'s time zone.',
+  values: {
+    MONDAY: { description: 'Monday.' },
+    TUESDAY: { description: 'Tuesday.' },
+    WEDNESDAY: { description: 'Wednesday.' },
+    THURSDAY: { description: 'Thursday.' },
+    FRIDAY: { description: 'Friday.' },
+    SATURDAY: { description: 'Saturday.' },
+    SUNDAY: { description: 'Sunday.' },
+  } satisfies Record<support.Weekday, { description: string }>,
+});
 
 const OpeningHoursType = builder.objectRef<{ day: support.Weekday; opens: string; closes: string }>('OpeningHours').implement({
   description: 'One interval of a weekly schedule, in local wall-clock time ("09:00" to "17:30"; "24:00" is midnight at the end of the day).',
   fields: (t) => ({
-    day: t.field({ type: WeekdayEnum, resolve: (hours) => hours.day }),
+    day: t.field({ type: WeekdayEnum, description: 'The day the interval falls on.', resolve: (hours) => hours.day }),
     opens: t.exposeString('opens', { description: '"HH:MM", local time.' }),
     closes: t.exposeString('closes', { description: '"HH:MM", after opens; "24:00" is the end of the day.' }),
   }),
@@ -32,7 +58,7 @@ const OpeningHoursType = builder.objectRef<{ day: support.Weekday; opens: string
 const DepartmentMemberType = builder.prismaObject('DepartmentMember', {
   description: 'A member of a support department: an AGENT, COMMUNITY_MANAGER or ADMIN who handles its cases.',
   fields: (t) => ({
-    user: t.relation('user'),
+    user: t.relation('user', { description: 'The staff member.' }),
     lead: t.exposeBoolean('lead', { description: 'Leads are notified when a case of the department is escalated.' }),
     onDuty: t.exposeBoolean('onDuty', { description: 'Takes automatically assigned cases.' }),
     addedAt: t.expose('addedAt', { type: 'DateTime', description: 'When they joined the department.' }),
@@ -70,7 +96,7 @@ export const DepartmentType = builder.prismaNode('Department', {
 const SlaTargetType = builder.objectRef<support.SlaTarget>('SlaTarget').implement({
   description: 'What the channel promises for one priority, in business minutes of the handling department.',
   fields: (t) => ({
-    priority: t.field({ type: CasePriorityEnum, resolve: (target) => target.priority }),
+    priority: t.field({ type: CasePriorityEnum, description: 'The case priority these targets apply to.', resolve: (target) => target.priority }),
     firstResponseMinutes: t.exposeInt('firstResponseMinutes', { description: 'From opening to the first public reply of staff.' }),
     nextResponseMinutes: t.exposeInt('nextResponseMinutes', { description: 'To answer each later message of the requester.' }),
     periodicUpdateMinutes: t.exposeInt('periodicUpdateMinutes', { description: 'Longest silence towards the requester while the case is open.' }),
@@ -85,7 +111,7 @@ export const SupportChannelType = builder.prismaNode('SupportChannel', {
   findUnique: (id, ctx) => ({ id: Number(id), ...support.channelNodeWhere(ctx.viewer) }),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique.' }),
-    kind: t.expose('kind', { type: SupportChannelKindEnum }),
+    kind: t.expose('kind', { type: SupportChannelKindEnum, description: 'How requests reach it.' }),
     active: t.exposeBoolean('active', { description: 'Only active channels take new cases.' }),
     defaultDepartment: t.relation('defaultDepartment', { description: 'Handles its new cases, unless a routing rule picks another department.' }),
     space: t.field({
@@ -129,7 +155,7 @@ builder.queryFields((t) => ({
       type: 'SupportChannel',
       cursor: 'id',
       description: 'Where to ask for help: the active channels, by name. Staff may pass includeInactive.',
-      args: { includeInactive: t.arg.boolean({ defaultValue: false }) },
+      args: { includeInactive: t.arg.boolean({ defaultValue: false, description: 'Staff: also inactive channels. Ignored for others.' }) },
       resolve: (query, _root, args, ctx) => {
         return prisma().supportChannel.findMany({
           ...query,
@@ -147,7 +173,7 @@ builder.queryFields((t) => ({
 const OpeningHoursInput = builder.inputType('OpeningHoursInput', {
   description: 'One opening interval; intervals of the same day must not overlap.',
   fields: (t) => ({
-    day: t.field({ type: WeekdayEnum, required: true }),
+    day: t.field({ type: WeekdayEnum, required: true, description: 'The day the interval falls on.' }),
     opens: t.string({ required: true, description: '"HH:MM", local time.' }),
     closes: t.string({ required: true, description: '"HH:MM" after opens; "24:00" for midnight.' }),
   }),
@@ -165,7 +191,7 @@ const CreateDepartmentInput = builder.inputType('CreateDepartmentInput', {
 const UpdateDepartmentInput = builder.inputType('UpdateDepartmentInput', {
   description: 'Changes to a department, with the rules of CreateDepartmentInput; omitted fields keep their value.',
   fields: (t) => ({
-    departmentId: t.id({ required: true }),
+    departmentId: t.id({ required: true, description: 'The global id of the Department.' }),
     name: t.string({ description: '1 to 100 characters; unique.' }),
     timeZone: t.string({ description: 'IANA time zone, e.g. "Europe/Madrid".' }),
     weeklyHours: t.field({ type: [OpeningHoursInput], description: 'Replaces the whole schedule.' }),
@@ -176,38 +202,41 @@ const UpdateDepartmentInput = builder.inputType('UpdateDepartmentInput', {
 const SetOnDutyInput = builder.inputType('SetOnDutyInput', {
   description: 'Whether a department member takes automatically assigned cases.',
   fields: (t) => ({
-    departmentId: t.id({ required: true }),
+    departmentId: t.id({ required: true, description: 'The global id of the Department.' }),
     userId: t.id({ description: 'Yourself when omitted; managers and admins may set anyone.' }),
-    onDuty: t.boolean({ required: true }),
+    onDuty: t.boolean({ required: true, description: 'true: takes automatically assigned cases; false: takes none.' }),
   }),
 });
 const AddDepartmentMemberInput = builder.inputType('AddDepartmentMemberInput', {
   description: 'A member to add to a department, or an existing member whose lead flag changes. New members start off duty.',
   fields: (t) => ({
-    departmentId: t.id({ required: true }),
+    departmentId: t.id({ required: true, description: 'The global id of the Department.' }),
     userId: t.id({ required: true, description: 'An AGENT, COMMUNITY_MANAGER or ADMIN.' }),
     lead: t.boolean({ description: 'Defaults to false for a new member; given for an existing one, changes it.' }),
   }),
 });
 const RemoveDepartmentMemberInput = builder.inputType('RemoveDepartmentMemberInput', {
   description: 'A member to remove from a department; the cases assigned to them there become unassigned.',
-  fields: (t) => ({ departmentId: t.id({ required: true }), userId: t.id({ required: true }) }),
+  fields: (t) => ({
+    departmentId: t.id({ required: true, description: 'The global id of the Department.' }),
+    userId: t.id({ required: true, description: 'The global id of the User to remove.' }),
+  }),
 });
 const SlaTargetInput = builder.inputType('SlaTargetInput', {
   description: 'The targets for one priority, each 1 to 525600 business minutes (see SlaTarget).',
   fields: (t) => ({
-    priority: t.field({ type: CasePriorityEnum, required: true }),
-    firstResponseMinutes: t.int({ required: true }),
-    nextResponseMinutes: t.int({ required: true }),
-    periodicUpdateMinutes: t.int({ required: true }),
-    resolutionMinutes: t.int({ required: true }),
+    priority: t.field({ type: CasePriorityEnum, required: true, description: 'The case priority these targets apply to.' }),
+    firstResponseMinutes: t.int({ required: true, description: 'From opening to the first public reply of staff.' }),
+    nextResponseMinutes: t.int({ required: true, description: 'To answer each later message of the requester.' }),
+    periodicUpdateMinutes: t.int({ required: true, description: 'Longest silence towards the requester while the case is open.' }),
+    resolutionMinutes: t.int({ required: true, description: 'From opening to RESOLVED or CLOSED, not counting time PENDING or ON_HOLD.' }),
   }),
 });
 const CreateSupportChannelInput = builder.inputType('CreateSupportChannelInput', {
   description: 'A new support channel.',
   fields: (t) => ({
     name: t.string({ required: true, description: '1 to 100 characters; unique.' }),
-    kind: t.field({ type: SupportChannelKindEnum, required: true }),
+    kind: t.field({ type: SupportChannelKindEnum, required: true, description: 'How requests reach it.' }),
     defaultDepartmentId: t.id({ required: true, description: 'The Department that handles its cases unless routing says otherwise.' }),
     spaceId: t.id({ description: 'The forum space of this channel.' }),
     active: t.boolean({ description: 'Defaults to true.' }),
@@ -217,9 +246,9 @@ const CreateSupportChannelInput = builder.inputType('CreateSupportChannelInput',
 const UpdateSupportChannelInput = builder.inputType('UpdateSupportChannelInput', {
   description: 'Changes to a channel, with the rules of CreateSupportChannelInput; omitted fields keep their value.',
   fields: (t) => ({
-    channelId: t.id({ required: true }),
+    channelId: t.id({ required: true, description: 'The global id of the SupportChannel.' }),
     name: t.string({ description: '1 to 100 characters; unique.' }),
-    kind: t.field({ type: SupportChannelKindEnum }),
+    kind: t.field({ type: SupportChannelKindEnum, description: 'How requests reach it.' }),
     defaultDepartmentId: t.id({ description: 'For cases opened from now on.' }),
     spaceId: t.id({ description: 'Pass null explicitly to unlink the space.' }),
     active: t.boolean({ description: 'false: the channel takes no new cases and is listed for staff only.' }),
@@ -229,11 +258,12 @@ const UpdateSupportChannelInput = builder.inputType('UpdateSupportChannelInput',
 
 const RotateIngestSecretInput = builder.inputType('RotateSupportChannelIngestSecretInput', {
   description: 'The channel whose inbound hook gets a new secret.',
-  fields: (t) => ({ channelId: t.id({ required: true }) }),
+  fields: (t) => ({ channelId: t.id({ required: true, description: 'The global id of the SupportChannel.' }) }),
 });
 const RotateIngestSecretPayload = builder.simpleObject('RotateSupportChannelIngestSecretPayload', {
+  description: 'What rotateSupportChannelIngestSecret answers when it succeeds.',
   fields: (t) => ({
-    channel: t.field({ type: SupportChannelType }),
+    channel: t.field({ type: SupportChannelType, description: 'The channel, now with ingestEnabled true.' }),
     secret: t.string({
       description:
         'Shown this once. Sign each POST /ingest/cases with it: X-Tertulia-Timestamp (Unix seconds) and X-Tertulia-Signature (sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">).',
