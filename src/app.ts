@@ -15,6 +15,8 @@ import { pruneActivity } from './jobs/activity-retention.js';
 import { scheduleJobs, type RunningJobs } from './jobs/schedule.js';
 import type { Logger } from './logger.js';
 import { configureIdentity } from './modules/identity/identity.service.js';
+import { useOneSignInPerOperation } from './modules/identity/one-sign-in.js';
+import { closeThrottle, openThrottle } from './modules/identity/throttle.js';
 import { configureListening, evaluateAlerts, pollDueSources } from './modules/listening/listening.service.js';
 import { receiveMentionWebhook } from './modules/listening/webhook.js';
 import { configureModeration } from './modules/moderation/moderation.service.js';
@@ -94,6 +96,7 @@ export function buildApp(config: Config, logger: Logger): App {
         blockFieldSuggestion: { enabled: true },
       }),
       useOperationLog(logger),
+      useOneSignInPerOperation(),
       usePageSizeCheck(),
       useSharedSubscriptionResults(),
     ],
@@ -156,6 +159,12 @@ export function buildApp(config: Config, logger: Logger): App {
       stopping = false;
       await openDatabase(config, (msg) => logger.info(msg));
       await openEventBus(config.redisUrl, config.redisChannelPrefix, (err, what) => logger.error({ err }, what), readActivityBetween);
+      // Keys beside the event channels' prefix: instances that share events share the counts.
+      openThrottle(
+        config.signIn,
+        config.redisUrl ? { url: config.redisUrl, keyPrefix: config.redisChannelPrefix } : undefined,
+        (err) => logger.warn({ err }, 'sign-in throttle: Redis is not answering; counting in memory'),
+      );
       started = true;
       jobs = scheduleJobs(
         [
@@ -212,6 +221,7 @@ export function buildApp(config: Config, logger: Logger): App {
       }
       await jobs?.stop();
       await closeEventBus();
+      await closeThrottle();
       await closeDatabase();
     },
   };

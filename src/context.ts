@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import DataLoader from 'dataloader';
 import { GraphQLError } from 'graphql';
 import type { YogaInitialContext } from 'graphql-yoga';
@@ -18,6 +19,8 @@ export interface Context {
   viewer: Viewer | null;
   /** The raw bearer token of this request, so sign-out can revoke exactly it. */
   token: string | null;
+  /** The client's IP address (its TCP socket's peer, HTTP or WebSocket), for the sign-in throttle. */
+  clientAddress: string | null;
   /** Per-request DataLoaders by name; see `loader()`. Never shared between requests. */
   loaders: Map<string, DataLoader<unknown, unknown>>;
   /** Over graphql-ws: closes this client's socket (a slow consumer, say). Absent over HTTP. */
@@ -37,6 +40,10 @@ export function loader<K, V>(ctx: Context, name: string, batch: DataLoader.Batch
 }
 
 type InitialContext = Partial<YogaInitialContext> & {
+  /** Over HTTP: Node's request (Yoga's server context). */
+  req?: IncomingMessage;
+  /** Over graphql-ws: the address of the socket, kept from the upgrade request (src/ws.ts). */
+  clientAddress?: string | null;
   connectionParams?: Record<string, unknown>;
   closeConnection?: Context['closeConnection'];
   transportBufferedBytes?: Context['transportBufferedBytes'];
@@ -45,7 +52,11 @@ type InitialContext = Partial<YogaInitialContext> & {
 /** The one context factory, used by Yoga for HTTP/SSE and by graphql-ws through getEnveloped. */
 export async function createContext(initial: InitialContext): Promise<Context> {
   const token = bearerToken(initial);
-  const transport = { closeConnection: initial.closeConnection, transportBufferedBytes: initial.transportBufferedBytes };
+  const transport = {
+    clientAddress: initial.clientAddress ?? initial.req?.socket.remoteAddress ?? null,
+    closeConnection: initial.closeConnection,
+    transportBufferedBytes: initial.transportBufferedBytes,
+  };
   if (!token) return { viewer: null, token: null, loaders: new Map(), ...transport };
   try {
     return { viewer: await authenticate(token), token, loaders: new Map(), ...transport };
