@@ -25,6 +25,8 @@ const config = loadConfig({
   // Without it, the in-memory event bus, as a single instance runs.
   REDIS_URL: process.env.BENCH_REDIS_URL,
   REDIS_CHANNEL_PREFIX: process.env.BENCH_REDIS_CHANNEL_PREFIX,
+  // The driver signs up hundreds of members from one address, which the sign-up throttle would stop.
+  SIGNUP_MAX_PER_ADDRESS: '100000',
 });
 const app = buildApp(config, createLogger(config.logLevel));
 

@@ -18,6 +18,9 @@ export const ILL_FORMED_MESSAGE = 'must be well-formed Unicode text (it holds a 
 // (String.prototype.isWellFormed is Node 20's missing piece).
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** `text` with each lone surrogate replaced by U+FFFD (String.prototype.toWellFormed, Node 20 lacks it), for text fitted rather than refused. */
+export const toWellFormed = (text: string): string => text.replace(new RegExp(LONE_SURROGATE.source, 'g'), '\uFFFD');
+
 /**
  * Parses service input with a zod schema; failures become a ValidationError naming each field.
  * Strings holding NUL or ill-formed Unicode are refused at any depth, but in the top-level fields
@@ -97,6 +100,7 @@ export function textFieldErrors(value: unknown, path: string[]): FieldError[] {
  * PostgreSQL refuses year 0, and dates far beyond are mistakes, not plans.
  */
 export const DATE_RANGE = { min: new Date('0001-01-01T00:00:00.000Z'), max: new Date('9999-12-31T23:59:59.999Z') } as const;
+export const DATE_RANGE_MESSAGE = 'must be between years 0001 and 9999 (UTC)';
 
 /**
  * An RFC 3339 date-time with its offset, e.g. 2026-11-23T18:44:31.000Z, checked by graphql-scalars
@@ -111,7 +115,7 @@ export function parseDateTime(value: unknown): Date {
   } catch {
     throw new Error(`must be ${DATE_TIME_FORMAT}`);
   }
-  if (!(date >= DATE_RANGE.min && date <= DATE_RANGE.max)) throw new Error('must be between years 0001 and 9999 (UTC)');
+  if (!(date >= DATE_RANGE.min && date <= DATE_RANGE.max)) throw new Error(DATE_RANGE_MESSAGE);
   return date;
 }
 
