@@ -23,7 +23,7 @@ import type {
   MentionStatus,
 } from '../../generated/prisma/enums.js';
 import { foldedWords, foldText, wholeWordMatcher } from '../../text.js';
-import { DATE_RANGE, DATE_RANGE_MESSAGE, parseInput, toWellFormed, withoutNulls } from '../../validation.js';
+import { DATE_RANGE, DATE_RANGE_MESSAGE, parseInput, textFieldErrors, toWellFormed, withoutNulls } from '../../validation.js';
 import { createThreadWith } from '../community/community.service.js';
 import { requireManager, requireStaff } from '../identity/guards.js';
 import { recordingBlocks } from '../moderation/automod.js';
@@ -311,7 +311,7 @@ function feedItemInput(item: FeedItem): MentionInput {
   const title = withoutNul(item.title);
   return {
     externalId: withoutNul(item.externalId).slice(0, 500),
-    url: item.url && /^https?:\/\//i.test(item.url) && item.url.length <= 2000 && !item.url.includes('\u0000') ? item.url : null,
+    url: item.url && /^https?:\/\//i.test(item.url) && item.url.length <= 2000 && textFieldErrors(item.url, []).length === 0 ? item.url : null,
     title: title.slice(0, 500),
     body: (withoutNul(item.body) || title).slice(0, 20_000) || '(empty)',
     author: item.author == null ? null : withoutNul(item.author).slice(0, 200),
