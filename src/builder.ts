@@ -96,6 +96,7 @@ builder.scalarType('DateTime', {
   },
 });
 
+/** DateTime input, by validation.ts's parseDateTime: an RFC 3339 instant in the years 0001 to 9999. */
 function parseDateTimeScalar(value: unknown): Date {
   try {
     return parseDateTime(value);

@@ -37,16 +37,16 @@ export function parseInput<S extends z.ZodType>(
     unscanned.length && input && typeof input === 'object'
       ? Object.fromEntries(Object.entries(input).filter(([key]) => !unscanned.includes(key)))
       : input;
-  const nulErrors = textFieldErrors(scanned, rootPath);
+  const textErrors = textFieldErrors(scanned, rootPath);
   const parsed = schema.safeParse(input);
-  if (parsed.success && nulErrors.length === 0) return parsed.data;
-  const nulPaths = new Set(nulErrors.map((error) => error.path.join('.')));
+  if (parsed.success && textErrors.length === 0) return parsed.data;
+  const textPaths = new Set(textErrors.map((error) => error.path.join('.')));
   const issues = parsed.success ? [] : parsed.error.issues;
   const errors = [
-    ...nulErrors,
+    ...textErrors,
     ...issues
       .map((issue) => ({ path: [...rootPath, ...issue.path.map(String)], message: issueMessage(issue, input) }))
-      .filter((error) => !nulPaths.has(error.path.join('.'))),
+      .filter((error) => !textPaths.has(error.path.join('.'))),
   ];
   // One message per field: two checks that fail alike (a URL's format and its scheme) say it once.
   const same = (a: FieldError, b: FieldError) => a.message === b.message && a.path.join('.') === b.path.join('.');
