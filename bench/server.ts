@@ -28,6 +28,8 @@ const config = loadConfig({
   // Every bench client connects from 127.0.0.1: one socket each, thousands of them.
   WS_MAX_CONNECTIONS_PER_ADDRESS: '100000',
   SSE_MAX_SUBSCRIPTIONS_PER_ADDRESS: '100000',
+  // The driver signs up hundreds of members from one address, which the sign-up throttle would stop.
+  SIGNUP_MAX_PER_ADDRESS: '100000',
 });
 const app = buildApp(config, createLogger(config.logLevel));
 

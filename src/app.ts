@@ -15,6 +15,8 @@ import { pruneActivity } from './jobs/activity-retention.js';
 import { scheduleJobs, type RunningJobs } from './jobs/schedule.js';
 import type { Logger } from './logger.js';
 import { configureIdentity } from './modules/identity/identity.service.js';
+import { useOneSignInPerOperation } from './modules/identity/one-sign-in.js';
+import { closeThrottle, openThrottle } from './modules/identity/throttle.js';
 import { configureListening, evaluateAlerts, pollDueSources } from './modules/listening/listening.service.js';
 import { receiveMentionWebhook } from './modules/listening/webhook.js';
 import { configureModeration } from './modules/moderation/moderation.service.js';
@@ -61,7 +63,11 @@ export function buildApp(config: Config, logger: Logger): App {
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    context: (initial) => createContext(initial),
+    // The client address as the caps count it (TRUST_PROXY applied), for the sign-in throttle too.
+    context: (initial) => {
+      const { req } = initial as { req?: http.IncomingMessage };
+      return createContext({ ...initial, clientAddress: req ? addressOf(req) : null });
+    },
     landingPage: false,
     // Yoga's default would answer any Origin, credentials allowed.
     cors: corsForListedOrigins(transport.corsOrigins),
@@ -106,6 +112,7 @@ export function buildApp(config: Config, logger: Logger): App {
         blockFieldSuggestion: { enabled: true },
       }),
       useOperationLog(logger),
+      useOneSignInPerOperation(),
       usePageSizeCheck(),
       // Before the shared results, which would start the subscription.
       useHttpSubscriptionLimit(new AddressCounter(transport.sseMaxSubscriptionsPerAddress), addressOf),
@@ -162,6 +169,7 @@ export function buildApp(config: Config, logger: Logger): App {
   });
   const wsCleanup = serveGraphqlWs(wsServer, yoga, logger, {
     keepAliveMs: config.wsKeepAliveMs,
+    addressOf,
     maxSubscriptionsPerConnection: transport.wsMaxSubscriptionsPerConnection,
   });
 
@@ -181,6 +189,12 @@ export function buildApp(config: Config, logger: Logger): App {
       stopping = false;
       await openDatabase(config, (msg) => logger.info(msg));
       await openEventBus(config.redisUrl, config.redisChannelPrefix, (err, what) => logger.error({ err }, what), readActivityBetween);
+      // Keys beside the event channels' prefix: instances that share events share the counts.
+      openThrottle(
+        config.signIn,
+        config.redisUrl ? { url: config.redisUrl, keyPrefix: config.redisChannelPrefix } : undefined,
+        (err) => logger.warn({ err }, 'sign-in throttle: Redis is not answering; counting in memory'),
+      );
       started = true;
       jobs = scheduleJobs(
         [
@@ -237,6 +251,7 @@ export function buildApp(config: Config, logger: Logger): App {
       }
       await jobs?.stop();
       await closeEventBus();
+      await closeThrottle();
       await closeDatabase();
     },
   };

@@ -5,7 +5,6 @@ import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
 import { GraphQLError, Kind } from 'graphql';
-import { DateTimeResolver } from 'graphql-scalars';
 import type { Context } from './context.js';
 import { prisma } from './db/client.js';
 import {
@@ -14,6 +13,7 @@ import {
   ForbiddenError,
   InvalidCredentialsError,
   NotFoundError,
+  RateLimitedError,
   UnauthenticatedError,
   ValidationError,
 } from './errors.js';
@@ -22,6 +22,7 @@ import { getDatamodel } from './generated/pothos-prisma-types.js';
 import { isRowId } from './ids.js';
 import { MAX_PAGE_SIZE } from './pagination.js';
 import { GLOBAL_ID_DESCRIPTION } from './schema-docs.js';
+import { parseDateTime } from './validation.js';
 import { canManageCommunity, canModerate, isAdmin, isStaff } from './modules/identity/roles.js';
 
 export const builder = new SchemaBuilder<{
@@ -112,23 +113,19 @@ builder.subscriptionType({ description: 'Live updates over graphql-ws or Server-
 builder.scalarType('DateTime', {
   description: 'An RFC 3339 (ISO-8601) date-time. Answered in UTC, e.g. 2026-11-23T18:44:31.000Z; accepted with any offset, seconds included.',
   serialize: (value) => value.toISOString(),
-  parseValue: (value) => parseDateTime(value),
+  parseValue: (value) => parseDateTimeScalar(value),
   parseLiteral: (ast) => {
     if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be a string');
-    return parseDateTime(ast.value);
+    return parseDateTimeScalar(ast.value);
   },
 });
 
-/**
- * An RFC 3339 date-time with its offset, e.g. 2026-11-23T18:44:31.000Z, checked by graphql-scalars:
- * only real calendar dates and times (JavaScript's Date alone reads "2026-02-30" as 2 March, and
- * accepts forms such as bare years and local times whose meaning depends on the server).
- */
-function parseDateTime(value: unknown): Date {
+/** DateTime input, by validation.ts's parseDateTime: an RFC 3339 instant in the years 0001 to 9999. */
+function parseDateTimeScalar(value: unknown): Date {
   try {
-    return DateTimeResolver.parseValue(value) as Date;
-  } catch {
-    throw new GraphQLError('DateTime must be an ISO-8601 date-time with a time zone offset, e.g. 2026-11-23T18:44:31.000Z');
+    return parseDateTime(value);
+  } catch (error) {
+    throw new GraphQLError(`DateTime ${(error as Error).message}`);
   }
 }
 
@@ -184,6 +181,15 @@ builder.objectType(InvalidCredentialsError, {
   name: 'InvalidCredentialsError',
   description: 'The email and password do not match an account.',
   interfaces: [ErrorInterface],
+});
+
+builder.objectType(RateLimitedError, {
+  name: 'RateLimitedError',
+  description: 'Too many attempts for this account or from this address (SIGNIN_* settings); nothing was tried. Wait, then try again.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    retryAfterSeconds: t.exposeInt('retryAfterSeconds', { description: 'Whole seconds to wait before the next attempt can be made.' }),
+  }),
 });
 
 builder.objectType(AutomodBlockedError, {

@@ -18,6 +18,10 @@ const envSchema = z.object({
   REDIS_CHANNEL_PREFIX: z.string().max(100).default('tertulia:'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   TOKEN_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(24 * 30),
+  SIGNIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(10),
+  SIGNIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(100),
+  SIGNUP_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(50),
+  SIGNIN_LOCKOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
   MAX_QUERY_COST: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
@@ -70,6 +74,8 @@ export type Config = {
   redisChannelPrefix: string;
   logLevel: (typeof LOG_LEVELS)[number];
   tokenTtlHours: number;
+  /** The sign-in throttle: failures per account and per address, sign-ups per address, per window (src/modules/identity/throttle.ts). */
+  signIn: { maxFailuresPerAccount: number; maxFailuresPerAddress: number; maxSignUpsPerAddress: number; lockoutSeconds: number };
   maxBodyBytes: number;
   limits: { maxDepth: number; maxCost: number; maxAliases: number };
   /** How far (seconds, either way) a signed webhook's timestamp may be from this server's clock. */
@@ -126,6 +132,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisChannelPrefix: e.REDIS_CHANNEL_PREFIX,
     logLevel: e.LOG_LEVEL,
     tokenTtlHours: e.TOKEN_TTL_HOURS,
+    signIn: {
+      maxFailuresPerAccount: e.SIGNIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerAddress: e.SIGNIN_MAX_FAILURES_PER_ADDRESS,
+      maxSignUpsPerAddress: e.SIGNUP_MAX_PER_ADDRESS,
+      lockoutSeconds: e.SIGNIN_LOCKOUT_SECONDS,
+    },
     maxBodyBytes: e.MAX_BODY_BYTES,
     limits: { maxDepth: e.MAX_QUERY_DEPTH, maxCost: e.MAX_QUERY_COST, maxAliases: e.MAX_ALIASES },
     webhookToleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS,

@@ -18,6 +18,8 @@ export interface Context {
   viewer: Viewer | null;
   /** The raw bearer token of this request, so sign-out can revoke exactly it. */
   token: string | null;
+  /** The client's IP address (its TCP socket's peer, HTTP or WebSocket), for the sign-in throttle. */
+  clientAddress: string | null;
   /** Per-request DataLoaders by name; see `loader()`. Never shared between requests. */
   loaders: Map<string, DataLoader<unknown, unknown>>;
   /** Over graphql-ws: closes this client's socket (a slow consumer, say). Absent over HTTP. */
@@ -37,6 +39,8 @@ export function loader<K, V>(ctx: Context, name: string, batch: DataLoader.Batch
 }
 
 type InitialContext = Partial<YogaInitialContext> & {
+  /** The client's address as transport-guards' clientAddress tells it (TRUST_PROXY applied): app.ts over HTTP, ws.ts over graphql-ws. */
+  clientAddress?: string | null;
   connectionParams?: Record<string, unknown>;
   closeConnection?: Context['closeConnection'];
   transportBufferedBytes?: Context['transportBufferedBytes'];
@@ -45,7 +49,11 @@ type InitialContext = Partial<YogaInitialContext> & {
 /** The one context factory, used by Yoga for HTTP/SSE and by graphql-ws through getEnveloped. */
 export async function createContext(initial: InitialContext): Promise<Context> {
   const token = bearerToken(initial);
-  const transport = { closeConnection: initial.closeConnection, transportBufferedBytes: initial.transportBufferedBytes };
+  const transport = {
+    clientAddress: initial.clientAddress ?? null,
+    closeConnection: initial.closeConnection,
+    transportBufferedBytes: initial.transportBufferedBytes,
+  };
   if (!token) return { viewer: null, token: null, loaders: new Map(), ...transport };
   try {
     return { viewer: await authenticate(token), token, loaders: new Map(), ...transport };

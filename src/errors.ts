@@ -53,6 +53,18 @@ export class InvalidCredentialsError extends AppError {
   }
 }
 
+/** Too many attempts (failed sign-ins, sign-ups) for an account or from an address: nothing was tried. */
+export class RateLimitedError extends AppError {
+  readonly code = 'RATE_LIMITED';
+  constructor(
+    /** Whole seconds until an attempt can be made again (at least 1). */
+    readonly retryAfterSeconds: number,
+    message = `Too many attempts; try again in ${retryAfterSeconds} seconds`,
+  ) {
+    super(message);
+  }
+}
+
 /** An activity cursor older than the retained log: resuming from it would skip events. */
 export class CursorExpiredError extends AppError {
   readonly code = 'CURSOR_EXPIRED';

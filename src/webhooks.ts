@@ -57,6 +57,20 @@ export function timestampRefusal(header: string | string[] | undefined, toleranc
   return null;
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The body as JSON, or undefined when it is not valid UTF-8 JSON. Strictly UTF-8: a byte that is
+ * no character would otherwise be read as U+FFFD, and two different ids stored as one.
+ */
+export function parseJsonBody(raw: Buffer): unknown {
+  try {
+    return JSON.parse(utf8.decode(raw));
+  } catch {
+    return undefined;
+  }
+}
+
 export type WebhookLimits = {
   /** The largest body accepted (413 above it). */
   maxBytes: number;

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -24,7 +25,9 @@ export function serveGraphqlWs(
     keepAliveMs = 12_000,
     /** Operations in flight on one socket (subscriptions, queries while they run); more get an `error`. */
     maxSubscriptionsPerConnection = Infinity,
-  } = {},
+    /** The client's address, as the per-address caps and the sign-in throttle count it. */
+    addressOf = (req: IncomingMessage): string | null => req.socket.remoteAddress ?? null,
+  }: { keepAliveMs?: number; maxSubscriptionsPerConnection?: number; addressOf?: (req: IncomingMessage) => string | null } = {},
 ) {
   const heartbeat = keepAliveMs > 0 && Number.isFinite(keepAliveMs) ? keepAlive(wsServer, keepAliveMs) : undefined;
   const server = useServer<Record<string, unknown>>(
@@ -34,8 +37,10 @@ export function serveGraphqlWs(
       // Refuse a bad token at connection time: graphql-ws closes with 4403 Forbidden.
       onConnect: async (ctx) => {
         // graphql-ws keeps the HTTP upgrade request (headers and all) for the life of the
-        // connection; nothing here reads it (the token comes in connectionParams).
-        (ctx.extra as { request?: unknown }).request = undefined;
+        // connection; only its peer address is read (the token comes in connectionParams).
+        const extra = ctx.extra as Extra;
+        extra.clientAddress = extra.request ? addressOf(extra.request) : null;
+        extra.request = undefined;
         const value = ctx.connectionParams?.authorization;
         if (value === undefined) return true;
         try {
@@ -59,6 +64,7 @@ export function serveGraphqlWs(
         const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           socket: ctx.extra.socket,
+          clientAddress: (ctx.extra as Extra).clientAddress ?? null,
           params,
           connectionParams: withOperationAuthorization(ctx.connectionParams, params.extensions),
           // graphql-ws awaits each send, so a client that stops reading holds its subscriptions
@@ -152,6 +158,9 @@ function keepAlive(wsServer: WebSocketServer, periodMs: number): { stop(): void 
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }
+
+/** What graphql-ws's `extra` holds here: its upgrade request until onConnect, then only the peer's address. */
+type Extra = { request?: IncomingMessage; clientAddress?: string | null };
 
 // What getEnveloped hands back, carried to graphql-ws through rootValue (Yoga's recipe).
 type Enveloped = {

@@ -184,6 +184,90 @@ describe('date-times', () => {
   });
 });
 
+const Report = graphql(`
+  query InputReport($from: DateTime!, $to: DateTime!) { listeningReport(from: $from, to: $to, bucket: DAY) { volume } }
+`);
+
+describe('date-times out of range', () => {
+  it('are refused before years 0001 and after 9999 (UTC), offsets applied, with a clear error rather than a database one', async () => {
+    const RANGE_ERROR = 'DateTime must be between years 0001 and 9999 (UTC)';
+    const messages = (result: { errors?: readonly { message: string }[] }) =>
+      result.errors?.map((e) => e.message.replace(/^Variable "\$from" got invalid value .*?; /, ''));
+    // 00:30 at +01:00 on 1 January of year 1 is still year 0 in UTC.
+    for (const from of ['0000-01-01T00:00:00Z', '0000-12-31T23:59:59.999Z', '0001-01-01T00:30:00+01:00']) {
+      const metrics = await t.request(Metrics, { from, to: '2026-03-01T00:00:00Z' }, c.manager.token);
+      const report = await t.request(Report, { from, to: '2026-03-01T00:00:00Z' }, c.manager.token);
+      expect({ from, metrics: messages(metrics), report: messages(report) }).toEqual({ from, metrics: [RANGE_ERROR], report: [RANGE_ERROR] });
+    }
+    // The first days of year 1 and the last of 9999 are fine.
+    const first = await t.request(Report, { from: '0001-01-01T00:00:00Z', to: '0001-01-03T00:00:00Z' }, c.manager.token);
+    expect(first).toEqual({ data: { listeningReport: [] } });
+    const last = await t.request(Metrics, { from: '9999-12-30T00:00:00Z', to: '9999-12-31T23:59:59.999Z' }, c.manager.token);
+    expect(last).toEqual({ data: { supportMetrics: { from: '9999-12-30T00:00:00.000Z' } } });
+    const literal = await t.request(graphql(`query InputReportLiteral { listeningReport(from: "0000-06-01T00:00:00Z", to: "2026-01-01T00:00:00Z", bucket: DAY) { volume } }`), {}, c.manager.token);
+    expect(literal.errors?.map((e) => e.message)).toEqual([RANGE_ERROR]);
+  });
+});
+
+describe('ill-formed Unicode', () => {
+  const LONE = ['high \ud800 alone', 'low \udc00 alone', 'reversed \udc00\ud800 pair'];
+  const ILL_FORMED = 'must be well-formed Unicode text (it holds a lone UTF-16 surrogate, such as \\ud800)';
+
+  it('in any string, list item or nested input is a ValidationError on that field, and nothing is written', async () => {
+    const probes: [string, Record<string, unknown>, string, string[]][] = [
+      ['createRoutingRule', { name: 'Tags', tags: ['fine', LONE[0]] }, c.manager.token, ['input', 'tags', '1']],
+      ['createTrackedBrand', { name: 'Brand', kind: 'OWN', keywords: [LONE[1]] }, c.manager.token, ['input', 'keywords', '0']],
+      ['createThread', { spaceId: c.publicSpace, title: LONE[2], body: 'Fine' }, c.alice.token, ['input', 'title']],
+      ['openCase', { channelId: channel, subject: 'Fine', body: LONE[0] }, c.alice.token, ['input', 'body']],
+      ['ingestMentions', { sourceId: source, mentions: [{ externalId: 'a', body: 'Fine' }, { externalId: LONE[1], body: 'Fine' }] }, c.manager.token, ['input', 'mentions', '1', 'externalId']],
+    ];
+    const before = await lastActivityId();
+    for (const [mutation, input, token, path] of probes) {
+      expect({ mutation, result: await mutate(mutation, input, token) }).toEqual({
+        mutation,
+        result: { __typename: 'ValidationError', message: `${path.join('.')}: ${ILL_FORMED}`, fieldErrors: [{ path, message: ILL_FORMED }] },
+      });
+    }
+    expect(await lastActivityId()).toBe(before);
+    const search = await t.request(Search, { query: LONE[0] });
+    expect(search.errors).toEqual([expect.objectContaining({ message: `query: ${ILL_FORMED}`, extensions: { code: 'VALIDATION' } })]);
+  });
+
+  it('is told apart from well-formed pairs (emoji), which are kept as written', async () => {
+    const title = 'Pairs are fine 😀 𝄞';
+    const id = await createThread(t, c.alice, c.publicSpace, title, 'Body 🎉');
+    expect((await t.query(ThreadNode, { id }, c.alice.token)).node).toEqual({ title, body: 'Body 🎉', replyCount: 0 });
+  });
+});
+
+describe('passwords', () => {
+  it('that are trivial or common are refused at sign-up on input.password, saying why, and no account is made', async () => {
+    const cases: [string, string][] = [
+      ['          ', 'Repeated characters like "aaa" are easy to guess'],
+      ['aaaaaaaaaa', 'Repeated characters like "aaa" are easy to guess'],
+      ['1234567890', 'This is a frequently used password'],
+      ['password123', 'This is a commonly used password'],
+      ['qwertyuiop', 'This is a frequently used password'],
+    ];
+    for (const [password, warning] of cases) {
+      const message = `is too easy to guess (${warning}); use a longer passphrase, such as four or more unrelated words`;
+      expect({ password, result: await mutate('signUp', { email: 'weak@example.com', password, displayName: 'Weak' }, '') }).toEqual({
+        password,
+        result: { __typename: 'ValidationError', message: `input.password: ${message}`, fieldErrors: [{ path: ['input', 'password'], message }] },
+      });
+    }
+    // The account's own email and name count as known to an attacker.
+    const own = await mutate('signUp', { email: 'marguerite.yourcenar@example.com', password: 'marguerite.yourcenar', displayName: 'Marguerite' }, '');
+    expect(own).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ path: ['input', 'password'] }] });
+    expect(await mutate('signIn', { email: 'weak@example.com', password: 'aaaaaaaaaa' }, '')).toEqual({
+      __typename: 'InvalidCredentialsError',
+      message: 'Email or password is incorrect',
+    });
+    // A passphrase passes.
+    expect((await mutate('signUp', { email: 'strong@example.com', password: 'lantern orchard seventeen', displayName: 'Strong' }, '')).__typename).toBe('AuthPayload');
+  });
+});
+
 describe('lists', () => {
   it('refuse brand keywords that could never match and exempt-space lists without a bound, writing nothing', async () => {
     const before = await lastActivityId();

@@ -732,13 +732,43 @@ describe('webhook', () => {
     const invalid = JSON.stringify({ mentions: [{ externalId: 'wh-2', body: '' }] });
     expect(await post(invalid, signed(hook.id, hook.secret!, invalid))).toEqual({
       status: 400,
-      body: { error: 'input.mentions.0.body: must not be empty', fieldErrors: [{ path: ['input', 'mentions', '0', 'body'], message: 'must not be empty' }] },
+      body: { error: 'mentions.0.body: must not be empty', fieldErrors: [{ path: ['mentions', '0', 'body'], message: 'must not be empty' }] },
     });
     const notJson = '{"mentions": [';
     expect((await post(notJson, signed(hook.id, hook.secret!, notJson))).status).toBe(400);
     const wrongType = await fetch(t.url.replace(/\/graphql$/, '/ingest/mentions'), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
     expect(wrongType.status).toBe(415);
     expect((await fetch(t.url.replace(/\/graphql$/, '/ingest/mentions'))).status).toBe(405);
+  });
+
+  it('answers 401 for a source id beyond PostgreSQL integers, signed or not, before looking anything up', async () => {
+    const body = JSON.stringify({ mentions: [{ externalId: 'wh-big', body: 'Hello' }] });
+    const beyond = Buffer.from('ListeningSource:2147483648').toString('base64');
+    for (const headers of [{ 'x-tertulia-source': beyond, 'x-tertulia-timestamp': String(nowSeconds()) }, signed(beyond, 'any secret', body)]) {
+      expect(await post(body, headers)).toEqual({ status: 401, body: { error: 'Unknown source or bad signature' } });
+    }
+  });
+
+  it('refuses dates out of range or unreadable and ill-formed Unicode with 400 naming the field in plain words, writing nothing', async () => {
+    const hook = await source({ name: 'Strict', kind: 'WEBHOOK' });
+    const DATE = 'must be an ISO-8601 date-time with a time zone offset, e.g. 2026-11-23T18:44:31.000Z, between years 0001 and 9999';
+    const ILL_FORMED = 'must be well-formed Unicode text (it holds a lone UTF-16 surrogate, such as \\ud800)';
+    const refused = async (mention: Record<string, unknown>, path: string[], message: string) => {
+      const body = JSON.stringify({ mentions: [{ externalId: 'fine', body: 'Fine' }, mention] });
+      expect({ mention, reply: await post(body, signed(hook.id, hook.secret!, body)) }).toEqual({
+        mention,
+        reply: { status: 400, body: { error: `${path.join('.')}: ${message}`, fieldErrors: [{ path, message }] } },
+      });
+    };
+    for (const publishedAt of ['0000-01-01T00:00:00Z', '0001-01-01T00:30:00+01:00', '+010000-01-01T00:00:00Z', 'yesterday', '2026-02-30T10:00:00Z', 'March 3, 2026']) {
+      await refused({ externalId: 'dated', body: 'Hello', publishedAt }, ['mentions', '1', 'publishedAt'], DATE);
+    }
+    await refused({ externalId: 'wh-\ud800', body: 'Hello' }, ['mentions', '1', 'externalId'], ILL_FORMED);
+    await refused({ externalId: 'wh-lone', title: 'A \udfff title', body: 'Hello' }, ['mentions', '1', 'title'], ILL_FORMED);
+    expect((await mentionsOf({ sourceIds: [hook.id] })).totalCount).toBe(0);
+    // The first instant of year 1 is a date PostgreSQL stores.
+    const old = JSON.stringify({ mentions: [{ externalId: 'ancient', body: 'Hello', publishedAt: '0001-01-01T00:00:00Z' }] });
+    expect(await post(old, signed(hook.id, hook.secret!, old))).toEqual({ status: 200, body: { accepted: 1, duplicates: 0 } });
   });
 
   it('accepts a batch signed up to 300 s (the default) behind or ahead, and refuses a timestamp missing, malformed, outside or not signed, writing nothing', async () => {

@@ -163,6 +163,59 @@ describe('POST /ingest/cases', () => {
     expect((await cases()).totalCount).toBe(2);
   });
 
+  it('answers 401 unsigned and 400 signed for a case number beyond PostgreSQL integers, naming the field', async () => {
+    const beyond = message('m-8', { caseNumber: 2147483648, subject: undefined });
+    expect((await post(beyond, { key: 'not the secret' })).status).toBe(401);
+    const CASE_NUMBER = 'must be a case number: a whole number from 1 to 2147483647';
+    expect(await post(beyond)).toEqual({
+      status: 400,
+      body: { error: `body.caseNumber: ${CASE_NUMBER}`, fieldErrors: [{ path: ['body', 'caseNumber'], message: CASE_NUMBER }] },
+    });
+    for (const caseNumber of [0, 1.5, '1']) {
+      expect((await post(message('m-8', { caseNumber, subject: undefined }))).body).toMatchObject({ fieldErrors: [{ path: ['body', 'caseNumber'], message: CASE_NUMBER }] });
+    }
+    expect((await cases()).totalCount).toBe(2);
+  });
+
+  it('refuses ill-formed Unicode on the field that holds it, so two message ids never become one', async () => {
+    const ILL_FORMED = 'must be well-formed Unicode text (it holds a lone UTF-16 surrogate, such as \\ud800)';
+    // JSON.stringify writes a lone surrogate as the escape "\ud800", as a sender's JSON would.
+    for (const messageId of ['id-\ud800', 'id-\udbff']) {
+      expect(await post(message(messageId))).toEqual({
+        status: 400,
+        body: { error: `body.messageId: ${ILL_FORMED}`, fieldErrors: [{ path: ['body', 'messageId'], message: ILL_FORMED }] },
+      });
+    }
+    expect((await post(message('m-9', { subject: 'Broken \udc00 subject' }))).body).toMatchObject({
+      fieldErrors: [{ path: ['body', 'subject'], message: ILL_FORMED }],
+    });
+    // Bytes that are not UTF-8 at all are not read as U+FFFD: the body is refused (unreadable, so unsigned).
+    const raw = Buffer.concat([Buffer.from(JSON.stringify(message('m-10')).slice(0, -1)), Buffer.from(',"x":"\xff"}', 'latin1')]);
+    const timestamp = String(nowSeconds());
+    const response = await fetch(ingestUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-tertulia-timestamp': timestamp, 'x-tertulia-signature': signIngestBody(secret, timestamp, raw) },
+      body: raw,
+    });
+    expect(response.status).toBe(401);
+    expect((await cases()).totalCount).toBe(2);
+  });
+
+  it('says what a field of the wrong type should be, in plain words', async () => {
+    const wrong = await post({ ...message('m-11'), subject: 42, from: 'carla@example.com', priority: 'SOON' });
+    expect(wrong).toEqual({
+      status: 400,
+      body: {
+        error: 'body.from: must be an object; body.subject: must be a string; body.priority: must be one of LOW, NORMAL, HIGH, URGENT',
+        fieldErrors: [
+          { path: ['body', 'from'], message: 'must be an object' },
+          { path: ['body', 'subject'], message: 'must be a string' },
+          { path: ['body', 'priority'], message: 'must be one of LOW, NORMAL, HIGH, URGENT' },
+        ],
+      },
+    });
+  });
+
   it(`accepts a delivery signed up to WEBHOOK_TOLERANCE_SECONDS (${TOLERANCE}) behind or ahead of the server's clock`, async () => {
     const append = (messageId: string, body: string) => message(messageId, { caseNumber: 1, subject: undefined, body });
     const behind = await post(append('m-9', 'Sent from a slow clock.'), { timestamp: String(nowSeconds() - (TOLERANCE - 10)) });

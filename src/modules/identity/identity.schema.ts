@@ -1,6 +1,6 @@
 import { builder, WRITE_ERRORS } from '../../builder.js';
 import { prisma } from '../../db/client.js';
-import { InvalidCredentialsError } from '../../errors.js';
+import { InvalidCredentialsError, RateLimitedError } from '../../errors.js';
 import { Role } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
 import { canModerate, isAdmin } from './roles.js';
@@ -65,7 +65,10 @@ const SignUpInput = builder.inputType('SignUpInput', {
   description: 'A new account.',
   fields: (t) => ({
     email: t.string({ required: true, description: 'A valid address, at most 254 characters; compared case-insensitively, one account per address.' }),
-    password: t.string({ required: true, description: '10 to 512 characters.' }),
+    password: t.string({
+      required: true,
+      description: '10 to 512 characters, and not easy to guess: common passwords, words, names, repeats, sequences and keyboard patterns are refused.',
+    }),
     displayName: t.string({ required: true, description: '1 to 64 characters.' }),
   }),
 });
@@ -100,17 +103,23 @@ builder.queryField('viewer', (t) =>
 builder.mutationFields((t) => ({
   signUp: t.field({
     type: AuthPayload,
-    description: 'Creates an account and signs it in. The first account ever created is an ADMIN; the others are MEMBERs.',
-    errors: { types: WRITE_ERRORS },
+    description:
+      'Creates an account and signs it in. The first account ever created is an ADMIN; the others are MEMBERs. ' +
+      'A password that is too easy to guess is a ValidationError; too many sign-ups from one address, a RateLimitedError. ' +
+      'At most one signUp or signIn per operation.',
+    errors: { types: [...WRITE_ERRORS, RateLimitedError] },
     args: { input: t.arg({ type: SignUpInput, required: true }) },
-    resolve: (_root, { input }) => identity.signUp(input),
+    resolve: (_root, { input }, ctx) => identity.signUp(input, { address: ctx.clientAddress }),
   }),
   signIn: t.field({
     type: AuthPayload,
-    description: 'A new token (send it as `Authorization: Bearer <token>`), valid for TOKEN_TTL_HOURS or until signOut. A wrong email or password is the same InvalidCredentialsError.',
-    errors: { types: [...WRITE_ERRORS, InvalidCredentialsError] },
+    description:
+      'A new token (send it as `Authorization: Bearer <token>`), valid for TOKEN_TTL_HOURS or until signOut. A wrong email or password is the same InvalidCredentialsError. ' +
+      'Too many failures for the account or from the address is a RateLimitedError, right password or not, until the lockout ends. ' +
+      'At most one signIn or signUp per operation.',
+    errors: { types: [...WRITE_ERRORS, InvalidCredentialsError, RateLimitedError] },
     args: { input: t.arg({ type: SignInInput, required: true }) },
-    resolve: (_root, { input }) => identity.signIn(input),
+    resolve: (_root, { input }, ctx) => identity.signIn(input, { address: ctx.clientAddress }),
   }),
   signOut: t.field({
     type: SignOutPayload,

@@ -10,11 +10,14 @@ import {
   InvalidCredentialsError,
   NotFoundError,
   UnauthenticatedError,
+  ValidationError,
 } from '../../errors.js';
 import type { User } from '../../generated/prisma/client.js';
 import type { Role } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
+import { passwordWeakness } from './passwords.js';
 import { isAdmin } from './roles.js';
+import { beginSignIn, beginSignUp, signInSucceeded } from './throttle.js';
 
 // OWASP's argon2id minimum (19 MiB, 2 passes). 2 is Algorithm.Argon2id, a const enum we can't import.
 const ARGON2 = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
@@ -50,8 +53,18 @@ const signInInput = z.object({ email, password: z.string().max(512, 'must be at 
 
 export type AuthResult = { token: string; user: User };
 
-export async function signUp(input: z.input<typeof signUpInput>): Promise<AuthResult> {
+/** Who is asking: the client's address (the socket's), for the throttle; null when not over the network (the seed script). */
+export type Client = { address: string | null };
+
+/**
+ * A new account. Refused before any hashing when the client's address has made too many
+ * sign-ups (RateLimitedError), or the password is too easy to guess (ValidationError).
+ */
+export async function signUp(input: z.input<typeof signUpInput>, client: Client = { address: null }): Promise<AuthResult> {
+  await beginSignUp(client.address);
   const data = parseInput(signUpInput, input);
+  const weakness = passwordWeakness(data.password, [data.email, data.displayName]);
+  if (weakness) throw ValidationError.field('input.password', weakness);
   const passwordHash = await hash(data.password, ARGON2);
   return writeWithActivity(async (tx, activity) => {
     // Serialises sign-ups so exactly one account can become the first ADMIN.
@@ -72,12 +85,19 @@ export async function signUp(input: z.input<typeof signUpInput>): Promise<AuthRe
   });
 }
 
-export async function signIn(input: z.input<typeof signInInput>): Promise<AuthResult> {
-  // The password is only hashed, never stored: an account made before sign-up refused NUL can still sign in.
-  const data = parseInput(signInInput, input, 'input', { nulAllowedIn: ['password'] });
+/**
+ * A new session for the right email and password. Throttled (see throttle.ts) before the
+ * password is hashed: past the limits, RateLimitedError whether or not the password is right.
+ */
+export async function signIn(input: z.input<typeof signInInput>, client: Client = { address: null }): Promise<AuthResult> {
+  // The password is only hashed, never stored: an account made before sign-up refused NUL (or
+  // ill-formed Unicode) can still sign in.
+  const data = parseInput(signInInput, input, 'input', { unscanned: ['password'] });
+  await beginSignIn(data.email, client.address);
   const user = await prisma().user.findUnique({ where: { email: data.email } });
   const valid = await verify(user?.passwordHash ?? (await DUMMY_HASH), data.password);
   if (!user || !valid) throw new InvalidCredentialsError();
+  await signInSucceeded(data.email, client.address);
   return writeWithActivity(async (tx, activity) => {
     const token = await createSession(tx, user.id);
     await activity.record({ kind: 'USER_SIGNED_IN', actorId: user.id, subject: { type: 'User', id: user.id }, visibility: 'SUBJECT_USER' });

@@ -23,7 +23,7 @@ import type {
   MentionStatus,
 } from '../../generated/prisma/enums.js';
 import { foldedWords, foldText, wholeWordMatcher } from '../../text.js';
-import { parseInput, withoutNulls } from '../../validation.js';
+import { DATE_RANGE, DATE_RANGE_MESSAGE, parseInput, textFieldErrors, toWellFormed, withoutNulls } from '../../validation.js';
 import { createThreadWith } from '../community/community.service.js';
 import { requireManager, requireStaff } from '../identity/guards.js';
 import { recordingBlocks } from '../moderation/automod.js';
@@ -311,16 +311,20 @@ function feedItemInput(item: FeedItem): MentionInput {
   const title = withoutNul(item.title);
   return {
     externalId: withoutNul(item.externalId).slice(0, 500),
-    url: item.url && /^https?:\/\//i.test(item.url) && item.url.length <= 2000 && !item.url.includes('\u0000') ? item.url : null,
+    url: item.url && /^https?:\/\//i.test(item.url) && item.url.length <= 2000 && textFieldErrors(item.url, []).length === 0 ? item.url : null,
     title: title.slice(0, 500),
     body: (withoutNul(item.body) || title).slice(0, 20_000) || '(empty)',
     author: item.author == null ? null : withoutNul(item.author).slice(0, 200),
-    publishedAt: item.publishedAt,
+    // A date PostgreSQL cannot store (year 0) is as good as none: the time it was fetched.
+    publishedAt: item.publishedAt && item.publishedAt >= DATE_RANGE.min && item.publishedAt <= DATE_RANGE.max ? item.publishedAt : null,
   };
 }
 
-/** A feed is someone else's text: NUL characters (which PostgreSQL text cannot hold) are dropped, not refused. */
-const withoutNul = (text: string) => text.replaceAll('\u0000', '');
+/**
+ * A feed is someone else's text: NUL characters (which PostgreSQL text cannot hold) are dropped,
+ * and lone surrogates (no characters at all) become U+FFFD, not refused.
+ */
+const withoutNul = (text: string) => toWellFormed(text.replaceAll('\u0000', ''));
 
 // ---- Ingestion ------------------------------------------------------------------------------
 
@@ -340,7 +344,7 @@ const mentionInput = z
     title: z.string().trim().max(500, 'must be at most 500 characters').default(''),
     body: z.string().trim().min(1, 'must not be empty').max(20_000, 'must be at most 20000 characters'),
     author: z.string().trim().max(200, 'must be at most 200 characters').optional(),
-    publishedAt: z.date().optional(),
+    publishedAt: z.date().min(DATE_RANGE.min, DATE_RANGE_MESSAGE).max(DATE_RANGE.max, DATE_RANGE_MESSAGE).optional(),
   })
   .refine((value) => value.externalId !== undefined || value.url !== undefined, {
     message: 'give an externalId or a url, so the same mention is never ingested twice',
@@ -369,8 +373,8 @@ export type PreparedMentions = {
  * text and the brands it names. No database: `ingest` stores the result (and so does the
  * listening benchmark's raw baseline, to insert the very rows the app would).
  */
-export function prepareMentions(sourceId: number, items: MentionInput[], brandsOf: BrandMatcher, now: Date): PreparedMentions {
-  const valid = parseInput(batchInput, items.map((item) => withoutNulls(item)), 'input.mentions');
+export function prepareMentions(sourceId: number, items: MentionInput[], brandsOf: BrandMatcher, now: Date, root = 'input.mentions'): PreparedMentions {
+  const valid = parseInput(batchInput, items.map((item) => withoutNulls(item)), root);
   const rows: PreparedMentions['rows'] = new Map();
   for (const item of valid) {
     const externalId = item.externalId ?? item.url!;
@@ -407,8 +411,8 @@ export function prepareMentions(sourceId: number, items: MentionInput[], brandsO
  * Idempotent by source + external id (else URL): what is already there is counted as a duplicate
  * and left unchanged. All or nothing: a batch with an invalid item writes nothing.
  */
-export async function ingest(sourceId: number, items: MentionInput[], now = new Date()): Promise<IngestResult> {
-  const { count, rows } = prepareMentions(sourceId, items, await activeBrandMatcher(), now);
+export async function ingest(sourceId: number, items: MentionInput[], now = new Date(), root = 'input.mentions'): Promise<IngestResult> {
+  const { count, rows } = prepareMentions(sourceId, items, await activeBrandMatcher(), now, root);
   const mentions = [...rows.values()].map((row) => row.mention);
   const column = <K extends keyof Prisma.MentionCreateManyInput>(key: K) => mentions.map((m) => m[key] ?? null);
   // Timestamps as ISO text: a "timestamp" column takes the UTC wall time and ignores the "Z".

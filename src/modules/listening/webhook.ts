@@ -1,7 +1,9 @@
 import type http from 'node:http';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { ValidationError } from '../../errors.js';
-import { signatureMatches, type WebhookReply } from '../../webhooks.js';
+import { isRowId } from '../../ids.js';
+import { parseDateTime } from '../../validation.js';
+import { parseJsonBody, signatureMatches, type WebhookReply } from '../../webhooks.js';
 import { findWebhookSource, ingest, type MentionInput } from './listening.service.js';
 
 export const SOURCE_HEADER = 'x-tertulia-source';
@@ -27,16 +29,13 @@ export async function receiveMentionWebhook(req: http.IncomingMessage, rawBody: 
   const source = await findWebhookSource(sourceId);
   if (!source?.webhookSecret || !signatureMatches(source.webhookSecret, rawBody, req.headers)) return refused;
 
-  let payload: unknown;
-  try {
-    payload = JSON.parse(rawBody.toString('utf8'));
-  } catch {
-    return { status: 400, body: { error: 'The body is not valid JSON' } };
-  }
+  const payload = parseJsonBody(rawBody);
+  if (payload === undefined) return { status: 400, body: { error: 'The body is not valid JSON (in UTF-8)' } };
   const mentions = (payload as { mentions?: unknown })?.mentions;
   if (!Array.isArray(mentions)) return { status: 400, body: { error: 'Send {"mentions": [...]}' } };
   try {
-    const result = await ingest(source.id, mentions.map(toMentionInput));
+    // Errors name the fields as the body has them: mentions.0.publishedAt.
+    const result = await ingest(source.id, mentions.map(toMentionInput), new Date(), 'mentions');
     return { status: 200, body: result };
   } catch (error) {
     if (error instanceof ValidationError) {
@@ -50,8 +49,8 @@ function webhookSourceId(header: string | string[] | undefined): number | null {
   if (typeof header !== 'string') return null;
   try {
     const { typename, id } = decodeGlobalID(header.trim());
-    const value = Number(id);
-    return typename === 'ListeningSource' && Number.isSafeInteger(value) && value > 0 ? value : null;
+    // An id no row can have (beyond PostgreSQL's integer) is an unknown source, not a SQL error.
+    return typename === 'ListeningSource' && isRowId(Number(id)) ? Number(id) : null;
   } catch {
     return null;
   }
@@ -62,7 +61,6 @@ function toMentionInput(raw: unknown): MentionInput {
   const item = (raw ?? {}) as Record<string, unknown>;
   const text = (value: unknown) => (typeof value === 'string' ? value : value == null ? undefined : String(value));
   const published = text(item.publishedAt);
-  const date = published === undefined ? undefined : new Date(published);
   return {
     externalId: text(item.externalId),
     url: text(item.url),
@@ -70,6 +68,18 @@ function toMentionInput(raw: unknown): MentionInput {
     body: text(item.body) ?? '',
     author: text(item.author),
     // An unreadable date is an invalid date, which validation names, not "now".
-    publishedAt: date,
+    publishedAt: published === undefined ? undefined : strictDate(published),
   };
+}
+
+/**
+ * An RFC 3339 date-time within the years 0001 to 9999, as the API's DateTime takes, or an invalid
+ * Date (not a loose reading of "March 3" or a year 0 that PostgreSQL refuses).
+ */
+function strictDate(text: string): Date {
+  try {
+    return parseDateTime(text);
+  } catch {
+    return new Date(Number.NaN);
+  }
 }

@@ -1,7 +1,7 @@
 import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { ValidationError } from '../../errors.js';
-import { NUL_MESSAGE } from '../../validation.js';
+import { textFieldErrors } from '../../validation.js';
 import type { Post, Thread } from '../../generated/prisma/client.js';
 import { fullReader, visibleSpaceVisibilities } from '../community/visibility.js';
 
@@ -11,7 +11,8 @@ export type SearchHit = { typename: 'Thread'; record: Thread } | { typename: 'Po
 export function searchText(query: string, path = 'query'): string {
   const text = query.trim();
   if (text.length === 0 || text.length > 200) throw ValidationError.field(path, 'must be 1 to 200 characters');
-  if (text.includes('\u0000')) throw ValidationError.field(path, NUL_MESSAGE);
+  const [unusable] = textFieldErrors(text, path.split('.'));
+  if (unusable) throw new ValidationError([unusable]);
   return text;
 }
 

@@ -7,7 +7,7 @@ import { writeWithActivity } from '../../events/activity.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { decodeId, encodeGlobalID } from '../../ids.js';
 import { parseInput } from '../../validation.js';
-import { SIGNATURE_HEADER, signatureMatches, type WebhookReply } from '../../webhooks.js';
+import { parseJsonBody, SIGNATURE_HEADER, signatureMatches, type WebhookReply } from '../../webhooks.js';
 import { ensureUserForEmail } from '../identity/identity.service.js';
 import { requireSupportManager } from './access.js';
 import { addRequesterMessage, assertNotClosed, CaseLog, createCase } from './cases.js';
@@ -36,6 +36,9 @@ export async function rotateIngestSecret(viewer: Viewer | null, channelId: numbe
   return secret;
 }
 
+// Case numbers are PostgreSQL integers: beyond them, SQL would fail.
+const CASE_NUMBER = 'must be a case number: a whole number from 1 to 2147483647';
+
 const ingestBody = z.object({
   channelId: z.string(),
   messageId: z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters'),
@@ -46,7 +49,7 @@ const ingestBody = z.object({
   subject: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
   body: z.string().trim().min(1, 'must not be empty').max(50_000, 'must be at most 50000 characters'),
   priority: z.enum(PRIORITIES).optional(),
-  caseNumber: z.number().int().positive().optional(),
+  caseNumber: z.number({ error: CASE_NUMBER }).int(CASE_NUMBER).min(1, CASE_NUMBER).max(2_147_483_647, CASE_NUMBER).optional(),
 });
 
 type IngestResult = { caseId: string; caseNumber: number; caseMessageId: string; duplicate: boolean };
@@ -75,12 +78,8 @@ export async function receiveCaseWebhook(req: http.IncomingMessage, raw: Buffer)
 async function ingest(raw: Buffer, headers: http.IncomingHttpHeaders): Promise<IngestResult> {
   // Which secret to check against is named in the (not yet trusted) body; nothing else is used
   // and nothing is written until the signature holds.
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new BadSignature();
-  }
+  const json = parseJsonBody(raw);
+  if (json === undefined) throw new BadSignature();
   const channelRef = (json as { channelId?: unknown })?.channelId;
   const channelId = typeof channelRef === 'string' ? channelDbId(channelRef) : null;
   const channel = channelId === null ? null : await prisma().supportChannel.findUnique({ where: { id: channelId } });
