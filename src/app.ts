@@ -65,8 +65,9 @@ export function buildApp(config: Config, logger: Logger): App {
     graphqlEndpoint: GRAPHQL_PATH,
     // The client address as the caps count it (TRUST_PROXY applied), for the sign-in throttle too.
     context: (initial) => {
-      const { req } = initial as { req?: http.IncomingMessage };
-      return createContext({ ...initial, clientAddress: req ? addressOf(req) : null });
+      // Over graphql-ws there is no req: ws.ts hands over the socket's address instead.
+      const { req, clientAddress: socketAddress } = initial as { req?: http.IncomingMessage; clientAddress?: string | null };
+      return createContext({ ...initial, clientAddress: req ? addressOf(req) : (socketAddress ?? null) });
     },
     landingPage: false,
     // Yoga's default would answer any Origin, credentials allowed.
