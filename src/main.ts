@@ -32,14 +32,17 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // pino writes stdout asynchronously: exiting with a write still in flight can put an earlier
+    // line after a later one, or lose it. Flush first, so the last lines come out whole and in order.
+    const exit = (code: number) => logger.flush(() => process.exit(code));
     app.stop().then(
       () => {
         logger.info('stopped');
-        process.exit(0);
+        exit(0);
       },
       (error) => {
         logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };
