@@ -20,6 +20,7 @@ import {
 import type PrismaTypes from './generated/pothos-prisma-types.js';
 import { getDatamodel } from './generated/pothos-prisma-types.js';
 import { isRowId } from './ids.js';
+import { loadNodes } from './nodes.js';
 import { canManageCommunity, canModerate, isAdmin, isStaff } from './modules/identity/roles.js';
 
 export const builder = new SchemaBuilder<{
@@ -65,6 +66,11 @@ export const builder = new SchemaBuilder<{
     nodeFieldOptions: { nullable: false },
     nodesOnConnection: true,
     nodeTypeOptions: { description: 'Anything with a global id, fetchable with node(id:) or nodes(ids:).' },
+    // One statement per node type, not one per id (see nodes.ts); at most 100 ids (limits.ts).
+    nodesQueryOptions: {
+      args: { ids: { description: 'Global ids, at most 100. Each answer is at the same place as its id; null where it is missing or hidden from you.' } },
+      resolve: (_root, args, ctx, info) => loadNodes(args.ids, ctx, info),
+    },
     // node(id) and nodes(ids): an id part that no row can have is a malformed id, like bad
     // base64, not an internal error from the database.
     decodeGlobalID: (globalID) => {

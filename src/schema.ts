@@ -1,5 +1,6 @@
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.js';
+import { checkNodeRules } from './nodes.js';
 // Each module registers its types on the builder when imported.
 import './modules/identity/identity.schema.js';
 import './modules/community/community.schema.js';
@@ -15,4 +16,4 @@ import './modules/activity/activity.schema.js';
 
 
 /** The whole API, types sorted by name so the printed schema is stable. */
-export const schema = lexicographicSortSchema(builder.toSchema());
+export const schema = checkNodeRules(lexicographicSortSchema(builder.toSchema()));

@@ -72,7 +72,7 @@ export function serveGraphqlWs(
           if (errors.length) return errors;
           contextValue = await contextFactory();
         } catch (error) {
-          if (error instanceof GraphQLError) return [error];
+          if (error instanceof GraphQLError) return [withoutHttpStatus(error)];
           throw error;
         }
         return {
@@ -159,4 +159,12 @@ function withOperationAuthorization(
   const name = Object.keys(headers).find((key) => key.toLowerCase() === 'authorization');
   const authorization = name === undefined ? undefined : (headers as Record<string, unknown>)[name];
   return authorization === undefined ? connectionParams : { ...connectionParams, authorization };
+}
+
+/** Yoga marks a parse error with the HTTP status of its answer (`extensions.http`); over a socket it means nothing. */
+function withoutHttpStatus(error: GraphQLError): GraphQLError {
+  if (!error.extensions.http) return error;
+  const { http: _status, ...extensions } = error.extensions;
+  const { nodes, source, positions, path, originalError } = error;
+  return new GraphQLError(error.message, { nodes, source, positions, path, originalError, extensions });
 }

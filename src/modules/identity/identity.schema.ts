@@ -1,4 +1,5 @@
 import { builder, WRITE_ERRORS } from '../../builder.js';
+import { visibleNode } from '../../nodes.js';
 import { prisma } from '../../db/client.js';
 import { InvalidCredentialsError } from '../../errors.js';
 import { Role } from '../../generated/prisma/enums.js';
@@ -22,6 +23,7 @@ export const UserType = builder.prismaNode('User', {
   id: { field: 'id' },
   description: 'An account: a person in the community, on staff, or an outside sender of a support message.',
   nullable: true,
+  findUnique: visibleNode('User'),
   fields: (t) => ({
     displayName: t.exposeString('displayName', { description: 'The public name, 1 to 64 characters.' }),
     role: t.expose('role', { type: RoleEnum }),

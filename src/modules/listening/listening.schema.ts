@@ -1,4 +1,5 @@
 import { builder, WRITE_ERRORS } from '../../builder.js';
+import { visibleNode } from '../../nodes.js';
 import { prisma } from '../../db/client.js';
 import {
   BrandKind,
@@ -61,7 +62,7 @@ export const TrackedBrandType = builder.prismaNode('TrackedBrand', {
   id: { field: 'id' },
   nullable: true,
   description: 'A brand whose mentions are tracked: ours or a competitor. Visible to staff.',
-  findUnique: (id, ctx) => ({ id: Number(id), ...staffOnly(ctx) }),
+  findUnique: visibleNode('TrackedBrand', (ctx) => staffOnly(ctx)),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique.' }),
     kind: t.expose('kind', { type: BrandKindEnum }),
@@ -81,7 +82,7 @@ const ListeningSourceType = builder.prismaNode('ListeningSource', {
   id: { field: 'id' },
   nullable: true,
   description: 'Where mentions come from. Visible to COMMUNITY_MANAGER and ADMIN.',
-  findUnique: (id, ctx) => ({ id: Number(id), ...managersOnly(ctx) }),
+  findUnique: visibleNode('ListeningSource', (ctx) => managersOnly(ctx)),
   fields: (t) => ({
     name: t.exposeString('name'),
     kind: t.expose('kind', { type: SourceKindEnum }),
@@ -102,7 +103,7 @@ export const MentionType = builder.prismaNode('Mention', {
   id: { field: 'id' },
   nullable: true,
   description: 'Something said on the web, with its language, sentiment and the brands it names. Visible to staff.',
-  findUnique: (id, ctx) => ({ id: Number(id), ...staffOnly(ctx) }),
+  findUnique: visibleNode('Mention', (ctx) => staffOnly(ctx)),
   fields: (t) => ({
     source: t.field({
       type: ListeningSourceType,
@@ -179,7 +180,7 @@ const AlertRuleType = builder.prismaNode('ListeningAlertRule', {
   nullable: true,
   description:
     'When to raise a listening alert; evaluated every LISTENING_JOB_INTERVAL_MS over windows aligned on the epoch. Visible to COMMUNITY_MANAGER and ADMIN.',
-  findUnique: (id, ctx) => ({ id: Number(id), ...managersOnly(ctx) }),
+  findUnique: visibleNode('ListeningAlertRule', (ctx) => managersOnly(ctx)),
   fields: (t) => ({
     name: t.exposeString('name'),
     kind: t.expose('kind', { type: AlertKindEnum }),
@@ -198,7 +199,7 @@ export const ListeningAlertType = builder.prismaNode('ListeningAlert', {
   id: { field: 'id' },
   nullable: true,
   description: 'What a listening alert rule found in one window. Visible to COMMUNITY_MANAGER and ADMIN; deleted with its rule.',
-  findUnique: (id, ctx) => ({ id: Number(id), ...managersOnly(ctx) }),
+  findUnique: visibleNode('ListeningAlert', (ctx) => managersOnly(ctx)),
   fields: (t) => ({
     rule: t.relation('rule'),
     brand: t.relation('brand', { nullable: true, description: "The rule's brand; null when it watches every brand-matched mention." }),
@@ -473,7 +474,12 @@ const IngestInput = builder.inputType('IngestMentionsInput', {
   description: 'A batch of mentions from one source; a repeated externalId counts as a duplicate.',
   fields: (t) => ({
     sourceId: t.id({ required: true, description: 'The ListeningSource they come from, of any kind.' }),
-    mentions: t.field({ type: [MentionItemInput], required: true, description: `1 to ${listening.MAX_MENTIONS_PER_BATCH}.` }),
+    mentions: t.field({
+      type: [MentionItemInput],
+      required: true,
+      description: `1 to ${listening.MAX_MENTIONS_PER_BATCH}.`,
+      extensions: { maxItems: listening.MAX_MENTIONS_PER_BATCH },
+    }),
   }),
 });
 const SetStatusInput = builder.inputType('SetMentionStatusInput', {

@@ -1,6 +1,7 @@
 import { brandWithType } from '@pothos/core';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder, sharedConnection, WRITE_ERRORS } from '../../builder.js';
+import { visibleNode } from '../../nodes.js';
 import { loader, type Context } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { UnauthenticatedError } from '../../errors.js';
@@ -121,7 +122,7 @@ export const ReportType = builder.prismaNode('Report', {
   id: { field: 'id' },
   nullable: true,
   description: 'A report: its reporter and moderators can read it.',
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.reportVisibleWhere(ctx.viewer)] }),
+  findUnique: visibleNode('Report', (ctx) => moderation.reportVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     subject: t.field({
       type: builder.nodeInterfaceRef(),
@@ -145,7 +146,7 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
   id: { field: 'id' },
   nullable: true,
   description: 'One subject to review, fed by reports and automod. Moderators only.',
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.queueItemVisibleWhere(ctx.viewer)] }),
+  findUnique: visibleNode('ModerationQueueItem', (ctx) => moderation.queueItemVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     subject: t.field({
       type: builder.nodeInterfaceRef(),
@@ -199,7 +200,7 @@ export const ModerationActionType = builder.prismaNode('ModerationAction', {
   nullable: true,
   description:
     'One entry of the moderation log. Members see entries about content they can see and about themselves: what and why; who acted only moderators see.',
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.actionVisibleWhere(ctx.viewer)] }),
+  findUnique: visibleNode('ModerationAction', (ctx) => moderation.actionVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     kind: t.expose('kind', { type: ModerationActionKindEnum }),
     subject: t.field({
@@ -242,7 +243,7 @@ export const AppealType = builder.prismaNode('Appeal', {
   id: { field: 'id' },
   nullable: true,
   description: 'An appeal: its appellant and moderators can read it.',
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.appealVisibleWhere(ctx.viewer)] }),
+  findUnique: visibleNode('Appeal', (ctx) => moderation.appealVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     action: t.relation('action', { description: 'The moderation log entry appealed against.' }),
     appellant: t.relation('appellant', { description: 'The user the action was taken against.' }),
@@ -276,7 +277,7 @@ export const AutomodRuleType = builder.prismaNode('AutomodRule', {
   id: { field: 'id' },
   nullable: true,
   description: 'An auto-moderation rule. Moderators read them; COMMUNITY_MANAGER and ADMIN change them.',
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.automodRulesVisibleWhere(ctx.viewer)] }),
+  findUnique: visibleNode('AutomodRule', (ctx) => moderation.automodRulesVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique; shown to writers it blocks (AutomodBlockedError.ruleName).' }),
     enabled: t.exposeBoolean('enabled', { description: 'Disabled rules match nothing.' }),
@@ -505,7 +506,10 @@ const automodRuleFields = (t: PothosInputFields) => ({
   enabled: t.boolean({ description: 'Defaults to true.' }),
   trigger: t.field({ type: AutomodTriggerEnum }),
   action: t.field({ type: AutomodActionEnum }),
-  keywords: t.stringList({ description: 'KEYWORD: words or phrases, matched whole, ignoring case and accents.' }),
+  keywords: t.stringList({
+    description: 'KEYWORD: words or phrases, matched whole, ignoring case and accents.',
+    extensions: { maxItems: moderation.MAX_AUTOMOD_KEYWORDS },
+  }),
   pattern: t.string({ description: 'PATTERN: RE2 syntax (no backreferences or lookaround), up to 500 characters.' }),
   minAccountAgeDays: t.int({ description: 'LINK: links from accounts younger than this.' }),
   minPosts: t.int({ description: 'LINK: links from accounts with fewer threads and posts than this.' }),
