@@ -12,6 +12,7 @@ import { readActivityBetween } from './events/activity.js';
 import { closeEventBus, configureSubscriberBuffer, endActivitySubscriptions, openEventBus } from './events/bus.js';
 import { pruneActivity } from './jobs/activity-retention.js';
 import { scheduleJobs, type RunningJobs } from './jobs/schedule.js';
+import { useCancellation } from './cancellation.js';
 import { useOperationLimits } from './limits.js';
 import type { Logger } from './logger.js';
 import { configureIdentity } from './modules/identity/identity.service.js';
@@ -86,6 +87,7 @@ export function buildApp(config: Config, logger: Logger): App {
     },
     plugins: [
       ...useOperationLimits(config.limits),
+      useCancellation(),
       useOperationLog(logger),
       usePageSizeCheck(),
       useSharedSubscriptionResults(),

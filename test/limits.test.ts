@@ -1,5 +1,7 @@
+import { once } from 'node:events';
+import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onQuery } from '../src/db/client.js';
+import { onQuery, prisma } from '../src/db/client.js';
 import { createCommunity, createThread, reply, type Community } from './fixtures.js';
 import { startTestApp, type TestApp } from './helpers.js';
 
@@ -263,5 +265,86 @@ describe('nodes(ids:) loads each type in one statement', () => {
     // Signed out: the members' space is hidden too; staff see the staff thread.
     expect((await post(t, query, { ids: [ids.Space[1], hiddenThread] })).data).toEqual({ nodes: [null, null] });
     expect((await post(t, query, { ids: [hiddenThread] }, c.moderator.token)).data).toMatchObject({ nodes: [{ __typename: 'Thread', title: 'Staff only' }] });
+  });
+});
+
+describe('a request whose client has gone', () => {
+  let t: TestApp;
+  let c: Community;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    c = await createCommunity(t);
+    for (let i = 0; i < 5; i++) await createThread(t, c.alice, c.publicSpace, `Page ${i}`);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  // Two levels: the threads, then (once they are loaded) their reactions, in another statement.
+  const page = 'query Page($space: ID!) { threads(spaceId: $space, first: 20) { edges { node { title reactionGroups { count } } } } }';
+  const readsThreads = (sql: string) => /FROM "public"\."Thread"/.test(sql);
+  const readsReactions = (sql: string) => /FROM "Reaction"/.test(sql);
+
+  it('stops resolving: what comes after the abort never runs', async () => {
+    const full = await statementsDuring(() => post(t, page, { space: c.publicSpace }));
+    expect(full.result.errors).toBeUndefined();
+    expect([full.statements.some(readsThreads), full.statements.some(readsReactions)]).toEqual([true, true]);
+
+    // Hold the threads (on PGlite, the one connection), so the request is stuck on its first
+    // level when its client goes.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holder = prisma().$transaction(
+      async (tx) => {
+        await tx.$executeRawUnsafe('LOCK TABLE "Thread" IN ACCESS EXCLUSIVE MODE');
+        locked();
+        await held;
+      },
+      { timeout: 60_000, maxWait: 60_000 },
+    );
+    await isLocked;
+
+    const statements: string[] = [];
+    const stop = onQuery((sql) => statements.push(sql));
+    try {
+      const received = new Promise<{ req: http.IncomingMessage; res: http.ServerResponse }>((resolve) =>
+        t.app.httpServer.once('request', (req, res) => resolve({ req, res })),
+      );
+      const controller = new AbortController();
+      const answer = fetch(t.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ query: page, variables: { space: c.publicSpace } }),
+        signal: controller.signal,
+      }).then(
+        () => 'answered',
+        (error: Error) => error.name,
+      );
+      const { req, res } = await received;
+      // The body read, the operation goes on to execute without waiting for any I/O but the database.
+      if (!req.readableEnded) await once(req, 'end');
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+      controller.abort();
+      expect(await answer).toBe('AbortError');
+      if (!res.closed) await once(res, 'close');
+      release();
+      await holder;
+      // The request was mid-way: its first level now runs...
+      const deadline = Date.now() + 10_000;
+      while (!statements.some(readsThreads)) {
+        if (Date.now() > deadline) throw new Error('the first level never ran');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // ...and a request made after it, on the same database, is answered.
+      expect((await post(t, 'query After { spaces(first: 1) { totalCount } }')).errors).toBeUndefined();
+      // The second level never ran: no resolver started after the client had gone.
+      expect(statements.filter(readsReactions)).toEqual([]);
+    } finally {
+      stop();
+      release();
+    }
   });
 });
