@@ -12,6 +12,14 @@ import { authenticate } from './modules/identity/identity.service.js';
 // connection_init in time, 4409 duplicate operation id, 4429 repeated connection_init.
 
 
+// Each socket's operations not yet complete, by id, to abort when the socket closes.
+const operations = new WeakMap<object, Map<string, AbortController>>();
+function operationsOf(ctx: object): Map<string, AbortController> {
+  let map = operations.get(ctx);
+  if (!map) operations.set(ctx, (map = new Map()));
+  return map;
+}
+
 export function serveGraphqlWs(
   wsServer: WebSocketServer,
   yoga: YogaServerInstance<Record<string, unknown>, Context>,
@@ -22,7 +30,7 @@ export function serveGraphqlWs(
   const heartbeat = keepAliveMs > 0 && Number.isFinite(keepAliveMs) ? keepAlive(wsServer, keepAliveMs) : undefined;
   const server = useServer<Record<string, unknown>>(
     {
-      execute: (args) => (args.rootValue as Enveloped).execute(args),
+      execute: (args) => settleIfAborted(args, (args.rootValue as Enveloped).execute(args)),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
       // Refuse a bad token at connection time: graphql-ws closes with 4403 Forbidden.
       onConnect: async (ctx) => {
@@ -40,7 +48,7 @@ export function serveGraphqlWs(
           return false;
         }
       },
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           socket: ctx.extra.socket,
@@ -75,7 +83,10 @@ export function serveGraphqlWs(
           if (error instanceof GraphQLError) return [withoutHttpStatus(error)];
           throw error;
         }
-        return {
+        // Aborted if the socket closes first: the executor then starts no more resolvers (cancellation.ts).
+        const running = new AbortController();
+        operationsOf(ctx).set(id, running);
+        const args = {
           schema: s,
           operationName: params.operationName,
           document,
@@ -83,6 +94,12 @@ export function serveGraphqlWs(
           contextValue,
           rootValue: { execute, subscribe },
         };
+        return Object.assign(args, { signal: running.signal });
+      },
+      onComplete: (ctx, id) => void operationsOf(ctx).delete(id),
+      onClose: (ctx) => {
+        for (const running of operationsOf(ctx).values()) running.abort();
+        operationsOf(ctx).clear();
       },
       // Always: otherwise graphql-ws puts an unexpected error's message in the close reason
       // unless NODE_ENV=production.
@@ -167,4 +184,18 @@ function withoutHttpStatus(error: GraphQLError): GraphQLError {
   const { http: _status, ...extensions } = error.extensions;
   const { nodes, source, positions, path, originalError } = error;
   return new GraphQLError(error.message, { nodes, source, positions, path, originalError, extensions });
+}
+
+/**
+ * An execution stopped because its socket closed rejects with an AbortError: an answer for
+ * no one, not an internal error for graphql-ws to report.
+ */
+// biome-ignore lint: graphql-ws expects its own result type; envelop returns the same at runtime
+function settleIfAborted(args: ExecutionArgs, result: any): any {
+  const signal = (args as ExecutionArgs & { signal?: AbortSignal }).signal;
+  if (!signal || !(result instanceof Promise)) return result;
+  return result.catch((error: unknown) => {
+    if (signal.aborted) return { errors: [new GraphQLError('The client has gone')] };
+    throw error;
+  });
 }

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { onQuery, prisma } from '../src/db/client.js';
 import { createCommunity, createThread, reply, type Community } from './fixtures.js';
 import { startTestApp, type TestApp } from './helpers.js';
@@ -286,7 +287,63 @@ describe('a request whose client has gone', () => {
   const readsThreads = (sql: string) => /FROM "public"\."Thread"/.test(sql);
   const readsReactions = (sql: string) => /FROM "Reaction"/.test(sql);
 
-  it('stops resolving: what comes after the abort never runs', async () => {
+  /** Sends the page and returns once the server is executing it, with a function that makes its client go. */
+  type Client = (url: string) => Promise<{ leave(): Promise<void> }>;
+
+  const overHttp: Client = async (url) => {
+    const received = new Promise<{ req: http.IncomingMessage; res: http.ServerResponse }>((resolve) =>
+      t.app.httpServer.once('request', (req, res) => resolve({ req, res })),
+    );
+    const controller = new AbortController();
+    const answer = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ query: page, variables: { space: c.publicSpace } }),
+      signal: controller.signal,
+    }).then(
+      () => 'answered',
+      (error: Error) => error.name,
+    );
+    const { req, res } = await received;
+    if (!req.readableEnded) await once(req, 'end');
+    await executing();
+    return {
+      async leave() {
+        controller.abort();
+        expect(await answer).toBe('AbortError');
+        if (!res.closed) await once(res, 'close');
+      },
+    };
+  };
+
+  const overWebSocket: Client = async (url) => {
+    const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    await once(socket, 'open');
+    socket.send(JSON.stringify({ type: 'connection_init' }));
+    await once(socket, 'message');
+    const serverSocket = [...t.app.wsServer.clients].at(-1)!;
+    const received = once(serverSocket, 'message');
+    socket.send(JSON.stringify({ id: 'page', type: 'subscribe', payload: { query: page, variables: { space: c.publicSpace } } }));
+    await received;
+    await executing();
+    return {
+      async leave() {
+        const closed = once(serverSocket, 'close');
+        socket.terminate();
+        await closed;
+      },
+    };
+  };
+
+  /** Until the operation, now past its I/O but the database's, has called its first resolver. */
+  async function executing() {
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  it.each([
+    ['HTTP', overHttp],
+    ['graphql-ws', overWebSocket],
+  ])('stops resolving over %s: what comes after the client left never runs', async (_transport, client) => {
     const full = await statementsDuring(() => post(t, page, { space: c.publicSpace }));
     expect(full.result.errors).toBeUndefined();
     expect([full.statements.some(readsThreads), full.statements.some(readsReactions)]).toEqual([true, true]);
@@ -310,26 +367,8 @@ describe('a request whose client has gone', () => {
     const statements: string[] = [];
     const stop = onQuery((sql) => statements.push(sql));
     try {
-      const received = new Promise<{ req: http.IncomingMessage; res: http.ServerResponse }>((resolve) =>
-        t.app.httpServer.once('request', (req, res) => resolve({ req, res })),
-      );
-      const controller = new AbortController();
-      const answer = fetch(t.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ query: page, variables: { space: c.publicSpace } }),
-        signal: controller.signal,
-      }).then(
-        () => 'answered',
-        (error: Error) => error.name,
-      );
-      const { req, res } = await received;
-      // The body read, the operation goes on to execute without waiting for any I/O but the database.
-      if (!req.readableEnded) await once(req, 'end');
-      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
-      controller.abort();
-      expect(await answer).toBe('AbortError');
-      if (!res.closed) await once(res, 'close');
+      const operation = await client(t.url);
+      await operation.leave();
       release();
       await holder;
       // The request was mid-way: its first level now runs...
