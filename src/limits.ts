@@ -11,6 +11,7 @@ import {
   isLeafType,
   isListType,
   Kind,
+  visit,
   type ExecutionArgs,
   type ExecutionResult,
   type FieldNode,
@@ -104,33 +105,24 @@ export function useOperationLimits(limits: OperationLimits): Plugin[] {
  * document, once: graphql-js would report one error per repetition (`@a@a@a...`), each
  * formatted and sent. Throwing stops validation, as armor's rules do.
  */
-const NoRepeatedDirectives: ValidationRule = (context) => {
-  const check = (node: { directives?: readonly { name: { value: string } }[] }) => {
-    const seen = new Set<string>();
-    for (const directive of node.directives ?? []) {
-      const name = directive.name.value;
-      if (seen.has(name) && !context.getSchema().getDirective(name)?.isRepeatable) {
-        throw limitError('REPEATED_DIRECTIVE', `The directive @${name} is repeated in one place; it may be used there once`);
-      }
-      seen.add(name);
-    }
-  };
+const NoRepeatedDirectives: ValidationRule = (context) => ({
   // One pass over the whole document when validation starts, before other rules report anything.
-  return {
-    Document(document) {
-      for (const definition of document.definitions) visitDirectives(definition, check);
-    },
-  };
-};
-
-function visitDirectives(node: unknown, check: (node: { directives?: readonly { name: { value: string } }[] }) => void): void {
-  if (!node || typeof node !== 'object') return;
-  if ('directives' in node) check(node as { directives?: readonly { name: { value: string } }[] });
-  for (const value of Object.values(node)) {
-    if (Array.isArray(value)) for (const item of value) visitDirectives(item, check);
-    else if (value && typeof value === 'object' && 'kind' in value) visitDirectives(value, check);
-  }
-}
+  Document(document) {
+    visit(document, {
+      enter(node) {
+        if (!('directives' in node)) return;
+        const seen = new Set<string>();
+        for (const directive of node.directives ?? []) {
+          const name = directive.name.value;
+          if (seen.has(name) && !context.getSchema().getDirective(name)?.isRepeatable) {
+            throw limitError('REPEATED_DIRECTIVE', `The directive @${name} is repeated in one place; it may be used there once`);
+          }
+          seen.add(name);
+        }
+      },
+    });
+  },
+});
 
 /**
  * Lists and cost, once the variables are known: in onExecute and onSubscribe, not in validation,
