@@ -1,12 +1,12 @@
 import { brandWithType } from '@pothos/core';
 import { builder, sharedConnection, WRITE_ERRORS } from '../../builder.js';
-import { visibleNode } from '../../nodes.js';
 import { loader } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { AutomodBlockedError } from '../../errors.js';
 import { HideClassifier, ModerationStatus, ReactionContent, SpaceVisibility, ThreadStatus } from '../../generated/prisma/enums.js';
 import type { HideClassifier as HideClassifierValue, ModerationStatus as ModerationStatusValue } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
+import { visibleNode } from '../../nodes.js';
 import { canModerate } from '../identity/roles.js';
 import * as community from './community.service.js';
 import { canSeeContent, isCollapsedFor, visibleContentWhere, visiblePostWhere, visibleSpaceVisibilities, visibleThreadWhere } from './visibility.js';

@@ -1,9 +1,9 @@
 import { builder, WRITE_ERRORS } from '../../builder.js';
-import { visibleNode } from '../../nodes.js';
 import { prisma } from '../../db/client.js';
 import { InvalidCredentialsError } from '../../errors.js';
 import { Role } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
+import { visibleNode } from '../../nodes.js';
 import { canModerate, isAdmin } from './roles.js';
 import * as identity from './identity.service.js';
 

@@ -1,5 +1,4 @@
 import { builder, WRITE_ERRORS } from '../../builder.js';
-import { visibleNode } from '../../nodes.js';
 import { prisma } from '../../db/client.js';
 import {
   BrandKind,
@@ -11,6 +10,7 @@ import {
 import { AutomodBlockedError } from '../../errors.js';
 import { decodeId } from '../../ids.js';
 import { loader, type Context } from '../../context.js';
+import { visibleNode } from '../../nodes.js';
 import { ThreadType } from '../community/community.schema.js';
 import { canSeeThread } from '../community/visibility.js';
 import { caseVisibleWhere } from '../support/cases.js';

@@ -1,7 +1,6 @@
 import { brandWithType } from '@pothos/core';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder, sharedConnection, WRITE_ERRORS } from '../../builder.js';
-import { visibleNode } from '../../nodes.js';
 import { loader, type Context } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { UnauthenticatedError } from '../../errors.js';
@@ -16,6 +15,7 @@ import {
   ReportStatus,
 } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
+import { visibleNode } from '../../nodes.js';
 import { HideClassifierEnum, PostType, ThreadType } from '../community/community.schema.js';
 import { RoleEnum, UserType } from '../identity/identity.schema.js';
 import * as moderation from './moderation.service.js';

@@ -1,9 +1,9 @@
 import { builder, sharedConnection, WRITE_ERRORS } from '../../builder.js';
-import { visibleNode } from '../../nodes.js';
 import { loader } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { CaseEventKind, CaseRating, CaseStatus, SlaMetric } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
+import { visibleNode } from '../../nodes.js';
 import { ThreadType } from '../community/community.schema.js';
 import { canSeeThread } from '../community/visibility.js';
 import * as cases from './cases.js';

@@ -1,9 +1,9 @@
 import { builder, WRITE_ERRORS } from '../../builder.js';
-import { visibleNode } from '../../nodes.js';
 import { loader, type Context } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import type { Space, SupportChannel } from '../../generated/prisma/client.js';
 import { decodeId } from '../../ids.js';
+import { visibleNode } from '../../nodes.js';
 import { SpaceType } from '../community/community.schema.js';
 import { canSeeSpace } from '../community/visibility.js';
 import { RoleEnum } from '../identity/identity.schema.js';

@@ -1,8 +1,8 @@
 import { builder, WRITE_ERRORS } from '../../builder.js';
-import { visibleNode } from '../../nodes.js';
 import { prisma } from '../../db/client.js';
 import { CasePriority, SupportChannelKind } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
+import { visibleNode } from '../../nodes.js';
 import { SpaceType } from '../community/community.schema.js';
 import { canSeeSpace } from '../community/visibility.js';
 import { setOnDuty } from './assignment.js';
