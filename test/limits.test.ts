@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { loadConfig } from '../src/config.js';
 import { onQuery, prisma } from '../src/db/client.js';
 import { createCommunity, createThread, reply, type Community } from './fixtures.js';
 import { startTestApp, type TestApp } from './helpers.js';
@@ -57,6 +58,20 @@ async function statementsDuring<T>(work: () => Promise<T>): Promise<{ result: T;
 }
 
 const globalId = (type: string, id: number) => Buffer.from(`${type}:${id}`).toString('base64');
+
+describe('operation limit settings', () => {
+  it('are read from the environment, with defaults, and refused out of range', () => {
+    expect(loadConfig({}).limits).toEqual({ maxDepth: 12, maxCost: 50_000, maxSubscriptionCost: 5000, maxAliases: 30, maxDirectives: 20, maxTokens: 5000 });
+    expect(loadConfig({ MAX_SUBSCRIPTION_COST: '300', MAX_DIRECTIVES: '5', MAX_QUERY_TOKENS: '2000' }).limits).toMatchObject({
+      maxSubscriptionCost: 300,
+      maxDirectives: 5,
+      maxTokens: 2000,
+    });
+    expect(() => loadConfig({ MAX_SUBSCRIPTION_COST: '5', MAX_DIRECTIVES: '0', MAX_QUERY_TOKENS: '99' })).toThrow(
+      /MAX_DIRECTIVES[\s\S]*MAX_QUERY_TOKENS[\s\S]*MAX_SUBSCRIPTION_COST/,
+    );
+  });
+});
 
 describe('operation limits', () => {
   let t: TestApp;
