@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
@@ -13,6 +12,8 @@ import { readActivityBetween } from './events/activity.js';
 import { closeEventBus, configureSubscriberBuffer, endActivitySubscriptions, openEventBus } from './events/bus.js';
 import { pruneActivity } from './jobs/activity-retention.js';
 import { scheduleJobs, type RunningJobs } from './jobs/schedule.js';
+import { useCancellation } from './cancellation.js';
+import { useOperationLimits } from './limits.js';
 import type { Logger } from './logger.js';
 import { configureIdentity } from './modules/identity/identity.service.js';
 import { useOneSignInPerOperation } from './modules/identity/one-sign-in.js';
@@ -104,14 +105,8 @@ export function buildApp(config: Config, logger: Logger): App {
       },
     },
     plugins: [
-      EnvelopArmorPlugin({
-        maxDepth: { n: config.limits.maxDepth, ignoreIntrospection: true },
-        costLimit: { maxCost: config.limits.maxCost, ignoreIntrospection: true },
-        maxAliases: { n: config.limits.maxAliases },
-        maxDirectives: { n: 20 },
-        maxTokens: { n: 5000 },
-        blockFieldSuggestion: { enabled: true },
-      }),
+      ...useOperationLimits(config.limits),
+      useCancellation(),
       useOperationLog(logger),
       useOneSignInPerOperation(),
       usePageSizeCheck(),

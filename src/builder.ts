@@ -23,6 +23,7 @@ import { isRowId } from './ids.js';
 import { MAX_PAGE_SIZE } from './pagination.js';
 import { GLOBAL_ID_DESCRIPTION } from './schema-docs.js';
 import { parseDateTime } from './validation.js';
+import { loadNodes } from './nodes.js';
 import { canManageCommunity, canModerate, isAdmin, isStaff } from './modules/identity/roles.js';
 
 export const builder = new SchemaBuilder<{
@@ -75,9 +76,11 @@ export const builder = new SchemaBuilder<{
       description: 'The object with this global id, or null when there is none or you may not see it.',
       args: { id: { description: 'A global id, as answered by an `id` field.' } },
     },
+    // One statement per node type, not one per id (see nodes.ts); at most 100 ids (limits.ts).
     nodesQueryOptions: {
       description: 'The objects with these global ids, in the order asked; null for each one that does not exist or that you may not see.',
-      args: { ids: { description: 'Global ids, as answered by `id` fields.' } },
+      args: { ids: { description: 'Global ids, as answered by `id` fields; at most 100. Each answer is at the same place as its id.' } },
+      resolve: (_root, args, ctx, info) => loadNodes(args.ids, ctx, info),
     },
     pageInfoTypeOptions: { description: 'Where a page sits in its list: the cursors at its ends, and whether more items lie beyond them.' },
     hasNextPageFieldOptions: { description: 'Whether items follow this page. Reliable when paging forwards with `first`.' },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { OperationLimits } from './limits.js';
 
 // Every environment variable the server reads, parsed and validated here and nowhere else.
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -24,8 +25,11 @@ const envSchema = z.object({
   SIGNIN_LOCKOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
-  MAX_QUERY_COST: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+  MAX_QUERY_COST: z.coerce.number().int().min(100).max(1_000_000).default(50_000),
   MAX_ALIASES: z.coerce.number().int().min(1).max(1000).default(30),
+  MAX_DIRECTIVES: z.coerce.number().int().min(1).max(1000).default(20),
+  MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5000),
+  MAX_SUBSCRIPTION_COST: z.coerce.number().int().min(10).max(1_000_000).default(5000),
   WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
@@ -77,7 +81,8 @@ export type Config = {
   /** The sign-in throttle: failures per account and per address, sign-ups per address, per window (src/modules/identity/throttle.ts). */
   signIn: { maxFailuresPerAccount: number; maxFailuresPerAddress: number; maxSignUpsPerAddress: number; lockoutSeconds: number };
   maxBodyBytes: number;
-  limits: { maxDepth: number; maxCost: number; maxAliases: number };
+  /** Operation limits (see limits.ts): a subscription's selection runs again on every event, hence its own cost limit. */
+  limits: OperationLimits;
   /** How far (seconds, either way) a signed webhook's timestamp may be from this server's clock. */
   webhookToleranceSeconds: number;
   shutdownTimeoutMs: number;
@@ -139,7 +144,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       lockoutSeconds: e.SIGNIN_LOCKOUT_SECONDS,
     },
     maxBodyBytes: e.MAX_BODY_BYTES,
-    limits: { maxDepth: e.MAX_QUERY_DEPTH, maxCost: e.MAX_QUERY_COST, maxAliases: e.MAX_ALIASES },
+    limits: {
+      maxDepth: e.MAX_QUERY_DEPTH,
+      maxCost: e.MAX_QUERY_COST,
+      maxSubscriptionCost: e.MAX_SUBSCRIPTION_COST,
+      maxAliases: e.MAX_ALIASES,
+      maxDirectives: e.MAX_DIRECTIVES,
+      maxTokens: e.MAX_QUERY_TOKENS,
+    },
     webhookToleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     databasePoolSize: e.DATABASE_POOL_SIZE,

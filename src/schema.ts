@@ -1,6 +1,7 @@
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.js';
 import { describeBoilerplate } from './schema-docs.js';
+import { checkNodeRules } from './nodes.js';
 // Each module registers its types on the builder when imported.
 import './modules/identity/identity.schema.js';
 import './modules/community/community.schema.js';
@@ -16,4 +17,4 @@ import './modules/activity/activity.schema.js';
 
 
 /** The whole API, boilerplate described, types sorted by name so the printed schema is stable. */
-export const schema = lexicographicSortSchema(describeBoilerplate(builder.toSchema()));
+export const schema = checkNodeRules(lexicographicSortSchema(describeBoilerplate(builder.toSchema())));

@@ -16,6 +16,14 @@ import { tooManySubscriptions } from './transport-guards.js';
 // operation over the socket's cap (below).
 
 
+// Each socket's operations not yet complete, by id, to abort when the socket closes.
+const operations = new WeakMap<object, Map<string, AbortController>>();
+function operationsOf(ctx: object): Map<string, AbortController> {
+  let map = operations.get(ctx);
+  if (!map) operations.set(ctx, (map = new Map()));
+  return map;
+}
+
 export function serveGraphqlWs(
   wsServer: WebSocketServer,
   yoga: YogaServerInstance<Record<string, unknown>, Context>,
@@ -32,7 +40,7 @@ export function serveGraphqlWs(
   const heartbeat = keepAliveMs > 0 && Number.isFinite(keepAliveMs) ? keepAlive(wsServer, keepAliveMs) : undefined;
   const server = useServer<Record<string, unknown>>(
     {
-      execute: (args) => (args.rootValue as Enveloped).execute(args),
+      execute: (args) => settleIfAborted(args, (args.rootValue as Enveloped).execute(args)),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
       // Refuse a bad token at connection time: graphql-ws closes with 4403 Forbidden.
       onConnect: async (ctx) => {
@@ -52,7 +60,7 @@ export function serveGraphqlWs(
           return false;
         }
       },
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         // graphql-ws lists this operation already, and forgets each one as it completes.
         if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) {
           return [
@@ -93,10 +101,13 @@ export function serveGraphqlWs(
           if (errors.length) return errors;
           contextValue = await contextFactory();
         } catch (error) {
-          if (error instanceof GraphQLError) return [error];
+          if (error instanceof GraphQLError) return [withoutHttpStatus(error)];
           throw error;
         }
-        return {
+        // Aborted if the socket closes first: the executor then starts no more resolvers (cancellation.ts).
+        const running = new AbortController();
+        operationsOf(ctx).set(id, running);
+        const args = {
           schema: s,
           operationName: params.operationName,
           document,
@@ -104,6 +115,12 @@ export function serveGraphqlWs(
           contextValue,
           rootValue: { execute, subscribe },
         };
+        return Object.assign(args, { signal: running.signal });
+      },
+      onComplete: (ctx, id) => void operationsOf(ctx).delete(id),
+      onClose: (ctx) => {
+        for (const running of operationsOf(ctx).values()) running.abort();
+        operationsOf(ctx).clear();
       },
       // Always: otherwise graphql-ws puts an unexpected error's message in the close reason
       // unless NODE_ENV=production.
@@ -183,4 +200,26 @@ function withOperationAuthorization(
   const name = Object.keys(headers).find((key) => key.toLowerCase() === 'authorization');
   const authorization = name === undefined ? undefined : (headers as Record<string, unknown>)[name];
   return authorization === undefined ? connectionParams : { ...connectionParams, authorization };
+}
+
+/** Yoga marks a parse error with the HTTP status of its answer (`extensions.http`); over a socket it means nothing. */
+function withoutHttpStatus(error: GraphQLError): GraphQLError {
+  if (!error.extensions.http) return error;
+  const { http: _status, ...extensions } = error.extensions;
+  const { nodes, source, positions, path, originalError } = error;
+  return new GraphQLError(error.message, { nodes, source, positions, path, originalError, extensions });
+}
+
+/**
+ * An execution stopped because its socket closed rejects with an AbortError: an answer for
+ * no one, not an internal error for graphql-ws to report.
+ */
+// biome-ignore lint: graphql-ws expects its own result type; envelop returns the same at runtime
+function settleIfAborted(args: ExecutionArgs, result: any): any {
+  const signal = (args as ExecutionArgs & { signal?: AbortSignal }).signal;
+  if (!signal || !(result instanceof Promise)) return result;
+  return result.catch((error: unknown) => {
+    if (signal.aborted) return { errors: [new GraphQLError('The client has gone')] };
+    throw error;
+  });
 }

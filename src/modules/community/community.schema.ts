@@ -6,6 +6,7 @@ import { AutomodBlockedError } from '../../errors.js';
 import { HideClassifier, ModerationStatus, ReactionContent, SpaceVisibility, ThreadStatus } from '../../generated/prisma/enums.js';
 import type { HideClassifier as HideClassifierValue, ModerationStatus as ModerationStatusValue } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
+import { visibleNode } from '../../nodes.js';
 import { canModerate } from '../identity/roles.js';
 import * as community from './community.service.js';
 import { canSeeContent, isCollapsedFor, visibleContentWhere, visiblePostWhere, visibleSpaceVisibilities, visibleThreadWhere } from './visibility.js';
@@ -115,7 +116,7 @@ export const SpaceType = builder.prismaNode('Space', {
   // node(id) answers null, not an error, for what is missing or hidden by findUnique's rule.
   nullable: true,
   description: 'A place for threads on one topic. Its visibility decides who sees it and everything in it.',
-  findUnique: (id, ctx) => ({ id: Number(id), visibility: { in: visibleSpaceVisibilities(ctx.viewer) } }),
+  findUnique: visibleNode('Space', (ctx) => ({ visibility: { in: visibleSpaceVisibilities(ctx.viewer) } })),
   fields: (t) => ({
     slug: t.exposeString('slug', { description: 'Its unique name in URLs, e.g. "product-help"; see space(slug:).' }),
     name: t.exposeString('name', { description: 'Its display name, 1 to 100 characters.' }),
@@ -159,7 +160,7 @@ export const ThreadType = builder.prismaNode('Thread', {
   interfaces: [Reactable],
   description:
     'A question or discussion in a space, with its replies (posts). Seen by whoever can see its space; REMOVED or HELD threads only by their author and moderators.',
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [visibleThreadWhere(ctx.viewer)] }),
+  findUnique: visibleNode('Thread', (ctx) => visibleThreadWhere(ctx.viewer)),
   fields: (t) => ({
     title: t.string({ description: 'Empty when hidden from you (see moderation).', resolve: (thread, _a, ctx) => readable(thread, thread.title, ctx.viewer) }),
     body: t.string({ description: 'Empty when hidden from you (see moderation).', resolve: (thread, _a, ctx) => readable(thread, thread.body, ctx.viewer) }),
@@ -207,7 +208,7 @@ export const PostType = builder.prismaNode('Post', {
   nullable: true,
   interfaces: [Reactable],
   description: "A reply in a thread. Seen by whoever can see its thread; REMOVED or HELD posts only by their author and moderators.",
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [visiblePostWhere(ctx.viewer)] }),
+  findUnique: visibleNode('Post', (ctx) => visiblePostWhere(ctx.viewer)),
   fields: (t) => ({
     body: t.string({ description: 'Empty when hidden from you (see moderation).', resolve: (post, _a, ctx) => readable(post, post.body, ctx.viewer) }),
     moderation: t.field({ type: ModerationStateType, description: 'Whether moderation hid, removed or held it, and why.', resolve: (post) => post }),

@@ -3,6 +3,7 @@ import { prisma } from '../../db/client.js';
 import { InvalidCredentialsError, RateLimitedError } from '../../errors.js';
 import { Role } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
+import { visibleNode } from '../../nodes.js';
 import { canModerate, isAdmin } from './roles.js';
 import * as identity from './identity.service.js';
 
@@ -22,6 +23,7 @@ export const UserType = builder.prismaNode('User', {
   id: { field: 'id' },
   description: 'An account: a person in the community, on staff, or an outside sender of a support message.',
   nullable: true,
+  findUnique: visibleNode('User'),
   fields: (t) => ({
     displayName: t.exposeString('displayName', { description: 'The public name, 1 to 64 characters.' }),
     role: t.expose('role', { type: RoleEnum, description: 'What the account may do; visible to everyone.' }),

@@ -10,6 +10,7 @@ import {
 import { AutomodBlockedError } from '../../errors.js';
 import { decodeId } from '../../ids.js';
 import { loader, type Context } from '../../context.js';
+import { visibleNode } from '../../nodes.js';
 import { ThreadType } from '../community/community.schema.js';
 import { canSeeThread } from '../community/visibility.js';
 import { caseVisibleWhere } from '../support/cases.js';
@@ -80,7 +81,7 @@ export const TrackedBrandType = builder.prismaNode('TrackedBrand', {
   id: { field: 'id' },
   nullable: true,
   description: 'A brand whose mentions are tracked: ours or a competitor. Visible to staff.',
-  findUnique: (id, ctx) => ({ id: Number(id), ...staffOnly(ctx) }),
+  findUnique: visibleNode('TrackedBrand', (ctx) => staffOnly(ctx)),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique.' }),
     kind: t.expose('kind', { type: BrandKindEnum, description: 'Ours or a competitor.' }),
@@ -100,7 +101,7 @@ const ListeningSourceType = builder.prismaNode('ListeningSource', {
   id: { field: 'id' },
   nullable: true,
   description: 'Where mentions come from. Visible to COMMUNITY_MANAGER and ADMIN.',
-  findUnique: (id, ctx) => ({ id: Number(id), ...managersOnly(ctx) }),
+  findUnique: visibleNode('ListeningSource', (ctx) => managersOnly(ctx)),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Its display name, 1 to 100 characters.' }),
     kind: t.expose('kind', { type: SourceKindEnum, description: 'A polled feed format, or WEBHOOK.' }),
@@ -121,7 +122,7 @@ export const MentionType = builder.prismaNode('Mention', {
   id: { field: 'id' },
   nullable: true,
   description: 'Something said on the web, with its language, sentiment and the brands it names. Visible to staff.',
-  findUnique: (id, ctx) => ({ id: Number(id), ...staffOnly(ctx) }),
+  findUnique: visibleNode('Mention', (ctx) => staffOnly(ctx)),
   fields: (t) => ({
     source: t.field({
       type: ListeningSourceType,
@@ -198,7 +199,7 @@ const AlertRuleType = builder.prismaNode('ListeningAlertRule', {
   nullable: true,
   description:
     'When to raise a listening alert; evaluated every LISTENING_JOB_INTERVAL_MS over windows aligned on the epoch. Visible to COMMUNITY_MANAGER and ADMIN.',
-  findUnique: (id, ctx) => ({ id: Number(id), ...managersOnly(ctx) }),
+  findUnique: visibleNode('ListeningAlertRule', (ctx) => managersOnly(ctx)),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Its display name, 1 to 100 characters.' }),
     kind: t.expose('kind', { type: AlertKindEnum, description: 'What it watches for; fixed at creation.' }),
@@ -217,7 +218,7 @@ export const ListeningAlertType = builder.prismaNode('ListeningAlert', {
   id: { field: 'id' },
   nullable: true,
   description: 'What a listening alert rule found in one window. Visible to COMMUNITY_MANAGER and ADMIN; deleted with its rule.',
-  findUnique: (id, ctx) => ({ id: Number(id), ...managersOnly(ctx) }),
+  findUnique: visibleNode('ListeningAlert', (ctx) => managersOnly(ctx)),
   fields: (t) => ({
     rule: t.relation('rule', { description: 'The rule that raised it.' }),
     brand: t.relation('brand', { nullable: true, description: "The rule's brand; null when it watches every brand-matched mention." }),
@@ -492,7 +493,12 @@ const IngestInput = builder.inputType('IngestMentionsInput', {
   description: 'A batch of mentions from one source; a repeated externalId counts as a duplicate.',
   fields: (t) => ({
     sourceId: t.id({ required: true, description: 'The ListeningSource they come from, of any kind.' }),
-    mentions: t.field({ type: [MentionItemInput], required: true, description: `1 to ${listening.MAX_MENTIONS_PER_BATCH}.` }),
+    mentions: t.field({
+      type: [MentionItemInput],
+      required: true,
+      description: `1 to ${listening.MAX_MENTIONS_PER_BATCH}.`,
+      extensions: { maxItems: listening.MAX_MENTIONS_PER_BATCH },
+    }),
   }),
 });
 const SetStatusInput = builder.inputType('SetMentionStatusInput', {

@@ -15,6 +15,7 @@ import {
   ReportStatus,
 } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
+import { visibleNode } from '../../nodes.js';
 import { HideClassifierEnum, PostType, ThreadType } from '../community/community.schema.js';
 import { RoleEnum, UserType } from '../identity/identity.schema.js';
 import * as moderation from './moderation.service.js';
@@ -152,7 +153,7 @@ export const ReportType = builder.prismaNode('Report', {
   id: { field: 'id' },
   nullable: true,
   description: 'A report: its reporter and moderators can read it.',
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.reportVisibleWhere(ctx.viewer)] }),
+  findUnique: visibleNode('Report', (ctx) => moderation.reportVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     subject: t.field({
       type: builder.nodeInterfaceRef(),
@@ -176,7 +177,7 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
   id: { field: 'id' },
   nullable: true,
   description: 'One subject to review, fed by reports and automod. Moderators only.',
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.queueItemVisibleWhere(ctx.viewer)] }),
+  findUnique: visibleNode('ModerationQueueItem', (ctx) => moderation.queueItemVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     subject: t.field({
       type: builder.nodeInterfaceRef(),
@@ -230,7 +231,7 @@ export const ModerationActionType = builder.prismaNode('ModerationAction', {
   nullable: true,
   description:
     'One entry of the moderation log. Members see entries about content they can see and about themselves: what and why; who acted only moderators see.',
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.actionVisibleWhere(ctx.viewer)] }),
+  findUnique: visibleNode('ModerationAction', (ctx) => moderation.actionVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     kind: t.expose('kind', { type: ModerationActionKindEnum, description: 'What was done.' }),
     subject: t.field({
@@ -273,7 +274,7 @@ export const AppealType = builder.prismaNode('Appeal', {
   id: { field: 'id' },
   nullable: true,
   description: 'An appeal: its appellant and moderators can read it.',
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.appealVisibleWhere(ctx.viewer)] }),
+  findUnique: visibleNode('Appeal', (ctx) => moderation.appealVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     action: t.relation('action', { description: 'The moderation log entry appealed against.' }),
     appellant: t.relation('appellant', { description: 'The user the action was taken against.' }),
@@ -307,7 +308,7 @@ export const AutomodRuleType = builder.prismaNode('AutomodRule', {
   id: { field: 'id' },
   nullable: true,
   description: 'An auto-moderation rule. Moderators read them; COMMUNITY_MANAGER and ADMIN change them.',
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [moderation.automodRulesVisibleWhere(ctx.viewer)] }),
+  findUnique: visibleNode('AutomodRule', (ctx) => moderation.automodRulesVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique; shown to writers it blocks (AutomodBlockedError.ruleName).' }),
     enabled: t.exposeBoolean('enabled', { description: 'Disabled rules match nothing.' }),
@@ -537,7 +538,10 @@ const automodRuleFields = (t: PothosInputFields) => ({
   enabled: t.boolean({ description: 'Defaults to true.' }),
   trigger: t.field({ type: AutomodTriggerEnum, description: 'What the rule looks for.' }),
   action: t.field({ type: AutomodActionEnum, description: 'What happens to a write that matches.' }),
-  keywords: t.stringList({ description: 'KEYWORD: words or phrases, matched whole, ignoring case and accents.' }),
+  keywords: t.stringList({
+    description: 'KEYWORD: words or phrases, matched whole, ignoring case and accents.',
+    extensions: { maxItems: moderation.MAX_AUTOMOD_KEYWORDS },
+  }),
   pattern: t.string({ description: 'PATTERN: RE2 syntax (no backreferences or lookaround), up to 500 characters.' }),
   minAccountAgeDays: t.int({ description: 'LINK: links from accounts younger than this.' }),
   minPosts: t.int({ description: 'LINK: links from accounts with fewer threads and posts than this.' }),

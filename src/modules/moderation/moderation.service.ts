@@ -805,13 +805,15 @@ export type AutomodRuleInput = {
   exemptSpaceIds?: number[] | null;
 };
 
+/** Keywords of one automod rule (more than the 100 items a list argument takes by default). */
+export const MAX_AUTOMOD_KEYWORDS = 500;
 const count = (max: number) => z.number().int().min(0, 'must be 0 or more').max(max, `must be at most ${max}`);
 const ruleFields = z.object({
   name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
   enabled: z.boolean(),
   trigger: z.enum(['KEYWORD', 'PATTERN', 'LINK', 'MENTION_SPAM', 'RATE']),
   action: z.enum(['BLOCK', 'HOLD', 'FLAG']),
-  keywords: z.array(z.string().max(100, 'must be at most 100 characters')).max(500, 'must be at most 500 words'),
+  keywords: z.array(z.string().max(100, 'must be at most 100 characters')).max(MAX_AUTOMOD_KEYWORDS, `must be at most ${MAX_AUTOMOD_KEYWORDS} words`),
   pattern: z.string().nullable(),
   minAccountAgeDays: count(3650).nullable(),
   minPosts: count(100_000).nullable(),

@@ -3,6 +3,7 @@ import { loader } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { CaseEventKind, CaseRating, CaseStatus, SlaMetric } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
+import { visibleNode } from '../../nodes.js';
 import { ThreadType } from '../community/community.schema.js';
 import { canSeeThread } from '../community/visibility.js';
 import * as cases from './cases.js';
@@ -87,7 +88,7 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
   id: { field: 'id' },
   nullable: true,
   description: 'A support request. Seen by its requester, the members of its department, managers and admins.',
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [cases.caseVisibleWhere(ctx.viewer)] }),
+  findUnique: visibleNode('SupportCase', (ctx) => cases.caseVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     number: t.exposeInt('number', { description: 'Sequential, what people quote: "case #42".' }),
     subject: t.exposeString('subject', { description: 'Up to 200 characters.' }),
@@ -162,7 +163,7 @@ export const CaseMessageType = builder.prismaNode('CaseMessage', {
   id: { field: 'id' },
   nullable: true,
   description: 'A message on a case: a public one is seen by whoever sees the case; an internal note only by staff of the case.',
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [cases.messageVisibleWhere(ctx.viewer)] }),
+  findUnique: visibleNode('CaseMessage', (ctx) => cases.messageVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     body: t.exposeString('body', { description: 'The text, 1 to 50000 characters.' }),
     internal: t.exposeBoolean('internal', { description: 'An internal note: never shown to the requester.' }),
@@ -177,7 +178,7 @@ export const CaseTimelineEntryType = builder.prismaNode('CaseEvent', {
   id: { field: 'id' },
   nullable: true,
   description: 'One change to a case, in plain words. Internal entries are shown to staff of the case only.',
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [cases.timelineVisibleWhere(ctx.viewer)] }),
+  findUnique: visibleNode('CaseTimelineEntry', (ctx) => cases.timelineVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     kind: t.expose('kind', { type: CaseTimelineKindEnum, description: 'What the entry records.' }),
     summary: t.exposeString('summary', { description: 'What happened, in plain English, e.g. "Transferred from Billing to Tech"; never holds a reason.' }),

@@ -3,6 +3,7 @@ import { loader, type Context } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import type { Space, SupportChannel } from '../../generated/prisma/client.js';
 import { decodeId } from '../../ids.js';
+import { visibleNode } from '../../nodes.js';
 import { SpaceType } from '../community/community.schema.js';
 import { canSeeSpace } from '../community/visibility.js';
 import { RoleEnum } from '../identity/identity.schema.js';
@@ -25,7 +26,7 @@ export const RoutingRuleType = builder.prismaNode('RoutingRule', {
   id: { field: 'id' },
   nullable: true,
   description: 'Staff only. Conditions all hold (an empty list matches anything) → actions apply. First match wins.',
-  findUnique: (id, ctx) => ({ id: ctx.viewer && isStaff(ctx.viewer.role) ? Number(id) : -1 }),
+  findUnique: visibleNode('RoutingRule', (ctx) => (ctx.viewer && isStaff(ctx.viewer.role) ? {} : { id: -1 })),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Its display name, 1 to 100 characters.' }),
     position: t.exposeInt('position', { description: '1 is tried first; positions run 1, 2, 3… without gaps.' }),

@@ -2,6 +2,7 @@ import { builder, WRITE_ERRORS } from '../../builder.js';
 import { prisma } from '../../db/client.js';
 import { CasePriority, SupportChannelKind } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
+import { visibleNode } from '../../nodes.js';
 import { SpaceType } from '../community/community.schema.js';
 import { canSeeSpace } from '../community/visibility.js';
 import { setOnDuty } from './assignment.js';
@@ -69,6 +70,7 @@ export const DepartmentType = builder.prismaNode('Department', {
   id: { field: 'id' },
   nullable: true,
   description: 'A support team and its business hours. Its name and hours are public; its members are shown to staff.',
+  findUnique: visibleNode('Department'),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique.' }),
     timeZone: t.exposeString('timeZone', { description: 'IANA time zone of the weekly hours and holidays.' }),
@@ -108,7 +110,7 @@ export const SupportChannelType = builder.prismaNode('SupportChannel', {
   id: { field: 'id' },
   nullable: true,
   description: 'Where requests arrive. Active channels are public; inactive ones are shown to staff only.',
-  findUnique: (id, ctx) => ({ id: Number(id), ...support.channelNodeWhere(ctx.viewer) }),
+  findUnique: visibleNode('SupportChannel', (ctx) => support.channelNodeWhere(ctx.viewer)),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique.' }),
     kind: t.expose('kind', { type: SupportChannelKindEnum, description: 'How requests reach it.' }),
@@ -184,7 +186,10 @@ const CreateDepartmentInput = builder.inputType('CreateDepartmentInput', {
     name: t.string({ required: true, description: '1 to 100 characters; unique.' }),
     timeZone: t.string({ required: true, description: 'IANA time zone, e.g. "Europe/Madrid".' }),
     weeklyHours: t.field({ type: [OpeningHoursInput], required: true, description: 'At most 70 intervals. Empty: around the clock.' }),
-    holidays: t.stringList({ description: 'Local dates "YYYY-MM-DD" the department is closed; at most 2000, duplicates dropped.' }),
+    holidays: t.stringList({
+      description: `Local dates "YYYY-MM-DD" the department is closed; at most ${support.MAX_HOLIDAYS}, duplicates dropped.`,
+      extensions: { maxItems: support.MAX_HOLIDAYS },
+    }),
     autoAssign: t.boolean({ description: 'Round-robin assignment among on-duty members. Defaults to false.' }),
   }),
 });
@@ -195,7 +200,7 @@ const UpdateDepartmentInput = builder.inputType('UpdateDepartmentInput', {
     name: t.string({ description: '1 to 100 characters; unique.' }),
     timeZone: t.string({ description: 'IANA time zone, e.g. "Europe/Madrid".' }),
     weeklyHours: t.field({ type: [OpeningHoursInput], description: 'Replaces the whole schedule.' }),
-    holidays: t.stringList({ description: 'Replaces the whole list.' }),
+    holidays: t.stringList({ description: 'Replaces the whole list.', extensions: { maxItems: support.MAX_HOLIDAYS } }),
     autoAssign: t.boolean({ description: 'Round-robin assignment among on-duty members.' }),
   }),
 });

@@ -25,6 +25,8 @@ const clockTime = z
   .transform((value) => Number(value.slice(0, 2)) * 60 + Number(value.slice(3)));
 
 const name = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+/** Holidays a department may list (more than the 100 items a list argument takes by default). */
+export const MAX_HOLIDAYS = 2000;
 const timeZone = z.string().trim().refine(isValidTimeZone, 'must be an IANA time zone such as "Europe/Madrid"');
 const weeklyHours = z
   .array(z.object({ day: z.enum(WEEKDAYS), opens: clockTime, closes: clockTime }))
@@ -52,7 +54,7 @@ const holidays = z
       .string()
       .refine((value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && DateTime.fromISO(value).isValid, 'must be a date "YYYY-MM-DD"'),
   )
-  .max(2000, 'at most 2000 dates')
+  .max(MAX_HOLIDAYS, `at most ${MAX_HOLIDAYS} dates`)
   .transform((dates) => [...new Set(dates)].sort());
 
 const createDepartmentInput = z.object({ name, timeZone, weeklyHours, holidays: holidays.default([]), autoAssign: z.boolean().default(false) });
