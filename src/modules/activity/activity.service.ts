@@ -8,6 +8,7 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind } from '../../generated/prisma/enums.js';
 import { canManageCommunity, canModerate, isAdmin, isStaff } from '../identity/roles.js';
 import { canSeeSpace, visibleSpaceVisibilities } from '../community/visibility.js';
+import { membershipCounts } from '../support/access.js';
 import { departmentIdsOf } from '../support/support.service.js';
 
 export type ActivityFilter = { kinds?: ActivityKind[]; spaceIds?: number[]; threadId?: number };
@@ -38,9 +39,13 @@ export function canReceive(viewer: ActivityViewer | null, event: ActivityMessage
   }
 }
 
-// Staff of a case: members of its department, managers and admins (see support/access.ts).
+// Staff of a case: members of its department, managers and admins (see support/access.ts). The
+// role is the one of this moment: a membership counts only while the role can join departments.
 function isCaseStaff(viewer: ActivityViewer, event: ActivityMessage): boolean {
-  return canManageCommunity(viewer.role) || (event.departmentId != null && !!viewer.departmentIds?.includes(event.departmentId));
+  return (
+    canManageCommunity(viewer.role) ||
+    (event.departmentId != null && membershipCounts(viewer.role) && !!viewer.departmentIds?.includes(event.departmentId))
+  );
 }
 
 /**
@@ -92,7 +97,9 @@ function visibleActivityWhere(viewer: Viewer | null, filter: ActivityFilter): Pr
   if (viewer && canManageCommunity(viewer.role)) allowed.push({ visibility: { in: ['CASE', 'CASE_STAFF'] } });
   else if (viewer) {
     // Department membership as it is now, the same set a live subscription starts from.
-    const inDepartment: Prisma.ActivityWhereInput = { department: { members: { some: { userId: viewer.id } } } };
+    const inDepartment: Prisma.ActivityWhereInput = membershipCounts(viewer.role)
+      ? { department: { members: { some: { userId: viewer.id } } } }
+      : { id: -1n };
     allowed.push({ visibility: 'CASE', OR: [{ requesterId: viewer.id }, inDepartment] }, { visibility: 'CASE_STAFF', ...inDepartment });
   }
   return {
@@ -247,7 +254,7 @@ export async function openActivityStream(
     // Support departments, read once subscribed so a membership change in between is not lost;
     // later changes arrive as DEPARTMENT_MEMBER_* events (applyAccessChange).
     try {
-      viewer.departmentIds = await departmentIdsOf(viewer.id);
+      viewer.departmentIds = await departmentIdsOf(viewer);
     } catch (error) {
       await live.return?.();
       throw error;

@@ -14,6 +14,8 @@ import {
 import type { User } from '../../generated/prisma/client.js';
 import type { Role } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
+import { canJoinDepartment } from '../support/access.js';
+import { leaveSupportStaff } from '../support/support.service.js';
 import { isAdmin } from './roles.js';
 
 // OWASP's argon2id minimum (19 MiB, 2 passes). 2 is Algorithm.Argon2id, a const enum we can't import.
@@ -178,6 +180,8 @@ export async function setUserRole(viewer: Viewer | null, input: { userId: number
       throw new ConflictError('The last ADMIN cannot change role; promote another ADMIN first');
     }
     const updated = await tx.user.update({ where: { id: user.id }, data: { role: data.role } });
+    // Leaving the support staff ends its access at once, and the cases held go back to the team.
+    if (canJoinDepartment(user.role) && !canJoinDepartment(data.role)) await leaveSupportStaff(tx, activity, user.id, viewer.id);
     await activity.record({
       kind: 'USER_ROLE_CHANGED',
       actorId: viewer.id,

@@ -14,6 +14,16 @@ import { canManageCommunity } from '../identity/roles.js';
 
 export const canJoinDepartment = (role: Role): boolean => role === 'AGENT' || canManageCommunity(role);
 
+// Leaving the staff ends staff access at once, on every path. Two halves of one rule:
+// - setUserRole to a role that cannot join departments (MEMBER, MODERATOR) removes every
+//   membership in the same transaction (leaveSupportStaff): the cases the user held are
+//   unassigned, and given to the next on-duty agent where the department auto-assigns; live
+//   subscriptions hear DEPARTMENT_MEMBER_REMOVED and USER_ROLE_CHANGED before any later event.
+//   A later promotion does not bring memberships back: a manager adds the person again.
+// - A membership counts only while the role can join departments, so a request authenticated
+//   before the demotion, or a membership row left from before this rule, grants nothing.
+export const membershipCounts = (role: Role): boolean => canJoinDepartment(role);
+
 export function requireSupportManager(viewer: Viewer | null): Viewer {
   return requireManager(viewer, 'manage support departments and channels');
 }

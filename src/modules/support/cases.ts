@@ -10,6 +10,7 @@ import { parseInput } from '../../validation.js';
 import { threadForSupportCase } from '../community/community.service.js';
 import { canManageCommunity, isStaff } from '../identity/roles.js';
 import { requireViewer } from '../identity/guards.js';
+import { membershipCounts } from './access.js';
 import { PRIORITIES } from './priorities.js';
 import { autoAssign } from './assignment.js';
 import { findRoute } from './routing.js';
@@ -38,7 +39,9 @@ const reason = z.string().trim().min(1, 'must not be empty').max(2000, 'must be 
 
 // ---- Who sees what ----------------------------------------------------------------------------
 
-const inDepartmentOf = (viewer: Viewer) => ({ department: { members: { some: { userId: viewer.id } } } });
+/** The viewer's departments, as far as their membership counts (see access.ts). */
+const inDepartmentOf = (viewer: Viewer) =>
+  membershipCounts(viewer.role) ? { department: { members: { some: { userId: viewer.id } } } } : { id: -1 };
 
 /** The cases a viewer may see: their own, their departments', all for managers and admins. */
 export function caseVisibleWhere(viewer: Viewer | null): Prisma.SupportCaseWhereInput {
@@ -79,7 +82,8 @@ async function loadCase(tx: Tx, viewer: Viewer, caseId: number): Promise<LoadedC
   if (!kase) throw new NotFoundError('SupportCase', String(caseId));
   const staff =
     canManageCommunity(viewer.role) ||
-    !!(await tx.departmentMember.findUnique({ where: { departmentId_userId: { departmentId: kase.departmentId, userId: viewer.id } } }));
+    (membershipCounts(viewer.role) &&
+      !!(await tx.departmentMember.findUnique({ where: { departmentId_userId: { departmentId: kase.departmentId, userId: viewer.id } } })));
   const requester = kase.requesterId === viewer.id;
   if (!staff && !requester) throw new NotFoundError('SupportCase', String(caseId));
   return { kase, staff, requester };
@@ -369,6 +373,8 @@ export async function replyToCase(
 ): Promise<{ message: CaseMessage; kase: SupportCase }> {
   const actor = requireViewer(viewer);
   const data = parseInput(replyInput, { ...input, internal: input.internal ?? undefined });
+  // By role first, whatever the case: a member (a demoted agent, say) learns nothing about it.
+  if (data.internal && !isStaff(actor.role)) throw new ForbiddenError("Only staff of the case's department can add internal notes");
   return writeWithActivity(async (tx, activity) => {
     const loaded = await loadCase(tx, actor, caseId);
     let kase = loaded.kase;
@@ -616,8 +622,8 @@ export function myCasesWhere(viewer: Viewer | null, statuses?: CaseStatus[]): Pr
 }
 
 /** For a nested field: the ids of the departments the viewer belongs to (one query per request). */
-export async function viewerDepartmentIds(viewer: Viewer | null): Promise<number[]> {
-  if (!viewer) return [];
+export async function viewerDepartmentIds(viewer: Pick<Viewer, 'id' | 'role'> | null): Promise<number[]> {
+  if (!viewer || !membershipCounts(viewer.role)) return [];
   const rows = await prisma().departmentMember.findMany({ where: { userId: viewer.id }, select: { departmentId: true } });
   return rows.map((row) => row.departmentId);
 }

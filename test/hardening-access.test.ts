@@ -1,0 +1,275 @@
+import { print } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Actor, createCommunity, createThread, createUser } from './fixtures.js';
+import { graphql } from './gql/index.js';
+import type { HardActivitySubscription, HardCaseUpdatesSubscription } from './gql/graphql.js';
+import { sleep, startTestApp, subscribe, type TestApp } from './helpers.js';
+import { createChannel, createDepartment } from './support-fixtures.js';
+
+// Access that ends with the role, and the other staff-only facts requesters and members must not
+// see (issue 11, items 2, 6, 12, 13 and 15). Every check goes through the public API.
+
+const SetRole = graphql(`
+  mutation HardSetRole($input: SetUserRoleInput!) {
+    setUserRole(input: $input) { __typename ... on SetUserRolePayload { user { role } } ... on Error { message } }
+  }
+`);
+const OpenCase = graphql(`
+  mutation HardOpenCase($input: OpenCaseInput!) {
+    openCase(input: $input) {
+      __typename
+      ... on SupportCasePayload { supportCase { id number priority tags assignee { id } } }
+      ... on Error { message }
+    }
+  }
+`);
+const ReplyToCase = graphql(`
+  mutation HardReplyToCase($input: ReplyToCaseInput!) {
+    replyToCase(input: $input) {
+      __typename
+      ... on ReplyToCasePayload { caseMessage { id } supportCase { id } }
+      ... on Error { message }
+    }
+  }
+`);
+const AssignCase = graphql(`
+  mutation HardAssignCase($input: AssignCaseInput!) {
+    assignCase(input: $input) { __typename ... on SupportCasePayload { supportCase { assignee { id } } } ... on Error { message } }
+  }
+`);
+const EscalateCase = graphql(`
+  mutation HardEscalateCase($input: EscalateCaseInput!) {
+    escalateCase(input: $input) { __typename ... on SupportCasePayload { supportCase { priority } } ... on Error { message } }
+  }
+`);
+const SetOnDuty = graphql(`
+  mutation HardSetOnDuty($input: SetOnDutyInput!) { setOnDuty(input: $input) { __typename ... on Error { message } } }
+`);
+const CaseNode = graphql(`
+  query HardCaseNode($id: ID!) {
+    node(id: $id) {
+      __typename
+      ... on SupportCase {
+        id priority tags assignee { id }
+        timeline(first: 50) { nodes { id kind summary reason internal message { body } } }
+      }
+    }
+  }
+`);
+const AnyNode = graphql(`query HardAnyNode($id: ID!) { node(id: $id) { __typename id } }`);
+const Members = graphql(`
+  query HardMembers($id: ID!) { node(id: $id) { ... on Department { members { user { id } } } } }
+`);
+const CaseLists = graphql(`
+  query HardCaseLists {
+    myCases(first: 20) { totalCount nodes { id priority tags } }
+  }
+`);
+const StaffCases = graphql(`query HardStaffCases { supportCases(first: 20) { totalCount nodes { id } } }`);
+const ActivityLog = graphql(`
+  query HardActivityLog($filter: ActivityFilter, $after: String) {
+    activityLog(first: 100, filter: $filter, after: $after) {
+      nodes { id kind supportCase { id priority tags } subject { __typename id } }
+    }
+  }
+`);
+const Activity = graphql(`
+  subscription HardActivity($after: String, $filter: ActivityFilter) {
+    activity(after: $after, filter: $filter) {
+      id kind supportCase { id priority tags } subject { __typename id ... on CaseTimelineEntry { summary reason } }
+    }
+  }
+`);
+const CaseUpdates = graphql(`
+  subscription HardCaseUpdates($caseId: ID!) {
+    caseUpdated(caseId: $caseId) { kind summary reason message { body } supportCase { priority tags } }
+  }
+`);
+
+let t: TestApp;
+let admin: Actor;
+let manager: Actor;
+let alice: Actor;
+let publicSpace: string;
+
+beforeAll(async () => {
+  t = await startTestApp({ SLA_JOB_INTERVAL_MS: '0' });
+  ({ admin, manager, alice, publicSpace } = await createCommunity(t));
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+async function openCase(requester: Actor, channelId: string, subject: string, priority?: 'LOW' | 'NORMAL' | 'HIGH' | 'URGENT') {
+  const { openCase } = await t.query(OpenCase, { input: { channelId, subject, body: 'Please help.', priority } }, requester.token);
+  if (openCase.__typename !== 'SupportCasePayload' || !openCase.supportCase) throw new Error(JSON.stringify(openCase));
+  return openCase.supportCase;
+}
+
+async function reply(actor: Actor, caseId: string, body: string, internal = false) {
+  const { replyToCase } = await t.query(ReplyToCase, { input: { caseId, body, internal } }, actor.token);
+  if (replyToCase.__typename !== 'ReplyToCasePayload') throw new Error(JSON.stringify(replyToCase));
+  return replyToCase.caseMessage.id;
+}
+
+async function setRole(userId: string, role: 'MEMBER' | 'AGENT' | 'MODERATOR') {
+  const { setUserRole } = await t.query(SetRole, { input: { userId, role } }, admin.token);
+  expect(setUserRole).toEqual({ __typename: 'SetUserRolePayload', user: { role } });
+}
+
+/** Polls until `ready` holds (a live event arrived), failing after a deadline. */
+async function until(what: string, ready: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+type ActivityEvent = HardActivitySubscription['activity'];
+
+/** The `activity` subscription over SSE, as a browser's EventSource would read it. */
+function sseActivity(token: string) {
+  const controller = new AbortController();
+  let text = '';
+  const query = print(Activity);
+  const reading = fetch(`${t.url}?${new URLSearchParams({ query })}`, {
+    headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` },
+    signal: controller.signal,
+  })
+    .then(async (response) => {
+      const reader = response.body!.getReader();
+      const decoder = new TextDecoder();
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true });
+    })
+    .catch(() => undefined);
+  return {
+    events: (): ActivityEvent[] =>
+      text
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => (JSON.parse(line.slice(5)) as { data?: HardActivitySubscription }).data?.activity)
+        .filter((event): event is ActivityEvent => !!event),
+    async close() {
+      controller.abort();
+      await reading;
+    },
+  };
+}
+
+const wsEvents = (feed: { received: { data?: unknown }[] }): ActivityEvent[] =>
+  feed.received.map((r) => (r.data as HardActivitySubscription | undefined)?.activity).filter((e): e is ActivityEvent => !!e);
+
+/**
+ * A public thread of Alice's as a fence: once every stream has it, each has been offered every
+ * event written before it (one process hands each event to all subscribers before the next).
+ */
+async function fence(title: string, streams: (() => ActivityEvent[])[]): Promise<string> {
+  const id = await createThread(t, alice, publicSpace, title);
+  for (const events of streams) await until(title, () => events().some((e) => e.subject?.id === id));
+  return id;
+}
+
+/** The events of a stream strictly between two fences. */
+function between(events: ActivityEvent[], from: string, to: string): ActivityEvent[] {
+  const start = events.findIndex((e) => e.subject?.id === from);
+  const end = events.findIndex((e) => e.subject?.id === to);
+  expect(start).toBeGreaterThanOrEqual(0);
+  expect(end).toBeGreaterThan(start);
+  return events.slice(start + 1, end);
+}
+
+describe('access that ends with the role (item 2)', () => {
+  it('a demoted agent loses the cases on every path at once, live streams included; the cases held go back to the team', async () => {
+    const dana = await createUser(t, 'Dana', 'AGENT', admin);
+    const eve = await createUser(t, 'Eve', 'AGENT', admin);
+    const billing = await createDepartment(t, manager, { name: 'Demotion billing' }, [{ actor: dana }]);
+    const returns = await createDepartment(t, manager, { name: 'Demotion returns', autoAssign: true }, [{ actor: dana }, { actor: eve }]);
+    expect((await t.query(SetOnDuty, { input: { departmentId: returns, userId: eve.id, onDuty: true } }, manager.token)).setOnDuty.__typename).toBe('DepartmentPayload');
+    const billingWeb = await createChannel(t, manager, { name: 'Demotion billing web', defaultDepartmentId: billing });
+    const returnsWeb = await createChannel(t, manager, { name: 'Demotion returns web', defaultDepartmentId: returns });
+
+    const held = await openCase(alice, billingWeb, 'Charged twice');
+    await t.query(AssignCase, { input: { caseId: held.id, assigneeId: dana.id } }, dana.token);
+    const noteId = await reply(dana, held.id, 'Chargeback risk', true);
+    await t.query(EscalateCase, { input: { caseId: held.id, reason: 'Big account' } }, dana.token);
+    const returned = await openCase(alice, returnsWeb, 'Wrong size');
+    expect(returned.assignee).toEqual({ id: eve.id });
+    expect((await t.query(AssignCase, { input: { caseId: returned.id, assigneeId: dana.id } }, dana.token)).assignCase).toEqual({
+      __typename: 'SupportCasePayload', supportCase: { assignee: { id: dana.id } },
+    });
+
+    // While an agent, Dana reads the case, its note and the escalation's reason.
+    const before = await t.query(CaseNode, { id: held.id }, dana.token);
+    const staffTimeline = before.node?.__typename === 'SupportCase' ? before.node.timeline.nodes : [];
+    expect(staffTimeline.map((e) => [e.kind, e.reason])).toContainEqual(['ESCALATED', 'Big account']);
+    const noteEntry = staffTimeline.find((e) => e.kind === 'NOTE')!;
+    expect(noteEntry.message).toEqual({ body: 'Chargeback risk' });
+    const [firstSeen] = (await t.query(ActivityLog, { filter: { kinds: ['CASE_NOTE_ADDED'] } }, dana.token)).activityLog.nodes;
+    expect(firstSeen.supportCase?.id).toBe(held.id);
+
+    // Her live streams: graphql-ws (activity and the case's updates, on one socket) and SSE.
+    const client = t.wsClient(dana.token);
+    const ws = subscribe(client, Activity, {});
+    const caseFeed = subscribe(client, CaseUpdates, { caseId: held.id });
+    const sse = sseActivity(dana.token);
+    const streams = [() => wsEvents(ws), () => sse.events()];
+    for (const deadline = Date.now() + 15_000; caseFeed.received.length === 0; await sleep(100)) {
+      if (Date.now() > deadline) throw new Error('the case feed never went live');
+      await reply(alice, held.id, 'probe');
+    }
+    const start = await fence('Demotion fence 1', streams);
+    const caseEntriesBefore = caseFeed.received.length;
+
+    await setRole(dana.id, 'MEMBER');
+    await reply(manager, held.id, 'Staff-only after the demotion', true);
+    await t.query(EscalateCase, { input: { caseId: held.id, reason: 'Even bigger account' } }, manager.token);
+    await reply(alice, held.id, 'Any news?');
+    await fence('Demotion fence 2', streams);
+    const end = await fence('Demotion fence 3', streams);
+
+    // Live: nothing of the cases after the demotion, on either transport.
+    for (const events of [wsEvents(ws), sse.events()]) {
+      expect(between(events, start, end).map((e) => e.kind)).toEqual(['DEPARTMENT_MEMBER_REMOVED', 'DEPARTMENT_MEMBER_REMOVED', 'USER_ROLE_CHANGED', 'THREAD_CREATED']);
+    }
+    expect(caseFeed.received.slice(caseEntriesBefore)).toEqual([]);
+    await sse.close();
+
+    // Queries: the case, its note (entry and message), the lists and the log are gone.
+    expect((await t.query(CaseNode, { id: held.id }, dana.token)).node).toBeNull();
+    expect((await t.query(AnyNode, { id: noteEntry.id }, dana.token)).node).toBeNull();
+    expect((await t.query(AnyNode, { id: noteId }, dana.token)).node).toBeNull();
+    expect((await t.query(CaseLists, {}, dana.token)).myCases).toEqual({ totalCount: 0, nodes: [] });
+    expect((await t.request(StaffCases, {}, dana.token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await t.query(ActivityLog, { filter: { kinds: ['CASE_NOTE_ADDED', 'CASE_ESCALATED', 'CASE_OPENED'] } }, dana.token)).activityLog.nodes).toEqual([]);
+    // Replay from a cursor she was handed as an agent: none of the case events come back.
+    const replay = subscribe(t.wsClient(dana.token), Activity, { after: firstSeen.id, filter: { kinds: ['CASE_NOTE_ADDED', 'CASE_ESCALATED', 'CASE_REPLIED', 'THREAD_CREATED'] } });
+    const last = await fence('Demotion fence 4', [() => wsEvents(replay)]);
+    expect(wsEvents(replay).filter((e) => e.kind !== 'THREAD_CREATED')).toEqual([]);
+    expect(wsEvents(replay).at(-1)?.subject?.id).toBe(last);
+
+    // Writes: an internal note is refused by role, a public reply finds no case.
+    expect((await t.query(ReplyToCase, { input: { caseId: held.id, body: 'Still here', internal: true } }, dana.token)).replyToCase).toEqual({
+      __typename: 'ForbiddenError', message: "Only staff of the case's department can add internal notes",
+    });
+    expect((await t.query(ReplyToCase, { input: { caseId: held.id, body: 'Still here' } }, dana.token)).replyToCase.__typename).toBe('NotFoundError');
+
+    // The cases she held: unassigned where nobody auto-assigns, the next on-duty agent elsewhere.
+    const heldNow = await t.query(CaseNode, { id: held.id }, manager.token);
+    expect(heldNow.node).toMatchObject({ assignee: null });
+    const heldEntries = heldNow.node?.__typename === 'SupportCase' ? heldNow.node.timeline.nodes : [];
+    expect(heldEntries.filter((e) => e.kind === 'UNASSIGNED').map((e) => [e.summary, e.reason])).toEqual([
+      ['No one is handling this case at the moment', 'The assignee left the support staff'],
+    ]);
+    expect((await t.query(CaseNode, { id: returned.id }, manager.token)).node).toMatchObject({ assignee: { id: eve.id } });
+    for (const department of [billing, returns]) {
+      const { node } = await t.query(Members, { id: department }, manager.token);
+      expect(node && 'members' in node ? node.members?.map((m) => m.user.id) : null).not.toContain(dana.id);
+    }
+
+    // Promoted again, she is an agent without departments: a manager adds her back where needed.
+    await setRole(dana.id, 'AGENT');
+    expect((await t.query(CaseNode, { id: held.id }, dana.token)).node).toBeNull();
+    expect((await t.query(StaffCases, {}, dana.token)).supportCases).toEqual({ totalCount: 0, nodes: [] });
+  });
+});
