@@ -273,3 +273,67 @@ describe('access that ends with the role (item 2)', () => {
     expect((await t.query(StaffCases, {}, dana.token)).supportCases).toEqual({ totalCount: 0, nodes: [] });
   });
 });
+
+const Suspend = graphql(`
+  mutation HardSuspend($input: SuspendUserInput!) {
+    suspendUser(input: $input) { __typename ... on Error { message } }
+  }
+`);
+const CreateThread = graphql(`
+  mutation HardCreateThread($input: CreateThreadInput!) { createThread(input: $input) { __typename ... on Error { message } } }
+`);
+const AddReaction = graphql(`
+  mutation HardAddReaction($input: ReactionInput!) { addReaction(input: $input) { __typename ... on Error { message } } }
+`);
+const ReportContent = graphql(`
+  mutation HardReportContent($input: ReportContentInput!) { reportContent(input: $input) { __typename ... on Error { message } } }
+`);
+
+/** An agent, their department and a web channel into it. */
+async function supportDesk(name: string, options: { autoAssign?: boolean } = {}) {
+  const agent = await createUser(t, `${name} agent`, 'AGENT', admin);
+  const department = await createDepartment(t, manager, { name, ...options }, [{ actor: agent }]);
+  const channel = await createChannel(t, manager, { name: `${name} web`, defaultDepartmentId: department });
+  return { agent, department, channel };
+}
+
+describe('a suspended member and support (item 6)', () => {
+  it('may still open cases, write on them and follow them live, while every other write stays refused', async () => {
+    const { agent, channel } = await supportDesk('Suspension desk');
+    const moderator = await createUser(t, 'Mod', 'MODERATOR', admin);
+    const carol = await createUser(t, 'Carol');
+    const thread = await createThread(t, alice, publicSpace, 'A thread Carol could react to');
+    const earlier = await openCase(carol, channel, 'My order');
+    const feed = subscribe(t.wsClient(carol.token), CaseUpdates, { caseId: earlier.id });
+    for (const deadline = Date.now() + 15_000; feed.received.length === 0; await sleep(100)) {
+      if (Date.now() > deadline) throw new Error('the case feed never went live');
+      await reply(carol, earlier.id, 'probe');
+    }
+
+    const suspendedUntil = new Date(Date.now() + 86_400_000).toISOString();
+    expect((await t.query(Suspend, { input: { userId: carol.id, until: suspendedUntil, reason: 'Spam' } }, moderator.token)).suspendUser.__typename).toBe('ModerationActionPayload');
+
+    // Support stays open: a new case, a message on it, and the live feed of the earlier one.
+    const about = await openCase(carol, channel, 'Why was I suspended?');
+    await reply(carol, about.id, 'I only posted once.');
+    await reply(agent, earlier.id, 'Your order has shipped.');
+    const bodies = (f: typeof feed) => f.received.map((r) => (r.data as HardCaseUpdatesSubscription | undefined)?.caseUpdated.message?.body);
+    await until('the reply on the earlier case', () => bodies(feed).includes('Your order has shipped.') || !!feed.error || feed.completed);
+    expect(feed.error).toBeUndefined();
+    expect(feed.received.every((r) => r.errors === undefined)).toBe(true);
+    const fresh = subscribe(t.wsClient(carol.token), CaseUpdates, { caseId: about.id });
+    for (const deadline = Date.now() + 15_000; fresh.received.length === 0 && !fresh.error; await sleep(100)) {
+      if (Date.now() > deadline) throw new Error('the new case feed never went live');
+      await reply(agent, about.id, 'Let me check.');
+    }
+    expect(fresh.received[0]).toEqual({ data: { caseUpdated: expect.objectContaining({ kind: 'REPLY', message: { body: 'Let me check.' } }) } });
+
+    // Everything else stays refused, with the end of the suspension named.
+    const message = `Your account is suspended until ${suspendedUntil}`;
+    expect((await t.query(CreateThread, { input: { spaceId: publicSpace, title: 'x', body: 'y' } }, carol.token)).createThread).toEqual({ __typename: 'ForbiddenError', message });
+    expect((await t.query(AddReaction, { input: { subjectId: thread, content: 'HEART' } }, carol.token)).addReaction).toEqual({ __typename: 'ForbiddenError', message });
+    expect((await t.query(ReportContent, { input: { subjectId: thread, reason: 'SPAM' } }, carol.token)).reportContent).toEqual({ __typename: 'ForbiddenError', message });
+    const activity = subscribe(t.wsClient(carol.token), Activity, {});
+    expect(await activity.next(1)).toMatchObject([{ errors: [{ message: `${message}; live activity is paused`, extensions: { code: 'FORBIDDEN' } }] }]);
+  });
+});

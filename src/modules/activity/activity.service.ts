@@ -53,7 +53,7 @@ function isCaseStaff(viewer: ActivityViewer, event: ActivityMessage): boolean {
  * signing out the session the subscription was opened with ends it (the iterator fails with
  * UnauthenticatedError). Both arrive in the ordered event stream, on every instance.
  */
-export function applyAccessChange(viewer: ActivityViewer | null, event: ActivityMessage): void {
+export function applyAccessChange(viewer: ActivityViewer | null, event: ActivityMessage, whileSuspended = false): void {
   if (viewer && event.subjectType === 'User' && event.subjectId === viewer.id && event.departmentId != null) {
     // Joining or leaving a support department changes which case events reach this viewer.
     const others = (viewer.departmentIds ?? []).filter((id) => id !== event.departmentId);
@@ -67,7 +67,7 @@ export function applyAccessChange(viewer: ActivityViewer | null, event: Activity
   if (event.access.role) viewer.role = event.access.role;
   if (event.access.suspendedUntil !== undefined) {
     viewer.suspendedUntil = event.access.suspendedUntil === null ? null : new Date(event.access.suspendedUntil);
-    assertSubscriberNotSuspended(viewer);
+    if (!whileSuspended) assertSubscriberNotSuspended(viewer);
   }
 }
 
@@ -218,11 +218,16 @@ export async function openActivityStream(
   filter: ActivityFilter,
   after: { id: bigint; cursor: string } | undefined,
   transport: StreamTransport,
-  /** Narrows the stream further (one support case's entries, say). */
-  only: (event: ActivityMessage) => boolean = everyEvent,
+  scope: {
+    /** Narrows the stream further (one support case's entries, say). */
+    only?: (event: ActivityMessage) => boolean;
+    /** Stays open while the viewer is suspended (their own support cases: see support/access.ts). */
+    whileSuspended?: boolean;
+  } = {},
 ): Promise<AsyncIterableIterator<ActivityMessage>> {
+  const { only = everyEvent, whileSuspended = false } = scope;
   // A suspended user's live activity is paused until the suspension ends.
-  assertSubscriberNotSuspended(signedIn);
+  if (!whileSuspended) assertSubscriberNotSuspended(signedIn);
   if (after) await assertResumableCursor(after.id, after.cursor);
   // A copy: role and department changes seen in the stream update this subscription's rights only.
   const viewer: ActivityViewer | null = signedIn && { ...signedIn, departmentIds: [] };
@@ -234,7 +239,7 @@ export async function openActivityStream(
   // Subscribed before any replay, so what commits during the replay is not lost.
   const live = subscribeActivity(
     (event) => {
-      applyAccessChange(viewer, event);
+      applyAccessChange(viewer, event, whileSuspended);
       return matchesFilter(kept, event) && only(event) && canReceive(viewer, event);
     },
     // Methods, not arrow properties: tsx (keepNames) gives each instance of a named arrow its own

@@ -11,6 +11,10 @@ import { canManageCommunity } from '../identity/roles.js';
 //   moderates the community; handling cases is not their job).
 // - A case is seen by its requester, the members of its department, and managers/admins.
 //   Agents of other departments do NOT see it: a transfer hands the case (and its history) over.
+// - A suspended member may still use support: open a case, write on and rate their own cases,
+//   follow them live (caseUpdated). It is where they ask about the suspension itself, or about
+//   billing, and an email to /ingest/cases would reach the team anyway. Every other write (the
+//   community's, reactions, reports) stays refused, and so do their other live subscriptions.
 
 export const canJoinDepartment = (role: Role): boolean => role === 'AGENT' || canManageCommunity(role);
 

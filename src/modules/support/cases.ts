@@ -238,6 +238,7 @@ const openCaseInput = z.object({
 export type OpenCaseInput = { channelId: number; subject: string; body: string; priority?: CasePriority | null };
 
 export async function openCase(viewer: Viewer | null, input: OpenCaseInput): Promise<SupportCase> {
+  // No suspension check, on purpose: support stays open to a suspended member (see access.ts).
   const actor = requireViewer(viewer);
   const data = parseInput(openCaseInput, { ...input, priority: input.priority ?? undefined });
   return writeWithActivity(async (tx, activity) => {
@@ -638,7 +639,11 @@ export async function viewerDepartmentIds(viewer: Pick<Viewer, 'id' | 'role'> | 
  */
 export async function subscribeToCase(viewer: Viewer | null, caseId: number, transport: StreamTransport): Promise<AsyncIterable<CaseEvent>> {
   const actor = requireViewer(viewer);
-  const live = await openActivityStream(actor, {}, undefined, transport, (event) => event.caseId === caseId && event.subjectType === 'CaseTimelineEntry');
+  // A suspended requester still follows their own case (support stays open to them, access.ts).
+  const live = await openActivityStream(actor, {}, undefined, transport, {
+    only: (event) => event.caseId === caseId && event.subjectType === 'CaseTimelineEntry',
+    whileSuspended: true,
+  });
   // Subscribed first, then checked, so nothing committed in between is lost.
   try {
     const visible = await prisma().supportCase.findFirst({ where: { id: caseId, AND: [caseVisibleWhere(actor)] }, select: { id: true } });
