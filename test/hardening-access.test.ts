@@ -337,3 +337,35 @@ describe('a suspended member and support (item 6)', () => {
     expect(await activity.next(1)).toMatchObject([{ errors: [{ message: `${message}; live activity is paused`, extensions: { code: 'FORBIDDEN' } }] }]);
   });
 });
+
+const Warn = graphql(`
+  mutation HardWarn($input: UserActionInput!) {
+    warnUser(input: $input) { __typename ... on ModerationActionPayload { action { kind } } ... on Error { message } }
+  }
+`);
+
+describe('moderation against staff (item 15)', () => {
+  it('refuses a warning or a suspension of someone of equal or higher rank, as it refuses suspending staff', async () => {
+    const moderator = await createUser(t, 'Rank mod', 'MODERATOR', admin);
+    const otherModerator = await createUser(t, 'Rank mod 2', 'MODERATOR', admin);
+    const agent = await createUser(t, 'Rank agent', 'AGENT', admin);
+    const member = await createUser(t, 'Rank member');
+    const warn = async (actor: Actor, target: Actor) =>
+      (await t.query(Warn, { input: { userId: target.id, reason: 'Rude in the staff room' } }, actor.token)).warnUser;
+    const refused = (role: string) => ({ __typename: 'ForbiddenError', message: `You cannot warn a user of your rank or above (${role})` });
+
+    expect(await warn(moderator, admin)).toEqual(refused('ADMIN'));
+    expect(await warn(moderator, manager)).toEqual(refused('COMMUNITY_MANAGER'));
+    expect(await warn(moderator, otherModerator)).toEqual(refused('MODERATOR'));
+    expect(await warn(moderator, agent)).toEqual(refused('AGENT'));
+    expect(await warn(manager, admin)).toEqual(refused('ADMIN'));
+    const until = new Date(Date.now() + 86_400_000).toISOString();
+    expect((await t.query(Suspend, { input: { userId: admin.id, until, reason: 'x' } }, moderator.token)).suspendUser).toEqual({
+      __typename: 'ForbiddenError', message: 'You cannot suspend a user of your rank or above (ADMIN)',
+    });
+    // Below one's rank it is accepted.
+    expect(await warn(moderator, member)).toEqual({ __typename: 'ModerationActionPayload', action: { kind: 'WARN' } });
+    expect(await warn(manager, moderator)).toEqual({ __typename: 'ModerationActionPayload', action: { kind: 'WARN' } });
+    expect(await warn(admin, manager)).toEqual({ __typename: 'ModerationActionPayload', action: { kind: 'WARN' } });
+  });
+});
