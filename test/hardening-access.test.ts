@@ -18,7 +18,7 @@ const OpenCase = graphql(`
   mutation HardOpenCase($input: OpenCaseInput!) {
     openCase(input: $input) {
       __typename
-      ... on SupportCasePayload { supportCase { id number priority tags assignee { id } } }
+      ... on SupportCasePayload { supportCase { id number reference priority tags assignee { id } } }
       ... on Error { message }
     }
   }
@@ -367,5 +367,89 @@ describe('moderation against staff (item 15)', () => {
     expect(await warn(moderator, member)).toEqual({ __typename: 'ModerationActionPayload', action: { kind: 'WARN' } });
     expect(await warn(manager, moderator)).toEqual({ __typename: 'ModerationActionPayload', action: { kind: 'WARN' } });
     expect(await warn(admin, manager)).toEqual({ __typename: 'ModerationActionPayload', action: { kind: 'WARN' } });
+  });
+});
+
+const CreateRule = graphql(`
+  mutation HardCreateRule($input: CreateRoutingRuleInput!) { createRoutingRule(input: $input) { __typename ... on Error { message } } }
+`);
+const Decisions = graphql(`
+  query HardDecisions($id: ID!) {
+    node(id: $id) { ... on SupportCase { priority requestedPriority tags } }
+  }
+`);
+
+describe("staff-only decisions stay with the staff (item 12)", () => {
+  it('the requester sees the priority they asked for and no tags, on node, lists, the log and live payloads, whatever routing and escalation set', async () => {
+    const { agent, department, channel } = await supportDesk('Priority desk');
+    const rule = await t.query(CreateRule, { input: { name: 'Outages', keywords: ['outage'], channelIds: [channel], departmentId: department, priority: 'URGENT', tags: ['vip'] } }, manager.token);
+    expect(rule.createRoutingRule.__typename).toBe('RoutingRulePayload');
+    const requester = await createUser(t, 'Priya');
+
+    const routed = await openCase(requester, channel, 'Total outage', 'LOW');
+    expect(routed).toMatchObject({ priority: 'LOW', tags: [] });
+    expect((await t.query(Decisions, { id: routed.id }, agent.token)).node).toEqual({ priority: 'URGENT', requestedPriority: 'LOW', tags: ['vip'] });
+    const escalated = await openCase(requester, channel, 'Slow export');
+
+    // Live, with the same document for both, so a shared execution would show one answer to both.
+    const mine = subscribe(t.wsClient(requester.token), Activity, { filter: { kinds: ['CASE_REPLIED'] } });
+    const staffs = subscribe(t.wsClient(agent.token), Activity, { filter: { kinds: ['CASE_REPLIED'] } });
+    const caseFeed = subscribe(t.wsClient(requester.token), CaseUpdates, { caseId: escalated.id });
+    for (const deadline = Date.now() + 15_000; !(mine.received.length && staffs.received.length && caseFeed.received.length); await sleep(100)) {
+      if (Date.now() > deadline) throw new Error('the feeds never went live');
+      await reply(requester, escalated.id, 'probe');
+    }
+    expect((await t.query(EscalateCase, { input: { caseId: escalated.id, reason: 'Angry customer' } }, agent.token)).escalateCase).toEqual({
+      __typename: 'SupportCasePayload', supportCase: { priority: 'HIGH' },
+    });
+    const before = [mine.received.length, staffs.received.length, caseFeed.received.length];
+    await reply(agent, escalated.id, 'We are looking into it.');
+    const entries = () => caseFeed.received.map((r) => (r.data as HardCaseUpdatesSubscription).caseUpdated);
+    const answered = () => entries().find((e) => e.message?.body === 'We are looking into it.');
+    await until('the reply', () => mine.received.length > before[0] && staffs.received.length > before[1] && !!answered());
+    const lastOf = (feed: typeof mine) => (feed.received.at(-1)?.data as HardActivitySubscription).activity.supportCase;
+    expect(lastOf(mine)).toEqual({ id: escalated.id, priority: 'NORMAL', tags: [] });
+    expect(lastOf(staffs)).toEqual({ id: escalated.id, priority: 'HIGH', tags: [] });
+    expect(answered()).toMatchObject({ kind: 'REPLY', supportCase: { priority: 'NORMAL', tags: [] } });
+    expect(entries().map((e) => e.kind)).not.toContain('ESCALATED');
+
+    // Queries: node, their list and the activity log.
+    const node = await t.query(CaseNode, { id: routed.id }, requester.token);
+    expect(node.node).toMatchObject({ priority: 'LOW', tags: [] });
+    expect((await t.query(CaseNode, { id: escalated.id }, requester.token)).node).toMatchObject({ priority: 'NORMAL', tags: [] });
+    const timeline = node.node?.__typename === 'SupportCase' ? node.node.timeline.nodes : [];
+    expect(timeline.map((e) => e.kind)).toEqual(['OPENED']);
+    expect((await t.query(CaseLists, {}, requester.token)).myCases.nodes).toEqual([
+      { id: escalated.id, priority: 'NORMAL', tags: [] },
+      { id: routed.id, priority: 'LOW', tags: [] },
+    ]);
+    const log = (await t.query(ActivityLog, { filter: { kinds: ['CASE_OPENED', 'CASE_ESCALATED', 'CASE_ROUTED'] } }, requester.token)).activityLog.nodes;
+    expect(log.filter((e) => e.supportCase?.id === routed.id || e.supportCase?.id === escalated.id).map((e) => [e.kind, e.supportCase])).toEqual([
+      ['CASE_OPENED', { id: routed.id, priority: 'LOW', tags: [] }],
+      ['CASE_OPENED', { id: escalated.id, priority: 'NORMAL', tags: [] }],
+    ]);
+  });
+});
+
+const Timeline = graphql(`
+  query HardTimeline($id: ID!) { node(id: $id) { ... on SupportCase { number reference timeline(first: 5) { nodes { kind summary } } } } }
+`);
+
+describe('public case references (item 15)', () => {
+  it('gives each case a random reference that the requester is told, not the sequential number', async () => {
+    const { channel } = await supportDesk('Reference desk');
+    const first = await openCase(alice, channel, 'First');
+    const second = await openCase(alice, channel, 'Second');
+    const shape = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
+    expect(first.reference).toMatch(shape);
+    expect(second.reference).toMatch(shape);
+    expect(second.reference).not.toBe(first.reference);
+    expect(second.number).toBe(first.number + 1);
+    const { node } = await t.query(Timeline, { id: second.id }, alice.token);
+    expect(node).toEqual({
+      number: second.number,
+      reference: second.reference,
+      timeline: { nodes: [{ kind: 'OPENED', summary: `Case ${second.reference} opened: "Second"` }] },
+    });
   });
 });

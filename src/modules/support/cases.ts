@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
@@ -94,7 +95,7 @@ function requireStaffOf(loaded: LoadedCase, what: string): void {
 }
 
 export function assertNotClosed(kase: SupportCase): void {
-  if (kase.status === 'CLOSED') throw new ConflictError(`Case #${kase.number} is closed; open a new case instead`);
+  if (kase.status === 'CLOSED') throw new ConflictError(`Case ${kase.reference} is closed; open a new case instead`);
 }
 
 // ---- The timeline -----------------------------------------------------------------------------
@@ -336,7 +337,9 @@ export async function createCase(tx: Tx, log: CaseLog, input: NewCase): Promise<
       requesterId: input.requesterId,
       channelId: channel.id,
       departmentId: rule?.departmentId ?? channel.defaultDepartmentId,
+      reference: newCaseReference(),
       priority: rule?.priority ?? input.priority,
+      requestedPriority: input.priority,
       tags: rule?.tags ?? [],
       routingRuleId: rule?.id ?? null,
       threadId: input.threadId ?? null,
@@ -350,7 +353,7 @@ export async function createCase(tx: Tx, log: CaseLog, input: NewCase): Promise<
   await log.add(kase, {
     kind: 'OPENED',
     actorId: input.actorId,
-    summary: input.threadId ? `Case #${kase.number} opened from a forum thread: "${kase.subject}"` : `Case #${kase.number} opened: "${kase.subject}"`,
+    summary: input.threadId ? `Case ${kase.reference} opened from a forum thread: "${kase.subject}"` : `Case ${kase.reference} opened: "${kase.subject}"`,
     reason: input.reason,
     reasonInternal: input.reasonInternal,
     messageId: message.id,
@@ -361,6 +364,27 @@ export async function createCase(tx: Tx, log: CaseLog, input: NewCase): Promise<
     await log.add(kase, { kind: 'ROUTED', actorId: null, internal: true, summary: `Routed by rule "${rule.name}": ${actions.join('; ')}` });
   }
   return autoAssign(tx, log, kase);
+}
+
+// Crockford's base32 (no I, L, O or U: nothing to misread when it is read out or typed).
+const REFERENCE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A case's public reference, "K7QM-2XD9-4RTA": 60 random bits, so it says nothing of how many
+ * cases there are (the sequential `number` does), and guessing another's is hopeless. Two alike
+ * are unlikely (about one chance in two million after a million cases); the unique index refuses
+ * the second.
+ */
+export function newCaseReference(): string {
+  // 32 divides 256: each character is uniform.
+  const chars = [...randomBytes(12)].map((byte) => REFERENCE_ALPHABET[byte % 32]).join('');
+  return `${chars.slice(0, 4)}-${chars.slice(4, 8)}-${chars.slice(8)}`;
+}
+
+/** How a reference may be typed: any case, with or without its dashes. Null if it can't be one. */
+export function normalizeCaseReference(text: string): string | null {
+  const chars = text.toUpperCase().replace(/-/g, '');
+  return /^[0-9A-HJKMNP-TV-Z]{12}$/.test(chars) ? `${chars.slice(0, 4)}-${chars.slice(4, 8)}-${chars.slice(8)}` : null;
 }
 
 // ---- Messages ---------------------------------------------------------------------------------
@@ -580,8 +604,8 @@ export async function rateCase(
   return writeWithActivity(async (tx, activity) => {
     const { kase, requester } = await loadCase(tx, actor, caseId);
     if (!requester) throw new ForbiddenError('Only the requester can rate a case');
-    if (kase.status !== 'RESOLVED' && kase.status !== 'CLOSED') throw new ConflictError(`Case #${kase.number} can be rated once it is resolved`);
-    if (kase.rating) throw new ConflictError(`Case #${kase.number} was already rated`);
+    if (kase.status !== 'RESOLVED' && kase.status !== 'CLOSED') throw new ConflictError(`Case ${kase.reference} can be rated once it is resolved`);
+    if (kase.rating) throw new ConflictError(`Case ${kase.reference} was already rated`);
     const updated = await tx.supportCase.update({
       where: { id: kase.id },
       data: { rating: data.rating, ratingComment: data.comment || null, ratedAt: new Date() },
