@@ -165,9 +165,14 @@ const wsEvents = (feed: { received: { data?: unknown }[] }): ActivityEvent[] =>
  * event written before it (one process hands each event to all subscribers before the next).
  */
 async function fence(title: string, streams: (() => ActivityEvent[])[]): Promise<string> {
-  const id = await createThread(t, alice, publicSpace, title);
-  for (const events of streams) await until(title, () => events().some((e) => e.subject?.id === id));
-  return id;
+  // Again until every stream has one: a subscription just opened may not be listening yet.
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+    const id = await createThread(t, alice, publicSpace, title);
+    const seen = () => streams.every((events) => events().some((e) => e.subject?.id === id));
+    await until(title, seen, 2_000).catch(() => undefined);
+    if (seen()) return id;
+  }
+  throw new Error(`timed out waiting for ${title}`);
 }
 
 /** The events of a stream strictly between two fences. */
@@ -451,5 +456,56 @@ describe('public case references (item 15)', () => {
       reference: second.reference,
       timeline: { nodes: [{ kind: 'OPENED', summary: `Case ${second.reference} opened: "Second"` }] },
     });
+  });
+});
+
+const RemoveContent = graphql(`
+  mutation HardRemove($input: ContentActionInput!) { removeContent(input: $input) { __typename ... on Error { message } } }
+`);
+const RestoreContent = graphql(`
+  mutation HardRestore($input: ContentActionInput!) { restoreContent(input: $input) { __typename ... on Error { message } } }
+`);
+const EditThread = graphql(`
+  mutation HardEditThread($input: EditThreadInput!) { editThread(input: $input) { __typename ... on Error { message } } }
+`);
+
+describe('a removed thread leaves the activity of members (item 13)', () => {
+  it('is gone from activityLog, from a replay and from the live stream for members, kept for moderators, and back once restored', async () => {
+    const moderator = await createUser(t, 'Removal mod', 'MODERATOR', admin);
+    const bob = await createUser(t, 'Removal Bob');
+    const marker = await createThread(t, alice, publicSpace, 'Before the removed one');
+    const cursor = (await t.query(ActivityLog, { filter: { kinds: ['THREAD_CREATED'] } }, alice.token)).activityLog.nodes.find((e) => e.subject?.id === marker)!.id;
+    const removed = await createThread(t, bob, publicSpace, 'Buy cheap watches');
+    const createdIn = (token: string) =>
+      t.query(ActivityLog, { filter: { kinds: ['THREAD_CREATED'] }, after: cursor }, token).then((r) => r.activityLog.nodes.map((e) => e.subject?.id ?? null));
+
+    const live = { alice: subscribe(t.wsClient(alice.token), Activity, {}), moderator: subscribe(t.wsClient(moderator.token), Activity, {}) };
+    const start = await fence('Removal fence 1', [() => wsEvents(live.alice), () => wsEvents(live.moderator)]);
+    expect((await t.query(RemoveContent, { input: { subjectId: removed, reason: 'Spam' } }, moderator.token)).removeContent.__typename).toBe('ModerationActionPayload');
+    // The author edits it while removed: moderators hear it, members do not.
+    expect((await t.query(EditThread, { input: { threadId: removed, title: 'Buy cheaper watches' } }, bob.token)).editThread.__typename).toBe('ThreadPayload');
+    const end = await fence('Removal fence 2', [() => wsEvents(live.alice), () => wsEvents(live.moderator)]);
+    expect(between(wsEvents(live.alice), start, end)).toEqual([]);
+    expect(between(wsEvents(live.moderator), start, end).map((e) => [e.kind, e.subject?.__typename])).toEqual([
+      ['MODERATION_ACTION', 'ModerationAction'],
+      ['THREAD_EDITED', 'Thread'],
+    ]);
+
+    // The log and a replay from a cursor before it: members (its author too) no longer get its events.
+    const aliceSees = await createdIn(alice.token);
+    expect(aliceSees).toContain(end);
+    expect(aliceSees).not.toContain(removed);
+    expect(await createdIn(bob.token)).not.toContain(removed);
+    expect((await createdIn(moderator.token))[0]).toBe(removed);
+    expect((await t.query(ActivityLog, { filter: { threadId: removed } }, alice.token)).activityLog.nodes).toEqual([]);
+    const replay = subscribe(t.wsClient(alice.token), Activity, { after: cursor, filter: { kinds: ['THREAD_CREATED'] } });
+    const last = await fence('Removal fence 3', [() => wsEvents(replay)]);
+    expect(wsEvents(replay).map((e) => e.subject?.id)).toEqual([...aliceSees, ...wsEvents(replay).slice(aliceSees.length).map((e) => e.subject?.id)]);
+    expect(wsEvents(replay).map((e) => e.subject?.id)).not.toContain(removed);
+    expect(wsEvents(replay).at(-1)?.subject?.id).toBe(last);
+
+    // Restored, its events are back.
+    expect((await t.query(RestoreContent, { input: { subjectId: removed, reason: 'Not spam after all' } }, moderator.token)).restoreContent.__typename).toBe('ModerationActionPayload');
+    expect(await createdIn(alice.token)).toEqual([removed, ...aliceSees, ...(await createdIn(alice.token)).slice(aliceSees.length + 1)]);
   });
 });

@@ -104,6 +104,8 @@ function visibleActivityWhere(viewer: Viewer | null, filter: ActivityFilter): Pr
   }
   return {
     OR: allowed,
+    // The events of a removed or held thread are for moderators only (withdrawThreadEvents).
+    ...(!(viewer && canModerate(viewer.role)) && { threadWithdrawn: false }),
     ...(filter.kinds?.length && { kind: { in: filter.kinds } }),
     ...(filter.spaceIds?.length && { spaceId: { in: filter.spaceIds } }),
     ...(filter.threadId !== undefined && { threadId: filter.threadId }),

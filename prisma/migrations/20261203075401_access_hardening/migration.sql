@@ -23,3 +23,8 @@ WHERE c."assigneeId" IS NOT NULL
 
 -- CreateIndex
 CREATE UNIQUE INDEX "SupportCase_reference_key" ON "SupportCase"("reference");
+
+-- The events of a removed or held thread are for moderators only, until it is restored.
+ALTER TABLE "Activity" ADD COLUMN     "threadWithdrawn" BOOLEAN NOT NULL DEFAULT false;
+UPDATE "Activity" a SET "threadWithdrawn" = true
+FROM "Thread" t WHERE a."threadId" = t."id" AND t."moderationStatus" IN ('REMOVED', 'HELD');
