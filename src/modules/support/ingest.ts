@@ -5,12 +5,12 @@ import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import type { SupportCase } from '../../generated/prisma/client.js';
 import { decodeId, encodeGlobalID } from '../../ids.js';
 import { parseInput } from '../../validation.js';
 import { SIGNATURE_HEADER, signatureMatches, type WebhookReply } from '../../webhooks.js';
 import { ensureUserForEmail } from '../identity/identity.service.js';
 import { requireSupportManager } from './access.js';
-import type { SupportCase } from '../../generated/prisma/client.js';
 import { addRequesterMessage, assertNotClosed, CaseLog, createCase, normalizeCaseReference } from './cases.js';
 import { PRIORITIES } from './priorities.js';
 
