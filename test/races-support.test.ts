@@ -216,7 +216,7 @@ describe('support races', () => {
       const final = await prisma().supportCase.findUniqueOrThrow({ where: { id: kase.caseId } });
       expect(winner).toEqual({ __typename: 'SupportCasePayload', supportCase: { rating: final.rating } });
       for (const loser of results.map((r) => r.data!.rateCase).filter((r) => r.__typename === 'ConflictError')) {
-        expect(loser).toMatchObject({ message: expect.stringMatching(/^Case #\d+ was already rated$/) });
+        expect(loser).toMatchObject({ message: expect.stringMatching(/^Case [0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4} was already rated$/) });
       }
       expect((await timeline(kase.caseId)).filter((e) => e.kind === 'RATED')).toHaveLength(1);
       expect(await prisma().activity.count({ where: { caseId: kase.caseId, kind: 'CASE_RATED' } })).toBe(1);

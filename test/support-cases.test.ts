@@ -12,7 +12,7 @@ const OpenCase = graphql(`
       __typename
       ... on SupportCasePayload {
         supportCase {
-          id number subject status priority tags
+          id number reference subject status priority tags
           requester { id } channel { name } department { name } assignee { id } thread { id }
           firstResponseAt resolvedAt rating viewerIsStaff
           messages(first: 10) { totalCount nodes { body internal author { id } } }
@@ -172,6 +172,7 @@ describe('opening a case', () => {
       supportCase: {
         id: expect.any(String),
         number: 1,
+        reference: expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/),
         subject: 'Refund please',
         status: 'NEW',
         priority: 'HIGH',
@@ -395,7 +396,7 @@ describe('working a case', () => {
     const back = await t.query(SetStatus, { input: { caseId: kase.id, status: 'NEW' } }, otherAgent.token);
     expect(back.setCaseStatus).toMatchObject({ __typename: 'ValidationError', message: 'input.status: a case cannot go back to NEW' });
     const early = await t.query(Rate, { input: { caseId: kase.id, rating: 'GOOD' } }, alice.token);
-    expect(early.rateCase).toEqual({ __typename: 'ConflictError', message: `Case #${kase.number} can be rated once it is resolved` });
+    expect(early.rateCase).toEqual({ __typename: 'ConflictError', message: `Case ${kase.reference} can be rated once it is resolved` });
 
     const answer = await t.query(Reply, { input: { caseId: kase.id, body: 'Here are the details.' } }, alice.token);
     expect(answer.replyToCase).toMatchObject({ supportCase: { status: 'OPEN' } });
@@ -409,11 +410,11 @@ describe('working a case', () => {
     const rated = await t.query(Rate, { input: { caseId: kase.id, rating: 'GOOD', comment: ' Quick! ' } }, alice.token);
     expect(rated.rateCase).toEqual({ __typename: 'SupportCasePayload', supportCase: { rating: 'GOOD', ratingComment: 'Quick!' } });
     const twice = await t.query(Rate, { input: { caseId: kase.id, rating: 'BAD' } }, alice.token);
-    expect(twice.rateCase).toEqual({ __typename: 'ConflictError', message: `Case #${kase.number} was already rated` });
+    expect(twice.rateCase).toEqual({ __typename: 'ConflictError', message: `Case ${kase.reference} was already rated` });
 
     await t.query(SetStatus, { input: { caseId: kase.id, status: 'CLOSED' } }, manager.token);
     const late = await t.query(Reply, { input: { caseId: kase.id, body: 'One more thing' } }, alice.token);
-    expect(late.replyToCase).toEqual({ __typename: 'ConflictError', message: `Case #${kase.number} is closed; open a new case instead` });
+    expect(late.replyToCase).toEqual({ __typename: 'ConflictError', message: `Case ${kase.reference} is closed; open a new case instead` });
     const reopen = await t.query(SetStatus, { input: { caseId: kase.id, status: 'OPEN' } }, manager.token);
     expect(reopen.setCaseStatus.__typename).toBe('ConflictError');
   });

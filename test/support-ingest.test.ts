@@ -19,12 +19,13 @@ const Cases = graphql(`
   query IngestCases {
     supportCases(first: 50) {
       totalCount
-      nodes { id number subject channel { name } requester { displayName email } messages(first: 10) { nodes { body } } }
+      nodes { id number reference subject channel { name } requester { displayName email } messages(first: 10) { nodes { body } } }
     }
   }
 `);
 
 const TOLERANCE = 60;
+const REFERENCE = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
 let t: TestApp;
 let manager: Actor;
 let agent: Actor;
@@ -116,12 +117,13 @@ describe('POST /ingest/cases', () => {
     const opened = await post(message('m-1', { priority: 'HIGH' }));
     expect(opened).toEqual({
       status: 201,
-      body: { caseId: expect.any(String), caseNumber: 1, caseMessageId: expect.any(String), duplicate: false },
+      body: { caseId: expect.any(String), caseNumber: 1, caseReference: expect.stringMatching(REFERENCE), caseMessageId: expect.any(String), duplicate: false },
     });
     expect((await cases()).nodes).toEqual([
       {
         id: opened.body.caseId,
         number: 1,
+        reference: opened.body.caseReference,
         subject: 'Cannot log in',
         channel: { name: 'Email' },
         requester: { displayName: 'Carla', email: null },
@@ -267,5 +269,23 @@ describe('POST /ingest/cases', () => {
     await t.query(Rotate, { input: { channelId } }, manager.token);
     expect((await post(message('m-8'), { key: old })).status).toBe(401);
     expect((await cases()).totalCount).toBe(3);
+  });
+  it("appends to the sender's own case by its public reference too, typed any way; a stranger's finds nothing", async () => {
+    const rotated = (await t.query(Rotate, { input: { channelId } }, manager.token)).rotateSupportChannelIngestSecret;
+    if (rotated.__typename !== 'RotateSupportChannelIngestSecretPayload') throw new Error(JSON.stringify(rotated));
+    secret = rotated.secret;
+    const opened = await post(message('m-ref-0', { subject: 'By reference' }));
+    const first = (await cases()).nodes.find((c) => c.id === opened.body.caseId)!;
+    expect(opened.body.caseReference).toBe(first.reference);
+    const typed = first.reference.toLowerCase().replace(/-/g, '');
+    const appended = await post(message('m-ref-1', { caseReference: typed, body: 'Now it says 500.', subject: undefined }));
+    expect(appended).toMatchObject({ status: 201, body: { caseNumber: first.number, caseReference: first.reference, duplicate: false } });
+    expect((await cases()).nodes.find((c) => c.id === first.id)!.messages.nodes).toEqual([{ body: 'The login page loops.' }, { body: 'Now it says 500.' }]);
+    const stranger = await post({ ...message('m-ref-2', { caseReference: first.reference }), from: { email: 'mallory@example.com' } });
+    expect(stranger).toEqual({ status: 404, body: { error: `SupportCase ${first.reference} was not found` } });
+    const both = await post(message('m-ref-3', { caseReference: first.reference, caseNumber: 1 }));
+    expect(both).toMatchObject({ status: 400, body: { fieldErrors: [{ path: ['body', 'caseReference'], message: 'give caseNumber or caseReference, not both' }] } });
+    const garbled = await post(message('m-ref-4', { caseReference: 'ILOU-0000-0000' }));
+    expect(garbled).toMatchObject({ status: 400, body: { fieldErrors: [{ path: ['body', 'caseReference'], message: 'must be a case reference such as "K7QM-2XD9-4RTA"' }] } });
   });
 });

@@ -46,6 +46,7 @@ const OpenFromThread = graphql(`
     }
   }
 `);
+const CaseDecisions = graphql(`query RoutingDecisions($id: ID!) { node(id: $id) { ... on SupportCase { priority requestedPriority tags } } }`);
 const CaseRouting = graphql(`query RoutingCase($id: ID!) { node(id: $id) { ... on SupportCase { department { name } routingRule { name } } } }`);
 
 let t: TestApp;
@@ -142,14 +143,17 @@ describe('routing rules', () => {
   });
 
   it('route a new case by the first rule that matches, in order, and record it', async () => {
-    expect(await open(alice, 'Please REFUND my order')).toEqual({
+    const routed = await open(alice, 'Please REFUND my order');
+    expect(routed).toEqual({
       id: expect.any(String),
       department: { name: 'Billing' },
-      priority: 'HIGH',
-      tags: ['money'],
-      // The requester does not see which rule routed the case.
+      // The requester sees neither which rule routed the case nor what it decided: the priority
+      // they asked for, and no tags.
+      priority: 'NORMAL',
+      tags: [],
       routingRule: null,
     });
+    expect((await t.query(CaseDecisions, { id: routed.id }, agent.token)).node).toEqual({ priority: 'HIGH', requestedPriority: 'NORMAL', tags: ['money'] });
     // "refunded" is not the whole word "refund": the next rule (any case on Web) wins.
     const notWhole = await open(alice, 'I was refunded twice');
     expect(notWhole).toMatchObject({ department: { name: 'Tech' }, priority: 'NORMAL', tags: [] });

@@ -7,7 +7,7 @@ import { createChannel, createDepartment } from './support-fixtures.js';
 
 const Open = graphql(`
   mutation TimelineOpen($input: OpenCaseInput!) {
-    openCase(input: $input) { __typename ... on SupportCasePayload { supportCase { id number } } ... on Error { message } }
+    openCase(input: $input) { __typename ... on SupportCasePayload { supportCase { id number reference } } ... on Error { message } }
   }
 `);
 const Reply = graphql(`
@@ -112,7 +112,7 @@ describe('the case timeline', () => {
       message: extra.message ? { body: extra.message } : null,
     });
     const publicEntries = [
-      entry('OPENED', `Case #${kase.number} opened: "My invoice"`, 'Alice', { message: 'It is wrong.' }),
+      entry('OPENED', `Case ${kase.reference} opened: "My invoice"`, 'Alice', { message: 'It is wrong.' }),
       entry('REPLY', 'Ana replied', 'Ana', { message: 'We are on it.' }),
       entry('STATUS_CHANGED', 'Status changed from new to open', 'Ana'),
       entry('ASSIGNED', 'Ana is handling this case', 'Ana'),

@@ -48,6 +48,15 @@ export async function moveCaseEvents(tx: Tx, caseId: number, departmentId: numbe
 }
 
 /**
+ * A removed (or held) thread takes its events out of the log for all but moderators, on every
+ * path that reads it (activityLog, replay); restored, they come back. Events written while it
+ * is withdrawn are moderators-only already (see community.service unpublishedActivity).
+ */
+export async function withdrawThreadEvents(tx: Tx, threadId: number, withdrawn: boolean): Promise<void> {
+  await tx.activity.updateMany({ where: { threadId, threadWithdrawn: !withdrawn }, data: { threadWithdrawn: withdrawn } });
+}
+
+/**
  * Runs a write in one transaction together with the activity rows it appends, then publishes
  * those rows once the transaction has committed (never an event for a rolled-back write).
  *

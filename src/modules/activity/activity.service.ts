@@ -8,6 +8,7 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind } from '../../generated/prisma/enums.js';
 import { canManageCommunity, canModerate, isAdmin, isStaff } from '../identity/roles.js';
 import { canSeeSpace, visibleSpaceVisibilities } from '../community/visibility.js';
+import { membershipCounts } from '../support/access.js';
 import { departmentIdsOf } from '../support/support.service.js';
 
 export type ActivityFilter = { kinds?: ActivityKind[]; spaceIds?: number[]; threadId?: number };
@@ -38,9 +39,13 @@ export function canReceive(viewer: ActivityViewer | null, event: ActivityMessage
   }
 }
 
-// Staff of a case: members of its department, managers and admins (see support/access.ts).
+// Staff of a case: members of its department, managers and admins (see support/access.ts). The
+// role is the one of this moment: a membership counts only while the role can join departments.
 function isCaseStaff(viewer: ActivityViewer, event: ActivityMessage): boolean {
-  return canManageCommunity(viewer.role) || (event.departmentId != null && !!viewer.departmentIds?.includes(event.departmentId));
+  return (
+    canManageCommunity(viewer.role) ||
+    (event.departmentId != null && membershipCounts(viewer.role) && !!viewer.departmentIds?.includes(event.departmentId))
+  );
 }
 
 /**
@@ -48,7 +53,7 @@ function isCaseStaff(viewer: ActivityViewer, event: ActivityMessage): boolean {
  * signing out the session the subscription was opened with ends it (the iterator fails with
  * UnauthenticatedError). Both arrive in the ordered event stream, on every instance.
  */
-export function applyAccessChange(viewer: ActivityViewer | null, event: ActivityMessage): void {
+export function applyAccessChange(viewer: ActivityViewer | null, event: ActivityMessage, whileSuspended = false): void {
   if (viewer && event.subjectType === 'User' && event.subjectId === viewer.id && event.departmentId != null) {
     // Joining or leaving a support department changes which case events reach this viewer.
     const others = (viewer.departmentIds ?? []).filter((id) => id !== event.departmentId);
@@ -62,7 +67,7 @@ export function applyAccessChange(viewer: ActivityViewer | null, event: Activity
   if (event.access.role) viewer.role = event.access.role;
   if (event.access.suspendedUntil !== undefined) {
     viewer.suspendedUntil = event.access.suspendedUntil === null ? null : new Date(event.access.suspendedUntil);
-    assertSubscriberNotSuspended(viewer);
+    if (!whileSuspended) assertSubscriberNotSuspended(viewer);
   }
 }
 
@@ -92,11 +97,15 @@ function visibleActivityWhere(viewer: Viewer | null, filter: ActivityFilter): Pr
   if (viewer && canManageCommunity(viewer.role)) allowed.push({ visibility: { in: ['CASE', 'CASE_STAFF'] } });
   else if (viewer) {
     // Department membership as it is now, the same set a live subscription starts from.
-    const inDepartment: Prisma.ActivityWhereInput = { department: { members: { some: { userId: viewer.id } } } };
+    const inDepartment: Prisma.ActivityWhereInput = membershipCounts(viewer.role)
+      ? { department: { members: { some: { userId: viewer.id } } } }
+      : { id: -1n };
     allowed.push({ visibility: 'CASE', OR: [{ requesterId: viewer.id }, inDepartment] }, { visibility: 'CASE_STAFF', ...inDepartment });
   }
   return {
     OR: allowed,
+    // The events of a removed or held thread are for moderators only (withdrawThreadEvents).
+    ...(!(viewer && canModerate(viewer.role)) && { threadWithdrawn: false }),
     ...(filter.kinds?.length && { kind: { in: filter.kinds } }),
     ...(filter.spaceIds?.length && { spaceId: { in: filter.spaceIds } }),
     ...(filter.threadId !== undefined && { threadId: filter.threadId }),
@@ -211,11 +220,16 @@ export async function openActivityStream(
   filter: ActivityFilter,
   after: { id: bigint; cursor: string } | undefined,
   transport: StreamTransport,
-  /** Narrows the stream further (one support case's entries, say). */
-  only: (event: ActivityMessage) => boolean = everyEvent,
+  scope: {
+    /** Narrows the stream further (one support case's entries, say). */
+    only?: (event: ActivityMessage) => boolean;
+    /** Stays open while the viewer is suspended (their own support cases: see support/access.ts). */
+    whileSuspended?: boolean;
+  } = {},
 ): Promise<AsyncIterableIterator<ActivityMessage>> {
+  const { only = everyEvent, whileSuspended = false } = scope;
   // A suspended user's live activity is paused until the suspension ends.
-  assertSubscriberNotSuspended(signedIn);
+  if (!whileSuspended) assertSubscriberNotSuspended(signedIn);
   if (after) await assertResumableCursor(after.id, after.cursor);
   // A copy: role and department changes seen in the stream update this subscription's rights only.
   const viewer: ActivityViewer | null = signedIn && { ...signedIn, departmentIds: [] };
@@ -227,7 +241,7 @@ export async function openActivityStream(
   // Subscribed before any replay, so what commits during the replay is not lost.
   const live = subscribeActivity(
     (event) => {
-      applyAccessChange(viewer, event);
+      applyAccessChange(viewer, event, whileSuspended);
       return matchesFilter(kept, event) && only(event) && canReceive(viewer, event);
     },
     // Methods, not arrow properties: tsx (keepNames) gives each instance of a named arrow its own
@@ -247,7 +261,7 @@ export async function openActivityStream(
     // Support departments, read once subscribed so a membership change in between is not lost;
     // later changes arrive as DEPARTMENT_MEMBER_* events (applyAccessChange).
     try {
-      viewer.departmentIds = await departmentIdsOf(viewer.id);
+      viewer.departmentIds = await departmentIdsOf(viewer);
     } catch (error) {
       await live.return?.();
       throw error;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
-import { writeWithActivity, type ActivityRecorder } from '../../events/activity.js';
+import { withdrawThreadEvents, writeWithActivity, type ActivityRecorder } from '../../events/activity.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors.js';
 import type { Post, Prisma, Space, Thread } from '../../generated/prisma/client.js';
 import type { HideClassifier, ModerationStatus, ReactionContent, SpaceVisibility, ThreadStatus } from '../../generated/prisma/enums.js';
@@ -495,6 +495,7 @@ export async function setModerationState(
     const before = await tx.thread.findUniqueOrThrow({ where: { id: ref.id }, select: { moderationStatus: true } });
     await tx.thread.update({ where: { id: ref.id }, data });
     if (before.moderationStatus === 'HELD' && isCounted) await touchThread(tx, ref.id, at);
+    if (PUBLISHED_STATUSES.includes(before.moderationStatus) !== isCounted) await withdrawThreadEvents(tx, ref.id, !isCounted);
     return;
   }
   const before = await tx.post.findUniqueOrThrow({ where: { id: ref.id }, select: { moderationStatus: true, threadId: true } });

@@ -134,7 +134,8 @@ builder.mutationFields((t) => ({
   }),
   setUserRole: t.field({
     type: SetUserRolePayload,
-    description: 'ADMIN only.',
+    description:
+      'ADMIN only. To MEMBER or MODERATOR from a support role: every department membership ends in the same change (the cases held go back to the team), and a later promotion does not bring them back.',
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: SetUserRoleInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({

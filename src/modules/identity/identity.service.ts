@@ -16,6 +16,8 @@ import type { User } from '../../generated/prisma/client.js';
 import type { Role } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
 import { passwordWeakness } from './passwords.js';
+import { canJoinDepartment } from '../support/access.js';
+import { leaveSupportStaff } from '../support/support.service.js';
 import { isAdmin } from './roles.js';
 import { beginSignIn, beginSignUp, signInSucceeded } from './throttle.js';
 
@@ -198,6 +200,8 @@ export async function setUserRole(viewer: Viewer | null, input: { userId: number
       throw new ConflictError('The last ADMIN cannot change role; promote another ADMIN first');
     }
     const updated = await tx.user.update({ where: { id: user.id }, data: { role: data.role } });
+    // Leaving the support staff ends its access at once, and the cases held go back to the team.
+    if (canJoinDepartment(user.role) && !canJoinDepartment(data.role)) await leaveSupportStaff(tx, activity, user.id, viewer.id);
     await activity.record({
       kind: 'USER_ROLE_CHANGED',
       actorId: viewer.id,

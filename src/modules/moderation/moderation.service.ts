@@ -20,7 +20,7 @@ import { parseInput } from '../../validation.js';
 import * as community from '../community/community.service.js';
 import { canSeeContent, canSeeSpace, PUBLISHED_STATUSES, visiblePostWhere, visibleThreadWhere } from '../community/visibility.js';
 import { assertNotSuspended, setSuspension } from '../identity/identity.service.js';
-import { canManageCommunity, canModerate, isAdmin } from '../identity/roles.js';
+import { canManageCommunity, canModerate, isAdmin, outranks } from '../identity/roles.js';
 import { foldedWords } from '../../text.js';
 import { compilePattern } from './automod.js';
 
@@ -457,6 +457,10 @@ async function applyAction(tx: Tx, activity: ActivityRecorder, actor: Viewer, sp
     const { user } = subject;
     targetUserId = user.id;
     if (user.id === actor.id) throw new ForbiddenError('You cannot moderate yourself');
+    // Punishing staff is for someone above them (suspension further allows members only).
+    if ((spec.kind === 'WARN' || spec.kind === 'SUSPEND') && !outranks(actor.role, user.role)) {
+      throw new ForbiddenError(`You cannot ${spec.kind.toLowerCase()} a user of your rank or above (${user.role})`);
+    }
     const suspended = !!user.suspendedUntil && user.suspendedUntil > new Date();
     switch (spec.kind) {
       case 'WARN':

@@ -11,8 +11,22 @@ import { canManageCommunity } from '../identity/roles.js';
 //   moderates the community; handling cases is not their job).
 // - A case is seen by its requester, the members of its department, and managers/admins.
 //   Agents of other departments do NOT see it: a transfer hands the case (and its history) over.
+// - A suspended member may still use support: open a case, write on and rate their own cases,
+//   follow them live (caseUpdated). It is where they ask about the suspension itself, or about
+//   billing, and an email to /ingest/cases would reach the team anyway. Every other write (the
+//   community's, reactions, reports) stays refused, and so do their other live subscriptions.
 
 export const canJoinDepartment = (role: Role): boolean => role === 'AGENT' || canManageCommunity(role);
+
+// Leaving the staff ends staff access at once, on every path. Two halves of one rule:
+// - setUserRole to a role that cannot join departments (MEMBER, MODERATOR) removes every
+//   membership in the same transaction (leaveSupportStaff): the cases the user held are
+//   unassigned, and given to the next on-duty agent where the department auto-assigns; live
+//   subscriptions hear DEPARTMENT_MEMBER_REMOVED and USER_ROLE_CHANGED before any later event.
+//   A later promotion does not bring memberships back: a manager adds the person again.
+// - A membership counts only while the role can join departments, so a request authenticated
+//   before the demotion, or a membership row left from before this rule, grants nothing.
+export const membershipCounts = (role: Role): boolean => canJoinDepartment(role);
 
 export function requireSupportManager(viewer: Viewer | null): Viewer {
   return requireManager(viewer, 'manage support departments and channels');

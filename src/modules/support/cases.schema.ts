@@ -84,17 +84,39 @@ const viewerDepartments = (ctx: Parameters<typeof loader>[0]) =>
     return keys.map(() => ids);
   }).load(0);
 
+/** Whether the viewer handles this case (staff-only fields). */
+const isStaffOf = async (ctx: Parameters<typeof loader>[0], kase: { departmentId: number }) =>
+  cases.isStaffOfCase(ctx.viewer, kase.departmentId, await viewerDepartments(ctx));
+
 export const SupportCaseType = builder.prismaNode('SupportCase', {
   id: { field: 'id' },
   nullable: true,
   description: 'A support request. Seen by its requester, the members of its department, managers and admins.',
   findUnique: visibleNode('SupportCase', (ctx) => cases.caseVisibleWhere(ctx.viewer)),
   fields: (t) => ({
-    number: t.exposeInt('number', { description: 'Sequential, what people quote: "case #42".' }),
+    number: t.exposeInt('number', {
+      description: 'Sequential, what staff quote: "case #42". It tells how many cases there are: quote `reference` to requesters.',
+    }),
+    reference: t.exposeString('reference', {
+      description:
+        'The public reference, e.g. "K7QM-2XD9-4RTA": random, unique, what requesters quote (timeline, emails, `POST /ingest/cases` with `caseReference`). Unlike `number`, it tells nothing of how many cases there are.',
+    }),
     subject: t.exposeString('subject', { description: 'Up to 200 characters.' }),
     status: t.expose('status', { type: CaseStatusEnum, description: 'Where the case stands.' }),
-    priority: t.expose('priority', { type: CasePriorityEnum, description: "How urgent it is; picks the channel's SLA targets." }),
-    tags: t.exposeStringList('tags', { description: 'Set by the routing rule that matched on opening; empty if none did.' }),
+    priority: t.field({
+      type: CasePriorityEnum,
+      description:
+        "Staff of the case: the working priority, as routing rules and escalations set it. Anyone else (the requester): the priority they asked for, `requestedPriority`; how urgent the team finds a case is the team's business.",
+      resolve: async (kase, _args, ctx) => ((await isStaffOf(ctx, kase)) ? kase.priority : kase.requestedPriority),
+    }),
+    requestedPriority: t.expose('requestedPriority', {
+      type: CasePriorityEnum,
+      description: 'The priority asked for when the case was opened (NORMAL unless the requester or the inbound message said otherwise).',
+    }),
+    tags: t.stringList({
+      description: "Staff of the case: set by the routing rule that matched on opening; empty if none did. Always empty for anyone else (the requester).",
+      resolve: async (kase, _args, ctx) => ((await isStaffOf(ctx, kase)) ? kase.tags : []),
+    }),
     requester: t.relation('requester', { description: 'Who asked for help (for a case opened from a thread, its author).' }),
     channel: t.relation('channel', { description: 'The channel it came in through.' }),
     department: t.relation('department', { description: 'The team handling it: the channel\'s default, a routing rule\'s, or where it was transferred.' }),
@@ -111,8 +133,7 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
       nullable: true,
       description: 'Staff of the case: the routing rule that matched when it opened (null for others, or if none did).',
       select: { routingRule: true },
-      resolve: async (kase, _args, ctx) =>
-        kase.routingRule && cases.isStaffOfCase(ctx.viewer, kase.departmentId, await viewerDepartments(ctx)) ? kase.routingRule : null,
+      resolve: async (kase, _args, ctx) => (kase.routingRule && (await isStaffOf(ctx, kase)) ? kase.routingRule : null),
     }),
     sla: t.field({
       type: CaseSlaType,
@@ -122,7 +143,7 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
     }),
     viewerIsStaff: t.boolean({
       description: 'Whether you handle this case (a member of its department, a manager or an admin).',
-      resolve: async (kase, _args, ctx) => cases.isStaffOfCase(ctx.viewer, kase.departmentId, await viewerDepartments(ctx)),
+      resolve: (kase, _args, ctx) => isStaffOf(ctx, kase),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was opened.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the case itself last changed (status, assignment, priority…).' }),

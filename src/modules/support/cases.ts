@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
@@ -10,6 +11,7 @@ import { parseInput } from '../../validation.js';
 import { threadForSupportCase } from '../community/community.service.js';
 import { canManageCommunity, isStaff } from '../identity/roles.js';
 import { requireViewer } from '../identity/guards.js';
+import { membershipCounts } from './access.js';
 import { PRIORITIES } from './priorities.js';
 import { autoAssign } from './assignment.js';
 import { findRoute } from './routing.js';
@@ -38,7 +40,9 @@ const reason = z.string().trim().min(1, 'must not be empty').max(2000, 'must be 
 
 // ---- Who sees what ----------------------------------------------------------------------------
 
-const inDepartmentOf = (viewer: Viewer) => ({ department: { members: { some: { userId: viewer.id } } } });
+/** The viewer's departments, as far as their membership counts (see access.ts). */
+const inDepartmentOf = (viewer: Viewer) =>
+  membershipCounts(viewer.role) ? { department: { members: { some: { userId: viewer.id } } } } : { id: -1 };
 
 /** The cases a viewer may see: their own, their departments', all for managers and admins. */
 export function caseVisibleWhere(viewer: Viewer | null): Prisma.SupportCaseWhereInput {
@@ -79,7 +83,8 @@ async function loadCase(tx: Tx, viewer: Viewer, caseId: number): Promise<LoadedC
   if (!kase) throw new NotFoundError('SupportCase', String(caseId));
   const staff =
     canManageCommunity(viewer.role) ||
-    !!(await tx.departmentMember.findUnique({ where: { departmentId_userId: { departmentId: kase.departmentId, userId: viewer.id } } }));
+    (membershipCounts(viewer.role) &&
+      !!(await tx.departmentMember.findUnique({ where: { departmentId_userId: { departmentId: kase.departmentId, userId: viewer.id } } })));
   const requester = kase.requesterId === viewer.id;
   if (!staff && !requester) throw new NotFoundError('SupportCase', String(caseId));
   return { kase, staff, requester };
@@ -90,7 +95,7 @@ function requireStaffOf(loaded: LoadedCase, what: string): void {
 }
 
 export function assertNotClosed(kase: SupportCase): void {
-  if (kase.status === 'CLOSED') throw new ConflictError(`Case #${kase.number} is closed; open a new case instead`);
+  if (kase.status === 'CLOSED') throw new ConflictError(`Case ${kase.reference} is closed; open a new case instead`);
 }
 
 // ---- The timeline -----------------------------------------------------------------------------
@@ -234,6 +239,7 @@ const openCaseInput = z.object({
 export type OpenCaseInput = { channelId: number; subject: string; body: string; priority?: CasePriority | null };
 
 export async function openCase(viewer: Viewer | null, input: OpenCaseInput): Promise<SupportCase> {
+  // No suspension check, on purpose: support stays open to a suspended member (see access.ts).
   const actor = requireViewer(viewer);
   const data = parseInput(openCaseInput, { ...input, priority: input.priority ?? undefined });
   return writeWithActivity(async (tx, activity) => {
@@ -331,7 +337,9 @@ export async function createCase(tx: Tx, log: CaseLog, input: NewCase): Promise<
       requesterId: input.requesterId,
       channelId: channel.id,
       departmentId: rule?.departmentId ?? channel.defaultDepartmentId,
+      reference: newCaseReference(),
       priority: rule?.priority ?? input.priority,
+      requestedPriority: input.priority,
       tags: rule?.tags ?? [],
       routingRuleId: rule?.id ?? null,
       threadId: input.threadId ?? null,
@@ -345,7 +353,7 @@ export async function createCase(tx: Tx, log: CaseLog, input: NewCase): Promise<
   await log.add(kase, {
     kind: 'OPENED',
     actorId: input.actorId,
-    summary: input.threadId ? `Case #${kase.number} opened from a forum thread: "${kase.subject}"` : `Case #${kase.number} opened: "${kase.subject}"`,
+    summary: input.threadId ? `Case ${kase.reference} opened from a forum thread: "${kase.subject}"` : `Case ${kase.reference} opened: "${kase.subject}"`,
     reason: input.reason,
     reasonInternal: input.reasonInternal,
     messageId: message.id,
@@ -356,6 +364,27 @@ export async function createCase(tx: Tx, log: CaseLog, input: NewCase): Promise<
     await log.add(kase, { kind: 'ROUTED', actorId: null, internal: true, summary: `Routed by rule "${rule.name}": ${actions.join('; ')}` });
   }
   return autoAssign(tx, log, kase);
+}
+
+// Crockford's base32 (no I, L, O or U: nothing to misread when it is read out or typed).
+const REFERENCE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A case's public reference, "K7QM-2XD9-4RTA": 60 random bits, so it says nothing of how many
+ * cases there are (the sequential `number` does), and guessing another's is hopeless. Two alike
+ * are unlikely (about one chance in two million after a million cases); the unique index refuses
+ * the second.
+ */
+export function newCaseReference(): string {
+  // 32 divides 256: each character is uniform.
+  const chars = [...randomBytes(12)].map((byte) => REFERENCE_ALPHABET[byte % 32]).join('');
+  return `${chars.slice(0, 4)}-${chars.slice(4, 8)}-${chars.slice(8)}`;
+}
+
+/** How a reference may be typed: any case, with or without its dashes. Null if it can't be one. */
+export function normalizeCaseReference(text: string): string | null {
+  const chars = text.toUpperCase().replace(/-/g, '');
+  return /^[0-9A-HJKMNP-TV-Z]{12}$/.test(chars) ? `${chars.slice(0, 4)}-${chars.slice(4, 8)}-${chars.slice(8)}` : null;
 }
 
 // ---- Messages ---------------------------------------------------------------------------------
@@ -369,6 +398,8 @@ export async function replyToCase(
 ): Promise<{ message: CaseMessage; kase: SupportCase }> {
   const actor = requireViewer(viewer);
   const data = parseInput(replyInput, { ...input, internal: input.internal ?? undefined });
+  // By role first, whatever the case: a member (a demoted agent, say) learns nothing about it.
+  if (data.internal && !isStaff(actor.role)) throw new ForbiddenError("Only staff of the case's department can add internal notes");
   return writeWithActivity(async (tx, activity) => {
     const loaded = await loadCase(tx, actor, caseId);
     let kase = loaded.kase;
@@ -573,8 +604,8 @@ export async function rateCase(
   return writeWithActivity(async (tx, activity) => {
     const { kase, requester } = await loadCase(tx, actor, caseId);
     if (!requester) throw new ForbiddenError('Only the requester can rate a case');
-    if (kase.status !== 'RESOLVED' && kase.status !== 'CLOSED') throw new ConflictError(`Case #${kase.number} can be rated once it is resolved`);
-    if (kase.rating) throw new ConflictError(`Case #${kase.number} was already rated`);
+    if (kase.status !== 'RESOLVED' && kase.status !== 'CLOSED') throw new ConflictError(`Case ${kase.reference} can be rated once it is resolved`);
+    if (kase.rating) throw new ConflictError(`Case ${kase.reference} was already rated`);
     const updated = await tx.supportCase.update({
       where: { id: kase.id },
       data: { rating: data.rating, ratingComment: data.comment || null, ratedAt: new Date() },
@@ -616,8 +647,8 @@ export function myCasesWhere(viewer: Viewer | null, statuses?: CaseStatus[]): Pr
 }
 
 /** For a nested field: the ids of the departments the viewer belongs to (one query per request). */
-export async function viewerDepartmentIds(viewer: Viewer | null): Promise<number[]> {
-  if (!viewer) return [];
+export async function viewerDepartmentIds(viewer: Pick<Viewer, 'id' | 'role'> | null): Promise<number[]> {
+  if (!viewer || !membershipCounts(viewer.role)) return [];
   const rows = await prisma().departmentMember.findMany({ where: { userId: viewer.id }, select: { departmentId: true } });
   return rows.map((row) => row.departmentId);
 }
@@ -632,7 +663,11 @@ export async function viewerDepartmentIds(viewer: Viewer | null): Promise<number
  */
 export async function subscribeToCase(viewer: Viewer | null, caseId: number, transport: StreamTransport): Promise<AsyncIterable<CaseEvent>> {
   const actor = requireViewer(viewer);
-  const live = await openActivityStream(actor, {}, undefined, transport, (event) => event.caseId === caseId && event.subjectType === 'CaseTimelineEntry');
+  // A suspended requester still follows their own case (support stays open to them, access.ts).
+  const live = await openActivityStream(actor, {}, undefined, transport, {
+    only: (event) => event.caseId === caseId && event.subjectType === 'CaseTimelineEntry',
+    whileSuspended: true,
+  });
   // Subscribed first, then checked, so nothing committed in between is lost.
   try {
     const visible = await prisma().supportCase.findFirst({ where: { id: caseId, AND: [caseVisibleWhere(actor)] }, select: { id: true } });

@@ -5,12 +5,13 @@ import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import type { SupportCase } from '../../generated/prisma/client.js';
 import { decodeId, encodeGlobalID } from '../../ids.js';
 import { parseInput } from '../../validation.js';
 import { parseJsonBody, SIGNATURE_HEADER, signatureMatches, type WebhookReply } from '../../webhooks.js';
 import { ensureUserForEmail } from '../identity/identity.service.js';
 import { requireSupportManager } from './access.js';
-import { addRequesterMessage, assertNotClosed, CaseLog, createCase } from './cases.js';
+import { addRequesterMessage, assertNotClosed, CaseLog, createCase, normalizeCaseReference } from './cases.js';
 import { PRIORITIES } from './priorities.js';
 
 // POST /ingest/cases: email and chat providers' inbound hooks open cases and append to them.
@@ -19,9 +20,12 @@ import { PRIORITIES } from './priorities.js';
 //   X-Tertulia-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>", keyed with the channel's secret>
 //   { "channelId": "<SupportChannel id>", "messageId": "<the sender's id for this message>",
 //     "from": { "email": "...", "name": "..." }, "subject": "...", "body": "...",
-//     "priority": "NORMAL", "caseNumber": 42 }   // caseNumber: append to that case instead
+//     "priority": "NORMAL", "caseReference": "K7QM-2XD9-4RTA" }   // append to that case instead
+//   (or "caseNumber": 42, the staff-side number; not both)
 //
-// 201 with { caseId, caseNumber, caseMessageId, duplicate: false } for a new message; 200 with the
+// 201 with { caseId, caseNumber, caseReference, caseMessageId, duplicate: false } for a new
+// message (quote caseReference to the requester: unlike the number, it tells nothing of the case
+// volume); 200 with the
 // same answer and duplicate: true for a message id seen before on that channel (providers retry).
 // 401 for a missing, malformed or out-of-window timestamp (src/webhooks.ts, before anything is
 // looked up), for a missing or wrong signature (and for an unknown channel or one without a
@@ -50,9 +54,16 @@ const ingestBody = z.object({
   body: z.string().trim().min(1, 'must not be empty').max(50_000, 'must be at most 50000 characters'),
   priority: z.enum(PRIORITIES).optional(),
   caseNumber: z.number({ error: CASE_NUMBER }).int(CASE_NUMBER).min(1, CASE_NUMBER).max(2_147_483_647, CASE_NUMBER).optional(),
+  caseReference: z
+    .string()
+    .transform((text, ctx) => normalizeCaseReference(text) ?? (ctx.addIssue({ code: 'custom', message: 'must be a case reference such as "K7QM-2XD9-4RTA"' }), z.NEVER))
+    .optional(),
+}).refine((body) => body.caseNumber === undefined || body.caseReference === undefined, {
+  path: ['caseReference'],
+  message: 'give caseNumber or caseReference, not both',
 });
 
-type IngestResult = { caseId: string; caseNumber: number; caseMessageId: string; duplicate: boolean };
+type IngestResult = { caseId: string; caseNumber: number; caseReference: string; caseMessageId: string; duplicate: boolean };
 
 class BadSignature extends AppError {
   readonly code = 'UNAUTHENTICATED';
@@ -92,21 +103,22 @@ async function ingest(raw: Buffer, headers: http.IncomingHttpHeaders): Promise<I
   try {
     return await writeWithActivity(async (tx, activity) => {
       const log = new CaseLog(tx);
-      let caseId: number;
-      let caseNumber: number;
+      let kase: SupportCase;
       let messageId: number;
-      if (data.caseNumber !== undefined) {
-        await tx.$queryRaw`SELECT 1 FROM "SupportCase" WHERE "number" = ${data.caseNumber} FOR UPDATE`;
-        const kase = await tx.supportCase.findUnique({ where: { number: data.caseNumber } });
-        // Only the requester's own messages go into a case: a stranger naming its number finds nothing.
-        if (!kase || kase.requesterId !== sender.id) throw new NotFoundError('SupportCase', `#${data.caseNumber}`);
-        assertNotClosed(kase);
-        const added = await addRequesterMessage(tx, log, kase, data.body, new Date());
-        ({ id: caseId, number: caseNumber } = kase);
+      const existing = data.caseNumber !== undefined ? { number: data.caseNumber } : data.caseReference !== undefined ? { reference: data.caseReference } : null;
+      if (existing) {
+        const [locked] = await tx.$queryRaw<{ id: number }[]>`
+          SELECT "id" FROM "SupportCase" WHERE "number" = ${existing.number ?? null} OR "reference" = ${existing.reference ?? null} FOR UPDATE`;
+        const found = locked && (await tx.supportCase.findUnique({ where: { id: locked.id } }));
+        // Only the requester's own messages go into a case: a stranger naming it finds nothing.
+        if (!found || found.requesterId !== sender.id) throw new NotFoundError('SupportCase', existing.reference ?? `#${existing.number}`);
+        assertNotClosed(found);
+        const added = await addRequesterMessage(tx, log, found, data.body, new Date());
+        kase = found;
         messageId = added.message.id;
       } else {
         if (!data.subject) throw ValidationError.field('body.subject', 'is required to open a case');
-        const kase = await createCase(tx, log, {
+        kase = await createCase(tx, log, {
           channelId: channel.id,
           requesterId: sender.id,
           actorId: sender.id,
@@ -114,13 +126,12 @@ async function ingest(raw: Buffer, headers: http.IncomingHttpHeaders): Promise<I
           body: data.body,
           priority: data.priority ?? 'NORMAL',
         });
-        ({ id: caseId, number: caseNumber } = kase);
-        messageId = (await tx.caseMessage.findFirstOrThrow({ where: { caseId }, select: { id: true } })).id;
+        messageId = (await tx.caseMessage.findFirstOrThrow({ where: { caseId: kase.id }, select: { id: true } })).id;
       }
       // The unique (channel, message id) key: a concurrent delivery of the same message fails here.
-      await tx.ingestedMessage.create({ data: { channelId: channel.id, messageId: data.messageId, caseId, caseMessageId: messageId } });
+      await tx.ingestedMessage.create({ data: { channelId: channel.id, messageId: data.messageId, caseId: kase.id, caseMessageId: messageId } });
       await log.flush(activity);
-      return result(caseId, caseNumber, messageId, false);
+      return result(kase, messageId, false);
     });
   } catch (error) {
     if (error instanceof ConflictError) {
@@ -134,12 +145,18 @@ async function ingest(raw: Buffer, headers: http.IncomingHttpHeaders): Promise<I
 async function findIngested(channelId: number, messageId: string): Promise<IngestResult | null> {
   const row = await prisma().ingestedMessage.findUnique({ where: { channelId_messageId: { channelId, messageId } } });
   if (!row) return null;
-  const kase = await prisma().supportCase.findUniqueOrThrow({ where: { id: row.caseId }, select: { number: true } });
-  return result(row.caseId, kase.number, row.caseMessageId, true);
+  const kase = await prisma().supportCase.findUniqueOrThrow({ where: { id: row.caseId }, select: { id: true, number: true, reference: true } });
+  return result(kase, row.caseMessageId, true);
 }
 
-function result(caseId: number, caseNumber: number, caseMessageId: number, duplicate: boolean): IngestResult {
-  return { caseId: encodeGlobalID('SupportCase', caseId), caseNumber, caseMessageId: encodeGlobalID('CaseMessage', caseMessageId), duplicate };
+function result(kase: Pick<SupportCase, 'id' | 'number' | 'reference'>, caseMessageId: number, duplicate: boolean): IngestResult {
+  return {
+    caseId: encodeGlobalID('SupportCase', kase.id),
+    caseNumber: kase.number,
+    caseReference: kase.reference,
+    caseMessageId: encodeGlobalID('CaseMessage', caseMessageId),
+    duplicate,
+  };
 }
 
 function channelDbId(globalId: string): number | null {

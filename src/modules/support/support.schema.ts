@@ -341,7 +341,8 @@ builder.mutationFields((t) => ({
   }),
   removeDepartmentMember: t.field({
     type: DepartmentPayload,
-    description: 'COMMUNITY_MANAGER or ADMIN.',
+    description:
+      "COMMUNITY_MANAGER or ADMIN. The cases the member held there are unassigned, or given to the next on-duty agent where the department auto-assigns.",
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: RemoveDepartmentMemberInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({

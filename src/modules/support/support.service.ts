@@ -2,14 +2,15 @@ import { DateTime } from 'luxon';
 import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
-import { writeWithActivity } from '../../events/activity.js';
+import { writeWithActivity, type ActivityInput, type ActivityRecorder } from '../../events/activity.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import type { Department, Prisma, SupportChannel } from '../../generated/prisma/client.js';
 import type { CasePriority, SupportChannelKind } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
 import { isStaff } from '../identity/roles.js';
 import { canJoinDepartment, requireSupportManager } from './access.js';
-import { CaseLog, setAssignee } from './cases.js';
+import { autoAssign } from './assignment.js';
+import { CaseLog, setAssignee, viewerDepartmentIds } from './cases.js';
 import { PRIORITIES } from './priorities.js';
 import { isValidTimeZone, type BusinessCalendar, type WeeklyInterval } from './business-hours.js';
 
@@ -149,29 +150,57 @@ export async function removeDepartmentMember(
   return writeWithActivity(async (tx, activity) => {
     const department = await tx.department.findUnique({ where: { id: input.departmentId } });
     if (!department) throw new NotFoundError('Department', String(input.departmentId));
-    const { count } = await tx.departmentMember.deleteMany({ where: { departmentId: department.id, userId: input.userId } });
-    if (count === 0) throw new NotFoundError('DepartmentMember', String(input.userId));
-    // Only members may be assigned: the cases they held here go back to the department's queue.
     const log = new CaseLog(tx);
-    const held = await tx.supportCase.findMany({ where: { departmentId: department.id, assigneeId: input.userId }, orderBy: { id: 'asc' } });
-    for (const kase of held) await setAssignee(tx, log, kase, null, actor.id, 'The assignee left the department');
+    if (!(await leaveDepartment(tx, log, department.id, input.userId, actor.id, 'The assignee left the department'))) {
+      throw new NotFoundError('DepartmentMember', String(input.userId));
+    }
+    // The member hears they left first: the entries of the cases they held are no longer theirs.
+    await activity.record(memberRemoved(actor.id, input.userId, department.id));
     await log.flush(activity);
-    await activity.record({
-      kind: 'DEPARTMENT_MEMBER_REMOVED',
-      actorId: actor.id,
-      subject: { type: 'User', id: input.userId },
-      departmentId: department.id,
-      visibility: 'STAFF',
-    });
     return department;
   });
 }
 
-/** The departments a user belongs to (for live delivery of case events). */
-export async function departmentIdsOf(userId: number): Promise<number[]> {
-  const rows = await prisma().departmentMember.findMany({ where: { userId }, select: { departmentId: true } });
-  return rows.map((row) => row.departmentId);
+/**
+ * Someone leaves the support staff (see access.ts): every membership ends in the caller's
+ * transaction (a role change), with the same effects as removeDepartmentMember, one department
+ * after the other. Called before the caller records its own events (the log's lock comes last).
+ */
+export async function leaveSupportStaff(tx: Tx, activity: ActivityRecorder, userId: number, actorId: number): Promise<void> {
+  const memberships = await tx.departmentMember.findMany({ where: { userId }, select: { departmentId: true }, orderBy: { departmentId: 'asc' } });
+  const log = new CaseLog(tx);
+  for (const { departmentId } of memberships) await leaveDepartment(tx, log, departmentId, userId, actorId, 'The assignee left the support staff');
+  for (const { departmentId } of memberships) await activity.record(memberRemoved(actorId, userId, departmentId));
+  await log.flush(activity);
 }
+
+/**
+ * Ends one membership. Only members may be assigned, so the cases the user held there go back
+ * to the department: to the next on-duty agent where it auto-assigns, else to its queue. The
+ * cases are locked before the membership row, in the order the SLA job takes them (case, then
+ * members), so the two never wait on each other. False if the user was not a member.
+ */
+async function leaveDepartment(tx: Tx, log: CaseLog, departmentId: number, userId: number, actorId: number, reason: string): Promise<boolean> {
+  await tx.$queryRaw`SELECT "id" FROM "SupportCase" WHERE "departmentId" = ${departmentId} AND "assigneeId" = ${userId} ORDER BY "id" FOR UPDATE`;
+  const { count } = await tx.departmentMember.deleteMany({ where: { departmentId, userId } });
+  if (count === 0) return false;
+  const held = await tx.supportCase.findMany({ where: { departmentId, assigneeId: userId }, orderBy: { id: 'asc' } });
+  for (const kase of held) await autoAssign(tx, log, await setAssignee(tx, log, kase, null, actorId, reason));
+  return true;
+}
+
+// About the member, with the department: live subscriptions of that user stop receiving the
+// department's case events from here on (see applyAccessChange).
+const memberRemoved = (actorId: number, userId: number, departmentId: number): ActivityInput => ({
+  kind: 'DEPARTMENT_MEMBER_REMOVED',
+  actorId,
+  subject: { type: 'User', id: userId },
+  departmentId,
+  visibility: 'STAFF',
+});
+
+/** The departments a viewer belongs to (for live delivery of case events). */
+export const departmentIdsOf = viewerDepartmentIds;
 
 export function departmentCalendar(department: Pick<Department, 'timeZone' | 'weeklyHours' | 'holidays'>): BusinessCalendar {
   return { timeZone: department.timeZone, weeklyHours: department.weeklyHours as WeeklyInterval[], holidays: department.holidays };
