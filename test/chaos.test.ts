@@ -36,13 +36,13 @@ async function readiness(on: Endpoint): Promise<Readiness> {
   return { status: response.status, body: await response.json() };
 }
 
-/** Polls /readyz until it answers `status`, and returns that answer. */
-async function readinessBecomes(on: Endpoint, status: number): Promise<Readiness> {
+/** Polls /readyz until it answers exactly `expected`; fails with its last answer after RECOVERY_MS. */
+async function readinessSays(on: Endpoint, expected: Readiness): Promise<void> {
   const deadline = Date.now() + RECOVERY_MS;
   for (;;) {
     const answer = await readiness(on);
-    if (answer.status === status) return answer;
-    if (Date.now() > deadline) throw new Error(`/readyz still says ${JSON.stringify(answer)} after ${RECOVERY_MS} ms`);
+    if (JSON.stringify(answer) === JSON.stringify(expected)) return;
+    if (Date.now() > deadline) expect(answer, `/readyz after ${RECOVERY_MS} ms`).toEqual(expected);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -147,8 +147,8 @@ describe.skipIf(sharedServices)('Redis and PostgreSQL go down under live subscri
       expect(await readiness(b)).toEqual(READY);
 
       await redis.stop();
-      expect(await readinessBecomes(a, 503)).toEqual(REDIS_DOWN);
-      expect(await readinessBecomes(b, 503)).toEqual(REDIS_DOWN);
+      await readinessSays(a, REDIS_DOWN);
+      await readinessSays(b, REDIS_DOWN);
 
       // Writes go on (the database is up); their PUBLISH fails, on either instance.
       const thread = await createThread(a, admin, spaceId, 'While Redis was down');
@@ -159,8 +159,8 @@ describe.skipIf(sharedServices)('Redis and PostgreSQL go down under live subscri
       // Same port, empty: no event is waiting in Redis. No later write comes either: the
       // instances catch up from the activity log once they hold the subscription again.
       await redis.start();
-      expect(await readinessBecomes(a, 200)).toEqual(READY);
-      expect(await readinessBecomes(b, 200)).toEqual(READY);
+      await readinessSays(a, READY);
+      await readinessSays(b, READY);
       await expectExactly(subs, start, meanwhile);
 
       // And live again, through either instance.
@@ -178,8 +178,8 @@ describe.skipIf(sharedServices)('Redis and PostgreSQL go down under live subscri
       const start = await probe(subs);
 
       proxy.cut();
-      expect(await readinessBecomes(a, 503)).toEqual(DATABASE_DOWN);
-      expect(await readinessBecomes(b, 503)).toEqual(DATABASE_DOWN);
+      await readinessSays(a, DATABASE_DOWN);
+      await readinessSays(b, DATABASE_DOWN);
 
       // A write on each instance: a masked error, soon, and neither process goes down.
       for (const on of [a, b]) {
@@ -199,8 +199,8 @@ describe.skipIf(sharedServices)('Redis and PostgreSQL go down under live subscri
       for (const s of subs) expect(s.since(start)).toEqual([]);
 
       proxy.restore();
-      expect(await readinessBecomes(a, 200)).toEqual(READY);
-      expect(await readinessBecomes(b, 200)).toEqual(READY);
+      await readinessSays(a, READY);
+      await readinessSays(b, READY);
 
       // The subscriptions held through the outage; new writes reach them all, and the log holds
       // nothing of the failed writes (neither the thread nor its event).
@@ -210,6 +210,37 @@ describe.skipIf(sharedServices)('Redis and PostgreSQL go down under live subscri
       const { threads } = await a.query(ChaosThreads, { spaceId }, admin.token);
       const titles = threads.edges.map((e) => e.node.title).filter((title) => title !== 'probe');
       expect(titles.sort()).toEqual(['After the database came back', 'While Redis was down']);
+      await Promise.all(subs.map((s) => s.dispose()));
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'both down: Redis comes back first, the catch-up waits for the database, then delivers what was written, once each, in order',
+    async () => {
+      const subs = subscribers();
+      const start = await probe(subs);
+
+      await redis.stop();
+      await readinessSays(a, REDIS_DOWN);
+      await readinessSays(b, REDIS_DOWN);
+      const thread = await createThread(via(b), admin, spaceId, 'Before both went');
+      const post = await reply(a, admin, thread, 'from A');
+      proxy.cut();
+      const bothDown = { status: 503, body: { status: 'unavailable', reason: `database is not answering; ${REDIS_DOWN.body.reason}` } };
+      await readinessSays(a, bothDown);
+      await readinessSays(b, bothDown);
+
+      // Redis back: the subscriptions are held again, but the log cannot be read yet.
+      await redis.start();
+      await readinessSays(a, DATABASE_DOWN);
+      await readinessSays(b, DATABASE_DOWN);
+      for (const s of subs) expect(s.since(start)).toEqual([]);
+
+      proxy.restore();
+      await readinessSays(a, READY);
+      await readinessSays(b, READY);
+      await expectExactly(subs, start, [`THREAD_CREATED:${thread}`, `POST_CREATED:${post}`]);
       await Promise.all(subs.map((s) => s.dispose()));
     },
     TEST_TIMEOUT,
@@ -261,8 +292,8 @@ describe.skipIf(sharedServices)('an instance that starts while Redis is unreacha
       expect(onC.events).toEqual([]);
 
       await redis.start();
-      expect(await readinessBecomes(c, 200)).toEqual(READY);
-      expect(await readinessBecomes(d, 200)).toEqual(READY);
+      await readinessSays(c, READY);
+      await readinessSays(d, READY);
       // What C delivers once it holds the subscription is the log since C started, in order:
       // here that includes the sign-up and the space, written just before the subscriber came
       // (as an event committed a moment before subscribing can arrive live in any case).

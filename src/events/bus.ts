@@ -159,7 +159,10 @@ export async function openEventBus(
     );
   };
   subscribeClient.on('ready', subscribeNow);
-  subscribeClient.on('close', () => (subscribed = false));
+  subscribeClient.on('close', () => {
+    subscribed = false;
+    ordered.lost();
+  });
 
   // The highest event whose PUBLISH failed: sent again when Redis is back, so instances that
   // kept their subscription meanwhile read it (and any before it) from the log.
@@ -264,6 +267,8 @@ type OrderedDelivery = {
   deliver(message: ActivityMessage): void;
   /** Delivers every log row after the last one delivered (the subscription is held again). */
   catchUp(): void;
+  /** The subscription is lost: what comes next is delivered from the log first. */
+  lost(): void;
   stop(): void;
 };
 
@@ -275,13 +280,16 @@ type OrderedDelivery = {
  * the late copy of n is then dropped. The same rule catches up after an outage: every row after
  * the last one delivered has committed, and is read from the log. It starts from the newest row
  * when the bus opens, so events written while the subscription is not yet held are not lost.
- * A failed read (the database is away too) is tried again until it succeeds.
+ * A failed read (the database is away too) is tried again until it succeeds; until then events
+ * from Redis wait in the log.
  */
 function inOrder(fanOut: (message: ActivityMessage) => void, onError: (error: unknown, what: string) => void, log?: ActivityLogReader): OrderedDelivery {
   let last: bigint | undefined;
   let queue = Promise.resolve();
   let retry: NodeJS.Timeout | undefined;
   let stopped = false;
+  // Live events are not delivered as they come until a catch-up has read the log.
+  let behind = true;
   /** Delivers the log rows after `last` (and before `beforeId`), page by page. */
   const readUpTo = async (beforeId?: bigint) => {
     if (!log) return;
@@ -301,6 +309,7 @@ function inOrder(fanOut: (message: ActivityMessage) => void, onError: (error: un
   const run = (what: string, task: () => Promise<void>) => {
     queue = queue.then(() => (stopped ? undefined : task())).catch((error: unknown) => {
       if (stopped) return; // closing: the database may be closed already
+      behind = true;
       onError(error, what);
       // What was not delivered is in the log: read it again once the database answers.
       if (retry) return;
@@ -310,18 +319,28 @@ function inOrder(fanOut: (message: ActivityMessage) => void, onError: (error: un
       }, RETRY_MS).unref();
     });
   };
-  const catchUp = () => run('Could not catch up from the activity log; retrying', () => readUpTo());
+  const catchUp = () =>
+    run('Could not catch up from the activity log; retrying', async () => {
+      await readUpTo();
+      behind = false;
+    });
   catchUp(); // sets the starting point: the newest row now
   return {
     deliver: (message) =>
       run(`Could not deliver activity ${message.id} in order; retrying from the log`, async () => {
         const id = BigInt(message.id);
+        // A catch-up is due (after a new subscription, or a failed read): it delivers this event
+        // in its turn, once the database answers (and subscribers can read what it is about).
+        if (behind) return;
         if (last !== undefined && id <= last) return;
         if (last !== undefined && id > last + 1n) await readUpTo(id);
         last = id;
         fanOut(message);
       }),
     catchUp,
+    lost() {
+      behind = true;
+    },
     stop() {
       stopped = true;
       clearTimeout(retry);
