@@ -171,49 +171,56 @@ describe.skipIf(sharedServices)('Redis and PostgreSQL go down under live subscri
     TEST_TIMEOUT,
   );
 
-  it(
-    'PostgreSQL is cut: /readyz says so, a write fails cleanly and leaves nothing, and live delivery resumes with nothing lost',
-    async () => {
-      const subs = subscribers();
-      const start = await probe(subs);
+  // Refused: every connection is reset and new ones are refused at once. Silent: connections are
+  // accepted and never answered, as when the host is gone; a new connection gives up after 5 s.
+  for (const [how, outage] of [
+    ['refuses connections', () => proxy.cut()],
+    ['goes silent', () => proxy.blackhole()],
+  ] as const) {
+    it(
+      `PostgreSQL ${how}: /readyz says so, a write fails cleanly and leaves nothing, and live delivery resumes with nothing lost`,
+      async () => {
+        const subs = subscribers();
+        const start = await probe(subs);
 
-      proxy.cut();
-      await readinessSays(a, DATABASE_DOWN);
-      await readinessSays(b, DATABASE_DOWN);
+        outage();
+        await readinessSays(a, DATABASE_DOWN);
+        await readinessSays(b, DATABASE_DOWN);
 
-      // A write on each instance: a masked error, soon, and neither process goes down.
-      for (const on of [a, b]) {
-        const began = Date.now();
-        const response = await fetch(on.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.token}` },
-          body: JSON.stringify({ query: print(ChaosThread), variables: { input: { spaceId, title: 'While the database was cut', body: 'lost' } } }),
-        });
-        expect(Date.now() - began).toBeLessThan(15_000);
-        expect({ status: response.status, body: await response.json() }).toEqual({
-          status: 500,
-          body: { errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] },
-        });
-      }
-      expect(bProcess.exitStatus).toBeUndefined();
-      for (const s of subs) expect(s.since(start)).toEqual([]);
+        // A write on each instance: a masked error, within a bound, and neither process goes down.
+        for (const on of [a, b]) {
+          const began = Date.now();
+          const response = await fetch(on.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.token}` },
+            body: JSON.stringify({ query: print(ChaosThread), variables: { input: { spaceId, title: `Lost: the database ${how}`, body: 'lost' } } }),
+          });
+          expect(Date.now() - began).toBeLessThan(15_000);
+          expect({ status: response.status, body: await response.json() }).toEqual({
+            status: 500,
+            body: { errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] },
+          });
+        }
+        expect(bProcess.exitStatus).toBeUndefined();
+        for (const s of subs) expect(s.since(start)).toEqual([]);
 
-      proxy.restore();
-      await readinessSays(a, READY);
-      await readinessSays(b, READY);
+        proxy.restore();
+        await readinessSays(a, READY);
+        await readinessSays(b, READY);
 
-      // The subscriptions held through the outage; new writes reach them all, and the log holds
-      // nothing of the failed writes (neither the thread nor its event).
-      const thread = await createThread(via(b), admin, spaceId, 'After the database came back');
-      const post = await reply(a, admin, thread, 'from A');
-      await expectExactly(subs, start, [`THREAD_CREATED:${thread}`, `POST_CREATED:${post}`]);
-      const { threads } = await a.query(ChaosThreads, { spaceId }, admin.token);
-      const titles = threads.edges.map((e) => e.node.title).filter((title) => title !== 'probe');
-      expect(titles.sort()).toEqual(['After the database came back', 'While Redis was down']);
-      await Promise.all(subs.map((s) => s.dispose()));
-    },
-    TEST_TIMEOUT,
-  );
+        // The subscriptions held through the outage; new writes reach them all, and nothing of
+        // the failed writes remains (neither a thread nor its event).
+        const thread = await createThread(via(b), admin, spaceId, `Kept: the database ${how}`);
+        const post = await reply(a, admin, thread, 'from A');
+        await expectExactly(subs, start, [`THREAD_CREATED:${thread}`, `POST_CREATED:${post}`]);
+        const { threads } = await a.query(ChaosThreads, { spaceId }, admin.token);
+        const titles = threads.edges.map((e) => e.node.title).filter((title) => title.endsWith(`the database ${how}`));
+        expect(titles).toEqual([`Kept: the database ${how}`]);
+        await Promise.all(subs.map((s) => s.dispose()));
+      },
+      TEST_TIMEOUT,
+    );
+  }
 
   it(
     'both down: Redis comes back first, the catch-up waits for the database, then delivers what was written, once each, in order',

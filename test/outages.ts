@@ -82,11 +82,12 @@ function pings(port: number): Promise<boolean> {
 /**
  * A TCP proxy to `target` that the test can cut: `cut()` destroys every open connection and
  * drops new ones as soon as they arrive (the database is gone, as far as the app can tell);
- * `restore()` passes them through again.
+ * `blackhole()` destroys them too, then accepts new ones and never answers (a host that went
+ * silent); `restore()` passes connections through again.
  */
 export class TcpProxy {
   private readonly open = new Set<net.Socket>();
-  private refusing = false;
+  private mode: 'pass' | 'refuse' | 'silent' = 'pass';
 
   private constructor(
     private readonly server: net.Server,
@@ -107,13 +108,15 @@ export class TcpProxy {
   }
 
   cut(): void {
-    this.refusing = true;
-    for (const socket of this.open) socket.destroy();
-    this.open.clear();
+    this.drop('refuse');
+  }
+
+  blackhole(): void {
+    this.drop('silent');
   }
 
   restore(): void {
-    this.refusing = false;
+    this.drop('pass');
   }
 
   async close(): Promise<void> {
@@ -121,8 +124,21 @@ export class TcpProxy {
     await new Promise((resolve) => this.server.close(resolve));
   }
 
+  /** Ends every connection (passed through or held silent), then treats new ones as `mode` says. */
+  private drop(mode: TcpProxy['mode']): void {
+    this.mode = mode;
+    for (const socket of this.open) socket.destroy();
+    this.open.clear();
+  }
+
   private pass(client: net.Socket, host: string, port: number): void {
-    if (this.refusing) return void client.destroy();
+    if (this.mode === 'refuse') return void client.destroy();
+    if (this.mode === 'silent') {
+      this.open.add(client);
+      client.on('error', () => {});
+      client.on('close', () => this.open.delete(client));
+      return;
+    }
     const upstream = net.connect(port, host);
     for (const [from, to] of [
       [client, upstream],

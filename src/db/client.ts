@@ -64,11 +64,16 @@ export async function closeDatabase(): Promise<void> {
   await open?.close();
 }
 
+/** How long opening a PostgreSQL connection may take before the query that needed it fails. */
+const CONNECT_TIMEOUT_MS = 5000;
+
 async function openPostgres(url: string, max: number, log: (msg: string) => void): Promise<OpenDatabase> {
   const { applied } = await applyMigrations({ kind: 'postgres', url }, log);
   if (applied.length) log(`applied migrations: ${applied.join(', ')}`);
   const client = new PrismaClient({
-    adapter: new PrismaPg({ connectionString: url, max }),
+    // A database host that went silent must fail requests, not hold them: pg waits forever for
+    // a new connection by default.
+    adapter: new PrismaPg({ connectionString: url, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS }),
     log: [{ level: 'query', emit: 'event' }],
   });
   return { client, kind: 'postgres', close: () => client.$disconnect() };
