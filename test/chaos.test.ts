@@ -172,7 +172,7 @@ describe.skipIf(sharedServices)('Redis and PostgreSQL go down under live subscri
   );
 
   // Refused: every connection is reset and new ones are refused at once. Silent: connections are
-  // accepted and never answered, as when the host is gone; a new connection gives up after 5 s.
+  // accepted and never answered, as when the host is gone; a new connection gives up after 10 s.
   for (const [how, outage] of [
     ['refuses connections', () => proxy.cut()],
     ['goes silent', () => proxy.blackhole()],

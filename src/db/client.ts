@@ -64,8 +64,11 @@ export async function closeDatabase(): Promise<void> {
   await open?.close();
 }
 
-/** How long opening a PostgreSQL connection may take before the query that needed it fails. */
-const CONNECT_TIMEOUT_MS = 5000;
+/**
+ * How long a query may wait for a connection (a free one of the pool, or a new one opening)
+ * before it fails: as long as a transaction may wait to start (maxWait in writeWithActivity).
+ */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 async function openPostgres(url: string, max: number, log: (msg: string) => void): Promise<OpenDatabase> {
   const { applied } = await applyMigrations({ kind: 'postgres', url }, log);
