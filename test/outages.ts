@@ -102,11 +102,6 @@ export class TcpProxy {
     return proxy;
   }
 
-  /** Connections passing through now. */
-  get connections(): number {
-    return this.open.size;
-  }
-
   cut(): void {
     this.drop('refuse');
   }
