@@ -8,8 +8,8 @@ import type { Config } from './config.js';
 import { createContext, type Context } from './context.js';
 import { closeDatabase, openDatabase, prisma } from './db/client.js';
 import { AppError } from './errors.js';
-import { readActivityBetween } from './events/activity.js';
-import { closeEventBus, configureSubscriberBuffer, endActivitySubscriptions, openEventBus } from './events/bus.js';
+import { activityLogReader } from './events/activity.js';
+import { closeEventBus, configureSubscriberBuffer, endActivitySubscriptions, eventBusHealth, openEventBus } from './events/bus.js';
 import { pruneActivity } from './jobs/activity-retention.js';
 import { scheduleJobs, type RunningJobs } from './jobs/schedule.js';
 import { useCancellation } from './cancellation.js';
@@ -129,15 +129,9 @@ export function buildApp(config: Config, logger: Logger): App {
     if (path === '/readyz') {
       // Draining: tell load balancers to send new work elsewhere.
       if (stopping) return sendJson(res, 503, { status: 'unavailable', reason: 'shutting down' });
-      // Inside the promise chain: prisma() throws synchronously when the database is closed,
-      // and that must be a 503, not an uncaught exception that takes the process down.
-      Promise.resolve()
-        .then(() => prisma().$queryRaw`SELECT 1`)
-        .then(() => sendJson(res, 200, { status: 'ready' }))
-        .catch((err) => {
-          logger.warn({ err }, 'readiness check failed');
-          sendJson(res, 503, { status: 'unavailable', reason: 'database is not answering' });
-        });
+      void readiness(logger).then((reason) =>
+        reason ? sendJson(res, 503, { status: 'unavailable', reason }) : sendJson(res, 200, { status: 'ready' }),
+      );
       return;
     }
     const webhook = WEBHOOKS[path];
@@ -184,7 +178,7 @@ export function buildApp(config: Config, logger: Logger): App {
     async start() {
       stopping = false;
       await openDatabase(config, (msg) => logger.info(msg));
-      await openEventBus(config.redisUrl, config.redisChannelPrefix, (err, what) => logger.error({ err }, what), readActivityBetween);
+      await openEventBus(config.redisUrl, config.redisChannelPrefix, (err, what) => logger.error({ err }, what), activityLogReader);
       // Keys beside the event channels' prefix: instances that share events share the counts.
       openThrottle(
         config.signIn,
@@ -258,6 +252,28 @@ const WEBHOOKS: Record<string, Webhook> = {
   '/ingest/cases': receiveCaseWebhook,
   '/ingest/mentions': receiveMentionWebhook,
 };
+
+/** A readiness query slower than this counts as the database not answering. */
+const READY_QUERY_TIMEOUT_MS = 2000;
+
+/**
+ * Why this instance should not get traffic now, or undefined: the database must answer, and
+ * with Redis, Redis must answer and this instance must hold its subscription to live events.
+ */
+async function readiness(logger: Logger): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const database = Promise.race([
+    // Inside the promise chain: prisma() throws synchronously when the database is closed,
+    // and that must be a 503, not an uncaught exception that takes the process down.
+    Promise.resolve().then(() => prisma().$queryRaw`SELECT 1`),
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${READY_QUERY_TIMEOUT_MS} ms`)), READY_QUERY_TIMEOUT_MS))),
+  ]).then(
+    () => undefined,
+    (err: unknown) => (logger.warn({ err }, 'readiness check failed'), 'database is not answering'),
+  );
+  const reasons = await Promise.all([database.finally(() => clearTimeout(timer)), eventBusHealth()]);
+  return reasons.filter(Boolean).join('; ') || undefined;
+}
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));

@@ -64,11 +64,19 @@ export async function closeDatabase(): Promise<void> {
   await open?.close();
 }
 
+/**
+ * How long a query may wait for a connection (a free one of the pool, or a new one opening)
+ * before it fails: as long as a transaction may wait to start (maxWait in writeWithActivity).
+ */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 async function openPostgres(url: string, max: number, log: (msg: string) => void): Promise<OpenDatabase> {
   const { applied } = await applyMigrations({ kind: 'postgres', url }, log);
   if (applied.length) log(`applied migrations: ${applied.join(', ')}`);
   const client = new PrismaClient({
-    adapter: new PrismaPg({ connectionString: url, max }),
+    // A database host that went silent must fail requests, not hold them: pg waits forever for
+    // a new connection by default.
+    adapter: new PrismaPg({ connectionString: url, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS }),
     log: [{ level: 'query', emit: 'event' }],
   });
   return { client, kind: 'postgres', close: () => client.$disconnect() };

@@ -3,7 +3,7 @@ import { prisma } from '../db/client.js';
 import { ConflictError } from '../errors.js';
 import type { Activity } from '../generated/prisma/client.js';
 import type { ActivityKind, ActivityVisibility, SpaceVisibility } from '../generated/prisma/enums.js';
-import { publishActivity, type AccessChange, type ActivityMessage } from './bus.js';
+import { publishActivity, type AccessChange, type ActivityLogReader, type ActivityMessage } from './bus.js';
 
 export type ActivityInput = {
   kind: ActivityKind;
@@ -144,15 +144,25 @@ async function runTransaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
   }
 }
 
-/** Log rows strictly between two ids, oldest first, as bus messages (for in-order delivery). */
-export async function readActivityBetween(afterId: bigint, beforeId: bigint): Promise<ActivityMessage[]> {
+/** Log rows after `afterId` (and before `beforeId`), oldest first, at most `take`, as bus messages. */
+export async function readActivityBetween(afterId: bigint, beforeId: bigint | undefined, take: number): Promise<ActivityMessage[]> {
   const rows = await prisma().activity.findMany({
-    where: { id: { gt: afterId, lt: beforeId } },
+    where: { id: { gt: afterId, ...(beforeId !== undefined && { lt: beforeId }) } },
     include: { space: { select: { visibility: true } } },
     orderBy: { id: 'asc' },
+    take,
   });
   return rows.map((row) => toActivityMessage(row, row.space?.visibility ?? null));
 }
+
+/** What the event bus reads to deliver in order and to catch up after a Redis outage. */
+export const activityLogReader: ActivityLogReader = {
+  readBetween: readActivityBetween,
+  async latestId() {
+    const newest = await prisma().activity.findFirst({ select: { id: true }, orderBy: { id: 'desc' } });
+    return newest?.id ?? 0n;
+  },
+};
 
 export function toActivityMessage(row: Activity, spaceVisibility: SpaceVisibility | null): ActivityMessage {
   return {

@@ -66,7 +66,17 @@ type Bus = {
   subscribers: Set<Subscriber>;
   /** Shutting down: new subscriptions end at once. */
   draining: boolean;
+  /** Why this instance cannot deliver every event now (Redis down, not subscribed), or none. */
+  health(): Promise<string | undefined>;
   close(): Promise<void>;
+};
+
+/** What the bus reads from the activity log to deliver in order and to catch up after an outage. */
+export type ActivityLogReader = {
+  /** Log rows with afterId < id (< beforeId, if given), oldest first, at most `take`. */
+  readBetween(afterId: bigint, beforeId: bigint | undefined, take: number): Promise<ActivityMessage[]>;
+  /** The newest row's id (0 for an empty log). */
+  latestId(): Promise<bigint>;
 };
 
 // One bus per process, like the database client: Redis when REDIS_URL is set, so every
@@ -75,16 +85,23 @@ type Bus = {
 // the bus opens, not per GraphQL subscription.
 let current: Bus | undefined;
 
+/** How long start-up waits for the Redis subscription before serving (then /readyz says why not). */
+const SUBSCRIBE_WAIT_MS = 3000;
+/** A readiness PING slower than this counts as Redis not answering. */
+const PING_TIMEOUT_MS = 1000;
+/** After a failed log read or SUBSCRIBE, the next attempt comes this much later. */
+const RETRY_MS = 1000;
+
 /**
  * `onError` hears what the bus cannot hand to anyone: a Redis publish that failed (the write
- * has committed; live subscribers miss that event) or a Redis connection error.
+ * has committed; the event is delivered from the log once Redis is back) or a connection error.
  */
 export async function openEventBus(
   redisUrl?: string,
   channelPrefix = 'tertulia:',
   onError: (error: unknown, what: string) => void = (error, what) => console.error(what, error),
-  /** Reads the log rows with afterId < id < beforeId, oldest first (see `inOrder`). */
-  readBetween?: (afterId: bigint, beforeId: bigint) => Promise<ActivityMessage[]>,
+  /** Without it (scripts), events Redis did not carry are not recovered from the log. */
+  log?: ActivityLogReader,
 ): Promise<void> {
   if (current) throw new Error('The event bus is already open');
   // Topic names carry the channel prefix, so several deployments (or test runs) can share a Redis.
@@ -96,15 +113,17 @@ export async function openEventBus(
     subscribers.clear();
   };
   if (!redisUrl) {
-    current = { publish: fanOut, subscribers, draining: false, close: async () => endAll() };
+    current = { publish: fanOut, subscribers, draining: false, health: async () => undefined, close: async () => endAll() };
     return;
   }
-  const deliver = inOrder(fanOut, onError, readBetween);
+  const ordered = inOrder(fanOut, onError, log);
   // ioredis directly rather than @graphql-yoga/redis-event-target: that target drops the
   // promises of PUBLISH and SUBSCRIBE, so a Redis outage that outlasts ioredis's retries would
   // become an unhandled rejection and end the process. Here every failure is reported instead.
-  const publishClient = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
-  const subscribeClient = new Redis(redisUrl);
+  // No offline queues: a command while Redis is away fails at once rather than piling up; what
+  // it was for is done again when the connection is back (SUBSCRIBE, the last failed PUBLISH).
+  const publishClient = new Redis(redisUrl, { enableOfflineQueue: false });
+  const subscribeClient = new Redis(redisUrl, { enableOfflineQueue: false, autoResubscribe: false, autoResendUnfulfilledCommands: false });
   publishClient.on('error', (error) => onError(error, 'Redis publish connection error'));
   subscribeClient.on('error', (error) => onError(error, 'Redis subscribe connection error'));
   subscribeClient.on('message', (channel: string, raw: string) => {
@@ -115,31 +134,87 @@ export async function openEventBus(
     } catch (error) {
       return onError(error, `Unreadable message on ${activityTopic}`);
     }
-    deliver(message);
+    ordered.deliver(message);
+  });
+
+  // The subscription is held from a SUBSCRIBE's reply until its connection closes. Each new
+  // connection subscribes again, then delivers from the log what was written meanwhile: events
+  // published while this instance was cut off, by any instance, reach its subscribers, in order.
+  let subscribed = false;
+  let closed = false;
+  let heldOnce: () => void = () => {};
+  const firstHeld = new Promise<void>((resolve) => (heldOnce = resolve));
+  const subscribeNow = () => {
+    if (closed || subscribeClient.status !== 'ready') return;
+    subscribeClient.subscribe(activityTopic).then(
+      () => {
+        subscribed = true;
+        heldOnce();
+        ordered.catchUp();
+      },
+      (error: unknown) => {
+        onError(error, `Could not subscribe to ${activityTopic}; retrying`);
+        setTimeout(subscribeNow, RETRY_MS).unref();
+      },
+    );
+  };
+  subscribeClient.on('ready', subscribeNow);
+  subscribeClient.on('close', () => {
+    subscribed = false;
+    ordered.lost();
+  });
+
+  // The highest event whose PUBLISH failed: sent again when Redis is back, so instances that
+  // kept their subscription meanwhile read it (and any before it) from the log.
+  let unsent: ActivityMessage | undefined;
+  const publish = (message: ActivityMessage) => {
+    publishClient.publish(activityTopic, JSON.stringify(message)).catch((error: unknown) => {
+      if (!unsent || BigInt(message.id) > BigInt(unsent.id)) unsent = message;
+      onError(error, `Could not publish activity ${message.id}`);
+    });
+  };
+  publishClient.on('ready', () => {
+    const message = unsent;
+    unsent = undefined;
+    if (message) publish(message);
   });
 
   current = {
-    publish: (message) => {
-      // The write has committed; if Redis can't take the event, live subscribers miss it.
-      publishClient.publish(activityTopic, JSON.stringify(message)).catch((error: unknown) => onError(error, `Could not publish activity ${message.id}`));
-    },
+    publish,
     subscribers,
     draining: false,
+    async health() {
+      const problems: string[] = [];
+      if (!(await answers(publishClient))) problems.push('Redis is not answering');
+      if (!subscribed) problems.push('not subscribed to live events on Redis (retrying)');
+      return problems.length ? problems.join('; ') : undefined;
+    },
     close: async () => {
+      closed = true;
+      ordered.stop();
       endAll();
       publishClient.disconnect();
       subscribeClient.disconnect();
     },
   };
-  // Subscribed before the instance serves anyone, so no event published after start is missed;
-  // an unreachable Redis is reported rather than holding start-up forever (ioredis keeps trying,
-  // and subscribes again by itself after any reconnect).
-  const subscribed = subscribeClient.subscribe(activityTopic).then(
-    () => true,
-    (error: unknown) => (onError(error, `Could not subscribe to ${activityTopic}`), true),
-  );
-  const waited = await Promise.race([subscribed, new Promise<false>((r) => setTimeout(() => r(false), 10_000).unref())]);
-  if (!waited) onError(new Error('Redis did not answer within 10 s'), `Not yet subscribed to ${activityTopic}`);
+  // A healthy Redis answers within milliseconds, so this instance serves with its subscription
+  // held; an unreachable one does not hold start-up: /readyz says why until it is held, and what
+  // was published meanwhile is delivered from the log then.
+  const timer = new Promise<void>((resolve) => setTimeout(resolve, SUBSCRIBE_WAIT_MS).unref());
+  await Promise.race([firstHeld, timer]);
+  if (!subscribed) onError(new Error(`Redis did not answer within ${SUBSCRIBE_WAIT_MS} ms`), `Not yet subscribed to ${activityTopic}`);
+}
+
+/** PING, answered within PING_TIMEOUT_MS. */
+async function answers(client: Redis): Promise<boolean> {
+  if (client.status !== 'ready') return false;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS)));
+  try {
+    return await Promise.race([client.ping().then(() => true, () => false), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Deliveries handed out in one turn of the event loop before I/O gets its turn. */
@@ -184,31 +259,92 @@ function dispatcher(subscribers: Set<Subscriber>): (message: ActivityMessage) =>
   };
 }
 
+/** Log rows read per query when filling a gap or catching up. */
+const LOG_PAGE = 500;
+
+type OrderedDelivery = {
+  /** An event from Redis. */
+  deliver(message: ActivityMessage): void;
+  /** Delivers every log row after the last one delivered (the subscription is held again). */
+  catchUp(): void;
+  /** The subscription is lost: what comes next is delivered from the log first. */
+  lost(): void;
+  stop(): void;
+};
+
 /**
  * Hands events to this process's subscribers in log order, each once. Instances publish after
  * their own commit, so event n+1 from one instance can reach Redis before event n from another.
  * Log ids are handed out in commit order (see writeWithActivity), so when n+1 arrives, every
  * smaller id has committed: the rows in between are read from the log and delivered first, and
- * the late copy of n is then dropped.
+ * the late copy of n is then dropped. The same rule catches up after an outage: every row after
+ * the last one delivered has committed, and is read from the log. It starts from the newest row
+ * when the bus opens, so events written while the subscription is not yet held are not lost.
+ * A failed read (the database is away too) is tried again until it succeeds; until then events
+ * from Redis wait in the log.
  */
-function inOrder(
-  fanOut: (message: ActivityMessage) => void,
-  onError: (error: unknown, what: string) => void,
-  readBetween?: (afterId: bigint, beforeId: bigint) => Promise<ActivityMessage[]>,
-): (message: ActivityMessage) => void {
+function inOrder(fanOut: (message: ActivityMessage) => void, onError: (error: unknown, what: string) => void, log?: ActivityLogReader): OrderedDelivery {
   let last: bigint | undefined;
   let queue = Promise.resolve();
-  const deliver = async (message: ActivityMessage) => {
-    const id = BigInt(message.id);
-    if (last !== undefined && id <= last) return;
-    if (last !== undefined && id > last + 1n && readBetween) {
-      for (const missed of await readBetween(last, id)) fanOut(missed);
+  let retry: NodeJS.Timeout | undefined;
+  let stopped = false;
+  // Live events are not delivered as they come until a catch-up has read the log.
+  let behind = true;
+  /** Delivers the log rows after `last` (and before `beforeId`), page by page. */
+  const readUpTo = async (beforeId?: bigint) => {
+    if (!log) return;
+    if (last === undefined) {
+      last = await log.latestId();
+      return;
     }
-    last = id;
-    fanOut(message);
+    for (;;) {
+      const page = await log.readBetween(last, beforeId, LOG_PAGE);
+      for (const missed of page) {
+        last = BigInt(missed.id);
+        fanOut(missed);
+      }
+      if (page.length < LOG_PAGE) return;
+    }
   };
-  return (message) => {
-    queue = queue.then(() => deliver(message)).catch((error: unknown) => onError(error, `Could not deliver activity ${message.id} in order`));
+  const run = (what: string, task: () => Promise<void>) => {
+    queue = queue.then(() => (stopped ? undefined : task())).catch((error: unknown) => {
+      if (stopped) return; // closing: the database may be closed already
+      behind = true;
+      onError(error, what);
+      // What was not delivered is in the log: read it again once the database answers.
+      if (retry) return;
+      retry = setTimeout(() => {
+        retry = undefined;
+        catchUp();
+      }, RETRY_MS).unref();
+    });
+  };
+  const catchUp = () =>
+    run('Could not catch up from the activity log; retrying', async () => {
+      await readUpTo();
+      behind = false;
+    });
+  catchUp(); // sets the starting point: the newest row now
+  return {
+    deliver: (message) =>
+      run(`Could not deliver activity ${message.id} in order; retrying from the log`, async () => {
+        const id = BigInt(message.id);
+        // A catch-up is due (after a new subscription, or a failed read): it delivers this event
+        // in its turn, once the database answers (and subscribers can read what it is about).
+        if (behind) return;
+        if (last !== undefined && id <= last) return;
+        if (last !== undefined && id > last + 1n) await readUpTo(id);
+        last = id;
+        fanOut(message);
+      }),
+    catchUp,
+    lost() {
+      behind = true;
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(retry);
+    },
   };
 }
 
@@ -399,6 +535,11 @@ export function endActivitySubscriptions(): void {
 /** How many activity subscriptions this process is serving now. */
 export function activitySubscriberCount(): number {
   return current?.subscribers.size ?? 0;
+}
+
+/** Why this instance cannot deliver live events now, for /readyz; undefined when it can. */
+export async function eventBusHealth(): Promise<string | undefined> {
+  return current ? current.health() : 'the event bus is not open';
 }
 
 export async function closeEventBus(): Promise<void> {
