@@ -147,6 +147,9 @@ export function buildApp(config: Config, logger: Logger): App {
       const refusal = nonJsonBodyRefusal(req);
       if (refusal) return sendJson(res, 415, { error: refusal });
     }
+    // With origins listed, the CORS headers depend on the request's Origin: a shared cache must
+    // not hand one origin's answer to another (Yoga adds Vary only when it lists several origins).
+    if (transport.corsOrigins.length > 0) res.setHeader('vary', 'Origin');
     void yoga(req, res);
   });
 

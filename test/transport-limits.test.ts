@@ -379,6 +379,8 @@ describe('request bodies, CORS and WebSocket origins, with CORS_ORIGINS set', ()
       'access-control-allow-methods': 'GET, POST',
       'access-control-max-age': '600',
     });
+    // Answers differ by Origin, so caches must key on it.
+    expect(listed.headers.get('vary')).toMatch(/\bOrigin\b/i);
     const listedPreflight = await preflightFrom(t, CONSOLE);
     expect(listedPreflight.status).toBe(204);
     expect(corsHeaders(listedPreflight)).toEqual({
@@ -394,6 +396,7 @@ describe('request bodies, CORS and WebSocket origins, with CORS_ORIGINS set', ()
       const answer = await postFrom(t, origin);
       expect(answer.status).toBe(200);
       expect(corsHeaders(answer)).toEqual({});
+      expect(answer.headers.get('vary')).toMatch(/\bOrigin\b/i);
       expect(corsHeaders(await preflightFrom(t, origin))).toEqual({});
     }
   });
