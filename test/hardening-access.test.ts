@@ -1,6 +1,6 @@
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actor, createCommunity, createThread, createUser } from './fixtures.js';
+import { type Actor, createCommunity, createThread, createUser, reply as replyTo } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import type { HardActivitySubscription, HardCaseUpdatesSubscription } from './gql/graphql.js';
 import { sleep, startTestApp, subscribe, type TestApp } from './helpers.js';
@@ -507,5 +507,78 @@ describe('a removed thread leaves the activity of members (item 13)', () => {
     // Restored, its events are back.
     expect((await t.query(RestoreContent, { input: { subjectId: removed, reason: 'Not spam after all' } }, moderator.token)).restoreContent.__typename).toBe('ModerationActionPayload');
     expect(await createdIn(alice.token)).toEqual([removed, ...aliceSees, ...(await createdIn(alice.token)).slice(aliceSees.length + 1)]);
+  });
+});
+
+const CreateAutomodRule = graphql(`
+  mutation HardCreateAutomodRule($input: CreateAutomodRuleInput!) {
+    createAutomodRule(input: $input) { __typename ... on AutomodRulePayload { rule { id } } ... on Error { message } }
+  }
+`);
+const DeleteAutomodRule = graphql(`
+  mutation HardDeleteAutomodRule($input: DeleteAutomodRuleInput!) { deleteAutomodRule(input: $input) { __typename ... on Error { message } } }
+`);
+const PostNode = graphql(`query HardPostNode($id: ID!) { node(id: $id) { ... on Post { moderation { status } } } }`);
+
+describe('a removed or held post leaves the activity of members (item 13)', () => {
+  it('its events are gone from activityLog and a replay for members, kept for moderators, and back once restored', async () => {
+    const moderator = await createUser(t, 'Post removal mod', 'MODERATOR', admin);
+    const bob = await createUser(t, 'Post removal Bob');
+    const thread = await createThread(t, alice, publicSpace, 'A thread with a spam reply');
+    const cursor = (await t.query(ActivityLog, { filter: { threadId: thread } }, alice.token)).activityLog.nodes[0].id;
+    const kept = await replyTo(t, alice, thread, 'A fine reply');
+    const removed = await replyTo(t, bob, thread, 'Buy cheap watches');
+    expect((await t.query(AddReaction, { input: { subjectId: removed, content: 'LAUGH' } }, alice.token)).addReaction.__typename).toBe('ReactionPayload');
+    const eventsIn = (token: string) =>
+      t.query(ActivityLog, { filter: { threadId: thread, kinds: ['POST_CREATED', 'REACTION_ADDED'] }, after: cursor }, token).then((r) => r.activityLog.nodes.map((e) => [e.kind, e.subject?.id ?? null]));
+    const published = [['POST_CREATED', kept], ['POST_CREATED', removed], ['REACTION_ADDED', removed]];
+    expect(await eventsIn(alice.token)).toEqual(published);
+
+    expect((await t.query(RemoveContent, { input: { subjectId: removed, reason: 'Spam' } }, moderator.token)).removeContent.__typename).toBe('ModerationActionPayload');
+    // The log and a replay from a cursor before it: members (its author too) no longer get its events.
+    expect(await eventsIn(alice.token)).toEqual([['POST_CREATED', kept]]);
+    expect(await eventsIn(bob.token)).toEqual([['POST_CREATED', kept]]);
+    expect(await eventsIn(moderator.token)).toEqual([['POST_CREATED', kept], ['POST_CREATED', removed], ['REACTION_ADDED', removed]]);
+    const replay = subscribe(t.wsClient(alice.token), Activity, { after: cursor, filter: { kinds: ['POST_CREATED', 'REACTION_ADDED', 'THREAD_CREATED'] } });
+    const last = await fence('Post removal fence', [() => wsEvents(replay)]);
+    const replayed = wsEvents(replay).map((e) => [e.kind, e.subject?.id ?? null]);
+    expect(replayed.slice(0, 1)).toEqual([['POST_CREATED', kept]]);
+    expect(replayed.filter(([, id]) => id === removed || id === null)).toEqual([]);
+    expect(replayed.at(-1)).toEqual(['THREAD_CREATED', last]);
+
+    // Restored, its events are back; so are they after its thread is removed and restored.
+    expect((await t.query(RestoreContent, { input: { subjectId: removed, reason: 'Not spam' } }, moderator.token)).restoreContent.__typename).toBe('ModerationActionPayload');
+    expect(await eventsIn(alice.token)).toEqual(published);
+    // A thread coming back leaves the events of a reply that is still removed out.
+    await t.query(RemoveContent, { input: { subjectId: removed, reason: 'Spam after all' } }, moderator.token);
+    await t.query(RemoveContent, { input: { subjectId: thread, reason: 'Off topic' } }, moderator.token);
+    expect(await eventsIn(alice.token)).toEqual([]);
+    await t.query(RestoreContent, { input: { subjectId: thread, reason: 'On topic' } }, moderator.token);
+    expect(await eventsIn(alice.token)).toEqual([['POST_CREATED', kept]]);
+  });
+
+  it('a held reply is absent for members until a moderator approves it', async () => {
+    const moderator = await createUser(t, 'Hold mod', 'MODERATOR', admin);
+    const { createAutomodRule } = await t.query(CreateAutomodRule, { input: { name: 'Hold watches', trigger: 'KEYWORD', action: 'HOLD', keywords: ['wristwatches'] } }, admin.token);
+    if (createAutomodRule.__typename !== 'AutomodRulePayload') throw new Error(JSON.stringify(createAutomodRule));
+    try {
+      const thread = await createThread(t, alice, publicSpace, 'A thread with a held reply');
+      const cursor = (await t.query(ActivityLog, { filter: { threadId: thread } }, alice.token)).activityLog.nodes[0].id;
+      const bob = await createUser(t, 'Hold Bob');
+      const held = await replyTo(t, bob, thread, 'Cheap wristwatches here');
+      expect((await t.query(PostNode, { id: held }, moderator.token)).node).toEqual({ moderation: { status: 'HELD' } });
+      const createdIn = (token: string) =>
+        t.query(ActivityLog, { filter: { threadId: thread, kinds: ['POST_CREATED'] }, after: cursor }, token).then((r) => r.activityLog.nodes.map((e) => e.subject?.id ?? null));
+      expect(await createdIn(alice.token)).toEqual([]);
+      expect(await createdIn(moderator.token)).toEqual([held]);
+      const replay = subscribe(t.wsClient(alice.token), Activity, { after: cursor, filter: { kinds: ['POST_CREATED', 'THREAD_CREATED'] } });
+      const last = await fence('Held post fence', [() => wsEvents(replay)]);
+      expect(wsEvents(replay).map((e) => [e.kind, e.subject?.id ?? null])).toEqual([['THREAD_CREATED', last]]);
+
+      expect((await t.query(RestoreContent, { input: { subjectId: held, reason: 'Fine' } }, moderator.token)).restoreContent.__typename).toBe('ModerationActionPayload');
+      expect(await createdIn(alice.token)).toEqual([held]);
+    } finally {
+      await t.query(DeleteAutomodRule, { input: { ruleId: createAutomodRule.rule.id } }, admin.token);
+    }
   });
 });

@@ -1,7 +1,7 @@
 import type { Tx } from '../db/client.js';
 import { prisma } from '../db/client.js';
 import { ConflictError } from '../errors.js';
-import type { Activity } from '../generated/prisma/client.js';
+import type { Activity, Prisma } from '../generated/prisma/client.js';
 import type { ActivityKind, ActivityVisibility, SpaceVisibility } from '../generated/prisma/enums.js';
 import { publishActivity, type AccessChange, type ActivityLogReader, type ActivityMessage } from './bus.js';
 
@@ -34,6 +34,8 @@ export type ActivityInput = {
   departmentId?: number | null;
   caseId?: number | null;
   requesterId?: number | null;
+  /** About removed or held content: moderators only until it is restored (withdrawThreadEvents). */
+  withdrawn?: boolean;
 };
 
 export type ActivityRecorder = { record(input: ActivityInput): Promise<void> };
@@ -48,12 +50,25 @@ export async function moveCaseEvents(tx: Tx, caseId: number, departmentId: numbe
 }
 
 /**
- * A removed (or held) thread takes its events out of the log for all but moderators, on every
- * path that reads it (activityLog, replay); restored, they come back. Events written while it
- * is withdrawn are moderators-only already (see community.service unpublishedActivity).
+ * Removed (or held) content takes its events out of the log for all but moderators, on every
+ * path that reads it (activityLog, replay, the bus's catch-up); restored or approved, they come
+ * back. A thread withdraws every event in it; a post, the events whose subject it is (created,
+ * edited, reacted to). Events written while content is withdrawn are written withdrawn (see
+ * community.service unpublishedActivity), so they too come back with it.
+ *
+ * A thread coming back leaves withdrawn the events of its posts that still are (`keptPostIds`).
  */
-export async function withdrawThreadEvents(tx: Tx, threadId: number, withdrawn: boolean): Promise<void> {
-  await tx.activity.updateMany({ where: { threadId, threadWithdrawn: !withdrawn }, data: { threadWithdrawn: withdrawn } });
+export async function withdrawThreadEvents(tx: Tx, threadId: number, withdrawn: boolean, keptPostIds: number[] = []): Promise<void> {
+  const kept: Prisma.ActivityWhereInput = { NOT: { subjectType: 'Post', subjectId: { in: keptPostIds } } };
+  await tx.activity.updateMany({
+    where: { threadId, withdrawn: !withdrawn, ...(!withdrawn && keptPostIds.length > 0 && kept) },
+    data: { withdrawn },
+  });
+}
+
+/** See withdrawThreadEvents; `threadId` keeps the update on the log's thread index. */
+export async function withdrawPostEvents(tx: Tx, threadId: number, postId: number, withdrawn: boolean): Promise<void> {
+  await tx.activity.updateMany({ where: { threadId, subjectType: 'Post', subjectId: postId, withdrawn: !withdrawn }, data: { withdrawn } });
 }
 
 /**
@@ -92,6 +107,7 @@ export async function writeWithActivity<T>(work: (tx: Tx, activity: ActivityReco
               departmentId: input.departmentId ?? null,
               caseId: input.caseId ?? null,
               requesterId: input.requesterId ?? null,
+              withdrawn: input.withdrawn ?? false,
             },
           });
           recorded.push(toActivityMessage(row, input.space?.visibility ?? null));
@@ -174,7 +190,8 @@ export function toActivityMessage(row: Activity, spaceVisibility: SpaceVisibilit
     spaceId: row.spaceId,
     spaceVisibility,
     threadId: row.threadId,
-    visibility: row.visibility,
+    // Withdrawn, a space's event reaches moderators only, live as in the log (visibleActivityWhere).
+    visibility: row.withdrawn && row.visibility === 'SPACE' ? 'MODERATORS' : row.visibility,
     occurredAt: row.occurredAt.toISOString(),
     departmentId: row.departmentId,
     caseId: row.caseId,

@@ -104,8 +104,8 @@ function visibleActivityWhere(viewer: Viewer | null, filter: ActivityFilter): Pr
   }
   return {
     OR: allowed,
-    // The events of a removed or held thread are for moderators only (withdrawThreadEvents).
-    ...(!(viewer && canModerate(viewer.role)) && { threadWithdrawn: false }),
+    // The events of a removed or held thread or post are for moderators only (withdrawThreadEvents).
+    ...(!(viewer && canModerate(viewer.role)) && { withdrawn: false }),
     ...(filter.kinds?.length && { kind: { in: filter.kinds } }),
     ...(filter.spaceIds?.length && { spaceId: { in: filter.spaceIds } }),
     ...(filter.threadId !== undefined && { threadId: filter.threadId }),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
-import { withdrawThreadEvents, writeWithActivity, type ActivityRecorder } from '../../events/activity.js';
+import { withdrawPostEvents, withdrawThreadEvents, writeWithActivity, type ActivityRecorder } from '../../events/activity.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors.js';
 import type { Post, Prisma, Space, Thread } from '../../generated/prisma/client.js';
 import type { HideClassifier, ModerationStatus, ReactionContent, SpaceVisibility, ThreadStatus } from '../../generated/prisma/enums.js';
@@ -415,11 +415,12 @@ export async function lockContent(tx: Tx, refs: readonly ContentRef[]): Promise<
 
 /**
  * Activity about content that is not published (REMOVED, or HELD for approval), or in a thread
- * that is not: moderators only, like the content itself. Its author may still reply, react or
- * edit; the space must not hear of it.
+ * that is not: written withdrawn, moderators only like the content itself, until it is restored
+ * or approved (withdrawThreadEvents). Its author may still reply, react or edit; the space must
+ * not hear of it meanwhile.
  */
-function unpublishedActivity(...contents: { moderationStatus: ModerationStatus }[]): { visibility?: 'MODERATORS' } {
-  return contents.every((content) => PUBLISHED_STATUSES.includes(content.moderationStatus)) ? {} : { visibility: 'MODERATORS' };
+function unpublishedActivity(...contents: { moderationStatus: ModerationStatus }[]): { withdrawn?: true } {
+  return contents.every((content) => PUBLISHED_STATUSES.includes(content.moderationStatus)) ? {} : { withdrawn: true };
 }
 
 function assertAuthorOrModerator(viewer: Viewer, authorId: number, what: string): void {
@@ -495,14 +496,26 @@ export async function setModerationState(
     const before = await tx.thread.findUniqueOrThrow({ where: { id: ref.id }, select: { moderationStatus: true } });
     await tx.thread.update({ where: { id: ref.id }, data });
     if (before.moderationStatus === 'HELD' && isCounted) await touchThread(tx, ref.id, at);
-    if (PUBLISHED_STATUSES.includes(before.moderationStatus) !== isCounted) await withdrawThreadEvents(tx, ref.id, !isCounted);
+    if (PUBLISHED_STATUSES.includes(before.moderationStatus) !== isCounted) {
+      const stillWithdrawn = isCounted
+        ? await tx.post.findMany({ where: { threadId: ref.id, moderationStatus: { notIn: PUBLISHED_STATUSES } }, select: { id: true } })
+        : [];
+      await withdrawThreadEvents(tx, ref.id, !isCounted, stillWithdrawn.map((p) => p.id));
+    }
     return;
   }
-  const before = await tx.post.findUniqueOrThrow({ where: { id: ref.id }, select: { moderationStatus: true, threadId: true } });
+  const before = await tx.post.findUniqueOrThrow({
+    where: { id: ref.id },
+    select: { moderationStatus: true, threadId: true, thread: { select: { moderationStatus: true } } },
+  });
   await tx.post.update({ where: { id: ref.id }, data });
   const wasCounted = PUBLISHED_STATUSES.includes(before.moderationStatus);
   if (wasCounted !== isCounted) {
     await tx.thread.update({ where: { id: before.threadId }, data: { replyCount: { increment: isCounted ? 1 : -1 } } });
+    // Back only if its thread is published too: a removed thread keeps all its events withdrawn.
+    if (!isCounted || PUBLISHED_STATUSES.includes(before.thread.moderationStatus)) {
+      await withdrawPostEvents(tx, before.threadId, ref.id, !isCounted);
+    }
   }
   if (before.moderationStatus === 'HELD' && isCounted) await touchThread(tx, before.threadId, at);
 }
