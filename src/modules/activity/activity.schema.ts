@@ -10,7 +10,7 @@ import type { Viewer } from '../../context.js';
 import { PostType, SpaceType, ThreadType } from '../community/community.schema.js';
 import { canSeeContent } from '../community/visibility.js';
 import { AppealType, AutomodRuleType, ModerationActionType, QueueItemType } from '../moderation/moderation.schema.js';
-import { canSeeEventActor } from '../moderation/moderation.service.js';
+import { canSeeEventActor } from '../moderation/policy.js';
 import { UserType } from '../identity/identity.schema.js';
 import { ListeningAlertType } from '../listening/listening.schema.js';
 import { caseVisibleWhere } from '../support/cases.js';

@@ -18,7 +18,14 @@ import { decodeId } from '../../ids.js';
 import { visibleNode } from '../../nodes.js';
 import { HideClassifierEnum, PostType, ThreadType } from '../community/community.schema.js';
 import { RoleEnum, UserType } from '../identity/identity.schema.js';
-import * as moderation from './moderation.service.js';
+import * as actions from './actions.js';
+import * as appeals from './appeals.js';
+import * as automodRules from './automod-rules.js';
+import * as enqueue from './enqueue.js';
+import * as log from './log.js';
+import * as policy from './policy.js';
+import * as queue from './queue.js';
+import * as subjects from './subjects.js';
 
 // ---- Enums ---------------------------------------------------------------------------------------
 
@@ -139,9 +146,9 @@ const SUBJECT_TYPES = { Thread: ThreadType, Post: PostType, User: UserType };
 
 /** The subject as the viewer may see it (null if not), one statement per type per request. */
 async function loadSubject(ctx: Context, typename: string, id: number): Promise<object | null> {
-  const type = typename as moderation.SubjectRef['typename'];
+  const type = typename as subjects.SubjectRef['typename'];
   const record = await loader(ctx, `moderationSubject:${type}`, (ids: readonly number[]) =>
-    moderation.loadSubjects(ctx.viewer, type, ids),
+    subjects.loadSubjects(ctx.viewer, type, ids),
   ).load(id);
   if (record) brandWithType(record, SUBJECT_TYPES[type]);
   return record;
@@ -153,7 +160,7 @@ export const ReportType = builder.prismaNode('Report', {
   id: { field: 'id' },
   nullable: true,
   description: 'A report: its reporter and moderators can read it.',
-  findUnique: visibleNode('Report', (ctx) => moderation.reportVisibleWhere(ctx.viewer)),
+  findUnique: visibleNode('Report', (ctx) => policy.reportVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     subject: t.field({
       type: builder.nodeInterfaceRef(),
@@ -177,7 +184,7 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
   id: { field: 'id' },
   nullable: true,
   description: 'One subject to review, fed by reports and automod. Moderators only.',
-  findUnique: visibleNode('ModerationQueueItem', (ctx) => moderation.queueItemVisibleWhere(ctx.viewer)),
+  findUnique: visibleNode('ModerationQueueItem', (ctx) => policy.queueItemVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     subject: t.field({
       type: builder.nodeInterfaceRef(),
@@ -185,10 +192,10 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
       description: 'The thread, post or user to review.',
       resolve: (item, _args, ctx) => loadSubject(ctx, item.subjectType, item.subjectId),
     }),
-    status: t.field({ type: QueueItemStatusEnum, description: 'As of now: an expired claim reads OPEN.', resolve: (item) => moderation.effectiveQueueStatus(item) }),
+    status: t.field({ type: QueueItemStatusEnum, description: 'As of now: an expired claim reads OPEN.', resolve: (item) => queue.effectiveQueueStatus(item) }),
     priority: t.float({
       description: "Sum of the reporters' trust (1 for an ordinary reporter, up to 2) and automod flags (1), plus 1 per day waiting.",
-      resolve: (item) => moderation.queuePriority(item),
+      resolve: (item) => enqueue.queuePriority(item),
     }),
     reportCount: t.exposeInt('reportCount', { description: 'Reports this item gathered; 0 when only automod put it here.' }),
     reasons: t.field({
@@ -196,7 +203,7 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
       description: 'The distinct reasons given by reporters.',
       // A loader, not a relation selection: `reports` is also selected (paged) by the connection.
       resolve: (item, _args, ctx) =>
-        loader(ctx, 'queueItemReasons', (ids: readonly number[]) => moderation.reasonsOfItems(ids)).load(item.id),
+        loader(ctx, 'queueItemReasons', (ids: readonly number[]) => queue.reasonsOfItems(ids)).load(item.id),
     }),
     reports: t.relatedConnection('reports', {
       cursor: 'id',
@@ -210,13 +217,13 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
       nullable: true,
       description: 'The moderator holding it, while the claim lasts.',
       select: { claimedBy: true },
-      resolve: (item) => (moderation.effectiveQueueStatus(item) === 'CLAIMED' ? item.claimedBy : null),
+      resolve: (item) => (queue.effectiveQueueStatus(item) === 'CLAIMED' ? item.claimedBy : null),
     }),
     claimExpiresAt: t.field({
       type: 'DateTime',
       nullable: true,
       description: 'When the current claim ends; null unless CLAIMED.',
-      resolve: (item) => (moderation.effectiveQueueStatus(item) === 'CLAIMED' ? item.claimExpiresAt : null),
+      resolve: (item) => (queue.effectiveQueueStatus(item) === 'CLAIMED' ? item.claimExpiresAt : null),
     }),
     space: t.relation('space', { nullable: true, description: "The subject's space; null for a user." }),
     resolvedBy: t.relation('resolvedBy', { nullable: true, description: 'Who resolved or dismissed it; null while open.' }),
@@ -231,7 +238,7 @@ export const ModerationActionType = builder.prismaNode('ModerationAction', {
   nullable: true,
   description:
     'One entry of the moderation log. Members see entries about content they can see and about themselves: what and why; who acted only moderators see.',
-  findUnique: visibleNode('ModerationAction', (ctx) => moderation.actionVisibleWhere(ctx.viewer)),
+  findUnique: visibleNode('ModerationAction', (ctx) => policy.actionVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     kind: t.expose('kind', { type: ModerationActionKindEnum, description: 'What was done.' }),
     subject: t.field({
@@ -251,21 +258,21 @@ export const ModerationActionType = builder.prismaNode('ModerationAction', {
       nullable: true,
       description: 'Who acted: moderators only.',
       select: { actor: true },
-      resolve: (action, _args, ctx) => (moderation.isModerator(ctx.viewer) ? action.actor : null),
+      resolve: (action, _args, ctx) => (policy.isModerator(ctx.viewer) ? action.actor : null),
     }),
     appeal: t.field({
       type: AppealType,
       nullable: true,
       description: 'The appeal against this action: for moderators and the user acted on.',
       select: { appeal: true },
-      resolve: (action, _args, ctx) => (moderation.canSeeActionDetails(ctx.viewer, action) ? action.appeal : null),
+      resolve: (action, _args, ctx) => (policy.canSeeActionDetails(ctx.viewer, action) ? action.appeal : null),
     }),
     decidedAppeal: t.field({
       type: AppealType,
       nullable: true,
       description: 'For APPEAL_UPHELD / APPEAL_REVERSED: the appeal decided.',
       select: { decidedAppeal: true },
-      resolve: (action, _args, ctx) => (moderation.canSeeActionDetails(ctx.viewer, action) ? action.decidedAppeal : null),
+      resolve: (action, _args, ctx) => (policy.canSeeActionDetails(ctx.viewer, action) ? action.decidedAppeal : null),
     }),
   }),
 });
@@ -274,7 +281,7 @@ export const AppealType = builder.prismaNode('Appeal', {
   id: { field: 'id' },
   nullable: true,
   description: 'An appeal: its appellant and moderators can read it.',
-  findUnique: visibleNode('Appeal', (ctx) => moderation.appealVisibleWhere(ctx.viewer)),
+  findUnique: visibleNode('Appeal', (ctx) => policy.appealVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     action: t.relation('action', { description: 'The moderation log entry appealed against.' }),
     appellant: t.relation('appellant', { description: 'The user the action was taken against.' }),
@@ -308,7 +315,7 @@ export const AutomodRuleType = builder.prismaNode('AutomodRule', {
   id: { field: 'id' },
   nullable: true,
   description: 'An auto-moderation rule. Moderators read them; COMMUNITY_MANAGER and ADMIN change them.',
-  findUnique: visibleNode('AutomodRule', (ctx) => moderation.automodRulesVisibleWhere(ctx.viewer)),
+  findUnique: visibleNode('AutomodRule', (ctx) => policy.automodRulesVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique; shown to writers it blocks (AutomodBlockedError.ruleName).' }),
     enabled: t.exposeBoolean('enabled', { description: 'Disabled rules match nothing.' }),
@@ -357,7 +364,7 @@ const LogFilter = builder.inputType('ModerationLogFilter', {
   }),
 });
 
-const subjectRef = (id: string, path: string): moderation.SubjectRef => decodeId(id, ['Thread', 'Post', 'User'] as const, path);
+const subjectRef = (id: string, path: string): subjects.SubjectRef => decodeId(id, ['Thread', 'Post', 'User'] as const, path);
 const contentRef = (id: string, path: string) => decodeId(id, ['Thread', 'Post'] as const, path);
 
 builder.queryFields((t) => ({
@@ -367,7 +374,7 @@ builder.queryFields((t) => ({
     description: 'MODERATOR and above. Highest priority first, then oldest first.',
     args: { filter: t.arg({ type: QueueFilter, description: 'Omitted: OPEN and CLAIMED items.' }) },
     resolve: (query, _root, args, ctx) => {
-      return prisma().moderationQueueItem.findMany({ ...query, where: queueWhere(ctx, args.filter), orderBy: moderation.QUEUE_ORDER });
+      return prisma().moderationQueueItem.findMany({ ...query, where: queueWhere(ctx, args.filter), orderBy: queue.QUEUE_ORDER });
     },
     totalCount: (_root, args, ctx) => prisma().moderationQueueItem.count({ where: queueWhere(ctx, args.filter) }),
   }, { name: 'ModerationQueueConnection' }, { name: 'ModerationQueueEdge' }),
@@ -396,11 +403,11 @@ builder.queryFields((t) => ({
     description: 'MODERATOR and above: appeals, oldest first.',
     args: { status: t.arg({ type: AppealStatusEnum, description: 'Only appeals in this status; omitted: all.' }) },
     resolve: (query, _root, args, ctx) => {
-      moderation.requireModerator(ctx.viewer);
+      policy.requireModerator(ctx.viewer);
       return prisma().appeal.findMany({ ...query, where: args.status ? { status: args.status } : {}, orderBy: { id: 'asc' } });
     },
     totalCount: (_root, args, ctx) => {
-      moderation.requireModerator(ctx.viewer);
+      policy.requireModerator(ctx.viewer);
       return prisma().appeal.count({ where: args.status ? { status: args.status } : {} });
     },
   }, { name: 'AppealConnection' }, { name: 'AppealEdge' }),
@@ -409,19 +416,19 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: 'MODERATOR and above, oldest first.',
     resolve: (query, _root, args, ctx) => {
-      moderation.requireModerator(ctx.viewer);
+      policy.requireModerator(ctx.viewer);
       return prisma().automodRule.findMany({ ...query, orderBy: { id: 'asc' } });
     },
     totalCount: (_root, _args, ctx) => {
-      moderation.requireModerator(ctx.viewer);
+      policy.requireModerator(ctx.viewer);
       return prisma().automodRule.count();
     },
   }, { name: 'AutomodRuleConnection' }, { name: 'AutomodRuleEdge' }),
 }));
 
-type QueueFilterArg = { status?: moderation.QueueStatus | null; reason?: ReportReason | null; spaceId?: string | null } | null | undefined;
+type QueueFilterArg = { status?: queue.QueueStatus | null; reason?: ReportReason | null; spaceId?: string | null } | null | undefined;
 function queueWhere(ctx: Context, filter: QueueFilterArg) {
-  return moderation.queueWhere(ctx.viewer, {
+  return queue.queueWhere(ctx.viewer, {
     status: filter?.status,
     reason: filter?.reason,
     spaceId: filter?.spaceId ? decodeId(filter.spaceId, ['Space'], 'filter.spaceId').id : undefined,
@@ -435,7 +442,7 @@ function myReportsWhere(ctx: Context) {
 
 type LogFilterArg = { subjectId?: string | null; userId?: string | null; kinds?: ModerationActionKind[] | null; spaceId?: string | null } | null | undefined;
 function logWhere(ctx: Context, filter: LogFilterArg) {
-  return moderation.logWhere(ctx.viewer, {
+  return log.logWhere(ctx.viewer, {
     subject: filter?.subjectId ? subjectRef(filter.subjectId, 'filter.subjectId') : undefined,
     targetUserId: filter?.userId ? decodeId(filter.userId, ['User'], 'filter.userId').id : undefined,
     kinds: filter?.kinds ?? undefined,
@@ -540,7 +547,7 @@ const automodRuleFields = (t: PothosInputFields) => ({
   action: t.field({ type: AutomodActionEnum, description: 'What happens to a write that matches.' }),
   keywords: t.stringList({
     description: 'KEYWORD: words or phrases, matched whole, ignoring case and accents.',
-    extensions: { maxItems: moderation.MAX_AUTOMOD_KEYWORDS },
+    extensions: { maxItems: automodRules.MAX_AUTOMOD_KEYWORDS },
   }),
   pattern: t.string({ description: 'PATTERN: RE2 syntax (no backreferences or lookaround), up to 500 characters.' }),
   minAccountAgeDays: t.int({ description: 'LINK: links from accounts younger than this.' }),
@@ -587,8 +594,8 @@ const DeleteAutomodRulePayload = builder.simpleObject('DeleteAutomodRulePayload'
 
 type RuleArgs = {
   exemptSpaceIds?: string[] | null;
-} & Omit<moderation.AutomodRuleInput, 'exemptSpaceIds'>;
-const ruleInput = (input: RuleArgs): moderation.AutomodRuleInput => ({
+} & Omit<automodRules.AutomodRuleInput, 'exemptSpaceIds'>;
+const ruleInput = (input: RuleArgs): automodRules.AutomodRuleInput => ({
   ...input,
   exemptSpaceIds: input.exemptSpaceIds?.map((id, i) => decodeId(id, ['Space'], `input.exemptSpaceIds.${i}`).id),
 });
@@ -600,7 +607,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: ReportContentInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      report: await moderation.reportContent(ctx.viewer, subjectRef(input.subjectId, 'input.subjectId'), input),
+      report: await queue.reportContent(ctx.viewer, subjectRef(input.subjectId, 'input.subjectId'), input),
     }),
   }),
   claimQueueItem: t.field({
@@ -609,7 +616,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: QueueItemInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      item: await moderation.claimQueueItem(ctx.viewer, decodeId(input.itemId, ['ModerationQueueItem'], 'input.itemId').id),
+      item: await queue.claimQueueItem(ctx.viewer, decodeId(input.itemId, ['ModerationQueueItem'], 'input.itemId').id),
     }),
   }),
   releaseQueueItem: t.field({
@@ -619,7 +626,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: ReleaseQueueItemInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      item: await moderation.releaseQueueItem(ctx.viewer, decodeId(input.itemId, ['ModerationQueueItem'], 'input.itemId').id),
+      item: await queue.releaseQueueItem(ctx.viewer, decodeId(input.itemId, ['ModerationQueueItem'], 'input.itemId').id),
     }),
   }),
   resolveQueueItem: t.field({
@@ -629,7 +636,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: ResolveQueueItemInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      item: await moderation.resolveQueueItem(ctx.viewer, decodeId(input.itemId, ['ModerationQueueItem'], 'input.itemId').id, input),
+      item: await queue.resolveQueueItem(ctx.viewer, decodeId(input.itemId, ['ModerationQueueItem'], 'input.itemId').id, input),
     }),
   }),
   hideContent: t.field({
@@ -638,7 +645,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: HideContentInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.hideContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
+      action: await actions.hideContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
     }),
   }),
   removeContent: t.field({
@@ -647,7 +654,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: ContentActionInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.removeContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
+      action: await actions.removeContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
     }),
   }),
   restoreContent: t.field({
@@ -656,7 +663,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: ContentActionInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.restoreContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
+      action: await actions.restoreContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
     }),
   }),
   lockThread: t.field({
@@ -665,7 +672,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: LockThreadInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.lockThread(ctx.viewer, decodeId(input.threadId, ['Thread'], 'input.threadId').id, input),
+      action: await actions.lockThread(ctx.viewer, decodeId(input.threadId, ['Thread'], 'input.threadId').id, input),
     }),
   }),
   unlockThread: t.field({
@@ -674,7 +681,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: UnlockThreadInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.unlockThread(ctx.viewer, decodeId(input.threadId, ['Thread'], 'input.threadId').id, input),
+      action: await actions.unlockThread(ctx.viewer, decodeId(input.threadId, ['Thread'], 'input.threadId').id, input),
     }),
   }),
   warnUser: t.field({
@@ -683,7 +690,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: UserActionInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.warnUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
+      action: await actions.warnUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
     }),
   }),
   suspendUser: t.field({
@@ -692,7 +699,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: SuspendUserInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.suspendUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
+      action: await actions.suspendUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
     }),
   }),
   unsuspendUser: t.field({
@@ -701,7 +708,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: UserActionInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.unsuspendUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
+      action: await actions.unsuspendUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
     }),
   }),
   bulkModerate: t.field({
@@ -710,7 +717,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: BulkModerateInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      actions: await moderation.bulkModerate(
+      actions: await actions.bulkModerate(
         ctx.viewer,
         input.subjectIds.map((id, i) => contentRef(id, `input.subjectIds.${i}`)),
         input,
@@ -723,7 +730,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: AppealInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      appeal: await moderation.appealModerationAction(ctx.viewer, decodeId(input.actionId, ['ModerationAction'], 'input.actionId').id, input),
+      appeal: await appeals.appealModerationAction(ctx.viewer, decodeId(input.actionId, ['ModerationAction'], 'input.actionId').id, input),
     }),
   }),
   resolveAppeal: t.field({
@@ -732,7 +739,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: ResolveAppealInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      appeal: await moderation.resolveAppeal(ctx.viewer, decodeId(input.appealId, ['Appeal'], 'input.appealId').id, input),
+      appeal: await appeals.resolveAppeal(ctx.viewer, decodeId(input.appealId, ['Appeal'], 'input.appealId').id, input),
     }),
   }),
   createAutomodRule: t.field({
@@ -740,7 +747,7 @@ builder.mutationFields((t) => ({
     description: 'COMMUNITY_MANAGER or ADMIN.',
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: CreateAutomodRuleInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({ rule: await moderation.createAutomodRule(ctx.viewer, ruleInput(input)) }),
+    resolve: async (_root, { input }, ctx) => ({ rule: await automodRules.createAutomodRule(ctx.viewer, ruleInput(input)) }),
   }),
   updateAutomodRule: t.field({
     type: AutomodRulePayload,
@@ -748,7 +755,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: UpdateAutomodRuleInput, required: true }) },
     resolve: async (_root, { input: { ruleId, ...changes } }, ctx) => ({
-      rule: await moderation.updateAutomodRule(ctx.viewer, decodeId(ruleId, ['AutomodRule'], 'input.ruleId').id, ruleInput(changes)),
+      rule: await automodRules.updateAutomodRule(ctx.viewer, decodeId(ruleId, ['AutomodRule'], 'input.ruleId').id, ruleInput(changes)),
     }),
   }),
   deleteAutomodRule: t.field({
@@ -757,7 +764,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: DeleteAutomodRuleInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const id = await moderation.deleteAutomodRule(ctx.viewer, decodeId(input.ruleId, ['AutomodRule'], 'input.ruleId').id);
+      const id = await automodRules.deleteAutomodRule(ctx.viewer, decodeId(input.ruleId, ['AutomodRule'], 'input.ruleId').id);
       return { deletedRuleId: encodeGlobalID('AutomodRule', id) };
     },
   }),
