@@ -2,15 +2,14 @@ import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import type { Tx } from '../../db/client.js';
 import { writeWithActivity, type ActivityRecorder } from '../../events/activity.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import type { ModerationAction, Space } from '../../generated/prisma/client.js';
 import type { ActivityVisibility, HideClassifier, LockReason, ModerationActionKind, ModerationStatus } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
 import * as community from '../community/community.service.js';
 import { PUBLISHED_STATUSES } from '../community/visibility.js';
 import { setSuspension } from '../identity/identity.service.js';
-import { outranks } from '../identity/roles.js';
-import { requireModerator } from './policy.js';
+import { assertMayModerateUser, requireModerator } from './policy.js';
 import { resolveLockedSubject, type ContentRef, type ResolvedSubject, type SubjectRef } from './subjects.js';
 
 // Moderation actions: hide, remove, restore, lock, unlock, warn, suspend, unsuspend and bulk,
@@ -87,11 +86,7 @@ export async function applyAction(tx: Tx, activity: ActivityRecorder, actor: Vie
   } else {
     const { user } = subject;
     targetUserId = user.id;
-    if (user.id === actor.id) throw new ForbiddenError('You cannot moderate yourself');
-    // Punishing staff is for someone above them (suspension further allows members only).
-    if ((spec.kind === 'WARN' || spec.kind === 'SUSPEND') && !outranks(actor.role, user.role)) {
-      throw new ForbiddenError(`You cannot ${spec.kind.toLowerCase()} a user of your rank or above (${user.role})`);
-    }
+    assertMayModerateUser(actor, user, spec.kind);
     const suspended = !!user.suspendedUntil && user.suspendedUntil > new Date();
     switch (spec.kind) {
       case 'WARN':

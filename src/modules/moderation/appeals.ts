@@ -7,9 +7,8 @@ import type { Appeal, ModerationAction } from '../../generated/prisma/client.js'
 import type { ModerationActionKind } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
 import * as community from '../community/community.service.js';
-import { isAdmin } from '../identity/roles.js';
 import { applyAction, reason } from './actions.js';
-import { actionVisibleWhere, requireModerator, requireViewer } from './policy.js';
+import { actionVisibleWhere, assertMayDecideAppeal, requireModerator, requireViewer } from './policy.js';
 import { resolveLockedSubject, type ResolvedSubject, type SubjectRef } from './subjects.js';
 
 // Appeals: the user acted on appeals once per action; another moderator decides.
@@ -56,9 +55,7 @@ export async function resolveAppeal(
   return writeWithActivity(async (tx, activity) => {
     const appeal = await tx.appeal.findUnique({ where: { id: appealId }, include: { action: { include: { space: true } } } });
     if (!appeal) throw new NotFoundError('Appeal', String(appealId));
-    if (appeal.action.actorId === actor.id && !isAdmin(actor.role)) {
-      throw new ForbiddenError('Another moderator must decide an appeal against your own action');
-    }
+    assertMayDecideAppeal(actor, appeal.action);
     const decided = await tx.appeal.updateMany({
       where: { id: appealId, status: 'PENDING' },
       data: { status: data.decision, resolvedById: actor.id, resolvedAt: new Date() },

@@ -1,12 +1,13 @@
 import type { Viewer } from '../../context.js';
 import { ForbiddenError, UnauthenticatedError } from '../../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
-import type { ActivityKind } from '../../generated/prisma/enums.js';
+import type { ActivityKind, ModerationActionKind, Role } from '../../generated/prisma/enums.js';
 import { visiblePostWhere, visibleThreadWhere } from '../community/visibility.js';
-import { canManageCommunity, canModerate } from '../identity/roles.js';
+import { canManageCommunity, canModerate, isAdmin, outranks } from '../identity/roles.js';
 
-// Who may do what in moderation: the role gates the services call first, and the row rules
-// (*VisibleWhere) every read of moderation records applies.
+// Who may do what in moderation: the role gates the services call first, the rank rules
+// between a moderator and whom they act on, and the row rules (*VisibleWhere) every read of
+// moderation records applies.
 
 export function requireViewer(viewer: Viewer | null): Viewer {
   if (!viewer) throw new UnauthenticatedError();
@@ -29,6 +30,22 @@ export const isModerator = (viewer: Viewer | null): boolean => !!viewer && canMo
 
 /** Matches no row: for lists and node(id) a viewer may not read at all. */
 const NOTHING = { AND: [{ id: { in: [] as number[] } }] };
+
+/** Whether `actor` may act on `user`, before any change. */
+export function assertMayModerateUser(actor: Viewer, user: { id: number; role: Role }, kind: ModerationActionKind): void {
+  if (user.id === actor.id) throw new ForbiddenError('You cannot moderate yourself');
+  // Punishing staff is for someone above them (suspension further allows members only).
+  if ((kind === 'WARN' || kind === 'SUSPEND') && !outranks(actor.role, user.role)) {
+    throw new ForbiddenError(`You cannot ${kind.toLowerCase()} a user of your rank or above (${user.role})`);
+  }
+}
+
+/** An appeal is decided by a moderator other than the one who acted (an ADMIN may decide any). */
+export function assertMayDecideAppeal(actor: Viewer, action: { actorId: number | null }): void {
+  if (action.actorId === actor.id && !isAdmin(actor.role)) {
+    throw new ForbiddenError('Another moderator must decide an appeal against your own action');
+  }
+}
 
 export function queueItemVisibleWhere(viewer: Viewer | null): Prisma.ModerationQueueItemWhereInput {
   return isModerator(viewer) ? {} : NOTHING;
