@@ -20,7 +20,7 @@ import { useOneSignInPerOperation } from './modules/identity/one-sign-in.js';
 import { closeThrottle, openThrottle } from './modules/identity/throttle.js';
 import { configureListening, evaluateAlerts, pollDueSources } from './modules/listening/listening.service.js';
 import { receiveMentionWebhook } from './modules/listening/webhook.js';
-import { configureModeration } from './modules/moderation/moderation.service.js';
+import { configureModeration } from './modules/moderation/queue.js';
 import { receiveCaseWebhook } from './modules/support/ingest.js';
 import { runSlaJob } from './jobs/sla-job.js';
 import { schema } from './schema.js';

@@ -8,6 +8,8 @@ import './modules/community/community.schema.js';
 import './modules/search/search.schema.js';
 import './modules/listening/listening.schema.js';
 import './modules/moderation/moderation.schema.js';
+import './modules/moderation/queue.schema.js';
+import './modules/moderation/automod-rules.schema.js';
 import './modules/support/support.schema.js';
 import './modules/support/cases.schema.js';
 import './modules/support/routing.schema.js';

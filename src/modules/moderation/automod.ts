@@ -6,7 +6,7 @@ import { AutomodBlockedError, ValidationError } from '../../errors.js';
 import type { AutomodRule } from '../../generated/prisma/client.js';
 import type { AutomodAction } from '../../generated/prisma/enums.js';
 import { foldedWords } from '../../text.js';
-import { openQueueItemForAutomod } from './moderation.service.js';
+import { openQueueItemForAutomod } from './enqueue.js';
 
 // The auto-moderation rule engine. Community's writes call `screenContent` inside their
 // transaction before writing, and `recordScreening` once the content exists.

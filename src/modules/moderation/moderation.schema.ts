@@ -1,59 +1,20 @@
 import { brandWithType } from '@pothos/core';
-import { encodeGlobalID } from '@pothos/plugin-relay';
-import { builder, sharedConnection, WRITE_ERRORS } from '../../builder.js';
+import { builder, WRITE_ERRORS } from '../../builder.js';
 import { loader, type Context } from '../../context.js';
 import { prisma } from '../../db/client.js';
-import { UnauthenticatedError } from '../../errors.js';
-import {
-  AppealStatus,
-  AutomodAction,
-  AutomodTrigger,
-  LockReason,
-  ModerationActionKind,
-  QueueItemStatus,
-  ReportReason,
-  ReportStatus,
-} from '../../generated/prisma/enums.js';
+import { AppealStatus, LockReason, ModerationActionKind } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
 import { visibleNode } from '../../nodes.js';
 import { HideClassifierEnum, PostType, ThreadType } from '../community/community.schema.js';
-import { RoleEnum, UserType } from '../identity/identity.schema.js';
-import * as moderation from './moderation.service.js';
+import { UserType } from '../identity/identity.schema.js';
+import * as actions from './actions.js';
+import * as appeals from './appeals.js';
+import * as log from './log.js';
+import * as policy from './policy.js';
+import * as subjects from './subjects.js';
 
 // ---- Enums ---------------------------------------------------------------------------------------
 
-const ReportReasonEnum = builder.enumType(ReportReason, {
-  name: 'ReportReason',
-  description: 'OTHER needs a note.',
-  values: {
-    SPAM: { description: 'Advertising or other unsolicited content.' },
-    ABUSE: { description: 'Insulting or offensive.' },
-    HARASSMENT: { description: 'Targets a person, repeatedly or threateningly.' },
-    OFF_TOPIC: { description: 'Does not belong where it was posted.' },
-    MISINFORMATION: { description: 'False or misleading.' },
-    ILLEGAL: { description: 'Against the law.' },
-    OTHER: { description: 'Something else, said in the note.' },
-  },
-});
-const ReportStatusEnum = builder.enumType(ReportStatus, {
-  name: 'ReportStatus',
-  description: 'OPEN while moderators look at it; then the outcome: ACTION_TAKEN or DISMISSED.',
-  values: {
-    OPEN: { description: 'Moderators have not decided yet.' },
-    ACTION_TAKEN: { description: 'Moderators acted on it.' },
-    DISMISSED: { description: 'Moderators found nothing to do.' },
-  },
-});
-const QueueItemStatusEnum = builder.enumType(QueueItemStatus, {
-  name: 'QueueItemStatus',
-  description: 'A claim that expired counts as OPEN again.',
-  values: {
-    OPEN: { description: 'Waiting for a moderator; anyone may claim it.' },
-    CLAIMED: { description: 'A moderator holds it until claimExpiresAt.' },
-    RESOLVED: { description: 'Closed with ACTION_TAKEN.' },
-    DISMISSED: { description: 'Closed with nothing to do.' },
-  },
-});
 const LockReasonEnum = builder.enumType(LockReason, {
   name: 'LockReason',
   description: 'Why a thread was locked.',
@@ -90,33 +51,6 @@ const AppealStatusEnum = builder.enumType(AppealStatus, {
     REVERSED: { description: 'Granted: the action was undone where it still applied.' },
   },
 });
-const AutomodTriggerEnum = builder.enumType(AutomodTrigger, {
-  name: 'AutomodTrigger',
-  description: 'What an automod rule looks for in a new or edited thread or post.',
-  values: {
-    KEYWORD: { description: 'Any of `keywords`, as whole words, ignoring case and accents.' },
-    PATTERN: { description: '`pattern`, a case-insensitive RE2 regular expression.' },
-    LINK: { description: 'A link, from an account younger than `minAccountAgeDays` or with fewer than `minPosts` threads and posts.' },
-    MENTION_SPAM: { description: 'More than `maxMentions` @mentions.' },
-    RATE: { description: 'New content making more than `maxPosts` threads and posts within `windowMinutes` (edits are not counted).' },
-  },
-});
-const AutomodActionEnum = builder.enumType(AutomodAction, {
-  name: 'AutomodAction',
-  description: 'BLOCK: the write fails (AutomodBlockedError). HOLD: published only once a moderator approves it from the queue. FLAG: stays visible, enters the queue.',
-  values: {
-    BLOCK: { description: 'The write fails with AutomodBlockedError; nothing is written.' },
-    HOLD: { description: 'Written as HELD: published only once a moderator approves it from the queue.' },
-    FLAG: { description: 'Published, and put in the moderation queue.' },
-  },
-});
-const QueueResolutionEnum = builder.enumType('QueueResolution', {
-  description: "How a queue item ends; its reports take the same outcome, which their reporters see.",
-  values: {
-    ACTION_TAKEN: { description: 'Something was done about it: the item becomes RESOLVED.' },
-    DISMISSED: { description: 'Nothing to do: the item becomes DISMISSED, and content automod held is published.' },
-  } as const,
-});
 const AppealDecisionEnum = builder.enumType('AppealDecision', {
   values: {
     UPHELD: { description: 'The action stands.' },
@@ -138,10 +72,10 @@ const BulkModerationActionEnum = builder.enumType('BulkModerationAction', {
 const SUBJECT_TYPES = { Thread: ThreadType, Post: PostType, User: UserType };
 
 /** The subject as the viewer may see it (null if not), one statement per type per request. */
-async function loadSubject(ctx: Context, typename: string, id: number): Promise<object | null> {
-  const type = typename as moderation.SubjectRef['typename'];
+export async function loadSubject(ctx: Context, typename: string, id: number): Promise<object | null> {
+  const type = typename as subjects.SubjectRef['typename'];
   const record = await loader(ctx, `moderationSubject:${type}`, (ids: readonly number[]) =>
-    moderation.loadSubjects(ctx.viewer, type, ids),
+    subjects.loadSubjects(ctx.viewer, type, ids),
   ).load(id);
   if (record) brandWithType(record, SUBJECT_TYPES[type]);
   return record;
@@ -149,89 +83,12 @@ async function loadSubject(ctx: Context, typename: string, id: number): Promise<
 
 // ---- Types -----------------------------------------------------------------------------------------
 
-export const ReportType = builder.prismaNode('Report', {
-  id: { field: 'id' },
-  nullable: true,
-  description: 'A report: its reporter and moderators can read it.',
-  findUnique: visibleNode('Report', (ctx) => moderation.reportVisibleWhere(ctx.viewer)),
-  fields: (t) => ({
-    subject: t.field({
-      type: builder.nodeInterfaceRef(),
-      nullable: true,
-      description: 'The thread, post or user reported; null if you can no longer see it.',
-      resolve: (report, _args, ctx) => loadSubject(ctx, report.subjectType, report.subjectId),
-    }),
-    reason: t.expose('reason', { type: ReportReasonEnum, description: 'Why it was reported.' }),
-    note: t.exposeString('note', { nullable: true, description: "The reporter's own words; null if none were given." }),
-    status: t.expose('status', { type: ReportStatusEnum, description: 'The outcome, once moderators resolved it.' }),
-    reporter: t.relation('reporter', { description: 'Who reported it.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was reported.' }),
-    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'When its queue item was resolved or dismissed; null while OPEN.' }),
-  }),
-});
-
-// Reports are paged per queue item and per reporter (myReports).
-const ReportConnection = sharedConnection(ReportType, 'Report');
-
-export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
-  id: { field: 'id' },
-  nullable: true,
-  description: 'One subject to review, fed by reports and automod. Moderators only.',
-  findUnique: visibleNode('ModerationQueueItem', (ctx) => moderation.queueItemVisibleWhere(ctx.viewer)),
-  fields: (t) => ({
-    subject: t.field({
-      type: builder.nodeInterfaceRef(),
-      nullable: true,
-      description: 'The thread, post or user to review.',
-      resolve: (item, _args, ctx) => loadSubject(ctx, item.subjectType, item.subjectId),
-    }),
-    status: t.field({ type: QueueItemStatusEnum, description: 'As of now: an expired claim reads OPEN.', resolve: (item) => moderation.effectiveQueueStatus(item) }),
-    priority: t.float({
-      description: "Sum of the reporters' trust (1 for an ordinary reporter, up to 2) and automod flags (1), plus 1 per day waiting.",
-      resolve: (item) => moderation.queuePriority(item),
-    }),
-    reportCount: t.exposeInt('reportCount', { description: 'Reports this item gathered; 0 when only automod put it here.' }),
-    reasons: t.field({
-      type: [ReportReasonEnum],
-      description: 'The distinct reasons given by reporters.',
-      // A loader, not a relation selection: `reports` is also selected (paged) by the connection.
-      resolve: (item, _args, ctx) =>
-        loader(ctx, 'queueItemReasons', (ids: readonly number[]) => moderation.reasonsOfItems(ids)).load(item.id),
-    }),
-    reports: t.relatedConnection('reports', {
-      cursor: 'id',
-      totalCount: true,
-      description: 'Oldest first.',
-      query: () => ({ orderBy: { id: 'asc' } }),
-    }, ReportConnection),
-    automodRule: t.relation('automodRule', { nullable: true, description: 'The automod rule that flagged or held it.' }),
-    claimedBy: t.field({
-      type: UserType,
-      nullable: true,
-      description: 'The moderator holding it, while the claim lasts.',
-      select: { claimedBy: true },
-      resolve: (item) => (moderation.effectiveQueueStatus(item) === 'CLAIMED' ? item.claimedBy : null),
-    }),
-    claimExpiresAt: t.field({
-      type: 'DateTime',
-      nullable: true,
-      description: 'When the current claim ends; null unless CLAIMED.',
-      resolve: (item) => (moderation.effectiveQueueStatus(item) === 'CLAIMED' ? item.claimExpiresAt : null),
-    }),
-    space: t.relation('space', { nullable: true, description: "The subject's space; null for a user." }),
-    resolvedBy: t.relation('resolvedBy', { nullable: true, description: 'Who resolved or dismissed it; null while open.' }),
-    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'null while open.' }),
-    resolutionNote: t.exposeString('resolutionNote', { nullable: true, description: "The resolving moderator's note; null if none." }),
-    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it entered the queue.' }),
-  }),
-});
-
 export const ModerationActionType = builder.prismaNode('ModerationAction', {
   id: { field: 'id' },
   nullable: true,
   description:
     'One entry of the moderation log. Members see entries about content they can see and about themselves: what and why; who acted only moderators see.',
-  findUnique: visibleNode('ModerationAction', (ctx) => moderation.actionVisibleWhere(ctx.viewer)),
+  findUnique: visibleNode('ModerationAction', (ctx) => policy.actionVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     kind: t.expose('kind', { type: ModerationActionKindEnum, description: 'What was done.' }),
     subject: t.field({
@@ -251,21 +108,21 @@ export const ModerationActionType = builder.prismaNode('ModerationAction', {
       nullable: true,
       description: 'Who acted: moderators only.',
       select: { actor: true },
-      resolve: (action, _args, ctx) => (moderation.isModerator(ctx.viewer) ? action.actor : null),
+      resolve: (action, _args, ctx) => (policy.isModerator(ctx.viewer) ? action.actor : null),
     }),
     appeal: t.field({
       type: AppealType,
       nullable: true,
       description: 'The appeal against this action: for moderators and the user acted on.',
       select: { appeal: true },
-      resolve: (action, _args, ctx) => (moderation.canSeeActionDetails(ctx.viewer, action) ? action.appeal : null),
+      resolve: (action, _args, ctx) => (policy.canSeeActionDetails(ctx.viewer, action) ? action.appeal : null),
     }),
     decidedAppeal: t.field({
       type: AppealType,
       nullable: true,
       description: 'For APPEAL_UPHELD / APPEAL_REVERSED: the appeal decided.',
       select: { decidedAppeal: true },
-      resolve: (action, _args, ctx) => (moderation.canSeeActionDetails(ctx.viewer, action) ? action.decidedAppeal : null),
+      resolve: (action, _args, ctx) => (policy.canSeeActionDetails(ctx.viewer, action) ? action.decidedAppeal : null),
     }),
   }),
 });
@@ -274,7 +131,7 @@ export const AppealType = builder.prismaNode('Appeal', {
   id: { field: 'id' },
   nullable: true,
   description: 'An appeal: its appellant and moderators can read it.',
-  findUnique: visibleNode('Appeal', (ctx) => moderation.appealVisibleWhere(ctx.viewer)),
+  findUnique: visibleNode('Appeal', (ctx) => policy.appealVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     action: t.relation('action', { description: 'The moderation log entry appealed against.' }),
     appellant: t.relation('appellant', { description: 'The user the action was taken against.' }),
@@ -286,66 +143,7 @@ export const AppealType = builder.prismaNode('Appeal', {
   }),
 });
 
-// Registered for AutomodRule.hits, which reaches it by its model name.
-builder.prismaObject('AutomodHit', {
-  description: 'One match of an automod rule, kept even when the write was blocked.',
-  fields: (t) => ({
-    ruleName: t.exposeString('ruleName', { description: 'The name the rule had when it matched.' }),
-    action: t.expose('action', { type: AutomodActionEnum, description: "The rule's action when it matched." }),
-    user: t.relation('user', { description: 'Who wrote the content.' }),
-    subject: t.field({
-      type: builder.nodeInterfaceRef(),
-      nullable: true,
-      description: 'The thread or post written; null when it was blocked.',
-      resolve: (hit, _args, ctx) => (hit.subjectType ? loadSubject(ctx, hit.subjectType, hit.subjectId!) : null),
-    }),
-    matched: t.exposeString('matched', { description: 'What matched: the word, link, text or count.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the rule matched.' }),
-  }),
-});
-
-export const AutomodRuleType = builder.prismaNode('AutomodRule', {
-  id: { field: 'id' },
-  nullable: true,
-  description: 'An auto-moderation rule. Moderators read them; COMMUNITY_MANAGER and ADMIN change them.',
-  findUnique: visibleNode('AutomodRule', (ctx) => moderation.automodRulesVisibleWhere(ctx.viewer)),
-  fields: (t) => ({
-    name: t.exposeString('name', { description: 'Unique; shown to writers it blocks (AutomodBlockedError.ruleName).' }),
-    enabled: t.exposeBoolean('enabled', { description: 'Disabled rules match nothing.' }),
-    trigger: t.expose('trigger', { type: AutomodTriggerEnum, description: 'What the rule looks for; its settings are the fields named after it.' }),
-    action: t.expose('action', { type: AutomodActionEnum, description: 'What happens to a write that matches.' }),
-
-    keywords: t.exposeStringList('keywords', { description: 'KEYWORD: whole words, stored lower-case without accents.' }),
-    pattern: t.exposeString('pattern', { nullable: true, description: 'PATTERN: an RE2 regular expression, case-insensitive.' }),
-    minAccountAgeDays: t.exposeInt('minAccountAgeDays', { nullable: true, description: 'LINK: links from accounts younger than this many days match; null: no age condition.' }),
-    minPosts: t.exposeInt('minPosts', { nullable: true, description: 'LINK: links from accounts with fewer threads and posts than this match; null: no count condition.' }),
-    maxMentions: t.exposeInt('maxMentions', { nullable: true, description: 'MENTION_SPAM: more @mentions than this match; null for other triggers.' }),
-    maxPosts: t.exposeInt('maxPosts', { nullable: true, description: 'RATE: more new threads and posts than this within windowMinutes match; null for other triggers.' }),
-    windowMinutes: t.exposeInt('windowMinutes', { nullable: true, description: 'RATE: the window, in minutes; null for other triggers.' }),
-    exemptRoles: t.field({ type: [RoleEnum], description: 'Writers with these roles are not screened by this rule.', resolve: (rule) => rule.exemptRoles }),
-    exemptSpaceIds: t.idList({ description: 'Space ids where this rule does not apply.', resolve: (rule) => rule.exemptSpaceIds.map((id) => encodeGlobalID('Space', id)) }),
-    createdBy: t.relation('createdBy', { description: 'Who created the rule.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    hits: t.relatedConnection('hits', {
-      cursor: 'id',
-      totalCount: true,
-      description: 'Newest first.',
-      query: () => ({ orderBy: { id: 'desc' } }),
-    }, { name: 'AutomodHitConnection' }, { name: 'AutomodHitEdge' }),
-  }),
-});
-
 // ---- Queries -----------------------------------------------------------------------------------------
-
-const QueueFilter = builder.inputType('ModerationQueueFilter', {
-  description: 'Narrows the moderation queue; the given conditions must all hold.',
-  fields: (t) => ({
-    status: t.field({ type: QueueItemStatusEnum, description: 'Without it: OPEN and CLAIMED items (the work to do).' }),
-    reason: t.field({ type: ReportReasonEnum, description: 'Items with at least one report for this reason.' }),
-    spaceId: t.id({ description: 'Items about content in this space.' }),
-  }),
-});
 
 const LogFilter = builder.inputType('ModerationLogFilter', {
   description: 'Narrows the moderation log; the given conditions must all hold.',
@@ -357,29 +155,10 @@ const LogFilter = builder.inputType('ModerationLogFilter', {
   }),
 });
 
-const subjectRef = (id: string, path: string): moderation.SubjectRef => decodeId(id, ['Thread', 'Post', 'User'] as const, path);
+export const subjectRef = (id: string, path: string): subjects.SubjectRef => decodeId(id, ['Thread', 'Post', 'User'] as const, path);
 const contentRef = (id: string, path: string) => decodeId(id, ['Thread', 'Post'] as const, path);
 
 builder.queryFields((t) => ({
-  moderationQueue: t.prismaConnection({
-    type: 'ModerationQueueItem',
-    cursor: 'id',
-    description: 'MODERATOR and above. Highest priority first, then oldest first.',
-    args: { filter: t.arg({ type: QueueFilter, description: 'Omitted: OPEN and CLAIMED items.' }) },
-    resolve: (query, _root, args, ctx) => {
-      return prisma().moderationQueueItem.findMany({ ...query, where: queueWhere(ctx, args.filter), orderBy: moderation.QUEUE_ORDER });
-    },
-    totalCount: (_root, args, ctx) => prisma().moderationQueueItem.count({ where: queueWhere(ctx, args.filter) }),
-  }, { name: 'ModerationQueueConnection' }, { name: 'ModerationQueueEdge' }),
-  myReports: t.prismaConnection({
-    type: 'Report',
-    cursor: 'id',
-    description: 'Your reports, newest first, with their outcome.',
-    resolve: (query, _root, args, ctx) => {
-      return prisma().report.findMany({ ...query, where: myReportsWhere(ctx), orderBy: { id: 'desc' } });
-    },
-    totalCount: (_root, _args, ctx) => prisma().report.count({ where: myReportsWhere(ctx) }),
-  }, ReportConnection),
   moderationLog: t.prismaConnection({
     type: 'ModerationAction',
     cursor: 'id',
@@ -396,46 +175,19 @@ builder.queryFields((t) => ({
     description: 'MODERATOR and above: appeals, oldest first.',
     args: { status: t.arg({ type: AppealStatusEnum, description: 'Only appeals in this status; omitted: all.' }) },
     resolve: (query, _root, args, ctx) => {
-      moderation.requireModerator(ctx.viewer);
+      policy.requireModerator(ctx.viewer);
       return prisma().appeal.findMany({ ...query, where: args.status ? { status: args.status } : {}, orderBy: { id: 'asc' } });
     },
     totalCount: (_root, args, ctx) => {
-      moderation.requireModerator(ctx.viewer);
+      policy.requireModerator(ctx.viewer);
       return prisma().appeal.count({ where: args.status ? { status: args.status } : {} });
     },
   }, { name: 'AppealConnection' }, { name: 'AppealEdge' }),
-  automodRules: t.prismaConnection({
-    type: 'AutomodRule',
-    cursor: 'id',
-    description: 'MODERATOR and above, oldest first.',
-    resolve: (query, _root, args, ctx) => {
-      moderation.requireModerator(ctx.viewer);
-      return prisma().automodRule.findMany({ ...query, orderBy: { id: 'asc' } });
-    },
-    totalCount: (_root, _args, ctx) => {
-      moderation.requireModerator(ctx.viewer);
-      return prisma().automodRule.count();
-    },
-  }, { name: 'AutomodRuleConnection' }, { name: 'AutomodRuleEdge' }),
 }));
-
-type QueueFilterArg = { status?: moderation.QueueStatus | null; reason?: ReportReason | null; spaceId?: string | null } | null | undefined;
-function queueWhere(ctx: Context, filter: QueueFilterArg) {
-  return moderation.queueWhere(ctx.viewer, {
-    status: filter?.status,
-    reason: filter?.reason,
-    spaceId: filter?.spaceId ? decodeId(filter.spaceId, ['Space'], 'filter.spaceId').id : undefined,
-  });
-}
-
-function myReportsWhere(ctx: Context) {
-  if (!ctx.viewer) throw new UnauthenticatedError();
-  return { reporterId: ctx.viewer.id };
-}
 
 type LogFilterArg = { subjectId?: string | null; userId?: string | null; kinds?: ModerationActionKind[] | null; spaceId?: string | null } | null | undefined;
 function logWhere(ctx: Context, filter: LogFilterArg) {
-  return moderation.logWhere(ctx.viewer, {
+  return log.logWhere(ctx.viewer, {
     subject: filter?.subjectId ? subjectRef(filter.subjectId, 'filter.subjectId') : undefined,
     targetUserId: filter?.userId ? decodeId(filter.userId, ['User'], 'filter.userId').id : undefined,
     kinds: filter?.kinds ?? undefined,
@@ -445,30 +197,6 @@ function logWhere(ctx: Context, filter: LogFilterArg) {
 
 // ---- Mutations -----------------------------------------------------------------------------------------
 
-const ReportContentInput = builder.inputType('ReportContentInput', {
-  description: 'A report of something you can see, not your own.',
-  fields: (t) => ({
-    subjectId: t.id({ required: true, description: 'A Thread, Post or User id.' }),
-    reason: t.field({ type: ReportReasonEnum, required: true, description: 'OTHER needs a note.' }),
-    note: t.string({ description: 'Required when the reason is OTHER; up to 1000 characters.' }),
-  }),
-});
-const QueueItemInput = builder.inputType('ClaimQueueItemInput', {
-  description: 'The queue item to claim; claiming your own claim again extends it.',
-  fields: (t) => ({ itemId: t.id({ required: true, description: 'The global id of the ModerationQueueItem.' }) }),
-});
-const ReleaseQueueItemInput = builder.inputType('ReleaseQueueItemInput', {
-  description: 'The claimed queue item to release.',
-  fields: (t) => ({ itemId: t.id({ required: true, description: 'The global id of the ModerationQueueItem.' }) }),
-});
-const ResolveQueueItemInput = builder.inputType('ResolveQueueItemInput', {
-  description: 'How a queue item ends.',
-  fields: (t) => ({
-    itemId: t.id({ required: true, description: 'The global id of the ModerationQueueItem.' }),
-    resolution: t.field({ type: QueueResolutionEnum, required: true, description: 'Whether something was done about it.' }),
-    note: t.string({ description: 'Up to 1000 characters, kept as resolutionNote.' }),
-  }),
-});
 const HideContentInput = builder.inputType('HideContentInput', {
   description: 'Content to collapse, and why. Hidden content can be hidden again with another classifier.',
   fields: (t) => ({
@@ -533,40 +261,7 @@ const ResolveAppealInput = builder.inputType('ResolveAppealInput', {
     reason: t.string({ required: true, description: 'Why: 1 to 1000 characters, kept in the log entry of the decision.' }),
   }),
 });
-const automodRuleFields = (t: PothosInputFields) => ({
-  name: t.string({ description: '1 to 100 characters; unique.' }),
-  enabled: t.boolean({ description: 'Defaults to true.' }),
-  trigger: t.field({ type: AutomodTriggerEnum, description: 'What the rule looks for.' }),
-  action: t.field({ type: AutomodActionEnum, description: 'What happens to a write that matches.' }),
-  keywords: t.stringList({
-    description: 'KEYWORD: words or phrases, matched whole, ignoring case and accents.',
-    extensions: { maxItems: moderation.MAX_AUTOMOD_KEYWORDS },
-  }),
-  pattern: t.string({ description: 'PATTERN: RE2 syntax (no backreferences or lookaround), up to 500 characters.' }),
-  minAccountAgeDays: t.int({ description: 'LINK: links from accounts younger than this.' }),
-  minPosts: t.int({ description: 'LINK: links from accounts with fewer threads and posts than this.' }),
-  maxMentions: t.int({ description: 'MENTION_SPAM: more @mentions than this.' }),
-  maxPosts: t.int({ description: 'RATE: more threads and posts than this within windowMinutes.' }),
-  windowMinutes: t.int({ description: 'RATE: the window, 1 to 10080 minutes (a week).' }),
-  exemptRoles: t.field({ type: [RoleEnum], description: 'Writers with these roles are not screened; defaults to none.' }),
-  exemptSpaceIds: t.idList({ description: 'Spaces where the rule does not apply; defaults to none.' }),
-});
-type PothosInputFields = Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0];
-const CreateAutomodRuleInput = builder.inputType('CreateAutomodRuleInput', {
-  description: 'name, trigger and action are required; each trigger needs its own settings.',
-  fields: (t) => automodRuleFields(t),
-});
-const UpdateAutomodRuleInput = builder.inputType('UpdateAutomodRuleInput', {
-  description: 'Omitted fields keep their value.',
-  fields: (t) => ({ ruleId: t.id({ required: true, description: 'The global id of the AutomodRule.' }), ...automodRuleFields(t) }),
-});
-const DeleteAutomodRuleInput = builder.inputType('DeleteAutomodRuleInput', {
-  description: 'The automod rule to delete.',
-  fields: (t) => ({ ruleId: t.id({ required: true, description: 'The global id of the AutomodRule.' }) }),
-});
 
-const ReportPayload = builder.simpleObject('ReportPayload', { fields: (t) => ({ report: t.field({ type: ReportType }) }) });
-const QueueItemPayload = builder.simpleObject('QueueItemPayload', { fields: (t) => ({ item: t.field({ type: QueueItemType }) }) });
 const ModerationActionPayload = builder.simpleObject('ModerationActionPayload', {
   description: 'What a moderation action answers when it succeeds: the log entry it wrote.',
 
@@ -578,67 +273,14 @@ const BulkModeratePayload = builder.simpleObject('BulkModeratePayload', {
   fields: (t) => ({ actions: t.field({ type: [ModerationActionType], description: 'One log entry per subject, in input order.' }) }),
 });
 const AppealPayload = builder.simpleObject('AppealPayload', { fields: (t) => ({ appeal: t.field({ type: AppealType }) }) });
-const AutomodRulePayload = builder.simpleObject('AutomodRulePayload', { fields: (t) => ({ rule: t.field({ type: AutomodRuleType }) }) });
-const DeleteAutomodRulePayload = builder.simpleObject('DeleteAutomodRulePayload', {
-  description: 'What deleteAutomodRule answers when it succeeds.',
-  fields: (t) => ({ deletedRuleId: t.id({ description: 'The global id the deleted rule had.' }) }),
-});
-
-
-type RuleArgs = {
-  exemptSpaceIds?: string[] | null;
-} & Omit<moderation.AutomodRuleInput, 'exemptSpaceIds'>;
-const ruleInput = (input: RuleArgs): moderation.AutomodRuleInput => ({
-  ...input,
-  exemptSpaceIds: input.exemptSpaceIds?.map((id, i) => decodeId(id, ['Space'], `input.exemptSpaceIds.${i}`).id),
-});
-
 builder.mutationFields((t) => ({
-  reportContent: t.field({
-    type: ReportPayload,
-    description: 'Report a thread, post or user. Reporting the same subject again while your report is open returns that report.',
-    errors: { types: WRITE_ERRORS },
-    args: { input: t.arg({ type: ReportContentInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({
-      report: await moderation.reportContent(ctx.viewer, subjectRef(input.subjectId, 'input.subjectId'), input),
-    }),
-  }),
-  claimQueueItem: t.field({
-    type: QueueItemPayload,
-    description: 'MODERATOR and above. One moderator at a time; the claim expires after MODERATION_CLAIM_TTL_MINUTES.',
-    errors: { types: WRITE_ERRORS },
-    args: { input: t.arg({ type: QueueItemInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({
-      item: await moderation.claimQueueItem(ctx.viewer, decodeId(input.itemId, ['ModerationQueueItem'], 'input.itemId').id),
-    }),
-  }),
-  releaseQueueItem: t.field({
-    type: QueueItemPayload,
-    description:
-      'Gives up a live claim: the item is OPEN again and anyone may claim it at once. The moderator holding the claim releases it; a COMMUNITY_MANAGER or ADMIN may release anyone\'s (ForbiddenError for others). An item not claimed (or whose claim expired), resolved or dismissed is a ConflictError.',
-    errors: { types: WRITE_ERRORS },
-    args: { input: t.arg({ type: ReleaseQueueItemInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({
-      item: await moderation.releaseQueueItem(ctx.viewer, decodeId(input.itemId, ['ModerationQueueItem'], 'input.itemId').id),
-    }),
-  }),
-  resolveQueueItem: t.field({
-    type: QueueItemPayload,
-    description:
-      'MODERATOR and above, on an item open, claimed by you, or whose claim expired. Reporters see the outcome. DISMISSED on held content publishes it as of now: a held reply then counts in its thread\'s replyCount and lastActivityAt.',
-    errors: { types: WRITE_ERRORS },
-    args: { input: t.arg({ type: ResolveQueueItemInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({
-      item: await moderation.resolveQueueItem(ctx.viewer, decodeId(input.itemId, ['ModerationQueueItem'], 'input.itemId').id, input),
-    }),
-  }),
   hideContent: t.field({
     type: ModerationActionPayload,
     description: 'MODERATOR and above: collapse a thread or post for everyone but its author and moderators.',
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: HideContentInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.hideContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
+      action: await actions.hideContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
     }),
   }),
   removeContent: t.field({
@@ -647,7 +289,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: ContentActionInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.removeContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
+      action: await actions.removeContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
     }),
   }),
   restoreContent: t.field({
@@ -656,7 +298,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: ContentActionInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.restoreContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
+      action: await actions.restoreContent(ctx.viewer, contentRef(input.subjectId, 'input.subjectId'), input),
     }),
   }),
   lockThread: t.field({
@@ -665,7 +307,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: LockThreadInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.lockThread(ctx.viewer, decodeId(input.threadId, ['Thread'], 'input.threadId').id, input),
+      action: await actions.lockThread(ctx.viewer, decodeId(input.threadId, ['Thread'], 'input.threadId').id, input),
     }),
   }),
   unlockThread: t.field({
@@ -674,7 +316,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: UnlockThreadInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.unlockThread(ctx.viewer, decodeId(input.threadId, ['Thread'], 'input.threadId').id, input),
+      action: await actions.unlockThread(ctx.viewer, decodeId(input.threadId, ['Thread'], 'input.threadId').id, input),
     }),
   }),
   warnUser: t.field({
@@ -683,7 +325,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: UserActionInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.warnUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
+      action: await actions.warnUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
     }),
   }),
   suspendUser: t.field({
@@ -692,7 +334,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: SuspendUserInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.suspendUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
+      action: await actions.suspendUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
     }),
   }),
   unsuspendUser: t.field({
@@ -701,7 +343,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: UserActionInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      action: await moderation.unsuspendUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
+      action: await actions.unsuspendUser(ctx.viewer, decodeId(input.userId, ['User'], 'input.userId').id, input),
     }),
   }),
   bulkModerate: t.field({
@@ -710,7 +352,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: BulkModerateInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      actions: await moderation.bulkModerate(
+      actions: await actions.bulkModerate(
         ctx.viewer,
         input.subjectIds.map((id, i) => contentRef(id, `input.subjectIds.${i}`)),
         input,
@@ -723,7 +365,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: AppealInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      appeal: await moderation.appealModerationAction(ctx.viewer, decodeId(input.actionId, ['ModerationAction'], 'input.actionId').id, input),
+      appeal: await appeals.appealModerationAction(ctx.viewer, decodeId(input.actionId, ['ModerationAction'], 'input.actionId').id, input),
     }),
   }),
   resolveAppeal: t.field({
@@ -732,33 +374,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: ResolveAppealInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      appeal: await moderation.resolveAppeal(ctx.viewer, decodeId(input.appealId, ['Appeal'], 'input.appealId').id, input),
+      appeal: await appeals.resolveAppeal(ctx.viewer, decodeId(input.appealId, ['Appeal'], 'input.appealId').id, input),
     }),
-  }),
-  createAutomodRule: t.field({
-    type: AutomodRulePayload,
-    description: 'COMMUNITY_MANAGER or ADMIN.',
-    errors: { types: WRITE_ERRORS },
-    args: { input: t.arg({ type: CreateAutomodRuleInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({ rule: await moderation.createAutomodRule(ctx.viewer, ruleInput(input)) }),
-  }),
-  updateAutomodRule: t.field({
-    type: AutomodRulePayload,
-    description: 'COMMUNITY_MANAGER or ADMIN.',
-    errors: { types: WRITE_ERRORS },
-    args: { input: t.arg({ type: UpdateAutomodRuleInput, required: true }) },
-    resolve: async (_root, { input: { ruleId, ...changes } }, ctx) => ({
-      rule: await moderation.updateAutomodRule(ctx.viewer, decodeId(ruleId, ['AutomodRule'], 'input.ruleId').id, ruleInput(changes)),
-    }),
-  }),
-  deleteAutomodRule: t.field({
-    type: DeleteAutomodRulePayload,
-    description: 'COMMUNITY_MANAGER or ADMIN. Its recorded hits are kept.',
-    errors: { types: WRITE_ERRORS },
-    args: { input: t.arg({ type: DeleteAutomodRuleInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const id = await moderation.deleteAutomodRule(ctx.viewer, decodeId(input.ruleId, ['AutomodRule'], 'input.ruleId').id);
-      return { deletedRuleId: encodeGlobalID('AutomodRule', id) };
-    },
   }),
 }));
