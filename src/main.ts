@@ -32,9 +32,14 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    // pino writes stdout asynchronously: exiting with a write still in flight can put an earlier
-    // line after a later one, or lose it. Flush first, so the last lines come out whole and in order.
-    const exit = (code: number) => logger.flush(() => process.exit(code));
+    // pino writes stdout asynchronously, and process.exit() with a write still in flight lets that
+    // earlier line land after the ones flushed at exit. So end by letting the event loop drain (it
+    // waits for pending writes); the unref'd timer ends it if a handle would hold it open, by
+    // then a write in flight has long landed.
+    const exit = (code: number) => {
+      process.exitCode = code;
+      setTimeout(() => process.exit(code), 250).unref();
+    };
     app.stop().then(
       () => {
         logger.info('stopped');
