@@ -205,6 +205,8 @@ describe('sign-in throttle', () => {
     const results = await Promise.all(emails.map((email) => from.signUp(email)));
     expect(typenames(results)).toEqual([...Array(SIGNUPS_PER_ADDRESS).fill('AuthPayload'), 'RateLimitedError']);
     const refusedEmail = emails[results.findIndex((r) => r.__typename === 'RateLimitedError')];
+    const refused = results.find((r) => r.__typename === 'RateLimitedError') as { message: string };
+    expect(refused.message).toMatch(/^Too many sign-ups from your address; try again in \d+ seconds$/);
     // No account was made for it: its password does not sign in.
     expect((await client(t.url).signIn(refusedEmail, PASSWORD)).__typename).toBe('InvalidCredentialsError');
   });

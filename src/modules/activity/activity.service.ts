@@ -9,7 +9,7 @@ import type { ActivityKind } from '../../generated/prisma/enums.js';
 import { canManageCommunity, canModerate, isAdmin, isStaff } from '../identity/roles.js';
 import { canSeeSpace, visibleSpaceVisibilities } from '../community/visibility.js';
 import { membershipCounts } from '../support/access.js';
-import { departmentIdsOf } from '../support/support.service.js';
+import { viewerDepartmentIds } from '../support/cases.js';
 
 export type ActivityFilter = { kinds?: ActivityKind[]; spaceIds?: number[]; threadId?: number };
 
@@ -261,7 +261,7 @@ export async function openActivityStream(
     // Support departments, read once subscribed so a membership change in between is not lost;
     // later changes arrive as DEPARTMENT_MEMBER_* events (applyAccessChange).
     try {
-      viewer.departmentIds = await departmentIdsOf(viewer);
+      viewer.departmentIds = await viewerDepartmentIds(viewer);
     } catch (error) {
       await live.return?.();
       throw error;

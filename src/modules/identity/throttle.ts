@@ -74,8 +74,8 @@ function limiters(): Limiters {
  */
 export async function beginSignIn(email: string, address: string | null): Promise<void> {
   const { account, address: byAddress } = limiters();
-  if (address) await take(byAddress, address);
-  await take(account, accountKey(email));
+  if (address) await take(byAddress, address, SIGN_IN_REFUSED);
+  await take(account, accountKey(email), SIGN_IN_REFUSED);
 }
 
 /** The right password: the account's failures are forgotten, and this attempt is not counted against the address. */
@@ -86,16 +86,18 @@ export async function signInSucceeded(email: string, address: string | null): Pr
 
 /** Takes one sign-up from the address's budget; throws RateLimitedError when it is spent. */
 export async function beginSignUp(address: string | null): Promise<void> {
-  if (address) await take(limiters().signUp, address);
+  if (address) await take(limiters().signUp, address, 'Too many sign-ups from your address');
 }
 
-async function take(limiter: RateLimiterAbstract, key: string): Promise<void> {
+const SIGN_IN_REFUSED = 'Too many failed attempts for this account or from your address';
+
+async function take(limiter: RateLimiterAbstract, key: string, refusal: string): Promise<void> {
   try {
     await limiter.consume(key);
   } catch (error) {
     if (!(error instanceof RateLimiterRes)) throw error;
     const seconds = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
-    throw new RateLimitedError(seconds, `Too many failed attempts for this account or from your address; try again in ${seconds} seconds`);
+    throw new RateLimitedError(seconds, `${refusal}; try again in ${seconds} seconds`);
   }
 }
 

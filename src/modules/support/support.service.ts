@@ -10,7 +10,7 @@ import { parseInput } from '../../validation.js';
 import { isStaff } from '../identity/roles.js';
 import { canJoinDepartment, requireSupportManager } from './access.js';
 import { autoAssign } from './assignment.js';
-import { CaseLog, setAssignee, viewerDepartmentIds } from './cases.js';
+import { CaseLog, setAssignee } from './cases.js';
 import { PRIORITIES } from './priorities.js';
 import { isValidTimeZone, type BusinessCalendar, type WeeklyInterval } from './business-hours.js';
 
@@ -198,9 +198,6 @@ const memberRemoved = (actorId: number, userId: number, departmentId: number): A
   departmentId,
   visibility: 'STAFF',
 });
-
-/** The departments a viewer belongs to (for live delivery of case events). */
-export const departmentIdsOf = viewerDepartmentIds;
 
 export function departmentCalendar(department: Pick<Department, 'timeZone' | 'weeklyHours' | 'holidays'>): BusinessCalendar {
   return { timeZone: department.timeZone, weeklyHours: department.weeklyHours as WeeklyInterval[], holidays: department.holidays };
