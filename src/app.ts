@@ -20,6 +20,7 @@ import { useOneSignInPerOperation } from './modules/identity/one-sign-in.js';
 import { closeThrottle, openThrottle } from './modules/identity/throttle.js';
 import { configureListening, evaluateAlerts, pollDueSources } from './modules/listening/listening.service.js';
 import { receiveMentionWebhook } from './modules/listening/webhook.js';
+import { configureMail } from './modules/mail/outbox.js';
 import { configureModeration } from './modules/moderation/queue.js';
 import { receiveCaseWebhook } from './modules/support/ingest.js';
 import { runSlaJob } from './jobs/sla-job.js';
@@ -58,6 +59,7 @@ export function buildApp(config: Config, logger: Logger): App {
     allowPrivateNetworks: config.listening.allowPrivateNetworks,
   });
   configureModeration({ claimTtlMinutes: config.moderationClaimTtlMinutes });
+  configureMail(config.mail);
   const { transport } = config;
   const addressOf = (req: http.IncomingMessage) => clientAddress(req, transport.trustProxy);
 

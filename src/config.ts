@@ -52,6 +52,17 @@ const envSchema = z.object({
   MODERATION_CLAIM_TTL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   SLA_JOB_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   SUPPORT_REASSIGN_AFTER_MINUTES: z.coerce.number().int().min(1).max(525_600).default(60),
+  MAIL_FROM: z
+    .string()
+    .max(300)
+    .regex(/^(?:[^<>]*<[^<>@\s]+@[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+)$/, 'must be an address, or a name and an address: Tertulia <support@example.com>')
+    .default('Tertulia <no-reply@localhost>'),
+  PUBLIC_URL: z
+    .string()
+    .url()
+    .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+    .transform((value) => value.replace(/\/+$/, ''))
+    .optional(),
 });
 
 /** `scheme://host[:port]` exactly as a browser sends it in an Origin header: no path, no trailing slash. */
@@ -113,6 +124,8 @@ export type Config = {
   slaJobIntervalMs: number;
   /** A case whose assignee has not answered this long goes to the next on-duty agent (auto-assigning departments). */
   supportReassignAfterMinutes: number;
+  /** Email: the From header, and this API's public base URL for links in emails. */
+  mail: { from: string; publicUrl: string };
 };
 
 export class ConfigError extends Error {}
@@ -173,6 +186,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     moderationClaimTtlMinutes: e.MODERATION_CLAIM_TTL_MINUTES,
     slaJobIntervalMs: e.SLA_JOB_INTERVAL_MS,
+    mail: { from: e.MAIL_FROM, publicUrl: e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}` },
     supportReassignAfterMinutes: e.SUPPORT_REASSIGN_AFTER_MINUTES,
   };
 }

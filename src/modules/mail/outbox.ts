@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import type { Tx } from '../../db/client.js';
+import type { OutboundMessageKind } from '../../generated/prisma/enums.js';
+
+// The outbox: every email is a row written in the transaction of the change that causes it, so
+// a rolled-back change sends nothing and a committed one is never lost. The mail job delivers
+// the rows after commit (see delivery.ts).
+
+export type MailSettings = {
+  /** The From header, e.g. `Tertulia <support@example.com>`. */
+  from: string;
+  /** Base URL of this API as its users reach it, for links in emails (unsubscribe, ...). */
+  publicUrl: string;
+};
+
+let settings: MailSettings = { from: 'Tertulia <no-reply@localhost>', publicUrl: 'http://127.0.0.1:4000' };
+
+export function configureMail(next: MailSettings): void {
+  settings = next;
+}
+
+export const mailSettings = (): MailSettings => settings;
+
+export type EmailInput = {
+  kind: OutboundMessageKind;
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+  /** Threading: the Message-ID this one answers, and the chain before it (oldest first). */
+  inReplyTo?: string | null;
+  references?: string[];
+  /** Extra headers (List-Unsubscribe, ...). */
+  headers?: Record<string, string>;
+  userId?: number | null;
+  caseId?: number | null;
+};
+
+/** The address part of MAIL_FROM (`Name <a@b>` or `a@b`). */
+export function fromAddress(from: string = settings.from): string {
+  const bracketed = /<([^>]+)>/.exec(from);
+  return (bracketed?.[1] ?? from).trim();
+}
+
+/** A globally unique Message-ID on our own domain, so replies to it can be recognised as ours. */
+export function newMessageId(): string {
+  const domain = fromAddress().split('@')[1] || 'localhost';
+  return `<${randomUUID()}@${domain}>`;
+}
+
+/** Queues one email in the caller's transaction; returns its row id and Message-ID. */
+export async function queueEmail(tx: Tx, input: EmailInput): Promise<{ id: number; messageId: string }> {
+  const messageId = newMessageId();
+  const row = await tx.outboundMessage.create({
+    data: {
+      kind: input.kind,
+      toAddress: input.to,
+      subject: input.subject,
+      text: input.text,
+      html: input.html ?? null,
+      messageId,
+      inReplyTo: input.inReplyTo ?? null,
+      references: input.references ?? [],
+      ...(input.headers && { headers: input.headers }),
+      userId: input.userId ?? null,
+      caseId: input.caseId ?? null,
+    },
+    select: { id: true },
+  });
+  return { id: row.id, messageId };
+}
