@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,6 +81,34 @@ describe('migrations on PGlite', () => {
   it('leaves the PGlite passed in open', async () => {
     expect(pglite.closed).toBe(false);
     expect((await pglite.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
+});
+
+describe('start-up on an up-to-date database', () => {
+  // A fresh process per step: the engine, once loaded, stays loaded for the process.
+  const applyInChild = async (dataDir: string) => {
+    const script = `
+      import { PGlite } from '@electric-sql/pglite';
+      import { applyMigrations, schemaEngineLoaded } from './src/db/migrate.ts';
+      const pglite = new PGlite(${JSON.stringify(dataDir)});
+      const { applied } = await applyMigrations({ kind: 'pglite', pglite });
+      await pglite.close();
+      console.log(JSON.stringify({ applied: applied.length, engineLoaded: schemaEngineLoaded() }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: path.resolve(migrationsDir, '../..'),
+    });
+    return JSON.parse(stdout.trim().split('\n').at(-1)!) as { applied: number; engineLoaded: boolean };
+  };
+
+  it('applies pending migrations with the engine, then checks with one query and never loads it', { timeout: 120_000 }, async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'tertulia-migrated-'));
+    try {
+      const migrations = (await readdir(migrationsDir, { withFileTypes: true })).filter((entry) => entry.isDirectory());
+      expect(await applyInChild(dataDir)).toEqual({ applied: migrations.length, engineLoaded: true });
+      expect(await applyInChild(dataDir)).toEqual({ applied: 0, engineLoaded: false });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
