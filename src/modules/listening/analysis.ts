@@ -6,16 +6,18 @@ import type { MentionSentiment } from '../../generated/prisma/enums.js';
 // back-ends (database drivers) that listening has no use for.
 type Analyzer = { getSentiment(words: string[]): number };
 type AnalyzerClass = new (language: string, stemmer: null, vocabulary: string) => Analyzer;
-const require = createRequire(import.meta.url);
-const SentimentAnalyzer = require('natural/lib/natural/sentiment/SentimentAnalyzer.js') as AnalyzerClass;
+export type Language = 'en' | 'es';
 
 // AFINN lexicons (scores -5..5 per word, averaged over the words of the text), with each
-// language's negations ("not good", "no me gusta").
-const analyzers = {
-  en: new SentimentAnalyzer('English', null, 'afinn'),
-  es: new SentimentAnalyzer('Spanish', null, 'afinn'),
-};
-export type Language = keyof typeof analyzers;
+// language's negations ("not good", "no me gusta"). Loaded on first use, not at start-up.
+let analyzers: Record<Language, Analyzer> | undefined;
+function analyzer(language: Language): Analyzer {
+  if (!analyzers) {
+    const SentimentAnalyzer = createRequire(import.meta.url)('natural/lib/natural/sentiment/SentimentAnalyzer.js') as AnalyzerClass;
+    analyzers = { en: new SentimentAnalyzer('English', null, 'afinn'), es: new SentimentAnalyzer('Spanish', null, 'afinn') };
+  }
+  return analyzers[language];
+}
 
 // franc's ISO 639-3 codes for the languages analysed, and ours (ISO 639-1).
 const LANGUAGES: Record<string, Language> = { eng: 'en', spa: 'es' };
@@ -79,7 +81,7 @@ export function analyzeSentiment(text: string, language: Language | null): Senti
   let words = 0;
   for (const clause of clauses(text, lang)) {
     // getSentiment averages over the clause's words: back to a sum, averaged over the whole text.
-    sum += analyzers[lang].getSentiment(clause) * clause.length;
+    sum += analyzer(lang).getSentiment(clause) * clause.length;
     words += clause.length;
   }
   const score = words ? Math.round((sum / words) * 1000) / 1000 : 0;
