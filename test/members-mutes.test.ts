@@ -26,7 +26,8 @@ const MyMutes = graphql(`
     viewer {
       id
       mutedUsers(first: $first, after: $after) {
-        edges { mutedAt node { id displayName viewerHasMuted } }
+        totalCount
+        edges { node { mutedAt user { id displayName viewerHasMuted } } }
         pageInfo { hasNextPage endCursor }
       }
     }
@@ -34,7 +35,7 @@ const MyMutes = graphql(`
 `);
 const SomeonesMutes = graphql(`
   query MutesOfUser($id: ID!) {
-    node(id: $id) { ... on User { id viewerHasMuted mutedUsers(first: 10) { edges { node { id } } } } }
+    node(id: $id) { ... on User { id viewerHasMuted mutedUsers(first: 10) { totalCount edges { node { user { id } } } } } }
   }
 `);
 
@@ -67,17 +68,19 @@ describe('muteUser, unmuteUser and viewer.mutedUsers', () => {
     expect(await mute(me, ben.id)).toMatchObject({ __typename: 'MutePayload', user: { viewerHasMuted: true } });
 
     const first = (await t.query(MyMutes, { first: 2 }, me.token)).viewer!.mutedUsers!;
-    expect(first.edges.map((e) => e.node.displayName)).toEqual(['Cy', 'Ben']);
-    expect(first.edges.every((e) => e.node.viewerHasMuted && Date.parse(e.mutedAt) > 0)).toBe(true);
+    expect(first.edges.map((e) => e.node.user.displayName)).toEqual(['Cy', 'Ben']);
+    expect(first.totalCount).toBe(3);
+    expect(first.edges.every((e) => e.node.user.viewerHasMuted && Date.parse(e.node.mutedAt) > 0)).toBe(true);
     expect(first.pageInfo.hasNextPage).toBe(true);
     const second = (await t.query(MyMutes, { first: 2, after: first.pageInfo.endCursor }, me.token)).viewer!.mutedUsers!;
-    expect(second.edges.map((e) => e.node.displayName)).toEqual(['Ana']);
+    expect(second.edges.map((e) => e.node.user.displayName)).toEqual(['Ana']);
     expect(second.pageInfo.hasNextPage).toBe(false);
 
     expect(await unmute(me, ben.id)).toEqual({ __typename: 'MutePayload', user: { id: ben.id, viewerHasMuted: false } });
     expect(await unmute(me, ben.id)).toMatchObject({ __typename: 'MutePayload', user: { viewerHasMuted: false } });
     const after = (await t.query(MyMutes, { first: 10 }, me.token)).viewer!.mutedUsers!;
-    expect(after.edges.map((e) => e.node.displayName)).toEqual(['Cy', 'Ana']);
+    expect(after.edges.map((e) => e.node.user.displayName)).toEqual(['Cy', 'Ana']);
+    expect(after.totalCount).toBe(2);
   });
 
   it('refuses yourself, staff, unknown users and the signed out, with exact error types', async () => {
@@ -129,13 +132,13 @@ describe('mutes are private, on HTTP and graphql-ws', () => {
     expect((await t.query(SomeonesMutes, { id: target.id }, eli.token)).node).toMatchObject({ viewerHasMuted: false });
     expect((await t.query(SomeonesMutes, { id: dana.id }, c.admin.token)).node).toMatchObject({ mutedUsers: null });
     expect((await t.query(SomeonesMutes, { id: dana.id }, null)).node).toEqual({ id: dana.id, viewerHasMuted: false, mutedUsers: null });
-    expect((await t.query(SomeonesMutes, { id: dana.id }, dana.token)).node).toEqual({ id: dana.id, viewerHasMuted: false, mutedUsers: { edges: [{ node: { id: target.id } }] } });
+    expect((await t.query(SomeonesMutes, { id: dana.id }, dana.token)).node).toEqual({ id: dana.id, viewerHasMuted: false, mutedUsers: { totalCount: 1, edges: [{ node: { user: { id: target.id } } }] } });
 
     // graphql-ws: the same, per socket's user.
     const eliView = subscribe(t.wsClient(eli.token), SomeonesMutes, { id: dana.id });
     expect((await eliView.next(1))[0].data?.node).toEqual({ id: dana.id, viewerHasMuted: false, mutedUsers: null });
     const danaView = subscribe(t.wsClient(dana.token), SomeonesMutes, { id: dana.id });
-    expect((await danaView.next(1))[0].data?.node).toMatchObject({ mutedUsers: { edges: [{ node: { id: target.id } }] } });
+    expect((await danaView.next(1))[0].data?.node).toMatchObject({ mutedUsers: { totalCount: 1, edges: [{ node: { user: { id: target.id } } }] } });
     // Eli's unmute over graphql-ws leaves Dana's mute alone.
     const eliUnmute = subscribe(t.wsClient(eli.token), Unmute, { input: { userId: target.id } });
     expect((await eliUnmute.next(1))[0].data?.unmuteUser).toMatchObject({ __typename: 'MutePayload' });
@@ -158,7 +161,7 @@ describe('mutes are private, on HTTP and graphql-ws', () => {
     }
     const small = await count(2);
     const large = await count(20);
-    // The session; the viewer with their mutes and the muted users; viewerHasMuted for the page.
+    // The session; the viewer with their mutes, their count and the muted users; viewerHasMuted for the page.
     expect(large).toBe(small);
     expect(large).toBe(3);
   });

@@ -1,6 +1,5 @@
-import { builder } from '../../builder.js';
+import { builder, WRITE_ERRORS } from '../../builder.js';
 import { loader, type Context } from '../../context.js';
-import { NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import { decodeId } from '../../ids.js';
 import { PostType, ThreadType } from '../community/community.schema.js';
 import { canSeeContent } from '../community/visibility.js';
@@ -67,7 +66,8 @@ builder.mutationField('markThreadRead', (t) =>
     type: MarkThreadReadPayload,
     description:
       'Records that you read a thread up to a reply. Only moves forward: marking an earlier reply keeps the later mark (and is no error). Your own read state only; suspended members may mark threads read.',
-    errors: { types: [ValidationError, NotFoundError, UnauthenticatedError] },
+    // The shared set, as every mutation answers (test/schema-conventions); ForbiddenError and ConflictError do not happen here.
+    errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: MarkThreadReadInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
       thread: await readState.markThreadRead(

@@ -28,7 +28,7 @@ export async function readStates(viewerId: number, threadIds: readonly number[])
     SELECT t."id" AS "threadId", r."lastReadPostId", r."readAt",
       (SELECT count(*)::int FROM "Post" p
         WHERE p."threadId" = t."id" AND p."id" > coalesce(r."lastReadPostId", 0)
-          AND p."authorId" <> ${viewerId} AND p."moderationStatus"::text = ANY(${PUBLISHED_STATUSES}::text[])) AS "unreadCount"
+          AND p."authorId" <> ${viewerId} AND p."moderationStatus" = ANY(${PUBLISHED_STATUSES}::"ModerationStatus"[])) AS "unreadCount"
     FROM unnest(${[...threadIds]}::int[]) AS t("id")
     LEFT JOIN "ThreadRead" r ON r."threadId" = t."id" AND r."userId" = ${viewerId}`;
   const byThread = new Map(rows.map((row) => [row.threadId, row]));
@@ -41,12 +41,16 @@ export async function readStates(viewerId: number, threadIds: readonly number[])
  * "new", not unread). One statement over the viewer's read marks; the list query narrows by id.
  */
 export async function unreadThreadIds(viewerId: number): Promise<number[]> {
+  // LATERAL ... LIMIT 1: one probe of Post's (threadId, id) index per read mark, stopping at the
+  // first unread reply, whatever the size of Post (a semi-join may scan it all; bench/read-state.ts).
   const rows = await prisma().$queryRaw<{ threadId: number }[]>`
     SELECT r."threadId" FROM "ThreadRead" r
-    WHERE r."userId" = ${viewerId} AND EXISTS (
+    CROSS JOIN LATERAL (
       SELECT 1 FROM "Post" p
       WHERE p."threadId" = r."threadId" AND p."id" > coalesce(r."lastReadPostId", 0)
-        AND p."authorId" <> ${viewerId} AND p."moderationStatus"::text = ANY(${PUBLISHED_STATUSES}::text[]))`;
+        AND p."authorId" <> ${viewerId} AND p."moderationStatus" = ANY(${PUBLISHED_STATUSES}::"ModerationStatus"[])
+      ORDER BY p."id" LIMIT 1) AS unread
+    WHERE r."userId" = ${viewerId}`;
   return rows.map((row) => row.threadId);
 }
 
