@@ -42,14 +42,14 @@ try {
   const readStates = {
     text: `SELECT t."id" AS "threadId", r."lastReadPostId", r."readAt",
       (SELECT count(*)::int FROM "Post" p WHERE p."threadId" = t."id" AND p."id" > coalesce(r."lastReadPostId", 0)
-        AND p."authorId" <> $1 AND p."moderationStatus" = ANY($3::"ModerationStatus"[])) AS "unreadCount"
+        AND p."authorId" <> $1 AND p."moderationStatus" = ANY($3::text[]::"ModerationStatus"[])) AS "unreadCount"
       FROM unnest($2::int[]) AS t("id") LEFT JOIN "ThreadRead" r ON r."threadId" = t."id" AND r."userId" = $1`,
     values: [2, pageIds, ['VISIBLE', 'HIDDEN']],
   };
   const unreadIds = {
     text: `SELECT r."threadId" FROM "ThreadRead" r CROSS JOIN LATERAL (
       SELECT 1 FROM "Post" p WHERE p."threadId" = r."threadId" AND p."id" > coalesce(r."lastReadPostId", 0)
-        AND p."authorId" <> $1 AND p."moderationStatus" = ANY($2::"ModerationStatus"[]) ORDER BY p."id" LIMIT 1) AS unread
+        AND p."authorId" <> $1 AND p."moderationStatus" = ANY($2::text[]::"ModerationStatus"[]) ORDER BY p."id" LIMIT 1) AS unread
       WHERE r."userId" = $1`,
     values: [2, ['VISIBLE', 'HIDDEN']],
   };

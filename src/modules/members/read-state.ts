@@ -28,7 +28,7 @@ export async function readStates(viewerId: number, threadIds: readonly number[])
     SELECT t."id" AS "threadId", r."lastReadPostId", r."readAt",
       (SELECT count(*)::int FROM "Post" p
         WHERE p."threadId" = t."id" AND p."id" > coalesce(r."lastReadPostId", 0)
-          AND p."authorId" <> ${viewerId} AND p."moderationStatus" = ANY(${PUBLISHED_STATUSES}::"ModerationStatus"[])) AS "unreadCount"
+          AND p."authorId" <> ${viewerId} AND p."moderationStatus" = ANY(${PUBLISHED_STATUSES}::text[]::"ModerationStatus"[])) AS "unreadCount"
     FROM unnest(${[...threadIds]}::int[]) AS t("id")
     LEFT JOIN "ThreadRead" r ON r."threadId" = t."id" AND r."userId" = ${viewerId}`;
   const byThread = new Map(rows.map((row) => [row.threadId, row]));
@@ -48,7 +48,7 @@ export async function unreadThreadIds(viewerId: number): Promise<number[]> {
     CROSS JOIN LATERAL (
       SELECT 1 FROM "Post" p
       WHERE p."threadId" = r."threadId" AND p."id" > coalesce(r."lastReadPostId", 0)
-        AND p."authorId" <> ${viewerId} AND p."moderationStatus" = ANY(${PUBLISHED_STATUSES}::"ModerationStatus"[])
+        AND p."authorId" <> ${viewerId} AND p."moderationStatus" = ANY(${PUBLISHED_STATUSES}::text[]::"ModerationStatus"[])
       ORDER BY p."id" LIMIT 1) AS unread
     WHERE r."userId" = ${viewerId}`;
   return rows.map((row) => row.threadId);
