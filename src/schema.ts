@@ -5,6 +5,8 @@ import { checkNodeRules } from './nodes.js';
 // Each module registers its types on the builder when imported.
 import './modules/identity/identity.schema.js';
 import './modules/community/community.schema.js';
+import './modules/members/read-state.schema.js';
+import './modules/members/mutes.schema.js';
 import './modules/search/search.schema.js';
 import './modules/listening/listening.schema.js';
 import './modules/moderation/moderation.schema.js';

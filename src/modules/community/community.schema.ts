@@ -1,13 +1,15 @@
 import { brandWithType } from '@pothos/core';
 import { builder, sharedConnection, WRITE_ERRORS } from '../../builder.js';
-import { loader } from '../../context.js';
+import { loader, type Context } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { AutomodBlockedError } from '../../errors.js';
 import { HideClassifier, ModerationStatus, ReactionContent, SpaceVisibility, ThreadStatus } from '../../generated/prisma/enums.js';
 import type { HideClassifier as HideClassifierValue, ModerationStatus as ModerationStatusValue } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
 import { visibleNode } from '../../nodes.js';
+import type { Prisma } from '../../generated/prisma/client.js';
 import { canModerate } from '../identity/roles.js';
+import { unreadThreadsWhere } from '../members/read-state.js';
 import * as community from './community.service.js';
 import { canSeeContent, isCollapsedFor, visibleContentWhere, visiblePostWhere, visibleSpaceVisibilities, visibleThreadWhere } from './visibility.js';
 
@@ -262,6 +264,10 @@ const ThreadFilter = builder.inputType('ThreadFilter', {
   fields: (t) => ({
     answered: t.boolean({ description: 'true: only answered threads; false: only unanswered ones.' }),
     authorId: t.id({ description: 'Only threads by this User.' }),
+    unread: t.boolean({
+      description:
+        'true: only threads you marked read before (markThreadRead) that have published replies by others since; threads you never opened are "new", not unread (Discourse\'s terms), and signed out nothing is unread. false: every other thread.',
+    }),
   }),
 });
 
@@ -299,24 +305,32 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: ThreadFilter, description: 'Narrows the list; omitted: no narrowing.' }),
       orderBy: t.arg({ type: ThreadOrder, description: 'Omitted: most recently active first.' }),
     },
-    resolve: (query, _root, args, ctx) => {
+    resolve: async (query, _root, args, ctx) => {
       const column = args.orderBy?.field === 'CREATED_AT' ? 'createdAt' : 'lastActivityAt';
       const direction = args.orderBy?.direction === 'ASC' ? 'asc' : 'desc';
       return prisma().thread.findMany({
         ...query,
-        where: community.threadListWhere(ctx.viewer, threadListArgs(args)),
+        where: await threadListWhere(ctx, args),
         orderBy: [{ [column]: direction }, { id: direction }],
       });
     },
-    totalCount: (_root, args, ctx) =>
-      prisma().thread.count({ where: community.threadListWhere(ctx.viewer, threadListArgs(args)) }),
+    totalCount: async (_root, args, ctx) => prisma().thread.count({ where: await threadListWhere(ctx, args) }),
   }, { name: 'ThreadConnection' }, { name: 'ThreadEdge' }),
 }));
 
-function threadListArgs(args: {
+type ThreadListFieldArgs = {
   spaceId?: string | null;
-  filter?: { answered?: boolean | null; authorId?: string | null } | null;
-}): community.ThreadListArgs {
+  filter?: { answered?: boolean | null; authorId?: string | null; unread?: boolean | null } | null;
+};
+
+/** threads(...)'s rows: community's rule and filters, and the viewer's read state (members) for `unread`. */
+async function threadListWhere(ctx: Context, args: ThreadListFieldArgs): Promise<Prisma.ThreadWhereInput> {
+  const where = community.threadListWhere(ctx.viewer, threadListArgs(args));
+  const unread = args.filter?.unread;
+  return unread == null ? where : { AND: [where, await unreadThreadsWhere(ctx, unread)] };
+}
+
+function threadListArgs(args: ThreadListFieldArgs): community.ThreadListArgs {
   return {
     spaceId: args.spaceId ? decodeId(args.spaceId, ['Space'], 'spaceId').id : undefined,
     authorId: args.filter?.authorId ? decodeId(args.filter.authorId, ['User'], 'filter.authorId').id : undefined,
