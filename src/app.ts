@@ -21,6 +21,7 @@ import { closeThrottle, openThrottle } from './modules/identity/throttle.js';
 import { configureListening, evaluateAlerts, pollDueSources } from './modules/listening/listening.service.js';
 import { receiveMentionWebhook } from './modules/listening/webhook.js';
 import { configureModeration } from './modules/moderation/queue.js';
+import { configureHandles } from './modules/members/handles.js';
 import { receiveCaseWebhook } from './modules/support/ingest.js';
 import { runSlaJob } from './jobs/sla-job.js';
 import { schema } from './schema.js';
@@ -58,6 +59,7 @@ export function buildApp(config: Config, logger: Logger): App {
     allowPrivateNetworks: config.listening.allowPrivateNetworks,
   });
   configureModeration({ claimTtlMinutes: config.moderationClaimTtlMinutes });
+  configureHandles(config.handles);
   const { transport } = config;
   const addressOf = (req: http.IncomingMessage) => clientAddress(req, transport.trustProxy);
 

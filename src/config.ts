@@ -52,6 +52,8 @@ const envSchema = z.object({
   MODERATION_CLAIM_TTL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   SLA_JOB_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   SUPPORT_REASSIGN_AFTER_MINUTES: z.coerce.number().int().min(1).max(525_600).default(60),
+  HANDLE_CHANGE_COOLDOWN_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
+  HANDLE_REDIRECT_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
 });
 
 /** `scheme://host[:port]` exactly as a browser sends it in an Origin header: no path, no trailing slash. */
@@ -113,6 +115,8 @@ export type Config = {
   slaJobIntervalMs: number;
   /** A case whose assignee has not answered this long goes to the next on-duty agent (auto-assigning departments). */
   supportReassignAfterMinutes: number;
+  /** Handles (members/handles.ts): days between two changes of one's handle, and how long an old one keeps pointing to its owner. */
+  handles: { changeCooldownDays: number; redirectDays: number };
 };
 
 export class ConfigError extends Error {}
@@ -174,5 +178,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     moderationClaimTtlMinutes: e.MODERATION_CLAIM_TTL_MINUTES,
     slaJobIntervalMs: e.SLA_JOB_INTERVAL_MS,
     supportReassignAfterMinutes: e.SUPPORT_REASSIGN_AFTER_MINUTES,
+    handles: { changeCooldownDays: e.HANDLE_CHANGE_COOLDOWN_DAYS, redirectDays: e.HANDLE_REDIRECT_DAYS },
   };
 }
