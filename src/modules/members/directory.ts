@@ -5,7 +5,7 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import type { Role } from '../../generated/prisma/enums.js';
 import { textFieldErrors } from '../../validation.js';
 import { canSeeSpace, PUBLISHED_STATUSES } from '../community/visibility.js';
-import { fold } from './handles.js';
+import { escapeLike, fold } from './handles.js';
 
 // The member directory: users(filter:, orderBy:), and @-autocomplete through its `query`.
 //
@@ -23,9 +23,6 @@ export const QUERY_MAX = 64;
 export type DirectoryFilter = { query?: string | null; roles?: Role[] | null; spaceId?: number | null };
 export type DirectoryOrder = 'HANDLE' | 'NEWEST' | 'LAST_SEEN';
 
-/** `%`, `_` and `\` match themselves, not any text: the prefix is taken literally. */
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
-
 /** The prefix as searched: folded, without a leading "@"; null when there is nothing to search. */
 export function directoryPrefix(query: string | null | undefined): string | null {
   if (query == null) return null;
@@ -41,16 +38,14 @@ export async function directoryWhere(viewer: Viewer | null, filter: DirectoryFil
   const where: Prisma.UserWhereInput[] = [];
   const prefix = directoryPrefix(filter?.query);
   if (prefix) {
-    const pattern = `${escapeLike(prefix)}%`;
-    // Raw LIKE through a filter Prisma escapes for us would need `startsWith`; it escapes too, but
-    // the pattern is built here so both columns are matched the same, literal way.
+    // Prisma's startsWith is LIKE '<value>%' without escaping: "_" would match any character.
+    const literal = escapeLike(prefix);
     where.push({
       OR: [
-        ...(/^[a-z0-9_]+$/.test(prefix) ? [{ handle: { startsWith: prefix } }] : []),
-        { nameKey: { startsWith: prefix } },
+        ...(/^[a-z0-9_]+$/.test(prefix) ? [{ handle: { startsWith: literal } }] : []),
+        { nameKey: { startsWith: literal } },
       ],
     });
-    void pattern;
   }
   if (filter?.roles?.length) where.push({ role: { in: filter.roles } });
   if (filter?.spaceId != null) {

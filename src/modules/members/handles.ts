@@ -30,6 +30,9 @@ export function fold(text: string): string {
   return text.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
 }
 
+/** For Prisma's startsWith (LIKE '<value>%', unescaped): "%", "_" and "\\" match only themselves. */
+export const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 /** A handle as typed (any case, an optional leading @), checked and lower-cased. */
 export const handleSchema = z
   .string()
@@ -103,8 +106,8 @@ export async function newMemberProfile(
   const base = handleBase(input.displayName);
   // Everything already given out that starts with the base, in two reads, then the first free one.
   const [current, old] = await Promise.all([
-    tx.user.findMany({ where: { handle: { startsWith: base } }, select: { handle: true } }),
-    tx.handleHistory.findMany({ where: { handle: { startsWith: base }, expiresAt: { gt: now } }, select: { handle: true } }),
+    tx.user.findMany({ where: { handle: { startsWith: escapeLike(base) } }, select: { handle: true } }),
+    tx.handleHistory.findMany({ where: { handle: { startsWith: escapeLike(base) }, expiresAt: { gt: now } }, select: { handle: true } }),
   ]);
   const taken = new Set([...current, ...old].map((row) => row.handle));
   for (let n = 1; ; n++) {
