@@ -223,6 +223,20 @@ describe('profiles', () => {
     );
   });
 
+  it('lets an old handle go when its redirect expires: it finds nobody, and someone else may take it', async () => {
+    const ana = await userFor(`Ana ${word()}`);
+    const bob = await userFor(`Bob ${word()}`);
+    const old = ana.handle;
+    expect((await t.query(MpUpdateProfile, { input: { handle: `ana_${word()}` } }, ana.token)).updateProfile.__typename).toBe('UpdateProfilePayload');
+    expect((await t.query(MpProfile, { handle: old })).user?.id).toBe(ana.id);
+    // HANDLE_REDIRECT_DAYS later (the row's expiry moved instead of the clock):
+    await prisma().handleHistory.update({ where: { handle: old }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    expect((await t.query(MpProfile, { handle: old })).user).toBeNull();
+    const taken = await t.query(MpUpdateProfile, { input: { handle: old } }, bob.token);
+    expect(taken.updateProfile.__typename === 'UpdateProfilePayload' && taken.updateProfile.user.handle).toBe(old);
+    expect((await t.query(MpProfile, { handle: old })).user?.id).toBe(bob.id);
+  });
+
   it('marks lastSeenAt to the hour on an authenticated request, without writing on every request', async () => {
     const ana = await userFor(`Ana ${word()}`);
     const id = Number(Buffer.from(ana.id, 'base64').toString().split(':')[1]);
