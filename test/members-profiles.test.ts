@@ -100,7 +100,7 @@ let c: Community;
 beforeAll(async () => {
   t = await startTestApp();
   c = await createCommunity(t);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await t?.stop();
