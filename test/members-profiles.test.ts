@@ -193,6 +193,8 @@ describe('profiles', () => {
     ]);
     const credentials = await t.query(MpUpdateProfile, { input: { avatarUrl: 'https://me:secret@img.example.com/a.png' } }, ana.token);
     expect(credentials.updateProfile.__typename).toBe('ValidationError');
+    const nul = await t.query(MpUpdateProfile, { input: { bio: 'a\u0000b' } }, ana.token);
+    expect(nul.updateProfile.__typename === 'ValidationError' && nul.updateProfile.fieldErrors.map((e) => e.path.join('.'))).toEqual(['input.bio']);
     expect((await t.query(MpUpdateProfile, { input: { bio: 'x' } }, null)).updateProfile.__typename).toBe('UnauthenticatedError');
   });
 
