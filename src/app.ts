@@ -22,6 +22,7 @@ import { configureListening, evaluateAlerts, pollDueSources } from './modules/li
 import { receiveMentionWebhook } from './modules/listening/webhook.js';
 import { configureMail } from './modules/mail/outbox.js';
 import { configureModeration } from './modules/moderation/queue.js';
+import { configureHandles } from './modules/members/handles.js';
 import { receiveCaseWebhook } from './modules/support/ingest.js';
 import { runSlaJob } from './jobs/sla-job.js';
 import { schema } from './schema.js';
@@ -60,6 +61,7 @@ export function buildApp(config: Config, logger: Logger): App {
   });
   configureModeration({ claimTtlMinutes: config.moderationClaimTtlMinutes });
   configureMail(config.mail);
+  configureHandles(config.handles);
   const { transport } = config;
   const addressOf = (req: http.IncomingMessage) => clientAddress(req, transport.trustProxy);
 

@@ -63,6 +63,8 @@ const envSchema = z.object({
     .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
     .transform((value) => value.replace(/\/+$/, ''))
     .optional(),
+  HANDLE_CHANGE_COOLDOWN_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
+  HANDLE_REDIRECT_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
 });
 
 /** `scheme://host[:port]` exactly as a browser sends it in an Origin header: no path, no trailing slash. */
@@ -126,6 +128,8 @@ export type Config = {
   supportReassignAfterMinutes: number;
   /** Email: the From header, and this API's public base URL for links in emails. */
   mail: { from: string; publicUrl: string };
+  /** Handles (members/handles.ts): days between two changes of one's handle, and how long an old one keeps pointing to its owner. */
+  handles: { changeCooldownDays: number; redirectDays: number };
 };
 
 export class ConfigError extends Error {}
@@ -188,5 +192,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     slaJobIntervalMs: e.SLA_JOB_INTERVAL_MS,
     mail: { from: e.MAIL_FROM, publicUrl: e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}` },
     supportReassignAfterMinutes: e.SUPPORT_REASSIGN_AFTER_MINUTES,
+    handles: { changeCooldownDays: e.HANDLE_CHANGE_COOLDOWN_DAYS, redirectDays: e.HANDLE_REDIRECT_DAYS },
   };
 }

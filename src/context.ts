@@ -4,6 +4,7 @@ import type { YogaInitialContext } from 'graphql-yoga';
 import { UnauthenticatedError } from './errors.js';
 import type { Role } from './generated/prisma/enums.js';
 import { authenticate } from './modules/identity/identity.service.js';
+import { noteSeen } from './modules/members/last-seen.js';
 
 export type Viewer = {
   id: number;
@@ -12,6 +13,8 @@ export type Viewer = {
   sessionExpiresAt: Date;
   /** Set while a moderator's suspension runs: every write is refused until then. */
   suspendedUntil?: Date | null;
+  /** User.lastSeenAt as read with the session (members/last-seen.ts). */
+  lastSeenAt?: Date | null;
 };
 
 export interface Context {
@@ -56,7 +59,9 @@ export async function createContext(initial: InitialContext): Promise<Context> {
   };
   if (!token) return { viewer: null, token: null, loaders: new Map(), ...transport };
   try {
-    return { viewer: await authenticate(token), token, loaders: new Map(), ...transport };
+    const viewer = await authenticate(token);
+    noteSeen(viewer);
+    return { viewer, token, loaders: new Map(), ...transport };
   } catch (error) {
     if (error instanceof UnauthenticatedError) {
       // A bad token is an error, not a silent downgrade to anonymous: the client must know.

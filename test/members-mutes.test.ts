@@ -104,7 +104,7 @@ describe('muteUser, unmuteUser and viewer.mutedUsers', () => {
     // The setup writes the rows directly: a thousand sign-ups through the API would take minutes.
     const tag = `bulk-${meId}`;
     await prisma().user.createMany({
-      data: Array.from({ length: MAX_MUTED_USERS }, (_, i) => ({ email: `${tag}-${i}@example.com`, passwordHash: 'x', displayName: `Bulk ${i}` })),
+      data: Array.from({ length: MAX_MUTED_USERS }, (_, i) => ({ email: `${tag}-${i}@example.com`, passwordHash: 'x', displayName: `Bulk ${i}`, handle: `${tag}_${i}`.replace(/-/g, '_') })),
     });
     const bulk = await prisma().user.findMany({ where: { email: { startsWith: `${tag}-` } }, select: { id: true } });
     await prisma().userMute.createMany({ data: bulk.map((u) => ({ muterId: meId, mutedId: u.id })) });

@@ -56,7 +56,7 @@ describe('migrations on PGlite', () => {
 
   it('fills searchVector from title and body with a trigger, in English and Spanish', async () => {
     await pglite.exec(`
-      INSERT INTO "User" ("email", "passwordHash", "displayName") VALUES ('ana@example.com', 'x', 'Ana');
+      INSERT INTO "User" ("email", "passwordHash", "displayName", "handle") VALUES ('ana@example.com', 'x', 'Ana', 'ana');
       INSERT INTO "Space" ("slug", "name", "updatedAt") VALUES ('general', 'General', now());
     `);
     const { rows } = await pglite.query<{ id: number; searchVector: string }>(
@@ -157,7 +157,7 @@ describe.skipIf(!databaseUrl)('migrations on PostgreSQL', () => {
         expect(rows.every((row) => row.finished_at)).toBe(true);
         // The dollar-quoted trigger functions survived (PrismaPg would have split them on ";").
         await client.query(`
-          INSERT INTO "User" ("email", "passwordHash", "displayName") VALUES ('a@b.c', 'x', 'A');
+          INSERT INTO "User" ("email", "passwordHash", "displayName", "handle") VALUES ('a@b.c', 'x', 'A', 'a_b');
           INSERT INTO "Space" ("slug", "name", "updatedAt") VALUES ('s', 'S', now());
           INSERT INTO "Thread" ("spaceId", "authorId", "title", "body", "updatedAt")
             SELECT s.id, u.id, 'Running', 'corriendo', now() FROM "Space" s, "User" u;

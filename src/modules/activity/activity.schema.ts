@@ -99,6 +99,10 @@ const ActivityKindEnum = builder.enumType(ActivityKind, {
     ROUTING_RULES_CHANGED: { description: 'A routing rule was created, updated or deleted. Subject: the RoutingRule (null once deleted); staff only.' },
     SLA_AT_RISK: { description: `80% of an SLA target's business time is used. ${CASE_STAFF_EVENT}.` },
     SLA_BREACHED: { description: `An SLA target was missed. ${CASE_STAFF_EVENT}.` },
+    THREAD_DELETED: { description: 'Its author deleted a thread (it stays in place, marked deletedByAuthor). Subject: the Thread.' },
+    POST_DELETED: { description: 'Its author deleted a reply (it stays in place, marked deletedByAuthor). Subject: the Post.' },
+    THREAD_ANSWER_UNMARKED: { description: 'The accepted answer was taken back (unmarkAnswer, or the answer was deleted). Subject: the Thread.' },
+    USER_PROFILE_UPDATED: { description: 'A member changed their profile (name, handle, bio, avatar...). Subject: the User; public.' },
   },
 });
 

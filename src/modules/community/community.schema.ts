@@ -11,7 +11,7 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import { canModerate } from '../identity/roles.js';
 import { unreadThreadsWhere } from '../members/read-state.js';
 import * as community from './community.service.js';
-import { canSeeContent, isCollapsedFor, visibleContentWhere, visiblePostWhere, visibleSpaceVisibilities, visibleThreadWhere } from './visibility.js';
+import { canSeeContent, isCollapsedFor, isDeletedFor, visibleContentWhere, visiblePostWhere, visibleSpaceVisibilities, visibleThreadWhere } from './visibility.js';
 
 const SpaceVisibilityEnum = builder.enumType(SpaceVisibility, {
   name: 'SpaceVisibility',
@@ -81,9 +81,9 @@ const ModerationStateType = builder.objectRef<Moderated>('ModerationState').impl
   }),
 });
 
-/** Text shown to the viewer: empty when the content is hidden from them (collapsed). */
-const readable = (content: Moderated & { authorId: number }, text: string, viewer: Parameters<typeof isCollapsedFor>[0]) =>
-  isCollapsedFor(viewer, content) ? '' : text;
+/** Text shown to the viewer: empty when the content is hidden from them (collapsed) or deleted by its author. */
+const readable = (content: Moderated & { authorId: number; deletedAt: Date | null }, text: string, viewer: Parameters<typeof isCollapsedFor>[0]) =>
+  isCollapsedFor(viewer, content) || isDeletedFor(viewer, content) ? '' : text;
 
 /** The writes automod screens: they can also end in AutomodBlockedError. */
 const SCREENED_WRITE_ERRORS = [...WRITE_ERRORS, AutomodBlockedError];
@@ -148,11 +148,14 @@ const RevisionType = builder.prismaObject('Revision', {
 const RevisionConnection = sharedConnection(RevisionType, 'Revision');
 
 function collapsedRevision(
-  revision: { thread: (Moderated & { authorId: number }) | null; post: (Moderated & { authorId: number }) | null },
+  revision: {
+    thread: (Moderated & { authorId: number; deletedAt: Date | null }) | null;
+    post: (Moderated & { authorId: number; deletedAt: Date | null }) | null;
+  },
   viewer: Parameters<typeof isCollapsedFor>[0],
 ): boolean {
   const owner = revision.thread ?? revision.post;
-  return !!owner && (isCollapsedFor(viewer, owner) || !canSeeContent(viewer, owner));
+  return !!owner && (isCollapsedFor(viewer, owner) || isDeletedFor(viewer, owner) || !canSeeContent(viewer, owner));
 }
 
 export const ThreadType = builder.prismaNode('Thread', {
@@ -164,8 +167,8 @@ export const ThreadType = builder.prismaNode('Thread', {
     'A question or discussion in a space, with its replies (posts). Seen by whoever can see its space; REMOVED or HELD threads only by their author and moderators.',
   findUnique: visibleNode('Thread', (ctx) => visibleThreadWhere(ctx.viewer)),
   fields: (t) => ({
-    title: t.string({ description: 'Empty when hidden from you (see moderation).', resolve: (thread, _a, ctx) => readable(thread, thread.title, ctx.viewer) }),
-    body: t.string({ description: 'Empty when hidden from you (see moderation).', resolve: (thread, _a, ctx) => readable(thread, thread.body, ctx.viewer) }),
+    title: t.string({ description: 'Empty when hidden from you (see moderation) or deleted by its author (see deletedByAuthor).', resolve: (thread, _a, ctx) => readable(thread, thread.title, ctx.viewer) }),
+    body: t.string({ description: 'Empty when hidden from you (see moderation) or deleted by its author (see deletedByAuthor).', resolve: (thread, _a, ctx) => readable(thread, thread.body, ctx.viewer) }),
     moderation: t.field({ type: ModerationStateType, description: 'Whether moderation hid, removed or held it, and why.', resolve: (thread) => thread }),
     status: t.expose('status', { type: ThreadStatusEnum, description: 'Whether members can still reply and edit.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -174,7 +177,7 @@ export const ThreadType = builder.prismaNode('Thread', {
       type: 'DateTime',
       description: 'When it was published or last got a reply. Content automod held counts as published when a moderator approved it.',
     }),
-    replyCount: t.exposeInt('replyCount', { description: 'Published replies (VISIBLE or HIDDEN); removed and held ones do not count.' }),
+    replyCount: t.exposeInt('replyCount', { description: 'Published replies (VISIBLE or HIDDEN); removed, held and author-deleted ones do not count.' }),
     author: t.relation('author', { description: 'Who wrote it.' }),
     space: t.relation('space', { description: 'The space it is in.' }),
     answer: t.field({
@@ -187,14 +190,14 @@ export const ThreadType = builder.prismaNode('Thread', {
     isAnswered: t.boolean({ description: 'Whether a post was marked as the answer (even one you cannot see).', resolve: (thread) => thread.answerPostId != null }),
     viewerCanEdit: t.boolean({
       description: 'Whether you are its author or a moderator. A member also needs the thread OPEN and not to be suspended.',
-      resolve: (thread, _args, ctx) => !!ctx.viewer && (ctx.viewer.id === thread.authorId || canModerate(ctx.viewer.role)),
+      resolve: (thread, _args, ctx) => !!ctx.viewer && (canModerate(ctx.viewer.role) || (ctx.viewer.id === thread.authorId && !thread.deletedAt)),
     }),
     posts: t.relatedConnection('posts', {
       cursor: 'id',
       totalCount: true,
-      description: 'Replies, oldest first.',
+      description: 'Replies, oldest first. Replies deleted by their authors stay in place (deletedByAuthor).',
       query: (_args, ctx) => ({ where: visibleContentWhere(ctx.viewer), orderBy: { id: 'asc' } }),
-    }, { name: 'PostConnection' }, { name: 'PostEdge' }),
+    }, PostConnection),
     revisions: t.relatedConnection('revisions', {
       cursor: 'id',
       totalCount: true,
@@ -212,7 +215,7 @@ export const PostType = builder.prismaNode('Post', {
   description: "A reply in a thread. Seen by whoever can see its thread; REMOVED or HELD posts only by their author and moderators.",
   findUnique: visibleNode('Post', (ctx) => visiblePostWhere(ctx.viewer)),
   fields: (t) => ({
-    body: t.string({ description: 'Empty when hidden from you (see moderation).', resolve: (post, _a, ctx) => readable(post, post.body, ctx.viewer) }),
+    body: t.string({ description: 'Empty when hidden from you (see moderation) or deleted by its author (see deletedByAuthor).', resolve: (post, _a, ctx) => readable(post, post.body, ctx.viewer) }),
     moderation: t.field({ type: ModerationStateType, description: 'Whether moderation hid, removed or held it, and why.', resolve: (post) => post }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the post last changed: an edit or moderation.' }),
@@ -225,7 +228,7 @@ export const PostType = builder.prismaNode('Post', {
     }),
     viewerCanEdit: t.boolean({
       description: 'Whether you are its author or a moderator. A member also needs the thread OPEN and not to be suspended.',
-      resolve: (post, _args, ctx) => !!ctx.viewer && (ctx.viewer.id === post.authorId || canModerate(ctx.viewer.role)),
+      resolve: (post, _args, ctx) => !!ctx.viewer && (canModerate(ctx.viewer.role) || (ctx.viewer.id === post.authorId && !post.deletedAt)),
     }),
     revisions: t.relatedConnection('revisions', {
       cursor: 'id',
@@ -235,6 +238,10 @@ export const PostType = builder.prismaNode('Post', {
     }, RevisionConnection),
   }),
 });
+
+// Threads and posts are paged by more than one field (threads, Thread.posts, User.threads, User.posts).
+export const ThreadConnection = sharedConnection(ThreadType, 'Thread');
+export const PostConnection = sharedConnection(PostType, 'Post');
 
 // ---- Queries --------------------------------------------------------------------------------
 
@@ -315,7 +322,7 @@ builder.queryFields((t) => ({
       });
     },
     totalCount: async (_root, args, ctx) => prisma().thread.count({ where: await threadListWhere(ctx, args) }),
-  }, { name: 'ThreadConnection' }, { name: 'ThreadEdge' }),
+  }, ThreadConnection),
 }));
 
 type ThreadListFieldArgs = {
@@ -404,8 +411,8 @@ const ReactionInput = builder.inputType('ReactionInput', {
 });
 
 const SpacePayload = builder.simpleObject('SpacePayload', { fields: (t) => ({ space: t.field({ type: SpaceType }) }) });
-const ThreadPayload = builder.simpleObject('ThreadPayload', { fields: (t) => ({ thread: t.field({ type: ThreadType }) }) });
-const PostPayload = builder.simpleObject('PostPayload', { fields: (t) => ({ post: t.field({ type: PostType }) }) });
+export const ThreadPayload = builder.simpleObject('ThreadPayload', { fields: (t) => ({ thread: t.field({ type: ThreadType }) }) });
+export const PostPayload = builder.simpleObject('PostPayload', { fields: (t) => ({ post: t.field({ type: PostType }) }) });
 const ReactionPayload = builder.simpleObject('ReactionPayload', {
   description: 'What addReaction and removeReaction answer when they succeed.',
 

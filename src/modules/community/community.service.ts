@@ -29,7 +29,7 @@ const spaceFields = {
 const title = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const body = z.string().trim().min(1, 'must not be empty').max(50_000, 'must be at most 50000 characters');
 
-function requireViewer(viewer: Viewer | null): Viewer {
+export function requireViewer(viewer: Viewer | null): Viewer {
   if (!viewer) throw new UnauthenticatedError();
   assertNotSuspended(viewer);
   return viewer;
@@ -229,6 +229,7 @@ export async function editPost(viewer: Viewer | null, postId: number, input: { b
     await lockContent(tx, [{ typename: 'Post', id: postId }]);
     const { post, thread, space } = await loadPost(tx, actor, postId);
     assertAuthorOrModerator(actor, post.authorId, 'edit this post');
+    if (post.deletedAt) throw new ForbiddenError('This post was deleted by its author');
     assertWritable(actor, thread);
     const screening = await automod.screenContent(tx, { writer: actor, spaceId: space.id, text: data.body, isNew: false });
     await tx.revision.create({ data: { postId: post.id, editorId: actor.id, body: post.body } });
@@ -258,6 +259,7 @@ export async function markAsAnswer(viewer: Viewer | null, postId: number): Promi
     const { post, thread, space } = await loadPost(tx, actor, postId);
     assertAuthorOrModerator(actor, thread.authorId, 'choose the answer of this thread');
     if (thread.answerPostId === post.id) return thread;
+    if (post.deletedAt) throw new ConflictError(`Post ${post.id} was deleted by its author; it cannot be the answer`);
     const updated = await tx.thread.update({ where: { id: thread.id }, data: { answerPostId: post.id } });
     await activity.record({ kind: 'THREAD_ANSWERED', actorId: actor.id, subject: { type: 'Thread', id: thread.id }, space, threadId: thread.id, ...unpublishedActivity(thread, post) });
     return updated;
@@ -372,7 +374,7 @@ export async function unansweredThreads(options: {
 // ---- Shared rules ---------------------------------------------------------------------------
 
 /** Loads a thread the viewer can see; an invisible one is reported as not found, never forbidden. */
-async function loadThread(tx: Tx, viewer: Viewer, threadId: number): Promise<{ thread: Thread; space: Space }> {
+export async function loadThread(tx: Tx, viewer: Viewer, threadId: number): Promise<{ thread: Thread; space: Space }> {
   const found = await tx.thread.findUnique({ where: { id: threadId }, include: { space: true } });
   if (!found || !canSeeSpace(viewer, found.space.visibility) || !canSeeContent(viewer, found)) {
     throw new NotFoundError('Thread', String(threadId));
@@ -381,7 +383,7 @@ async function loadThread(tx: Tx, viewer: Viewer, threadId: number): Promise<{ t
   return { thread, space };
 }
 
-async function loadPost(tx: Tx, viewer: Viewer, postId: number): Promise<{ post: Post; thread: Thread; space: Space }> {
+export async function loadPost(tx: Tx, viewer: Viewer, postId: number): Promise<{ post: Post; thread: Thread; space: Space }> {
   const found = await tx.post.findUnique({ where: { id: postId }, include: { thread: { include: { space: true } } } });
   if (!found || !canSeeSpace(viewer, found.thread.space.visibility) || !canSeeContent(viewer, found) || !canSeeContent(viewer, found.thread)) {
     throw new NotFoundError('Post', String(postId));
@@ -419,21 +421,21 @@ export async function lockContent(tx: Tx, refs: readonly ContentRef[]): Promise<
  * or approved (withdrawThreadEvents). Its author may still reply, react or edit; the space must
  * not hear of it meanwhile.
  */
-function unpublishedActivity(...contents: { moderationStatus: ModerationStatus }[]): { withdrawn?: true } {
+export function unpublishedActivity(...contents: { moderationStatus: ModerationStatus }[]): { withdrawn?: true } {
   return contents.every((content) => PUBLISHED_STATUSES.includes(content.moderationStatus)) ? {} : { withdrawn: true };
 }
 
-function assertAuthorOrModerator(viewer: Viewer, authorId: number, what: string): void {
+export function assertAuthorOrModerator(viewer: Viewer, authorId: number, what: string): void {
   if (viewer.id !== authorId && !canModerate(viewer.role)) {
     throw new ForbiddenError(`Only the author or a moderator can ${what}`);
   }
 }
 
-// Locked and closed threads take no new words from members; moderators may still act.
+// Locked, closed and author-deleted threads take no new words from members; moderators may still act.
 function assertWritable(viewer: Viewer, thread: Thread): void {
-  if (thread.status !== 'OPEN' && !canModerate(viewer.role)) {
-    throw new ForbiddenError(`This thread is ${thread.status.toLowerCase()}`);
-  }
+  if (canModerate(viewer.role)) return;
+  if (thread.deletedAt) throw new ForbiddenError('This thread was deleted by its author');
+  if (thread.status !== 'OPEN') throw new ForbiddenError(`This thread is ${thread.status.toLowerCase()}`);
 }
 
 // ---- For moderation: the moderation service acts on content through these, in its transaction.
@@ -506,12 +508,13 @@ export async function setModerationState(
   }
   const before = await tx.post.findUniqueOrThrow({
     where: { id: ref.id },
-    select: { moderationStatus: true, threadId: true, thread: { select: { moderationStatus: true } } },
+    select: { moderationStatus: true, threadId: true, deletedAt: true, thread: { select: { moderationStatus: true } } },
   });
   await tx.post.update({ where: { id: ref.id }, data });
   const wasCounted = PUBLISHED_STATUSES.includes(before.moderationStatus);
   if (wasCounted !== isCounted) {
-    await tx.thread.update({ where: { id: before.threadId }, data: { replyCount: { increment: isCounted ? 1 : -1 } } });
+    // A post its author deleted left the reply count then (members/deletion), whatever moderation does after.
+    if (!before.deletedAt) await tx.thread.update({ where: { id: before.threadId }, data: { replyCount: { increment: isCounted ? 1 : -1 } } });
     // Back only if its thread is published too: a removed thread keeps all its events withdrawn.
     if (!isCounted || PUBLISHED_STATUSES.includes(before.thread.moderationStatus)) {
       await withdrawPostEvents(tx, before.threadId, ref.id, !isCounted);
@@ -542,6 +545,8 @@ export type ThreadListArgs = {
 export function threadListWhere(viewer: Viewer | null, args: ThreadListArgs): Prisma.ThreadWhereInput {
   return {
     ...visibleThreadWhere(viewer),
+    // Threads their authors deleted stay reachable (in place, as deleted) but leave the lists.
+    ...(!(viewer && canModerate(viewer.role)) && { deletedAt: null }),
     ...(args.spaceId !== undefined && { spaceId: args.spaceId }),
     ...(args.authorId !== undefined && { authorId: args.authorId }),
     ...(args.answered != null && { answerPostId: args.answered ? { not: null } : null }),

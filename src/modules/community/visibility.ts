@@ -39,6 +39,14 @@ export function isCollapsedFor(viewer: Viewer | null, content: Moderated): boole
   return content.moderationStatus === 'HIDDEN' && !readsEverything(viewer) && viewer?.id !== content.authorId;
 }
 
+/**
+ * Deleted by its author: shown in place, title and body withheld, for all but moderators (who
+ * still read what was written).
+ */
+export function isDeletedFor(viewer: Viewer | null, content: { deletedAt: Date | null }): boolean {
+  return content.deletedAt != null && !readsEverything(viewer);
+}
+
 /** The Prisma form of canSeeContent, for a thread or a post row. */
 type StatusIn = { moderationStatus: { in: ModerationStatus[] } };
 export function visibleContentWhere(viewer: Viewer | null): Partial<StatusIn> & { OR?: (StatusIn | { authorId: number })[] } {

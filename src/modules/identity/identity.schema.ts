@@ -72,6 +72,10 @@ const SignUpInput = builder.inputType('SignUpInput', {
       description: '10 to 512 characters, and not easy to guess: common passwords, words, names, repeats, sequences and keyboard patterns are refused.',
     }),
     displayName: t.string({ required: true, description: '1 to 64 characters.' }),
+    handle: t.string({
+      description:
+        'The @handle to take: 3 to 30 letters a-z, digits and underscores (any case, stored lower case), free and not reserved; a taken one is a ConflictError. Omitted: derived from displayName ("Ana López" -> ana_lopez, ana_lopez2...). Changeable later with updateProfile.',
+    }),
   }),
 });
 

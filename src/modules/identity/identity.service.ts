@@ -18,6 +18,7 @@ import { parseInput } from '../../validation.js';
 import { passwordWeakness } from './passwords.js';
 import { canJoinDepartment } from '../support/access.js';
 import { leaveSupportStaff } from '../support/support.service.js';
+import { newMemberProfile } from '../members/handles.js';
 import { isAdmin } from './roles.js';
 import { beginSignIn, beginSignUp, signInSucceeded } from './throttle.js';
 
@@ -49,6 +50,8 @@ const signUpInput = z.object({
     .trim()
     .min(1, 'must not be empty')
     .max(64, 'must be at most 64 characters'),
+  // Checked by members/handles.ts (newMemberProfile), with the rules of every handle.
+  handle: z.string().nullish(),
 });
 
 const signInInput = z.object({ email, password: z.string().max(512, 'must be at most 512 characters') });
@@ -74,8 +77,9 @@ export async function signUp(input: z.input<typeof signUpInput>, client: Client 
     const existing = await tx.user.findUnique({ where: { email: data.email }, select: { id: true } });
     if (existing) throw new ConflictError('An account with this email already exists');
     const isFirst = (await tx.user.count()) === 0;
+    const profile = await newMemberProfile(tx, { displayName: data.displayName, handle: data.handle });
     const created = await tx.user.create({
-      data: { email: data.email, passwordHash, displayName: data.displayName, role: isFirst ? 'ADMIN' : 'MEMBER' },
+      data: { email: data.email, passwordHash, displayName: data.displayName, role: isFirst ? 'ADMIN' : 'MEMBER', ...profile },
     });
     await activity.record({
       kind: 'USER_SIGNED_UP',
@@ -135,7 +139,8 @@ export async function ensureUserForEmail(input: { email: string; displayName: st
   const passwordHash = await hash(randomBytes(32).toString('hex'), ARGON2);
   try {
     return await writeWithActivity(async (tx, activity) => {
-      const created = await tx.user.create({ data: { email: data.email, passwordHash, displayName: data.displayName, role: 'MEMBER' } });
+      const profile = await newMemberProfile(tx, { displayName: data.displayName });
+      const created = await tx.user.create({ data: { email: data.email, passwordHash, displayName: data.displayName, role: 'MEMBER', ...profile } });
       await activity.record({ kind: 'USER_SIGNED_UP', actorId: created.id, subject: { type: 'User', id: created.id }, visibility: 'STAFF' });
       return created;
     });
@@ -150,7 +155,7 @@ export async function ensureUserForEmail(input: { email: string; displayName: st
 export async function authenticate(token: string): Promise<Viewer> {
   const session = await prisma().session.findUnique({
     where: { tokenHash: hashToken(token) },
-    select: { id: true, expiresAt: true, revokedAt: true, user: { select: { id: true, role: true, suspendedUntil: true } } },
+    select: { id: true, expiresAt: true, revokedAt: true, user: { select: { id: true, role: true, suspendedUntil: true, lastSeenAt: true } } },
   });
   if (!session || session.revokedAt || session.expiresAt <= new Date()) {
     throw new UnauthenticatedError('The access token is invalid, expired or revoked');
@@ -161,6 +166,7 @@ export async function authenticate(token: string): Promise<Viewer> {
     sessionId: session.id,
     sessionExpiresAt: session.expiresAt,
     suspendedUntil: session.user.suspendedUntil,
+    lastSeenAt: session.user.lastSeenAt,
   };
 }
 

@@ -8,7 +8,8 @@ import { PUBLISHED_STATUSES, visibleContentWhere, visibleThreadWhere } from '../
 // Replies are ordered by id (Thread.posts is oldest first, by id), so the last-read reply's id is
 // the whole state: a reply is unread when its id is larger. What counts as unread, for everyone
 // (moderators too): published replies (VISIBLE or HIDDEN, as Thread.replyCount counts them) by
-// someone else. Removed and held replies are not news to read, and your own words are read.
+// someone else, not deleted by their author. Removed, held and deleted replies are not news to
+// read, and your own words are read.
 // Counting them is one range scan of Post's (threadId, id) index per thread, in one statement per
 // page of threads (readStates).
 
@@ -28,7 +29,7 @@ export async function readStates(viewerId: number, threadIds: readonly number[])
     SELECT t."id" AS "threadId", r."lastReadPostId", r."readAt",
       (SELECT count(*)::int FROM "Post" p
         WHERE p."threadId" = t."id" AND p."id" > coalesce(r."lastReadPostId", 0)
-          AND p."authorId" <> ${viewerId} AND p."moderationStatus" = ANY(${PUBLISHED_STATUSES}::text[]::"ModerationStatus"[])) AS "unreadCount"
+          AND p."authorId" <> ${viewerId} AND p."moderationStatus" = ANY(${PUBLISHED_STATUSES}::text[]::"ModerationStatus"[]) AND p."deletedAt" IS NULL) AS "unreadCount"
     FROM unnest(${[...threadIds]}::int[]) AS t("id")
     LEFT JOIN "ThreadRead" r ON r."threadId" = t."id" AND r."userId" = ${viewerId}`;
   const byThread = new Map(rows.map((row) => [row.threadId, row]));
@@ -48,7 +49,7 @@ export async function unreadThreadIds(viewerId: number): Promise<number[]> {
     CROSS JOIN LATERAL (
       SELECT 1 FROM "Post" p
       WHERE p."threadId" = r."threadId" AND p."id" > coalesce(r."lastReadPostId", 0)
-        AND p."authorId" <> ${viewerId} AND p."moderationStatus" = ANY(${PUBLISHED_STATUSES}::text[]::"ModerationStatus"[])
+        AND p."authorId" <> ${viewerId} AND p."moderationStatus" = ANY(${PUBLISHED_STATUSES}::text[]::"ModerationStatus"[]) AND p."deletedAt" IS NULL
       ORDER BY p."id" LIMIT 1) AS unread
     WHERE r."userId" = ${viewerId}`;
   return rows.map((row) => row.threadId);

@@ -25,10 +25,10 @@ export async function countHits(viewer: Viewer | null, text: string): Promise<nu
     SELECT (
       (SELECT count(*) FROM "Thread" t JOIN "Space" s ON s.id = t."spaceId", q
         WHERE t."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])
-        AND (${everything} OR t."moderationStatus" = 'VISIBLE' OR t."authorId" = ${viewerId})) +
+        AND (${everything} OR t."moderationStatus" = 'VISIBLE' OR t."authorId" = ${viewerId}) AND (${everything} OR t."deletedAt" IS NULL)) +
       (SELECT count(*) FROM "Post" p JOIN "Thread" t ON t.id = p."threadId" JOIN "Space" s ON s.id = t."spaceId", q
         WHERE p."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])
-        AND (${everything} OR p."moderationStatus" = 'VISIBLE' OR p."authorId" = ${viewerId})
+        AND (${everything} OR p."moderationStatus" = 'VISIBLE' OR p."authorId" = ${viewerId}) AND (${everything} OR p."deletedAt" IS NULL)
         AND (${everything} OR t."moderationStatus" IN ('VISIBLE', 'HIDDEN') OR t."authorId" = ${viewerId}))
     )::int AS total`;
   return counted[0]?.total ?? 0;
@@ -36,7 +36,7 @@ export async function countHits(viewer: Viewer | null, text: string): Promise<nu
 
 // Moderation: words of hidden content are searchable only by those who read it in full (its
 // author and moderators); removed and held content only by them too. A post in a removed
-// thread goes with it.
+// thread goes with it. Words of content deleted by its author are found by moderators only.
 
 /**
  * One page of the threads and posts the viewer can see that match `text`, best first (a title
@@ -57,12 +57,12 @@ export async function findHits(
       SELECT 'Thread' AS kind, t.id, ts_rank_cd(t."searchVector", q.query) AS rank, t."createdAt"
       FROM "Thread" t JOIN "Space" s ON s.id = t."spaceId", q
       WHERE t."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])
-        AND (${everything} OR t."moderationStatus" = 'VISIBLE' OR t."authorId" = ${viewerId})
+        AND (${everything} OR t."moderationStatus" = 'VISIBLE' OR t."authorId" = ${viewerId}) AND (${everything} OR t."deletedAt" IS NULL)
       UNION ALL
       SELECT 'Post', p.id, ts_rank_cd(p."searchVector", q.query), p."createdAt"
       FROM "Post" p JOIN "Thread" t ON t.id = p."threadId" JOIN "Space" s ON s.id = t."spaceId", q
       WHERE p."searchVector" @@ q.query AND s.visibility::text = ANY(${visibilities}::text[])
-        AND (${everything} OR p."moderationStatus" = 'VISIBLE' OR p."authorId" = ${viewerId})
+        AND (${everything} OR p."moderationStatus" = 'VISIBLE' OR p."authorId" = ${viewerId}) AND (${everything} OR p."deletedAt" IS NULL)
         AND (${everything} OR t."moderationStatus" IN ('VISIBLE', 'HIDDEN') OR t."authorId" = ${viewerId})
     ) hits
     ORDER BY rank DESC, "createdAt" DESC, kind, id
