@@ -67,5 +67,15 @@ export async function queueEmail(tx: Tx, input: EmailInput): Promise<{ id: numbe
     },
     select: { id: true },
   });
+  // Not yet committed: the mail job of this instance watches for the row to appear (delivery.ts).
+  for (const listener of queuedListeners) listener(row.id);
   return { id: row.id, messageId };
+}
+
+const queuedListeners = new Set<(id: number) => void>();
+
+/** Calls `listener` with the id of each email queued in this process; returns an unsubscribe function. */
+export function onEmailQueued(listener: (id: number) => void): () => void {
+  queuedListeners.add(listener);
+  return () => queuedListeners.delete(listener);
 }
