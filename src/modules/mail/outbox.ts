@@ -68,8 +68,13 @@ export async function queueEmail(tx: Tx, input: EmailInput): Promise<{ id: numbe
     select: { id: true },
   });
   // Not yet committed: the mail job of this instance watches for the row to appear (delivery.ts).
-  for (const listener of queuedListeners) listener(row.id);
+  emailQueued(row.id);
   return { id: row.id, messageId };
+}
+
+/** Tells this process's mail job that row `id` is (or is about to be, at commit) due. */
+export function emailQueued(id: number): void {
+  for (const listener of queuedListeners) listener(id);
 }
 
 const queuedListeners = new Set<(id: number) => void>();
