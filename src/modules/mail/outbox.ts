@@ -84,3 +84,21 @@ export function onEmailQueued(listener: (id: number) => void): () => void {
   queuedListeners.add(listener);
   return () => queuedListeners.delete(listener);
 }
+
+/** A Message-ID as headers carry it, `<left@right>` (brackets added if missing); null when the text cannot be one. */
+export function normalizeMessageId(text: string): string | null {
+  const core = text.trim().replace(/^<(.*)>$/, '$1');
+  return core.length <= 998 && /^[^\s<>@]+@[^\s<>@]+$/.test(core) ? `<${core}>` : null;
+}
+
+/** The emails already sent (or queued) about a case, oldest first: the conversation's outbound half. */
+export async function caseEmails(tx: Tx, caseId: number): Promise<{ messageId: string; createdAt: Date }[]> {
+  return tx.outboundMessage.findMany({ where: { caseId }, select: { messageId: true, createdAt: true }, orderBy: { id: 'asc' } });
+}
+
+/** Which case each of these Message-IDs of ours belongs to (ids of other emails, or of none, are left out). */
+export async function casesOfEmails(tx: Tx, messageIds: string[]): Promise<Map<string, number>> {
+  if (messageIds.length === 0) return new Map();
+  const rows = await tx.outboundMessage.findMany({ where: { messageId: { in: messageIds }, caseId: { not: null } }, select: { messageId: true, caseId: true } });
+  return new Map(rows.map((row) => [row.messageId, row.caseId!]));
+}
