@@ -56,6 +56,15 @@ const email = (subject: string, extra: Partial<EmailInput> = {}): EmailInput => 
 /** Queued in a transaction of its own, committed when this resolves. */
 const queue = (input: EmailInput) => prisma().$transaction((tx) => queueEmail(tx, input));
 const row = (id: number) => prisma().outboundMessage.findUniqueOrThrow({ where: { id } });
+const appEnv = () => ({
+  SMTP_URL: smtp.url,
+  MAIL_FROM: 'Tertulia Support <support@tertulia.test>',
+  MAIL_JOB_INTERVAL_MS: '60000',
+  MAIL_MAX_ATTEMPTS: '3',
+  MAIL_RETRY_BASE_MS: '100',
+  SLA_JOB_INTERVAL_MS: '0',
+});
+
 /** This process holds one database client, the app's: a test that needs other settings replaces the app. */
 async function replaceApp(env: Record<string, string>): Promise<TestApp> {
   await t.stop();
@@ -68,14 +77,7 @@ const untilStatus = (id: number, status: string, timeoutMs = 20_000) =>
 beforeAll(async () => {
   smtp = await TestMailServer.start();
   // A long interval: what arrives quickly was woken by its commit, not found by polling.
-  t = await startTestApp({
-    SMTP_URL: smtp.url,
-    MAIL_FROM: 'Tertulia Support <support@tertulia.test>',
-    MAIL_JOB_INTERVAL_MS: '60000',
-    MAIL_MAX_ATTEMPTS: '3',
-    MAIL_RETRY_BASE_MS: '100',
-    SLA_JOB_INTERVAL_MS: '0',
-  });
+  t = await startTestApp(appEnv());
   admin = await createUser(t, 'Admin');
   member = await createUser(t, 'Member');
 }, TEST_TIMEOUT);
@@ -256,6 +258,8 @@ describe('exactly once', () => {
       await b.stop();
       await t.stop();
       await database.drop();
+      // The tests after this one use this file's own app again.
+      t = await startTestApp(appEnv());
     }
   }, 120_000);
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prisma } from '../src/db/client.js';
+import { onQuery, prisma } from '../src/db/client.js';
 import { decodeId } from '../src/ids.js';
 import { signatureHeaders } from '../src/webhooks.js';
 import { createUser, type Actor } from './fixtures.js';
@@ -30,6 +30,11 @@ const Reply = graphql(`
 const SetStatus = graphql(`
   mutation EmailOutSetStatus($input: SetCaseStatusInput!) {
     setCaseStatus(input: $input) { __typename ... on SupportCasePayload { supportCase { status } } ... on Error { message } }
+  }
+`);
+const OutboxPage = graphql(`
+  query EmailOutOutboxPage($first: Int!) {
+    outboundMessages(first: $first) { nodes { subject user { id displayName } supportCase { id reference } } }
   }
 `);
 const OpenCase = graphql(`
@@ -223,5 +228,32 @@ describe('cases that did not come in by email', () => {
       // Queued in the reply's own transaction, so none now means none ever.
       expect(await emailsOf(caseId)).toEqual([]);
     }
+  });
+});
+
+describe('the outbox list', () => {
+  it("loads a page's users and cases in batches: as many statements for 8 emails as for 2", async () => {
+    // Emails of several cases (and requesters) exist from the tests above; one more case makes sure.
+    for (let i = 0; i < 4; i++) {
+      const opened = await ingest({ messageId: msgId(), from: requester(), subject: `Batch ${i}`, body: 'Hi.' });
+      await reply(opened.caseId, `Answer ${i}`);
+    }
+    // The mail job may run meanwhile, but it never reads users or cases: count the statements that do.
+    const count = async (first: number) => {
+      const statements: string[] = [];
+      const stop = onQuery((sql) => statements.push(sql));
+      try {
+        const { outboundMessages } = await t.query(OutboxPage, { first }, admin.token);
+        expect(outboundMessages.nodes).toHaveLength(first);
+        expect(outboundMessages.nodes.every((node) => node.user && node.supportCase)).toBe(true);
+      } finally {
+        stop();
+      }
+      return statements.filter((sql) => /"(User|SupportCase)"/.test(sql) && !/"Session"/.test(sql)).length;
+    };
+    const small = await count(2);
+    const large = await count(8);
+    expect(large).toBe(small);
+    expect(large).toBe(2);
   });
 });
