@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.js';
 import { decodeId, encodeGlobalID } from '../src/ids.js';
 import { MailDelivery, retryDelayMs } from '../src/modules/mail/delivery.js';
-import { queueEmail, type EmailInput } from '../src/modules/mail/outbox.js';
+import { mailSettings, queueEmail, type EmailInput } from '../src/modules/mail/outbox.js';
 import { createUser, type Actor } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import { isolatedDatabase, startTestApp, type TestApp } from './helpers.js';
@@ -180,6 +180,11 @@ describe('delivery over SMTP', () => {
     const dead = await row(queued.id);
     expect(dead.attempts).toBe(1);
     expect(dead.lastError).toContain('550 No such user');
+  });
+
+  it('links in emails use PUBLIC_URL, or else the address and port actually listened on (PORT=0 here)', () => {
+    expect(mailSettings()).toEqual({ from: 'Tertulia Support <support@tertulia.test>', publicUrl: new URL(t.url).origin });
+    expect(new URL(t.url).port).not.toBe('0');
   });
 
   it('back-off doubles from MAIL_RETRY_BASE_MS, up to an hour, with jitter in its upper half', () => {
