@@ -8,7 +8,7 @@ import { MailDelivery, retryDelayMs } from '../src/modules/mail/delivery.js';
 import { mailSettings, queueEmail, type EmailInput } from '../src/modules/mail/outbox.js';
 import { createUser, type Actor } from './fixtures.js';
 import { graphql } from './gql/index.js';
-import { isolatedDatabase, startTestApp, type TestApp } from './helpers.js';
+import { isolatedDatabase, startTestApp, subscribe, type TestApp } from './helpers.js';
 import { header, TestMailServer, until } from './mail-server.js';
 import { killServers, ServerProcess } from './processes.js';
 
@@ -218,6 +218,11 @@ describe('the outbox for ADMINs', () => {
       expect((await t.query(MailNode, { id: listed.id }, viewer)).node).toBeNull();
     }
     expect((await t.query(MailNode, { id: listed.id }, admin.token)).node).toEqual({ __typename: 'OutboundMessage', subject });
+    // Over graphql-ws, the same rule.
+    const overWs = subscribe(t.wsClient(member.token), Outbox, { first: 10 });
+    const [answer] = await overWs.next(1);
+    expect(answer.data).toBeNull();
+    expect(answer.errors?.[0].message).toBe('Your role does not allow this');
   });
 });
 
