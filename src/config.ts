@@ -68,7 +68,7 @@ const envSchema = z.object({
     .url()
     .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587')
     .optional(),
-  MAIL_JOB_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
+  MAIL_JOB_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   MAIL_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
 });
