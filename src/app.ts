@@ -20,11 +20,13 @@ import { useOneSignInPerOperation } from './modules/identity/one-sign-in.js';
 import { closeThrottle, openThrottle } from './modules/identity/throttle.js';
 import { configureListening, evaluateAlerts, pollDueSources } from './modules/listening/listening.service.js';
 import { receiveMentionWebhook } from './modules/listening/webhook.js';
+import { MailDelivery, type MailHealth } from './modules/mail/delivery.js';
 import { configureMail } from './modules/mail/outbox.js';
 import { configureModeration } from './modules/moderation/queue.js';
 import { configureHandles } from './modules/members/handles.js';
 import { receiveCaseWebhook } from './modules/support/ingest.js';
 import { runSlaJob } from './jobs/sla-job.js';
+import { MAIL_JOB, mailJob } from './jobs/mail-job.js';
 import { schema } from './schema.js';
 import { usePageSizeCheck } from './pagination.js';
 import { useSharedSubscriptionResults } from './shared-subscription-results.js';
@@ -60,8 +62,9 @@ export function buildApp(config: Config, logger: Logger): App {
     allowPrivateNetworks: config.listening.allowPrivateNetworks,
   });
   configureModeration({ claimTtlMinutes: config.moderationClaimTtlMinutes });
-  configureMail(config.mail);
   configureHandles(config.handles);
+  // Until the server listens, links use the configured port; with PORT=0, start() sets the real one.
+  configureMail({ from: config.mail.from, publicUrl: config.mail.publicUrl ?? listenUrl(config.host, config.port) });
   const { transport } = config;
   const addressOf = (req: http.IncomingMessage) => clientAddress(req, transport.trustProxy);
 
@@ -133,8 +136,10 @@ export function buildApp(config: Config, logger: Logger): App {
     if (path === '/readyz') {
       // Draining: tell load balancers to send new work elsewhere.
       if (stopping) return sendJson(res, 503, { status: 'unavailable', reason: 'shutting down' });
+      // Mail is said but never decides readiness: undelivered emails wait in the outbox and are retried.
+      const mail: MailHealth | 'off' = mailDelivery?.health() ?? 'off';
       void readiness(logger).then((reason) =>
-        reason ? sendJson(res, 503, { status: 'unavailable', reason }) : sendJson(res, 200, { status: 'ready' }),
+        reason ? sendJson(res, 503, { status: 'unavailable', reason, mail }) : sendJson(res, 200, { status: 'ready', mail }),
       );
       return;
     }
@@ -178,6 +183,7 @@ export function buildApp(config: Config, logger: Logger): App {
 
   let started = false;
   let jobs: RunningJobs | undefined;
+  let mailDelivery: MailDelivery | undefined;
   return {
     yoga,
     httpServer,
@@ -193,6 +199,8 @@ export function buildApp(config: Config, logger: Logger): App {
         (err) => logger.warn({ err }, 'sign-in throttle: Redis is not answering; counting in memory'),
       );
       started = true;
+      const delivery = config.mail.jobIntervalMs > 0 ? new MailDelivery(config.mail, logger) : undefined;
+      mailDelivery = delivery;
       jobs = scheduleJobs(
         [
           { name: 'activity-retention', everyMs: 3600_000, run: () => pruneActivity(config.activityRetentionDays) },
@@ -203,6 +211,7 @@ export function buildApp(config: Config, logger: Logger): App {
             everyMs: config.slaJobIntervalMs,
             run: () => runSlaJob(new Date(), { reassignAfterMinutes: config.supportReassignAfterMinutes }),
           },
+          ...(delivery ? [mailJob(delivery, config.mail.jobIntervalMs)] : []),
         ],
         logger,
       );
@@ -211,8 +220,10 @@ export function buildApp(config: Config, logger: Logger): App {
         httpServer.listen(config.port, config.host, () => resolve());
       });
       const address = httpServer.address() as AddressInfo;
-      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      return `http://${host}:${address.port}${GRAPHQL_PATH}`;
+      if (!config.mail.publicUrl) configureMail({ from: config.mail.from, publicUrl: listenUrl(address.address, address.port) });
+      // Emails queued from here on go out at once, not at the next interval.
+      delivery?.start(() => jobs?.wake(MAIL_JOB));
+      return `${listenUrl(address.address, address.port)}${GRAPHQL_PATH}`;
     },
     async stop() {
       if (!started) return;
@@ -247,6 +258,7 @@ export function buildApp(config: Config, logger: Logger): App {
         clearInterval(idleSweep);
       }
       await jobs?.stop();
+      mailDelivery?.stop();
       await closeEventBus();
       await closeThrottle();
       await closeDatabase();
@@ -280,6 +292,11 @@ async function readiness(logger: Logger): Promise<string | undefined> {
   );
   const reasons = await Promise.all([database.finally(() => clearTimeout(timer)), eventBusHealth()]);
   return reasons.filter(Boolean).join('; ') || undefined;
+}
+
+/** http://HOST:PORT, an IPv6 host in brackets. */
+function listenUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {

@@ -65,6 +65,14 @@ const envSchema = z.object({
     .optional(),
   HANDLE_CHANGE_COOLDOWN_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
   HANDLE_REDIRECT_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
+  SMTP_URL: z
+    .string()
+    .url()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587')
+    .optional(),
+  MAIL_JOB_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+  MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+  MAIL_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
 });
 
 /** `scheme://host[:port]` exactly as a browser sends it in an Origin header: no path, no trailing slash. */
@@ -126,10 +134,22 @@ export type Config = {
   slaJobIntervalMs: number;
   /** A case whose assignee has not answered this long goes to the next on-duty agent (auto-assigning departments). */
   supportReassignAfterMinutes: number;
-  /** Email: the From header, and this API's public base URL for links in emails. */
-  mail: { from: string; publicUrl: string };
   /** Handles (members/handles.ts): days between two changes of one's handle, and how long an old one keeps pointing to its owner. */
   handles: { changeCooldownDays: number; redirectDays: number };
+  /** Email: the From header, this API's public base URL for links in emails, and delivery. */
+  mail: {
+    from: string;
+    /** PUBLIC_URL; unset: http://HOST:PORT with the port actually listened on (app.ts). */
+    publicUrl: string | undefined;
+    /** Where the mail job delivers; unset: it logs each message instead (status LOGGED). */
+    smtpUrl: string | undefined;
+    /** How often the mail job looks for due messages besides being woken by new ones; 0: not on this instance. */
+    jobIntervalMs: number;
+    /** Attempts before a message is DEAD. */
+    maxAttempts: number;
+    /** The first retry's delay; each next one doubles (capped at an hour), with jitter. */
+    retryBaseMs: number;
+  };
 };
 
 export class ConfigError extends Error {}
@@ -190,7 +210,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     moderationClaimTtlMinutes: e.MODERATION_CLAIM_TTL_MINUTES,
     slaJobIntervalMs: e.SLA_JOB_INTERVAL_MS,
-    mail: { from: e.MAIL_FROM, publicUrl: e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}` },
+    mail: {
+      from: e.MAIL_FROM,
+      publicUrl: e.PUBLIC_URL,
+      smtpUrl: e.SMTP_URL,
+      jobIntervalMs: e.MAIL_JOB_INTERVAL_MS,
+      maxAttempts: e.MAIL_MAX_ATTEMPTS,
+      retryBaseMs: e.MAIL_RETRY_BASE_MS,
+    },
     supportReassignAfterMinutes: e.SUPPORT_REASSIGN_AFTER_MINUTES,
     handles: { changeCooldownDays: e.HANDLE_CHANGE_COOLDOWN_DAYS, redirectDays: e.HANDLE_REDIRECT_DAYS },
   };

@@ -20,6 +20,7 @@ import './modules/support/metrics.schema.js';
 import './modules/activity/activity.schema.js';
 import './modules/community/deletion.schema.js';
 import './modules/members/profiles.schema.js';
+import './modules/mail/mail.schema.js';
 
 
 /** The whole API, boilerplate described, types sorted by name so the printed schema is stable. */

@@ -1,52 +1,80 @@
 import type { Logger } from '../logger.js';
 
-export type Job = {
+export type Job<R = unknown> = {
   name: string;
   /** 0: not on this instance. */
   everyMs: number;
   /** One pass of the work; must be safe when other instances run the same job at the same time. */
-  run(): Promise<unknown>;
+  run(): Promise<R>;
+  /** When the next pass is wanted, if sooner than `everyMs` (a retry coming due, say). */
+  nextInMs?(result: R): number;
 };
 
 export type RunningJobs = {
+  /** Runs the named job as soon as it is free (at once if idle; right after the pass under way, if any). */
+  wake(name: string): void;
   /** Stops scheduling and waits for passes already under way, so the database can close after. */
   stop(): Promise<void>;
 };
 
 /**
- * Runs each job at once and then every `everyMs`, one pass at a time (a slow pass delays the
- * next instead of overlapping it). A failed pass is logged and the job goes on.
+ * Runs each job at once and then every `everyMs` (or sooner, as its `nextInMs` asks), one pass
+ * at a time (a slow pass delays the next instead of overlapping it). A failed pass is logged and
+ * the job goes on.
  */
 export function scheduleJobs(jobs: Job[], logger: Logger): RunningJobs {
   let stopped = false;
-  const timers = new Set<NodeJS.Timeout>();
   const running = new Set<Promise<void>>();
+  type State = { job: Job; timer?: NodeJS.Timeout; busy: boolean; again: boolean };
+  const states = new Map<string, State>();
 
-  const pass = (job: Job) => {
+  const later = (state: State, delayMs: number) => {
+    clearTimeout(state.timer);
+    state.timer = setTimeout(() => pass(state), delayMs);
+    state.timer.unref();
+  };
+
+  const pass = (state: State) => {
     if (stopped) return;
+    const { job } = state;
+    state.busy = true;
+    state.again = false;
     const started = performance.now();
+    let next = job.everyMs;
     const run = job
       .run()
       .then(
-        (result) => logger.debug({ job: job.name, result, durationMs: Math.round(performance.now() - started) }, 'job pass'),
+        (result) => {
+          logger.debug({ job: job.name, result, durationMs: Math.round(performance.now() - started) }, 'job pass');
+          if (job.nextInMs) next = Math.max(0, Math.min(job.everyMs, job.nextInMs(result)));
+        },
         (error: unknown) => logger.error({ err: error, job: job.name }, 'job pass failed'),
       )
       .finally(() => {
         running.delete(run);
-        if (stopped) return;
-        const timer = setTimeout(() => (timers.delete(timer), pass(job)), job.everyMs);
-        timer.unref();
-        timers.add(timer);
+        state.busy = false;
+        if (!stopped) later(state, state.again ? 0 : next);
       });
     running.add(run);
   };
-  for (const job of jobs) if (job.everyMs > 0) pass(job);
+  for (const job of jobs) {
+    if (job.everyMs <= 0) continue;
+    const state: State = { job, busy: false, again: false };
+    states.set(job.name, state);
+    pass(state);
+  }
 
   return {
+    wake(name) {
+      const state = states.get(name);
+      if (!state || stopped) return;
+      // Never inside the caller's stack (a transaction still being written, say).
+      if (state.busy) state.again = true;
+      else later(state, 0);
+    },
     async stop() {
       stopped = true;
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
+      for (const state of states.values()) clearTimeout(state.timer);
       await Promise.all(running);
     },
   };

@@ -67,5 +67,38 @@ export async function queueEmail(tx: Tx, input: EmailInput): Promise<{ id: numbe
     },
     select: { id: true },
   });
+  // Not yet committed: the mail job of this instance watches for the row to appear (delivery.ts).
+  emailQueued(row.id);
   return { id: row.id, messageId };
+}
+
+/** Tells this process's mail job that row `id` is (or is about to be, at commit) due. */
+export function emailQueued(id: number): void {
+  for (const listener of queuedListeners) listener(id);
+}
+
+const queuedListeners = new Set<(id: number) => void>();
+
+/** Calls `listener` with the id of each email queued in this process; returns an unsubscribe function. */
+export function onEmailQueued(listener: (id: number) => void): () => void {
+  queuedListeners.add(listener);
+  return () => queuedListeners.delete(listener);
+}
+
+/** A Message-ID as headers carry it, `<left@right>` (brackets added if missing); null when the text cannot be one. */
+export function normalizeMessageId(text: string): string | null {
+  const core = text.trim().replace(/^<(.*)>$/, '$1');
+  return core.length <= 998 && /^[^\s<>@]+@[^\s<>@]+$/.test(core) ? `<${core}>` : null;
+}
+
+/** The emails already sent (or queued) about a case, oldest first: the conversation's outbound half. */
+export async function caseEmails(tx: Tx, caseId: number): Promise<{ messageId: string; createdAt: Date }[]> {
+  return tx.outboundMessage.findMany({ where: { caseId }, select: { messageId: true, createdAt: true }, orderBy: { id: 'asc' } });
+}
+
+/** Which case each of these Message-IDs of ours belongs to (ids of other emails, or of none, are left out). */
+export async function casesOfEmails(tx: Tx, messageIds: string[]): Promise<Map<string, number>> {
+  if (messageIds.length === 0) return new Map();
+  const rows = await tx.outboundMessage.findMany({ where: { messageId: { in: messageIds }, caseId: { not: null } }, select: { messageId: true, caseId: true } });
+  return new Map(rows.map((row) => [row.messageId, row.caseId!]));
 }

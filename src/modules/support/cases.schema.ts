@@ -102,6 +102,11 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
         'The public reference, e.g. "K7QM-2XD9-4RTA": random, unique, what requesters quote (timeline, emails, `POST /ingest/cases` with `caseReference`). Unlike `number`, it tells nothing of how many cases there are.',
     }),
     subject: t.exposeString('subject', { description: 'Up to 200 characters.' }),
+    repliesByEmail: t.boolean({
+      description:
+        'Whether the requester is answered by email: the case came in by email (`POST /ingest/cases` on an EMAIL channel), so public replies and the statuses PENDING, RESOLVED and CLOSED are emailed to them, threaded; internal notes never are.',
+      resolve: (kase) => kase.requesterEmail !== null,
+    }),
     status: t.expose('status', { type: CaseStatusEnum, description: 'Where the case stands.' }),
     priority: t.field({
       type: CasePriorityEnum,

@@ -14,6 +14,7 @@ import { requireViewer } from '../identity/guards.js';
 import { membershipCounts } from './access.js';
 import { PRIORITIES } from './priorities.js';
 import { autoAssign } from './assignment.js';
+import { emailCaseReply, emailCaseStatus } from './case-emails.js';
 import { findRoute } from './routing.js';
 import { SLA_METRICS } from './sla.js';
 import {
@@ -224,6 +225,8 @@ async function changeStatus(tx: Tx, log: CaseLog, kase: SupportCase, status: Cas
     actorId,
     summary: `Status changed from ${STATUS_WORDS[kase.status]} to ${STATUS_WORDS[status]}`,
   });
+  // A requester who wrote by email hears of it by email (case-emails.ts says which statuses).
+  await emailCaseStatus(tx, updated, status);
   return updated;
 }
 
@@ -314,6 +317,8 @@ export type NewCase = {
   threadSpaceId?: number;
   reason?: string;
   reasonInternal?: boolean;
+  /** It came in by email: public replies and status changes go back to this address. */
+  requesterEmail?: string;
 };
 
 /**
@@ -344,6 +349,7 @@ export async function createCase(tx: Tx, log: CaseLog, input: NewCase): Promise<
       routingRuleId: rule?.id ?? null,
       threadId: input.threadId ?? null,
       spaceId: input.threadSpaceId ?? channel.spaceId,
+      requesterEmail: input.requesterEmail ?? null,
     },
   });
   const context = await slaContext(tx, kase);
@@ -420,6 +426,8 @@ export async function replyToCase(
       // A public answer from the team: the first one stops the first-response clock.
       if (!kase.firstResponseAt) kase = await tx.supportCase.update({ where: { id: kase.id }, data: { firstResponseAt: now } });
       await log.add(kase, { kind: 'REPLY', actorId: actor.id, summary: `${name} replied`, messageId: message.id });
+      // Committed with the reply, or not at all.
+      await emailCaseReply(tx, kase, data.body, name);
       if (kase.status === 'NEW') kase = await changeStatus(tx, log, kase, 'OPEN', actor.id, now);
       // Answered: the response clocks stop, and the next update to the requester is owed from now.
       const context = await slaContext(tx, kase);

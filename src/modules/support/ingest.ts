@@ -11,6 +11,8 @@ import { parseInput } from '../../validation.js';
 import { parseJsonBody, SIGNATURE_HEADER, signatureMatches, type WebhookReply } from '../../webhooks.js';
 import { ensureUserForEmail } from '../identity/identity.service.js';
 import { requireSupportManager } from './access.js';
+import { normalizeMessageId } from '../mail/outbox.js';
+import { threadedCaseId } from './case-emails.js';
 import { addRequesterMessage, assertNotClosed, CaseLog, createCase, normalizeCaseReference } from './cases.js';
 import { PRIORITIES } from './priorities.js';
 
@@ -22,6 +24,11 @@ import { PRIORITIES } from './priorities.js';
 //     "from": { "email": "...", "name": "..." }, "subject": "...", "body": "...",
 //     "priority": "NORMAL", "caseReference": "K7QM-2XD9-4RTA" }   // append to that case instead
 //   (or "caseNumber": 42, the staff-side number; not both)
+//   Email providers also send "inReplyTo" and "references" (the headers, as text or a list of
+//   Message-IDs): without caseReference/caseNumber, a message answering one of our case emails
+//   (or an earlier message of the case on this channel), or whose subject carries "[<reference>]",
+//   goes into that case, if its sender is the requester and it is not closed; else it opens a new
+//   case. A case opened on an EMAIL channel is answered by email (case-emails.ts).
 //
 // 201 with { caseId, caseNumber, caseReference, caseMessageId, duplicate: false } for a new
 // message (quote caseReference to the requester: unlike the number, it tells nothing of the case
@@ -38,6 +45,20 @@ export async function rotateIngestSecret(viewer: Viewer | null, channelId: numbe
   const { count } = await prisma().supportChannel.updateMany({ where: { id: channelId }, data: { ingestSecret: secret } });
   if (count === 0) throw new NotFoundError('SupportChannel', String(channelId));
   return secret;
+}
+
+/** Message-IDs as a header carries them ("<a@b> <c@d>") or as a list; what cannot be one is ignored. */
+const messageIds = z
+  .union([z.string().max(20_000, 'must be at most 20000 characters'), z.array(z.string().max(1000, 'must be at most 1000 characters')).max(100, 'must have at most 100 items')])
+  .transform((value) => {
+    const parts = typeof value === 'string' ? (value.match(/<[^<>]*>/g) ?? value.split(/[\s,]+/)) : value;
+    return parts.flatMap((part) => normalizeMessageId(part) ?? []).slice(-100);
+  });
+
+/** The last bracketed case reference in a subject ("Re: Re: Help [K7QM-2XD9-4RTA]"), which may carry an older case's too. */
+function subjectReference(subject: string | undefined): string | null {
+  const tags = [...(subject ?? '').matchAll(/\[([0-9A-Za-z-]{12,14})\]/g)].flatMap((match) => normalizeCaseReference(match[1]) ?? []);
+  return tags.at(-1) ?? null;
 }
 
 // Case numbers are PostgreSQL integers: beyond them, SQL would fail.
@@ -58,6 +79,8 @@ const ingestBody = z.object({
     .string()
     .transform((text, ctx) => normalizeCaseReference(text) ?? (ctx.addIssue({ code: 'custom', message: 'must be a case reference such as "K7QM-2XD9-4RTA"' }), z.NEVER))
     .optional(),
+  inReplyTo: messageIds.optional(),
+  references: messageIds.optional(),
 }).refine((body) => body.caseNumber === undefined || body.caseReference === undefined, {
   path: ['caseReference'],
   message: 'give caseNumber or caseReference, not both',
@@ -103,8 +126,8 @@ async function ingest(raw: Buffer, headers: http.IncomingHttpHeaders): Promise<I
   try {
     return await writeWithActivity(async (tx, activity) => {
       const log = new CaseLog(tx);
-      let kase: SupportCase;
-      let messageId: number;
+      let kase: SupportCase | null = null;
+      let messageId = 0;
       const existing = data.caseNumber !== undefined ? { number: data.caseNumber } : data.caseReference !== undefined ? { reference: data.caseReference } : null;
       if (existing) {
         const [locked] = await tx.$queryRaw<{ id: number }[]>`
@@ -113,9 +136,23 @@ async function ingest(raw: Buffer, headers: http.IncomingHttpHeaders): Promise<I
         // Only the requester's own messages go into a case: a stranger naming it finds nothing.
         if (!found || found.requesterId !== sender.id) throw new NotFoundError('SupportCase', existing.reference ?? `#${existing.number}`);
         assertNotClosed(found);
-        const added = await addRequesterMessage(tx, log, found, data.body, new Date());
         kase = found;
+      } else {
+        // An answer to the conversation of a case goes into it; one to a closed case, or from
+        // someone else than its requester, opens a new case instead.
+        const threaded = await threadedCaseId(tx, channel.id, { ...data, subjectReference: subjectReference(data.subject) });
+        if (threaded !== null) {
+          await tx.$queryRaw`SELECT 1 FROM "SupportCase" WHERE "id" = ${threaded} FOR UPDATE`;
+          const found = await tx.supportCase.findUniqueOrThrow({ where: { id: threaded } });
+          if (found.requesterId === sender.id && found.status !== 'CLOSED') kase = found;
+        }
+      }
+      const byEmail = channel.kind === 'EMAIL' ? data.from.email : undefined;
+      if (kase) {
+        const added = await addRequesterMessage(tx, log, kase, data.body, new Date());
         messageId = added.message.id;
+        // Written to by email: answered by email from now on.
+        if (byEmail && !kase.requesterEmail) kase = await tx.supportCase.update({ where: { id: kase.id }, data: { requesterEmail: byEmail } });
       } else {
         if (!data.subject) throw ValidationError.field('body.subject', 'is required to open a case');
         kase = await createCase(tx, log, {
@@ -125,6 +162,7 @@ async function ingest(raw: Buffer, headers: http.IncomingHttpHeaders): Promise<I
           subject: data.subject,
           body: data.body,
           priority: data.priority ?? 'NORMAL',
+          requesterEmail: byEmail,
         });
         messageId = (await tx.caseMessage.findFirstOrThrow({ where: { caseId: kase.id }, select: { id: true } })).id;
       }
