@@ -52,6 +52,8 @@ const envSchema = z.object({
   MODERATION_CLAIM_TTL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   SLA_JOB_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   SUPPORT_REASSIGN_AFTER_MINUTES: z.coerce.number().int().min(1).max(525_600).default(60),
+  NOTIFICATION_POLL_MS: z.coerce.number().int().min(0).max(3_600_000).default(2000),
+  NOTIFICATION_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(1000),
 });
 
 /** `scheme://host[:port]` exactly as a browser sends it in an Origin header: no path, no trailing slash. */
@@ -113,6 +115,12 @@ export type Config = {
   slaJobIntervalMs: number;
   /** A case whose assignee has not answered this long goes to the next on-duty agent (auto-assigning departments). */
   supportReassignAfterMinutes: number;
+  /**
+   * Notification fan-out: how often each instance reads the activity log for events it was not
+   * woken for (another instance's, without Redis; 0: only when woken), and how many recipients
+   * one transaction writes.
+   */
+  notifications: { pollMs: number; batchSize: number };
 };
 
 export class ConfigError extends Error {}
@@ -174,5 +182,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     moderationClaimTtlMinutes: e.MODERATION_CLAIM_TTL_MINUTES,
     slaJobIntervalMs: e.SLA_JOB_INTERVAL_MS,
     supportReassignAfterMinutes: e.SUPPORT_REASSIGN_AFTER_MINUTES,
+    notifications: { pollMs: e.NOTIFICATION_POLL_MS, batchSize: e.NOTIFICATION_BATCH_SIZE },
   };
 }

@@ -16,6 +16,8 @@ import './modules/support/routing.schema.js';
 import './modules/support/attention.schema.js';
 import './modules/support/metrics.schema.js';
 import './modules/activity/activity.schema.js';
+import './modules/members/follow.schema.js';
+import './modules/members/notification.schema.js';
 
 
 /** The whole API, boilerplate described, types sorted by name so the printed schema is stable. */
