@@ -220,7 +220,7 @@ type Step = 'locked' | 'idle' | 'progressed';
  * notifications of the next events until `batchSize` recipients are done, move the cursor.
  * Announces what it wrote once committed.
  */
-async function step(batchSize: number): Promise<{ step: Step; notified: number }> {
+async function step(batchSize: number, logger: Logger): Promise<{ step: Step; notified: number }> {
   const notices: NotificationNotice['items'] = [];
   const outcome = await prisma().$transaction(
     async (tx): Promise<Step> => {
@@ -248,11 +248,24 @@ async function step(batchSize: number): Promise<{ step: Step; notified: number }
       let budget = batchSize;
       for (const event of events) {
         let more: number | undefined;
-        for (const produce of PRODUCERS[event.kind] ?? []) {
-          const produced = await produce(tx, event, { afterUserId, limit: budget });
-          notices.push(...produced.notified);
-          budget -= produced.notified.length;
-          if (produced.more !== undefined) more = produced.more;
+        const producers = PRODUCERS[event.kind] ?? [];
+        // An event whose notifications cannot be written (a bug, a constraint) is logged and
+        // passed over, rather than holding up every notification after it.
+        if (producers.length) await tx.$executeRaw`SAVEPOINT notification_event`;
+        try {
+          const written: NotificationNotice['items'] = [];
+          for (const produce of producers) {
+            const produced = await produce(tx, event, { afterUserId, limit: budget });
+            written.push(...produced.notified);
+            if (produced.more !== undefined) more = produced.more;
+          }
+          if (producers.length) await tx.$executeRaw`RELEASE SAVEPOINT notification_event`;
+          notices.push(...written);
+          budget -= written.length;
+        } catch (error) {
+          await tx.$executeRaw`ROLLBACK TO SAVEPOINT notification_event`;
+          logger.error({ err: error, activityId: event.id.toString(), kind: event.kind }, 'notifications of an event could not be written; passed over');
+          more = undefined;
         }
         if (more !== undefined) {
           // Recipients remain: the next pass goes on from the last one done.
@@ -288,7 +301,7 @@ export function notificationFanOut(options: { batchSize: number }, logger: Logge
   const drain = async () => {
     let total = 0;
     for (;;) {
-      const { step: outcome, notified } = await step(options.batchSize);
+      const { step: outcome, notified } = await step(options.batchSize, logger);
       total += notified;
       if (outcome !== 'progressed' || stopped) return { notified: total };
     }
