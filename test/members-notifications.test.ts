@@ -102,7 +102,8 @@ async function until(actor: Actor, ok: (box: Inbox) => boolean, timeoutMs = 10_0
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const box = await inbox(actor);
-    if (ok(box)) return box;
+    // The count and the list are two reads: once the fan-out is done they agree.
+    if (ok(box)) return settled().then(() => inbox(actor));
     if (Date.now() > deadline) throw new Error(`inbox never matched: ${JSON.stringify(box)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
