@@ -1,6 +1,5 @@
-import { builder } from '../../builder.js';
+import { builder, WRITE_ERRORS } from '../../builder.js';
 import { loader } from '../../context.js';
-import { NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import { FollowLevel } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
 import { SpaceType, ThreadType } from '../community/community.schema.js';
@@ -86,8 +85,6 @@ const SetSpaceSubscriptionInput = builder.inputType('SetSpaceSubscriptionInput',
   }),
 });
 
-const FOLLOW_ERRORS = [ValidationError, NotFoundError, UnauthenticatedError];
-
 builder.mutationFields((t) => ({
   setThreadSubscription: t.field({
     type: builder.simpleObject('SetThreadSubscriptionPayload', {
@@ -95,7 +92,7 @@ builder.mutationFields((t) => ({
       fields: (f) => ({ thread: f.field({ type: ThreadType, description: 'The thread.' }) }),
     }),
     description: 'Signed in. Sets your level for a thread you can see (NotFoundError for one you cannot).',
-    errors: { types: FOLLOW_ERRORS },
+    errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: SetThreadSubscriptionInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
       thread: await follow.setThreadLevel(ctx.viewer, decodeId(input.threadId, ['Thread'], 'input.threadId').id, input.level),
@@ -107,7 +104,7 @@ builder.mutationFields((t) => ({
       fields: (f) => ({ space: f.field({ type: SpaceType, description: 'The space.' }) }),
     }),
     description: 'Signed in. Sets your level for a space you can see (NotFoundError for one you cannot).',
-    errors: { types: FOLLOW_ERRORS },
+    errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: SetSpaceSubscriptionInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
       space: await follow.setSpaceLevel(ctx.viewer, decodeId(input.spaceId, ['Space'], 'input.spaceId').id, input.level),

@@ -1,8 +1,8 @@
 import { brandWithType } from '@pothos/core';
-import { builder } from '../../builder.js';
+import { builder, WRITE_ERRORS } from '../../builder.js';
 import { loader, type Context } from '../../context.js';
 import { prisma } from '../../db/client.js';
-import { NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { ValidationError } from '../../errors.js';
 import type { Notification, User } from '../../generated/prisma/client.js';
 import { NotificationKind } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
@@ -162,6 +162,7 @@ builder.objectFields(UserType, (t) => ({
         if (args.first == null) throw ValidationError.field('first', 'is required: notifications page forwards, newest first');
         const { rows, hasNextPage } = await notifications.listNotifications(ctx.viewer!, args.filter ?? {}, { first: args.first, after: args.after });
         return {
+          totalCount: () => notifications.countNotifications(ctx.viewer!, args.filter ?? {}),
           edges: rows.map((row) => ({ cursor: notifications.encodeNotificationCursor(row), node: row })),
           pageInfo: {
             hasNextPage,
@@ -172,7 +173,16 @@ builder.objectFields(UserType, (t) => ({
         };
       },
     },
-    { name: 'NotificationConnection' },
+    {
+      name: 'NotificationConnection',
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'How many notifications the filter matches, all pages together.',
+          // Counted only when asked for.
+          resolve: (connection) => (connection as unknown as { totalCount: () => Promise<number> }).totalCount(),
+        }),
+      }),
+    },
     { name: 'NotificationEdge' },
   ),
   unreadNotificationCount: t.int({
@@ -203,7 +213,7 @@ builder.mutationField('markNotificationsRead', (t) =>
   t.field({
     type: MarkNotificationsReadPayload,
     description: 'Signed in. Marks your notifications read; an id that is not one of yours is a NotFoundError and marks nothing.',
-    errors: { types: [ValidationError, NotFoundError, UnauthenticatedError] },
+    errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: MarkNotificationsReadInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       if ((input.ids == null) === (input.before == null)) throw ValidationError.field('input', 'give exactly one of ids and before');

@@ -67,6 +67,11 @@ export async function listNotifications(
   return { rows: rows.slice(0, page.first), hasNextPage: rows.length > page.first };
 }
 
+/** The viewer's notifications the filter matches (the connection's totalCount). */
+export function countNotifications(viewer: Viewer, filter: NotificationFilter): Promise<number> {
+  return prisma().notification.count({ where: listWhere(viewer, filter) });
+}
+
 /** Unread notifications the viewer may read: one count over the (userId, readAt) index. */
 export function unreadCount(viewer: Viewer): Promise<number> {
   return prisma().notification.count({ where: { ...notificationVisibleWhere(viewer), readAt: null } });
