@@ -9,7 +9,7 @@ import { createContext, type Context } from './context.js';
 import { closeDatabase, openDatabase, prisma } from './db/client.js';
 import { AppError } from './errors.js';
 import { activityLogReader } from './events/activity.js';
-import { closeEventBus, configureSubscriberBuffer, endActivitySubscriptions, eventBusHealth, openEventBus } from './events/bus.js';
+import { closeEventBus, configureSubscriberBuffer, endActivitySubscriptions, eventBusHealth, onActivity, openEventBus } from './events/bus.js';
 import { pruneActivity } from './jobs/activity-retention.js';
 import { scheduleJobs, type RunningJobs } from './jobs/schedule.js';
 import { useCancellation } from './cancellation.js';
@@ -24,6 +24,7 @@ import { MailDelivery, type MailHealth } from './modules/mail/delivery.js';
 import { configureMail } from './modules/mail/outbox.js';
 import { configureModeration } from './modules/moderation/queue.js';
 import { configureHandles } from './modules/members/handles.js';
+import { notificationFanOut, PRODUCERS, type NotificationFanOut } from './modules/members/notification.fanout.js';
 import { receiveCaseWebhook } from './modules/support/ingest.js';
 import { runSlaJob } from './jobs/sla-job.js';
 import { MAIL_JOB, mailJob } from './jobs/mail-job.js';
@@ -184,6 +185,8 @@ export function buildApp(config: Config, logger: Logger): App {
   let started = false;
   let jobs: RunningJobs | undefined;
   let mailDelivery: MailDelivery | undefined;
+  let fanOut: NotificationFanOut | undefined;
+  let stopWaking: (() => void) | undefined;
   return {
     yoga,
     httpServer,
@@ -201,8 +204,15 @@ export function buildApp(config: Config, logger: Logger): App {
       started = true;
       const delivery = config.mail.jobIntervalMs > 0 ? new MailDelivery(config.mail, logger) : undefined;
       mailDelivery = delivery;
+      const notifier = (fanOut = notificationFanOut({ batchSize: config.notifications.batchSize }, logger));
+      // Woken by the events that make notifications, as this process delivers them (its own at
+      // once, other instances' through Redis); the poll below catches what no wake-up announced.
+      stopWaking = onActivity((event) => {
+        if (PRODUCERS[event.kind]) notifier.wake();
+      });
       jobs = scheduleJobs(
         [
+          { name: 'notifications', everyMs: config.notifications.pollMs, run: () => notifier.run() },
           { name: 'activity-retention', everyMs: 3600_000, run: () => pruneActivity(config.activityRetentionDays) },
           { name: 'listening-feeds', everyMs: config.listening.jobIntervalMs, run: () => pollDueSources() },
           { name: 'listening-alerts', everyMs: config.listening.jobIntervalMs, run: () => evaluateAlerts() },
@@ -257,8 +267,10 @@ export function buildApp(config: Config, logger: Logger): App {
         clearTimeout(timer);
         clearInterval(idleSweep);
       }
+      stopWaking?.();
       await jobs?.stop();
       mailDelivery?.stop();
+      await fanOut?.stop();
       await closeEventBus();
       await closeThrottle();
       await closeDatabase();

@@ -73,6 +73,8 @@ const envSchema = z.object({
   MAIL_JOB_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   MAIL_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
+  NOTIFICATION_POLL_MS: z.coerce.number().int().min(0).max(3_600_000).default(2000),
+  NOTIFICATION_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(1000),
 });
 
 /** `scheme://host[:port]` exactly as a browser sends it in an Origin header: no path, no trailing slash. */
@@ -150,6 +152,12 @@ export type Config = {
     /** The first retry's delay; each next one doubles (capped at an hour), with jitter. */
     retryBaseMs: number;
   };
+  /**
+   * Notification fan-out: how often each instance reads the activity log for events it was not
+   * woken for (another instance's, without Redis; 0: only when woken), and how many recipients
+   * one transaction writes.
+   */
+  notifications: { pollMs: number; batchSize: number };
 };
 
 export class ConfigError extends Error {}
@@ -220,5 +228,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     supportReassignAfterMinutes: e.SUPPORT_REASSIGN_AFTER_MINUTES,
     handles: { changeCooldownDays: e.HANDLE_CHANGE_COOLDOWN_DAYS, redirectDays: e.HANDLE_REDIRECT_DAYS },
+    notifications: { pollMs: e.NOTIFICATION_POLL_MS, batchSize: e.NOTIFICATION_BATCH_SIZE },
   };
 }

@@ -21,6 +21,8 @@ import './modules/activity/activity.schema.js';
 import './modules/community/deletion.schema.js';
 import './modules/members/profiles.schema.js';
 import './modules/mail/mail.schema.js';
+import './modules/members/follow.schema.js';
+import './modules/members/notification.schema.js';
 
 
 /** The whole API, boilerplate described, types sorted by name so the printed schema is stable. */

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -20,7 +21,16 @@ type OpenDatabase = {
 
 // The process-wide client. Opened once by buildApp (or a script) before anything queries.
 let current: OpenDatabase | undefined;
-const queryListeners = new Set<(sql: string) => void>();
+type QueryListener = { hear(sql: string): void; background: boolean };
+const queryListeners = new Set<QueryListener>();
+// Set while background work (a job) queries: the statements of a request are then told apart
+// from those of a job that happens to run at the same moment.
+const backgroundWork = new AsyncLocalStorage<true>();
+
+/** Runs `work` as background work: its statements reach only onQuery listeners that ask for them. */
+export function inBackground<T>(work: () => Promise<T>): Promise<T> {
+  return backgroundWork.run(true, work);
+}
 
 export function prisma(): PrismaClient {
   if (!current) throw new Error('The database is not open: call openDatabase() first');
@@ -31,10 +41,14 @@ export function databaseKind(): 'pglite' | 'postgres' {
   return current?.kind ?? 'pglite';
 }
 
-/** Calls `listener` with each SQL statement Prisma sends; returns an unsubscribe function. */
-export function onQuery(listener: (sql: string) => void): () => void {
-  queryListeners.add(listener);
-  return () => queryListeners.delete(listener);
+/**
+ * Calls `listener` with each SQL statement Prisma sends (with `background`, those of jobs run
+ * through inBackground too); returns an unsubscribe function.
+ */
+export function onQuery(listener: (sql: string) => void, options: { background?: boolean } = {}): () => void {
+  const entry = { hear: listener, background: options.background ?? false };
+  queryListeners.add(entry);
+  return () => queryListeners.delete(entry);
 }
 
 export async function openDatabase(
@@ -47,7 +61,8 @@ export async function openDatabase(
     : await openPGlite(config.dataDir, log);
   // The client is typed without its log options, so $on('query') needs this narrow cast.
   (opened.client as unknown as QueryEvents).$on('query', (event) => {
-    for (const listener of queryListeners) listener(event.query);
+    const background = backgroundWork.getStore() === true;
+    for (const listener of queryListeners) if (listener.background || !background) listener.hear(event.query);
   });
   try {
     await opened.client.$connect();

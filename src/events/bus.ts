@@ -63,6 +63,8 @@ type Subscriber = { receive(message: ActivityMessage): void; end(): void };
 
 type Bus = {
   publish(message: ActivityMessage): void;
+  /** Notifications written (see publishNotificationNotice): to this process's listeners, or all instances' through Redis. */
+  publishNotice(notice: NotificationNotice): void;
   subscribers: Set<Subscriber>;
   /** Shutting down: new subscriptions end at once. */
   draining: boolean;
@@ -107,13 +109,27 @@ export async function openEventBus(
   // Topic names carry the channel prefix, so several deployments (or test runs) can share a Redis.
   const activityTopic = `${channelPrefix}activity`;
   const subscribers = new Set<Subscriber>();
-  const fanOut = dispatcher(subscribers);
+  const dispatch = dispatcher(subscribers);
+  // Every event this process delivers, its own or (through Redis) another instance's, wakes the
+  // listeners that work from the log (the notification fan-out), before the subscribers get it.
+  const fanOut = (message: ActivityMessage) => {
+    for (const listener of activityListeners) listener(message);
+    dispatch(message);
+  };
+  const noticeTopic = `${channelPrefix}notifications`;
   const endAll = () => {
     for (const subscriber of subscribers) subscriber.end();
     subscribers.clear();
   };
   if (!redisUrl) {
-    current = { publish: fanOut, subscribers, draining: false, health: async () => undefined, close: async () => endAll() };
+    current = {
+      publish: fanOut,
+      publishNotice: deliverNotice,
+      subscribers,
+      draining: false,
+      health: async () => undefined,
+      close: async () => endAll(),
+    };
     return;
   }
   const ordered = inOrder(fanOut, onError, log);
@@ -127,6 +143,13 @@ export async function openEventBus(
   publishClient.on('error', (error) => onError(error, 'Redis publish connection error'));
   subscribeClient.on('error', (error) => onError(error, 'Redis subscribe connection error'));
   subscribeClient.on('message', (channel: string, raw: string) => {
+    if (channel === noticeTopic) {
+      try {
+        return deliverNotice(JSON.parse(raw) as NotificationNotice);
+      } catch (error) {
+        return onError(error, `Unreadable message on ${noticeTopic}`);
+      }
+    }
     if (channel !== activityTopic) return;
     let message: ActivityMessage;
     try {
@@ -146,7 +169,7 @@ export async function openEventBus(
   const firstHeld = new Promise<void>((resolve) => (heldOnce = resolve));
   const subscribeNow = () => {
     if (closed || subscribeClient.status !== 'ready') return;
-    subscribeClient.subscribe(activityTopic).then(
+    subscribeClient.subscribe(activityTopic, noticeTopic).then(
       () => {
         subscribed = true;
         heldOnce();
@@ -181,6 +204,11 @@ export async function openEventBus(
 
   current = {
     publish,
+    // Best effort, like any live push: a notice lost while Redis is away leaves the notification
+    // in the inbox (and in unreadNotificationCount), only its live announcement is missed.
+    publishNotice(notice) {
+      publishClient.publish(noticeTopic, JSON.stringify(notice)).catch((error: unknown) => onError(error, 'Could not publish a notification notice'));
+    },
     subscribers,
     draining: false,
     async health() {
@@ -546,4 +574,42 @@ export async function closeEventBus(): Promise<void> {
   const bus = current;
   current = undefined;
   await bus?.close();
+}
+
+// ---- In-process listeners of the log, and notification notices ---------------------------------
+
+const activityListeners = new Set<(message: ActivityMessage) => void>();
+
+/** Calls `listener` with every event this process delivers (see openEventBus); returns the way to stop. */
+export function onActivity(listener: (message: ActivityMessage) => void): () => void {
+  activityListeners.add(listener);
+  return () => activityListeners.delete(listener);
+}
+
+/** Which users just got (or had updated) which notification: ids only, each reader loads its own. */
+export type NotificationNotice = { items: { userId: number; notificationId: number }[] };
+
+const noticeListeners = new Map<number, Set<(notificationId: number) => void>>();
+
+function deliverNotice(notice: NotificationNotice): void {
+  for (const { userId, notificationId } of notice.items) {
+    const listeners = noticeListeners.get(userId);
+    if (listeners) for (const listener of listeners) listener(notificationId);
+  }
+}
+
+/** Announces notifications to their owners' live subscriptions, on every instance. */
+export function publishNotificationNotice(notice: NotificationNotice): void {
+  if (notice.items.length > 0) bus().publishNotice(notice);
+}
+
+/** Hears the ids of `userId`'s new or updated notifications; returns the way to stop. */
+export function onNotificationNotice(userId: number, listener: (notificationId: number) => void): () => void {
+  let listeners = noticeListeners.get(userId);
+  if (!listeners) noticeListeners.set(userId, (listeners = new Set()));
+  listeners.add(listener);
+  return () => {
+    listeners.delete(listener);
+    if (listeners.size === 0 && noticeListeners.get(userId) === listeners) noticeListeners.delete(userId);
+  };
 }
