@@ -21,6 +21,7 @@ import { closeThrottle, openThrottle } from './modules/identity/throttle.js';
 import { configureListening, evaluateAlerts, pollDueSources } from './modules/listening/listening.service.js';
 import { receiveMentionWebhook } from './modules/listening/webhook.js';
 import { configureMail } from './modules/mail/outbox.js';
+import { configureAccountEmails } from './modules/identity/account-emails.js';
 import { configureModeration } from './modules/moderation/queue.js';
 import { receiveCaseWebhook } from './modules/support/ingest.js';
 import { runSlaJob } from './jobs/sla-job.js';
@@ -60,6 +61,7 @@ export function buildApp(config: Config, logger: Logger): App {
   });
   configureModeration({ claimTtlMinutes: config.moderationClaimTtlMinutes });
   configureMail(config.mail);
+  configureAccountEmails(config.account);
   const { transport } = config;
   const addressOf = (req: http.IncomingMessage) => clientAddress(req, transport.trustProxy);
 
