@@ -1,6 +1,6 @@
 import { builder, ErrorInterface, WRITE_ERRORS } from '../../builder.js';
 import { prisma } from '../../db/client.js';
-import { InvalidCredentialsError, RateLimitedError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { InvalidCredentialsError, RateLimitedError } from '../../errors.js';
 import { Role } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
 import { visibleNode } from '../../nodes.js';
@@ -183,7 +183,7 @@ builder.mutationFields((t) => ({
       'The first account ever created is an ADMIN; the others are MEMBERs. ' +
       'A password that is too easy to guess is a ValidationError; too many sign-ups from one client address or for one email, a RateLimitedError. ' +
       'At most one signUp, signIn, changePassword or resetPassword per operation.',
-    errors: { types: [ValidationError, RateLimitedError] },
+    errors: { types: [...WRITE_ERRORS, RateLimitedError] },
     args: { input: t.arg({ type: SignUpInput, required: true }) },
     resolve: (_root, { input }, ctx) => identity.signUp(input, { address: ctx.clientAddress }),
   }),
@@ -212,7 +212,7 @@ builder.mutationFields((t) => ({
     description:
       'Confirms an email address with the token of its link, and signs the account in (a new token). Each link works once, ' +
       'for EMAIL_VERIFICATION_TTL_HOURS; a token that does not work is an InvalidTokenError.',
-    errors: { types: [ValidationError, InvalidTokenError] },
+    errors: { types: [...WRITE_ERRORS, InvalidTokenError] },
     args: { input: t.arg({ type: VerifyEmailInput, required: true }) },
     resolve: (_root, { input }) => account.verifyEmail(input),
   }),
@@ -221,7 +221,7 @@ builder.mutationFields((t) => ({
     description:
       'Emails a new verification link if the address has an account not confirmed yet; the same answer for any address. ' +
       'Throttled per email and per client address (RateLimitedError).',
-    errors: { types: [ValidationError, RateLimitedError] },
+    errors: { types: [...WRITE_ERRORS, RateLimitedError] },
     args: { input: t.arg({ type: ResendVerificationEmailInput, required: true }) },
     resolve: (_root, { input }, ctx) => account.resendVerificationEmail(input, { address: ctx.clientAddress }),
   }),
@@ -230,7 +230,7 @@ builder.mutationFields((t) => ({
     description:
       'Emails a password reset link (valid PASSWORD_RESET_TTL_MINUTES, once) if the address has an account; the same answer for any address. ' +
       'Throttled per email and per client address (RateLimitedError).',
-    errors: { types: [ValidationError, RateLimitedError] },
+    errors: { types: [...WRITE_ERRORS, RateLimitedError] },
     args: { input: t.arg({ type: RequestPasswordResetInput, required: true }) },
     resolve: (_root, { input }, ctx) => account.requestPasswordReset(input, { address: ctx.clientAddress }),
   }),
@@ -239,7 +239,7 @@ builder.mutationFields((t) => ({
     description:
       'Sets a new password with the token of a reset link, confirms the address, signs out every session of the account ' +
       '(their live subscriptions end) and signs in anew. A token that does not work is an InvalidTokenError; a weak password, a ValidationError (the link still works).',
-    errors: { types: [ValidationError, InvalidTokenError] },
+    errors: { types: [...WRITE_ERRORS, InvalidTokenError] },
     args: { input: t.arg({ type: ResetPasswordInput, required: true }) },
     resolve: (_root, { input }) => account.resetPassword(input),
   }),
@@ -248,7 +248,7 @@ builder.mutationFields((t) => ({
     description:
       'A new password for the signed-in user. A wrong current password is an InvalidCredentialsError, counted like a failed sign-in ' +
       '(RateLimitedError past the limits). Every other session of the user is signed out, with its live subscriptions; this one stays.',
-    errors: { types: [ValidationError, UnauthenticatedError, InvalidCredentialsError, RateLimitedError] },
+    errors: { types: [...WRITE_ERRORS, InvalidCredentialsError, RateLimitedError] },
     args: { input: t.arg({ type: ChangePasswordInput, required: true }) },
     resolve: (_root, { input }, ctx) => account.changePassword(ctx.viewer, input, { address: ctx.clientAddress }),
   }),
