@@ -159,9 +159,9 @@ const DRAIN_MS = 20_000;
 
 type Seeded = { spaceId: string; threadIds: string[]; writer: Actor; subscriberTokens: string[] };
 
-async function seed(url: string): Promise<Seeded> {
-  const { admin, manager, members, spaceId } = await seedSpace(url, MEMBERS);
-  const writer = await signUp(url, WRITER_NAME);
+async function seed(url: string, databaseUrl: string): Promise<Seeded> {
+  const { admin, manager, members, spaceId } = await seedSpace(url, MEMBERS, databaseUrl);
+  const writer = await signUp(url, WRITER_NAME, databaseUrl);
   // Two moderators among the subscribers: staff and members go through the same delivery rule.
   for (const moderator of members.slice(0, Math.min(2, MEMBERS - 1))) {
     await mutate(url, 'setUserRole', 'SetUserRolePayload', SET_ROLE, { userId: moderator.id, role: 'MODERATOR' }, admin.token);
@@ -609,7 +609,7 @@ async function main(): Promise<void> {
 
   // Seeded through the app, which also migrates the database; then stopped.
   const seeder = await startServers('graphql', db.url, { spaceId: '', threadIds: [], writer: { id: '', token: '' }, subscriberTokens: [] });
-  const seeded = await seed(seeder.children[0].url);
+  const seeded = await seed(seeder.children[0].url, db.url);
   await stopServers(seeder);
   console.error(`seeded: ${MEMBERS + 3} users, 1 MEMBERS space, ${THREADS} threads`);
 

@@ -288,7 +288,8 @@ export async function mutate(url: string, field: string, expected: string, doc: 
   return payload;
 }
 
-export const SIGN_UP = `mutation ($input: SignUpInput!) { signUp(input: $input) { __typename ... on AuthPayload { token user { id } } ... on Error { message } } }`;
+export const SIGN_UP = `mutation ($input: SignUpInput!) { signUp(input: $input) { __typename ... on Error { message } } }`;
+export const VERIFY_EMAIL = `mutation ($input: VerifyEmailInput!) { verifyEmail(input: $input) { __typename ... on AuthPayload { token user { id } } ... on Error { message } } }`;
 export const SET_ROLE = `mutation ($input: SetUserRoleInput!) { setUserRole(input: $input) { __typename ... on Error { message } } }`;
 export const CREATE_SPACE = `mutation ($input: CreateSpaceInput!) { createSpace(input: $input) { __typename ... on SpacePayload { space { id } } ... on Error { message } } }`;
 export const CREATE_THREAD = `mutation ($input: CreateThreadInput!) { createThread(input: $input) { __typename ... on ThreadPayload { thread { id } } ... on Error { message } } }`;
@@ -296,13 +297,28 @@ export const REPLY = `mutation ($input: ReplyToThreadInput!) { replyToThread(inp
 
 export type Actor = { token: string; id: string };
 
-/** Signs up `name` (the first account of a database becomes its ADMIN). */
-export async function signUp(url: string, name: string): Promise<Actor> {
-  const payload = await mutate(url, 'signUp', 'AuthPayload', SIGN_UP, {
-    email: `${name.toLowerCase().replace(/\W+/g, '-')}@bench.example`,
-    password: 'a long enough password',
-    displayName: name,
-  });
+/**
+ * Signs up `name` (the first account of a database becomes its ADMIN) and follows the link of
+ * its verification email, read from the outbox of the server's database (`databaseUrl`).
+ */
+export async function signUp(url: string, name: string, databaseUrl: string): Promise<Actor> {
+  const email = `${name.toLowerCase().replace(/\W+/g, '-')}@bench.example`;
+  await mutate(url, 'signUp', 'AccountEmailPayload', SIGN_UP, { email, password: 'a long enough password', displayName: name });
+  const outbox = new pg.Client({ connectionString: databaseUrl });
+  await outbox.connect();
+  let text: string;
+  try {
+    const { rows } = await outbox.query<{ text: string }>(
+      `SELECT text FROM "OutboundMessage" WHERE "toAddress" = $1 AND kind = 'EMAIL_VERIFICATION' ORDER BY id DESC LIMIT 1`,
+      [email],
+    );
+    text = rows[0]?.text ?? '';
+  } finally {
+    await outbox.end();
+  }
+  const token = /\/verify-email\?token=([A-Za-z0-9_-]+)/.exec(text)?.[1];
+  if (!token) throw new Error(`no verification email for ${email}`);
+  const payload = await mutate(url, 'verifyEmail', 'AuthPayload', VERIFY_EMAIL, { token });
   return { token: payload.token, id: payload.user.id };
 }
 
@@ -311,14 +327,18 @@ export async function signUp(url: string, name: string): Promise<Actor> {
  * ("Member 001", ...) and one MEMBERS space made by the manager (so both the visibility rule and
  * the token matter to every read).
  */
-export async function seedSpace(url: string, memberCount: number): Promise<{ admin: Actor; manager: Actor; members: Actor[]; spaceId: string }> {
-  const admin = await signUp(url, 'Admin'); // the first account is the ADMIN
-  const manager = await signUp(url, 'Manager');
+export async function seedSpace(
+  url: string,
+  memberCount: number,
+  databaseUrl: string,
+): Promise<{ admin: Actor; manager: Actor; members: Actor[]; spaceId: string }> {
+  const admin = await signUp(url, 'Admin', databaseUrl); // the first account is the ADMIN
+  const manager = await signUp(url, 'Manager', databaseUrl);
   await mutate(url, 'setUserRole', 'SetUserRolePayload', SET_ROLE, { userId: manager.id, role: 'COMMUNITY_MANAGER' }, admin.token);
   const members: Actor[] = new Array(memberCount);
   await inParallel(
     Array.from({ length: memberCount }, (_, i) => async () => {
-      members[i] = await signUp(url, `Member ${String(i + 1).padStart(3, '0')}`);
+      members[i] = await signUp(url, `Member ${String(i + 1).padStart(3, '0')}`, databaseUrl);
     }),
     4,
   );

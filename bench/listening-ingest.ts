@@ -468,7 +468,7 @@ async function main(): Promise<void> {
   const server = await startChild('server', 'server.ts', { BENCH_DATABASE_URL: db.url, BENCH_POOL_SIZE: String(POOL), NODE_ENV });
   const webhookUrl = server.url.replace(/\/graphql$/, '/ingest/mentions');
 
-  const admin = await signUp(server.url, 'Admin'); // the first account is the ADMIN
+  const admin = await signUp(server.url, 'Admin', db.url); // the first account is the ADMIN
   for (const brand of CORPUS_BRANDS) await mutate(server.url, 'createTrackedBrand', 'TrackedBrandPayload', CREATE_BRAND, brand, admin.token);
   const source = (name: string) => createSource(server.url, admin.token, name);
 

@@ -69,9 +69,9 @@ async function main() {
   await client.connect();
   onCleanup(() => client.end());
 
-  const admin = await signUp(url, 'Admin');
-  const author = await signUp(url, 'Author');
-  const replier = await signUp(url, 'Replier');
+  const admin = await signUp(url, 'Admin', db.url);
+  const author = await signUp(url, 'Author', db.url);
+  const replier = await signUp(url, 'Replier', db.url);
   const space = await mutate(url, 'createSpace', 'SpacePayload', CREATE_SPACE, { name: 'Busy', slug: 'busy' }, admin.token);
   const thread = async (title: string) =>
     (await mutate(url, 'createThread', 'ThreadPayload', CREATE_THREAD, { spaceId: space.space.id, title, body: 'Body' }, author.token)).thread.id as string;

@@ -118,10 +118,10 @@ function prng(seed: number): () => number {
 
 type Seeded = { spaceId: string; viewer: Actor; threads: number; replies: number; reactions: number; users: number };
 
-async function seed(url: string): Promise<Seeded> {
+async function seed(url: string, databaseUrl: string): Promise<Seeded> {
   const rand = prng(42);
   const pick = <T>(list: T[]): T => list[Math.floor(rand() * list.length)];
-  const { manager, members, spaceId } = await seedSpace(url, MEMBERS);
+  const { manager, members, spaceId } = await seedSpace(url, MEMBERS, databaseUrl);
   const viewer = members[0];
   const people = [manager, ...members];
 
@@ -362,7 +362,7 @@ async function main(): Promise<void> {
   const app = await startChild('graphql', 'server.ts', env);
   const idleRss: Record<string, number> = { graphql: procStatus(app.pid).rssMiB };
   console.error(`app at ${app.url} (pid ${app.pid}, RSS ${f1(idleRss.graphql)} MiB)`);
-  const seeded = await seed(app.url);
+  const seeded = await seed(app.url, db.url);
   console.error(
     `seeded in ${((Date.now() - started) / 1000).toFixed(1)} s: ${seeded.users} users, 1 space, ${seeded.threads} threads, ${seeded.replies} replies, ${seeded.reactions} reactions`,
   );

@@ -21,7 +21,7 @@ import {
   markAsAnswer,
   replyToThread,
 } from '../src/modules/community/community.service.js';
-import { configureIdentity, setUserRole, signUp } from '../src/modules/identity/identity.service.js';
+import { configureIdentity, createVerifiedAccount, setUserRole } from '../src/modules/identity/identity.service.js';
 import {
   createListeningSource,
   createTrackedBrand,
@@ -172,8 +172,8 @@ async function ensureUsers(): Promise<Record<UserKey, User>> {
   for (const [key, demo] of demos) {
     let user = await prisma().user.findUnique({ where: { email: demo.email } });
     if (!user) {
-      // The sign-up session's token is not kept: nobody can use it, so it is left to expire.
-      user = (await signUp({ email: demo.email, password: DEMO_PASSWORD, displayName: demo.displayName })).user;
+      // Made confirmed directly: demo addresses have no inbox to follow a verification link from.
+      user = await createVerifiedAccount({ email: demo.email, password: DEMO_PASSWORD, displayName: demo.displayName });
       created.users++;
     }
     users[key] = user;

@@ -22,6 +22,7 @@ import { configureListening, evaluateAlerts, pollDueSources } from './modules/li
 import { receiveMentionWebhook } from './modules/listening/webhook.js';
 import { MailDelivery, type MailHealth } from './modules/mail/delivery.js';
 import { configureMail } from './modules/mail/outbox.js';
+import { configureAccountEmails } from './modules/identity/account-emails.js';
 import { configureModeration } from './modules/moderation/queue.js';
 import { configureHandles } from './modules/members/handles.js';
 import { notificationFanOut, PRODUCERS, type NotificationFanOut } from './modules/members/notification.fanout.js';
@@ -66,6 +67,7 @@ export function buildApp(config: Config, logger: Logger): App {
   configureHandles(config.handles);
   // Until the server listens, links use the configured port; with PORT=0, start() sets the real one.
   configureMail({ from: config.mail.from, publicUrl: config.mail.publicUrl ?? listenUrl(config.host, config.port) });
+  configureAccountEmails(config.account);
   const { transport } = config;
   const addressOf = (req: http.IncomingMessage) => clientAddress(req, transport.trustProxy);
 

@@ -23,6 +23,8 @@ const envSchema = z.object({
   SIGNIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(100),
   SIGNUP_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(50),
   SIGNIN_LOCKOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  ACCOUNT_EMAILS_MAX_PER_EMAIL: z.coerce.number().int().min(1).max(1000).default(5),
+  ACCOUNT_EMAILS_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(50),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
   MAX_QUERY_COST: z.coerce.number().int().min(100).max(1_000_000).default(50_000),
@@ -75,6 +77,14 @@ const envSchema = z.object({
   MAIL_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
   NOTIFICATION_POLL_MS: z.coerce.number().int().min(0).max(3_600_000).default(2000),
   NOTIFICATION_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(1000),
+  APP_URL: z
+    .string()
+    .url()
+    .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+    .transform((value) => value.replace(/\/+$/, ''))
+    .optional(),
+  EMAIL_VERIFICATION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(48),
+  PASSWORD_RESET_TTL_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(60),
 });
 
 /** `scheme://host[:port]` exactly as a browser sends it in an Origin header: no path, no trailing slash. */
@@ -102,7 +112,15 @@ export type Config = {
   logLevel: (typeof LOG_LEVELS)[number];
   tokenTtlHours: number;
   /** The sign-in throttle: failures per account and per address, sign-ups per address, per window (src/modules/identity/throttle.ts). */
-  signIn: { maxFailuresPerAccount: number; maxFailuresPerAddress: number; maxSignUpsPerAddress: number; lockoutSeconds: number };
+  signIn: {
+    maxFailuresPerAccount: number;
+    maxFailuresPerAddress: number;
+    maxSignUpsPerAddress: number;
+    /** Sign-ups, reset and verification requests for one email address, and reset and verification requests from one client address. */
+    maxAccountEmailsPerEmail: number;
+    maxAccountEmailsPerAddress: number;
+    lockoutSeconds: number;
+  };
   maxBodyBytes: number;
   /** Operation limits (see limits.ts): a subscription's selection runs again on every event, hence its own cost limit. */
   limits: OperationLimits;
@@ -158,6 +176,8 @@ export type Config = {
    * one transaction writes.
    */
   notifications: { pollMs: number; batchSize: number };
+  /** Account emails: the front-end base URL of the links in them, and how long their tokens last. */
+  account: { appUrl: string | undefined; verificationTtlHours: number; resetTtlMinutes: number };
 };
 
 export class ConfigError extends Error {}
@@ -186,6 +206,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxFailuresPerAccount: e.SIGNIN_MAX_FAILURES_PER_ACCOUNT,
       maxFailuresPerAddress: e.SIGNIN_MAX_FAILURES_PER_ADDRESS,
       maxSignUpsPerAddress: e.SIGNUP_MAX_PER_ADDRESS,
+      maxAccountEmailsPerEmail: e.ACCOUNT_EMAILS_MAX_PER_EMAIL,
+      maxAccountEmailsPerAddress: e.ACCOUNT_EMAILS_MAX_PER_ADDRESS,
       lockoutSeconds: e.SIGNIN_LOCKOUT_SECONDS,
     },
     maxBodyBytes: e.MAX_BODY_BYTES,
@@ -225,6 +247,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       jobIntervalMs: e.MAIL_JOB_INTERVAL_MS,
       maxAttempts: e.MAIL_MAX_ATTEMPTS,
       retryBaseMs: e.MAIL_RETRY_BASE_MS,
+    },
+    account: {
+      // Links a person opens in a browser go to the front end; without one, to this API's own URL
+      // (account-emails.ts reads it from the mail settings, which know the port listened on).
+      appUrl: e.APP_URL,
+      verificationTtlHours: e.EMAIL_VERIFICATION_TTL_HOURS,
+      resetTtlMinutes: e.PASSWORD_RESET_TTL_MINUTES,
     },
     supportReassignAfterMinutes: e.SUPPORT_REASSIGN_AFTER_MINUTES,
     handles: { changeCooldownDays: e.HANDLE_CHANGE_COOLDOWN_DAYS, redirectDays: e.HANDLE_REDIRECT_DAYS },

@@ -48,8 +48,8 @@ export class ConflictError extends AppError {
 
 export class InvalidCredentialsError extends AppError {
   readonly code = 'INVALID_CREDENTIALS';
-  constructor() {
-    super('Email or password is incorrect');
+  constructor(message = 'Email or password is incorrect') {
+    super(message);
   }
 }
 

@@ -5,6 +5,7 @@ import { prisma } from '../src/db/client.js';
 import { pruneActivity } from '../src/jobs/activity-retention.js';
 import { pendingTokenExpiries } from '../src/modules/activity/activity.service.js';
 import { sleep, startTestApp, subscribe, type TestApp } from './helpers.js';
+import { latestEmail, linkToken } from './mailbox.js';
 
 const Log = graphql(`
   query Log($filter: ActivityFilter, $first: Int, $after: String, $last: Int, $before: String) {
@@ -318,11 +319,16 @@ describe('retention', () => {
 
 async function createUserWithEmail(email: string): Promise<Actor> {
   const { signUp } = await t.query(
-    graphql(`mutation ReplaySignUp($input: SignUpInput!) { signUp(input: $input) { __typename ... on AuthPayload { token user { id } } } }`),
+    graphql(`mutation ReplaySignUp($input: SignUpInput!) { signUp(input: $input) { __typename } }`),
     { input: { email, password: 'a long enough password', displayName: 'Leaver' } },
   );
-  if (signUp.__typename !== 'AuthPayload') throw new Error('sign-up failed');
-  return { token: signUp.token, id: signUp.user.id };
+  if (signUp.__typename !== 'AccountEmailPayload') throw new Error('sign-up failed');
+  const { verifyEmail } = await t.query(
+    graphql(`mutation ReplayVerifyEmail($input: VerifyEmailInput!) { verifyEmail(input: $input) { __typename ... on AuthPayload { token user { id } } } }`),
+    { input: { token: linkToken(await latestEmail(email, 'EMAIL_VERIFICATION'), '/verify-email') } },
+  );
+  if (verifyEmail.__typename !== 'AuthPayload') throw new Error('verification failed');
+  return { token: verifyEmail.token, id: verifyEmail.user.id };
 }
 
 /**

@@ -1,9 +1,15 @@
 import { graphql } from './gql/index.js';
 import { uniqueEmail, type TestApp } from './helpers.js';
+import { latestEmail, linkToken } from './mailbox.js';
 
 const SignUpFixture = graphql(`
   mutation SignUpFixture($input: SignUpInput!) {
-    signUp(input: $input) { __typename ... on AuthPayload { token user { id } } ... on Error { message } }
+    signUp(input: $input) { __typename ... on AccountEmailPayload { email } ... on Error { message } }
+  }
+`);
+const VerifyEmailFixture = graphql(`
+  mutation VerifyEmailFixture($input: VerifyEmailInput!) {
+    verifyEmail(input: $input) { __typename ... on AuthPayload { token user { id handle } } ... on Error { message } }
   }
 `);
 const SetRoleFixture = graphql(`
@@ -30,19 +36,30 @@ const ReplyFixture = graphql(`
 export type Actor = { token: string; id: string };
 export type Role = 'MEMBER' | 'MODERATOR' | 'AGENT' | 'COMMUNITY_MANAGER' | 'ADMIN';
 
-/** Signs up a user; the first one in a fresh app is the ADMIN. */
+/**
+ * Signs up a user and follows the link of its verification email (read from the outbox), which
+ * signs it in; the first one in a fresh app is the ADMIN.
+ */
 export async function createUser(t: TestApp, name = 'User', role?: Role, admin?: Actor): Promise<Actor> {
-  const { signUp } = await t.query(SignUpFixture, {
-    input: { email: uniqueEmail(name.toLowerCase().replace(/\W+/g, '-')), password: 'a long enough password', displayName: name },
-  });
-  if (signUp.__typename !== 'AuthPayload') throw new Error(`sign-up failed: ${JSON.stringify(signUp)}`);
-  const actor = { token: signUp.token, id: signUp.user.id };
+  const email = uniqueEmail(name.toLowerCase().replace(/\W+/g, '-'));
+  const { signUp } = await t.query(SignUpFixture, { input: { email, password: 'a long enough password', displayName: name } });
+  if (signUp.__typename !== 'AccountEmailPayload') throw new Error(`sign-up failed: ${JSON.stringify(signUp)}`);
+  const { token, id } = await verifySignUp(t, email);
+  const actor = { token, id };
   if (role && role !== 'MEMBER') {
     if (!admin) throw new Error('an admin is needed to give a role');
     const { setUserRole } = await t.query(SetRoleFixture, { input: { userId: actor.id, role } }, admin.token);
     if (setUserRole.__typename !== 'SetUserRolePayload') throw new Error(JSON.stringify(setUserRole));
   }
   return actor;
+}
+
+/** Follows the verification link a sign-up for `email` was sent: the member signed in, with their handle. */
+export async function verifySignUp(t: TestApp, email: string): Promise<Actor & { handle: string }> {
+  const token = linkToken(await latestEmail(email, 'EMAIL_VERIFICATION'), '/verify-email');
+  const { verifyEmail } = await t.query(VerifyEmailFixture, { input: { token } });
+  if (verifyEmail.__typename !== 'AuthPayload') throw new Error(`verification failed: ${JSON.stringify(verifyEmail)}`);
+  return { token: verifyEmail.token, id: verifyEmail.user.id, handle: verifyEmail.user.handle };
 }
 
 export async function createSpace(

@@ -273,7 +273,7 @@ describe('passwords', () => {
       message: 'Email or password is incorrect',
     });
     // A passphrase passes.
-    expect((await mutate('signUp', { email: 'strong@example.com', password: 'lantern orchard seventeen', displayName: 'Strong' }, '')).__typename).toBe('AuthPayload');
+    expect((await mutate('signUp', { email: 'strong@example.com', password: 'lantern orchard seventeen', displayName: 'Strong' }, '')).__typename).toBe('AccountEmailPayload');
   });
 });
 

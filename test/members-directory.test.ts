@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onQuery } from '../src/db/client.js';
-import { createCommunity, createThread, createUser, reply, type Community } from './fixtures.js';
+import { createCommunity, createThread, createUser, reply, verifySignUp, type Community } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import { startTestApp, subscribe, uniqueEmail, type TestApp } from './helpers.js';
 
 const MdSignUp = graphql(`
   mutation MdSignUp($input: SignUpInput!) {
-    signUp(input: $input) { __typename ... on AuthPayload { token user { id handle } } ... on Error { message } }
+    signUp(input: $input) { __typename ... on AccountEmailPayload { email } ... on Error { message } }
   }
 `);
 const MdUsers = graphql(`
@@ -43,9 +43,10 @@ afterAll(async () => {
 const tag = () => `q${randomBytes(3).toString('hex')}`;
 
 async function signUp(displayName: string, handle?: string) {
-  const { signUp } = await t.query(MdSignUp, { input: { email: uniqueEmail('md'), password: 'a long enough password', displayName, handle } });
-  if (signUp.__typename !== 'AuthPayload') throw new Error(JSON.stringify(signUp));
-  return { token: signUp.token, id: signUp.user.id, handle: signUp.user.handle };
+  const email = uniqueEmail('md');
+  const { signUp } = await t.query(MdSignUp, { input: { email, password: 'a long enough password', displayName, handle } });
+  if (signUp.__typename !== 'AccountEmailPayload') throw new Error(JSON.stringify(signUp));
+  return verifySignUp(t, email);
 }
 
 const handles = async (filter: object, token: string | null = null, orderBy?: 'HANDLE' | 'NEWEST' | 'LAST_SEEN') =>

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.js';
 import { usersByHandles } from '../src/modules/members/handles.js';
 import { hourOf } from '../src/modules/members/last-seen.js';
-import { createCommunity, createThread, createUser, reply, type Actor, type Community } from './fixtures.js';
+import { createCommunity, createThread, createUser, reply, verifySignUp, type Actor, type Community } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import { startTestApp, subscribe, uniqueEmail, type TestApp } from './helpers.js';
 
@@ -11,7 +11,7 @@ const MpSignUp = graphql(`
   mutation MpSignUp($input: SignUpInput!) {
     signUp(input: $input) {
       __typename
-      ... on AuthPayload { token user { id handle } }
+      ... on AccountEmailPayload { email }
       ... on ValidationError { fieldErrors { path message } }
       ... on Error { message }
     }
@@ -109,8 +109,11 @@ afterAll(async () => {
 const word = () => `w${randomBytes(3).toString('hex')}`;
 
 async function signUp(displayName: string, handle?: string) {
-  const { signUp } = await t.query(MpSignUp, { input: { email: uniqueEmail('mp'), password: 'a long enough password', displayName, handle } });
-  return signUp;
+  const email = uniqueEmail('mp');
+  const { signUp } = await t.query(MpSignUp, { input: { email, password: 'a long enough password', displayName, handle } });
+  if (signUp.__typename !== 'AccountEmailPayload') return signUp;
+  const { token, id, handle: given } = await verifySignUp(t, email);
+  return { __typename: 'AuthPayload' as const, token, user: { id, handle: given } };
 }
 
 async function handleOf(actor: Actor): Promise<string> {

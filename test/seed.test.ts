@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { closeDatabase, openDatabase, prisma } from '../src/db/client.js';
 import { closeEventBus, openEventBus } from '../src/events/bus.js';
-import { signUp } from '../src/modules/identity/identity.service.js';
+import { createVerifiedAccount } from '../src/modules/identity/identity.service.js';
 import { graphql } from './gql/index.js';
 import { isolatedDatabase, startTestApp } from './helpers.js';
 import { environmentWithoutConfig } from './processes.js';
@@ -223,8 +223,8 @@ describe('npm run seed', () => {
     async () => {
       const env = await storage();
       await withDatabase(env, async () => {
-        const owner = await signUp({ email: 'owner@example.com', password: 'the owner password', displayName: 'Owner' });
-        expect(owner.user.role).toBe('ADMIN');
+        const owner = await createVerifiedAccount({ email: 'owner@example.com', password: 'the owner password', displayName: 'Owner' });
+        expect(owner.role).toBe('ADMIN');
       });
 
       const seeded = await runSeed(env);
@@ -264,8 +264,8 @@ describe('npm run seed', () => {
     async () => {
       const env = await storage();
       await withDatabase(env, async () => {
-        const ana = await signUp({ email: 'ana@example.com', password: 'ana real password', displayName: 'Ana Real' });
-        expect(ana.user.role).toBe('ADMIN');
+        const ana = await createVerifiedAccount({ email: 'ana@example.com', password: 'ana real password', displayName: 'Ana Real' });
+        expect(ana.role).toBe('ADMIN');
       });
       const before = await withDatabase(env, snapshot);
 

@@ -12,6 +12,7 @@ import { closeDatabase } from '../src/db/client.js';
 import { createSpace, createThread, createUser, type Actor } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import { isolatedDatabase, sleep, startTestApp, subscribe, type TestApp } from './helpers.js';
+import { linkToken, storedEmails } from './mailbox.js';
 import { killServers, ServerProcess, START_TIMEOUT, withTimeout } from './processes.js';
 
 // The server as users run it: `node --import tsx src/main.ts` in a child process for start-up,
@@ -502,7 +503,7 @@ describe('the server process', () => {
       const { body } = await post(url, 'mutation PersistUser($input: SignUpInput!) { signUp(input: $input) { __typename } }', {
         input: { email, password, displayName: 'Persistent' },
       });
-      expect(body).toEqual({ data: { signUp: { __typename: 'AuthPayload' } } });
+      expect(body).toEqual({ data: { signUp: { __typename: 'AccountEmailPayload' } } });
       const line = await first.waitForLog((l) => l.operation === 'PersistUser', 'the PersistUser operation line');
       expect(line).toMatchObject({ msg: 'graphql operation', type: 'execute', errors: 0, level: 30 });
       expect(line.durationMs).toEqual(expect.any(Number));
@@ -599,9 +600,16 @@ describe('the server process', () => {
     'keeps its data across restarts and applies no migration twice; SIGINT and stuck clients are bounded by SHUTDOWN_TIMEOUT_MS',
     async () => {
       expect(first?.exitStatus?.code, 'the first server stopped cleanly').toBe(0);
+      // The verification email the first server queued is in the outbox (read while no server holds the data).
+      const [verification] = await storedEmails(env, email);
+      expect(verification.kind).toBe('EMAIL_VERIFICATION');
       const again = new ServerProcess({ ...env, SHUTDOWN_TIMEOUT_MS: '1000' });
       const url2 = await again.listening();
       expect(again.logs.some((l) => String(l.msg).startsWith('applied migrations'))).toBe(false);
+      const verified = await post(url2, 'mutation PersistVerify($input: VerifyEmailInput!) { verifyEmail(input: $input) { __typename } }', {
+        input: { token: linkToken(verification, '/verify-email') },
+      });
+      expect(verified.body).toEqual({ data: { verifyEmail: { __typename: 'AuthPayload' } } });
 
       const { body } = await post(url2, 'mutation PersistSignIn($input: SignInInput!) { signIn(input: $input) { __typename ... on AuthPayload { token } } }', {
         input: { email, password },

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { graphql } from './gql/index.js';
 import { isolatedDatabase, sleep, startTestApp, uniqueEmail, type TestApp } from './helpers.js';
+import { latestEmail, linkToken, mailbox } from './mailbox.js';
 import { killServers, ServerProcess } from './processes.js';
 
 // The sign-in throttle through the API: failures per account and per client address, sign-ups
@@ -41,11 +42,14 @@ const ThrottleSignUp = graphql(`
   mutation ThrottleSignUp($input: SignUpInput!) {
     signUp(input: $input) {
       __typename
-      ... on AuthPayload { token }
+      ... on AccountEmailPayload { email }
       ... on RateLimitedError { message retryAfterSeconds }
       ... on Error { message }
     }
   }
+`);
+const ThrottleVerifyEmail = graphql(`
+  mutation ThrottleVerifyEmail($input: VerifyEmailInput!) { verifyEmail(input: $input) { __typename } }
 `);
 const TwoSignIns = graphql(`
   mutation TwoSignIns($a: SignInInput!, $b: SignInInput!) {
@@ -127,10 +131,12 @@ async function signInOnceAllowed(from: Client, email: string, password = PASSWOR
   }
 }
 
-/** An account of its own, signed up from `from`. */
+/** An account of its own, signed up from `from`, its email confirmed (so it can sign in). */
 async function owner(from: Client): Promise<string> {
   const email = uniqueEmail('owner');
-  expect((await from.signUp(email)).__typename).toBe('AuthPayload');
+  expect((await from.signUp(email)).__typename).toBe('AccountEmailPayload');
+  const token = linkToken(await latestEmail(email, 'EMAIL_VERIFICATION'), '/verify-email');
+  expect((await from.request(ThrottleVerifyEmail, { input: { token } })).data?.verifyEmail.__typename).toBe('AuthPayload');
   return email;
 }
 
@@ -203,12 +209,12 @@ describe('sign-in throttle', () => {
     const from = client(t.url);
     const emails = Array.from({ length: SIGNUPS_PER_ADDRESS + 1 }, () => uniqueEmail('flood'));
     const results = await Promise.all(emails.map((email) => from.signUp(email)));
-    expect(typenames(results)).toEqual([...Array(SIGNUPS_PER_ADDRESS).fill('AuthPayload'), 'RateLimitedError']);
+    expect(typenames(results)).toEqual([...Array(SIGNUPS_PER_ADDRESS).fill('AccountEmailPayload'), 'RateLimitedError']);
     const refusedEmail = emails[results.findIndex((r) => r.__typename === 'RateLimitedError')];
     const refused = results.find((r) => r.__typename === 'RateLimitedError') as { message: string };
     expect(refused.message).toMatch(/^Too many sign-ups from your address; try again in \d+ seconds$/);
-    // No account was made for it: its password does not sign in.
-    expect((await client(t.url).signIn(refusedEmail, PASSWORD)).__typename).toBe('InvalidCredentialsError');
+    // No account was made for it, and no email sent.
+    expect(await mailbox(refusedEmail)).toEqual([]);
   });
 
   it('refuses an operation with two signIn/signUp, aliased or through fragments, before running it (HTTP and graphql-ws)', async () => {
@@ -218,7 +224,7 @@ describe('sign-in throttle', () => {
     expect(twice.data).toBeUndefined();
     expect(twice.errors).toEqual([
       expect.objectContaining({
-        message: 'An operation may hold one signIn or signUp, not 2 (first, second); send each in a request of its own',
+        message: 'An operation may hold one signIn, signUp, changePassword or resetPassword, not 2 (first, second); send each in a request of its own',
         extensions: { code: 'ONE_SIGN_IN_PER_OPERATION' },
       }),
     ]);
@@ -227,7 +233,7 @@ describe('sign-in throttle', () => {
       b: { email: uniqueEmail(), password: PASSWORD, displayName: 'Twin' },
     });
     expect(byFragment.errors?.map((e) => e.message)).toEqual([
-      'An operation may hold one signIn or signUp, not 2 (signIn, signUp); send each in a request of its own',
+      'An operation may hold one signIn, signUp, changePassword or resetPassword, not 2 (signIn, signUp); send each in a request of its own',
     ]);
 
     const ws = from.ws();
@@ -237,7 +243,7 @@ describe('sign-in throttle', () => {
         { next: () => reject(new Error('executed')), error: resolve, complete: () => reject(new Error('completed')) },
       );
     });
-    expect(wsErrors).toEqual([expect.objectContaining({ message: expect.stringMatching(/^An operation may hold one signIn or signUp, not 2/) })]);
+    expect(wsErrors).toEqual([expect.objectContaining({ message: expect.stringMatching(/^An operation may hold one signIn, signUp, changePassword or resetPassword, not 2/) })]);
     await ws.dispose();
     // None of those guesses ran: the account's whole budget is still there.
     expect(typenames(await wrongAtOnce(client(t.url), email, PER_ACCOUNT))).toEqual(Array(PER_ACCOUNT).fill('InvalidCredentialsError'));

@@ -34,7 +34,7 @@ const SetStatus = graphql(`
 `);
 const OutboxPage = graphql(`
   query EmailOutOutboxPage($first: Int!) {
-    outboundMessages(first: $first) { nodes { subject user { id displayName } supportCase { id reference } } }
+    outboundMessages(first: $first, filter: { kind: CASE_REPLY }) { nodes { subject user { id displayName } supportCase { id reference } } }
   }
 `);
 const OpenCase = graphql(`
@@ -233,8 +233,8 @@ describe('cases that did not come in by email', () => {
 
 describe('the outbox list', () => {
   it("loads a page's users and cases in batches: as many statements for 8 emails as for 2", async () => {
-    // Emails of several cases (and requesters) exist from the tests above; one more case makes sure.
-    for (let i = 0; i < 4; i++) {
+    // Eight replies to eight cases of eight requesters: a page of 8 has as many users and cases.
+    for (let i = 0; i < 8; i++) {
       const opened = await ingest({ messageId: msgId(), from: requester(), subject: `Batch ${i}`, body: 'Hi.' });
       await reply(opened.caseId, `Answer ${i}`);
     }

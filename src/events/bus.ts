@@ -25,6 +25,8 @@ export type ActivityMessage = {
 export type AccessChange = {
   role?: Role;
   revokedSessionId?: number;
+  /** Sessions of the user ended at once (a password changed or reset): their subscriptions end. */
+  revokedSessionIds?: number[];
   /** A suspension (ISO date) or its end (null): a suspended user's subscriptions end. */
   suspendedUntil?: string | null;
 };

@@ -66,6 +66,9 @@ const ActivityKindEnum = builder.enumType(ActivityKind, {
     USER_SIGNED_IN: { description: 'Subject: the User; only they and admins receive it.' },
     USER_SIGNED_OUT: { description: 'Subject: the User; only they and admins receive it. Ends the live subscriptions opened with that token.' },
     USER_ROLE_CHANGED: { description: 'An ADMIN changed a role. Subject: the User; only they and admins receive it.' },
+    USER_PASSWORD_CHANGED: {
+      description: 'A password was changed or reset. Subject: the User; only they and admins receive it. Ends the live subscriptions of the sessions it signed out.',
+    },
     REPORT_CREATED: { description: 'Someone reported content or a user. Subject: the ModerationQueueItem; moderators only.' },
     AUTOMOD_FLAGGED: { description: 'Automod flagged or held a write for review. Subject: the ModerationQueueItem; moderators only.' },
     AUTOMOD_RULES_CHANGED: { description: 'An automod rule was created, updated or deleted. Subject: the AutomodRule (null once deleted); moderators only.' },

@@ -61,7 +61,7 @@ export function applyAccessChange(viewer: ActivityViewer | null, event: Activity
     if (event.kind === 'DEPARTMENT_MEMBER_REMOVED') viewer.departmentIds = others;
   }
   if (!viewer || !event.access || event.subjectType !== 'User' || event.subjectId !== viewer.id) return;
-  if (event.access.revokedSessionId === viewer.sessionId) {
+  if (event.access.revokedSessionId === viewer.sessionId || event.access.revokedSessionIds?.includes(viewer.sessionId)) {
     throw new UnauthenticatedError('This access token was revoked; sign in again and resubscribe');
   }
   if (event.access.role) viewer.role = event.access.role;

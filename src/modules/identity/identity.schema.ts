@@ -1,4 +1,4 @@
-import { builder, WRITE_ERRORS } from '../../builder.js';
+import { builder, ErrorInterface, WRITE_ERRORS } from '../../builder.js';
 import { prisma } from '../../db/client.js';
 import { InvalidCredentialsError, RateLimitedError } from '../../errors.js';
 import { Role } from '../../generated/prisma/enums.js';
@@ -6,6 +6,8 @@ import { decodeId } from '../../ids.js';
 import { visibleNode } from '../../nodes.js';
 import { canModerate, isAdmin } from './roles.js';
 import * as identity from './identity.service.js';
+import * as account from './account.service.js';
+import { InvalidTokenError } from './tokens.js';
 
 export const RoleEnum = builder.enumType(Role, {
   name: 'Role',
@@ -43,6 +45,12 @@ export const UserType = builder.prismaNode('User', {
       resolve: (user, _args, ctx) =>
         ctx.viewer && (ctx.viewer.id === user.id || isAdmin(ctx.viewer.role)) ? user.email : null,
     }),
+    emailVerified: t.boolean({
+      nullable: true,
+      description: 'Whether the email was confirmed (by its link, or a password reset). Visible to the user and to admins only; null for everyone else.',
+      resolve: (user, _args, ctx) =>
+        ctx.viewer && (ctx.viewer.id === user.id || isAdmin(ctx.viewer.role)) ? user.emailVerifiedAt != null : null,
+    }),
   }),
 });
 
@@ -52,6 +60,40 @@ const AuthPayload = builder.simpleObject('AuthPayload', {
     token: t.string({ description: 'The bearer token, valid for TOKEN_TTL_HOURS or until signOut. Keep it secret: it acts as the user.' }),
     user: t.field({ type: UserType, description: 'The user the token signs in.' }),
   }),
+});
+
+const AccountEmailPayload = builder.simpleObject('AccountEmailPayload', {
+  description:
+    'What signUp, requestPasswordReset and resendVerificationEmail answer, whether or not the address has an account: ' +
+    'the email sent to the address (if any) says what comes next.',
+  fields: (t) => ({
+    email: t.string({ description: 'The address, as it will be used (trimmed, lower-case).' }),
+    message: t.string({ description: 'What to tell the person: look in the inbox of that address.' }),
+  }),
+});
+
+const ChangePasswordPayload = builder.simpleObject('ChangePasswordPayload', {
+  description: 'What changePassword answers when it succeeds.',
+  fields: (t) => ({
+    user: t.field({ type: UserType, description: 'The signed-in user.' }),
+    endedSessionCount: t.int({ description: 'How many other sessions of the user were signed out (their live subscriptions ended too).' }),
+  }),
+});
+
+const TokenProblemEnum = builder.enumType('TokenProblem', {
+  description: 'Why an emailed token does not work.',
+  values: {
+    UNKNOWN: { description: 'Not a token of ours for this purpose: mistyped, cut short, or sent for something else.' },
+    EXPIRED: { description: 'Too old: ask for a new email.' },
+    USED: { description: 'Already used (or a newer one was): each link works once.' },
+  },
+});
+
+builder.objectType(InvalidTokenError, {
+  name: 'InvalidTokenError',
+  description: 'The token of a verification or password reset link does not work; nothing was changed.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ reason: t.field({ type: TokenProblemEnum, description: 'Why it does not work.', resolve: (e) => e.reason }) }),
 });
 
 const SignOutPayload = builder.simpleObject('SignOutPayload', {
@@ -87,6 +129,36 @@ const SignInInput = builder.inputType('SignInInput', {
   }),
 });
 
+const EmailInput = (name: string, description: string) =>
+  builder.inputType(name, {
+    description,
+    fields: (t) => ({ email: t.string({ required: true, description: 'The email address, in any case.' }) }),
+  });
+
+const RequestPasswordResetInput = EmailInput('RequestPasswordResetInput', 'The address of the account whose password was forgotten.');
+const ResendVerificationEmailInput = EmailInput('ResendVerificationEmailInput', 'The address of an account that is not confirmed yet.');
+
+const VerifyEmailInput = builder.inputType('VerifyEmailInput', {
+  description: 'The token of a verification link (its `token` query parameter).',
+  fields: (t) => ({ token: t.string({ required: true, description: 'The token from the link, as it is.' }) }),
+});
+
+const ResetPasswordInput = builder.inputType('ResetPasswordInput', {
+  description: 'The token of a password reset link and the new password.',
+  fields: (t) => ({
+    token: t.string({ required: true, description: 'The token from the link (its `token` query parameter), as it is.' }),
+    newPassword: t.string({ required: true, description: 'The new password: the same rules as at sign-up.' }),
+  }),
+});
+
+const ChangePasswordInput = builder.inputType('ChangePasswordInput', {
+  description: 'The current password and a new one.',
+  fields: (t) => ({
+    currentPassword: t.string({ required: true, description: 'The password the account has now.' }),
+    newPassword: t.string({ required: true, description: 'The new password: the same rules as at sign-up.' }),
+  }),
+});
+
 const SetUserRoleInput = builder.inputType('SetUserRoleInput', {
   description: 'The new role of a user. The last ADMIN cannot leave the role.',
   fields: (t) => ({
@@ -108,11 +180,13 @@ builder.queryField('viewer', (t) =>
 
 builder.mutationFields((t) => ({
   signUp: t.field({
-    type: AuthPayload,
+    type: AccountEmailPayload,
     description:
-      'Creates an account and signs it in. The first account ever created is an ADMIN; the others are MEMBERs. ' +
-      'A password that is too easy to guess is a ValidationError; too many sign-ups from one address, a RateLimitedError. ' +
-      'At most one signUp or signIn per operation.',
+      'Creates an account and emails a link to confirm the address; following it (verifyEmail) signs the account in. ' +
+      'The answer is the same when the address already has an account: its owner is told by email instead. ' +
+      'The first account ever created is an ADMIN; the others are MEMBERs. ' +
+      'A password that is too easy to guess is a ValidationError; too many sign-ups from one client address or for one email, a RateLimitedError. ' +
+      'At most one signUp, signIn, changePassword or resetPassword per operation.',
     errors: { types: [...WRITE_ERRORS, RateLimitedError] },
     args: { input: t.arg({ type: SignUpInput, required: true }) },
     resolve: (_root, { input }, ctx) => identity.signUp(input, { address: ctx.clientAddress }),
@@ -122,7 +196,8 @@ builder.mutationFields((t) => ({
     description:
       'A new token (send it as `Authorization: Bearer <token>`), valid for TOKEN_TTL_HOURS or until signOut. A wrong email or password is the same InvalidCredentialsError. ' +
       'Too many failures for the account or from the address is a RateLimitedError, right password or not, until the lockout ends. ' +
-      'At most one signIn or signUp per operation.',
+      'An account whose email is not confirmed yet cannot sign in (the same InvalidCredentialsError): its verification link signs it in. ' +
+      'At most one signIn, signUp, changePassword or resetPassword per operation.',
     errors: { types: [...WRITE_ERRORS, InvalidCredentialsError, RateLimitedError] },
     args: { input: t.arg({ type: SignInInput, required: true }) },
     resolve: (_root, { input }, ctx) => identity.signIn(input, { address: ctx.clientAddress }),
@@ -135,6 +210,51 @@ builder.mutationFields((t) => ({
       await identity.signOut(ctx.viewer);
       return { revoked: true };
     },
+  }),
+  verifyEmail: t.field({
+    type: AuthPayload,
+    description:
+      'Confirms an email address with the token of its link, and signs the account in (a new token). Each link works once, ' +
+      'for EMAIL_VERIFICATION_TTL_HOURS; a token that does not work is an InvalidTokenError.',
+    errors: { types: [...WRITE_ERRORS, InvalidTokenError] },
+    args: { input: t.arg({ type: VerifyEmailInput, required: true }) },
+    resolve: (_root, { input }) => account.verifyEmail(input),
+  }),
+  resendVerificationEmail: t.field({
+    type: AccountEmailPayload,
+    description:
+      'Emails a new verification link if the address has an account not confirmed yet; the same answer for any address. ' +
+      'Throttled per email and per client address (RateLimitedError).',
+    errors: { types: [...WRITE_ERRORS, RateLimitedError] },
+    args: { input: t.arg({ type: ResendVerificationEmailInput, required: true }) },
+    resolve: (_root, { input }, ctx) => account.resendVerificationEmail(input, { address: ctx.clientAddress }),
+  }),
+  requestPasswordReset: t.field({
+    type: AccountEmailPayload,
+    description:
+      'Emails a password reset link (valid PASSWORD_RESET_TTL_MINUTES, once) if the address has an account; the same answer for any address. ' +
+      'Throttled per email and per client address (RateLimitedError).',
+    errors: { types: [...WRITE_ERRORS, RateLimitedError] },
+    args: { input: t.arg({ type: RequestPasswordResetInput, required: true }) },
+    resolve: (_root, { input }, ctx) => account.requestPasswordReset(input, { address: ctx.clientAddress }),
+  }),
+  resetPassword: t.field({
+    type: AuthPayload,
+    description:
+      'Sets a new password with the token of a reset link, confirms the address, signs out every session of the account ' +
+      '(their live subscriptions end) and signs in anew. A token that does not work is an InvalidTokenError; a weak password, a ValidationError (the link still works).',
+    errors: { types: [...WRITE_ERRORS, InvalidTokenError] },
+    args: { input: t.arg({ type: ResetPasswordInput, required: true }) },
+    resolve: (_root, { input }) => account.resetPassword(input),
+  }),
+  changePassword: t.field({
+    type: ChangePasswordPayload,
+    description:
+      'A new password for the signed-in user. A wrong current password is an InvalidCredentialsError, counted like a failed sign-in ' +
+      '(RateLimitedError past the limits). Every other session of the user is signed out, with its live subscriptions; this one stays.',
+    errors: { types: [...WRITE_ERRORS, InvalidCredentialsError, RateLimitedError] },
+    args: { input: t.arg({ type: ChangePasswordInput, required: true }) },
+    resolve: (_root, { input }, ctx) => account.changePassword(ctx.viewer, input, { address: ctx.clientAddress }),
   }),
   setUserRole: t.field({
     type: SetUserRolePayload,

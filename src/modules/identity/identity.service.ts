@@ -20,31 +20,42 @@ import { canJoinDepartment } from '../support/access.js';
 import { leaveSupportStaff } from '../support/support.service.js';
 import { newMemberProfile } from '../members/handles.js';
 import { isAdmin } from './roles.js';
-import { beginSignIn, beginSignUp, signInSucceeded } from './throttle.js';
+import { beginAccountEmail, beginSignIn, beginSignUp, signInSucceeded } from './throttle.js';
+import { answerTakenSignUp, sendVerification } from './account-emails.js';
 
 // OWASP's argon2id minimum (19 MiB, 2 passes). 2 is Algorithm.Argon2id, a const enum we can't import.
 const ARGON2 = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 // Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
 const DUMMY_HASH = hash('not-a-real-password', ARGON2);
 
+export const hashPassword = (password: string): Promise<string> => hash(password, ARGON2);
+
+/** Whether `password` is the one of `passwordHash`; with no hash, verifies a dummy so that it costs the same. */
+export async function verifyPassword(passwordHash: string | null | undefined, password: string): Promise<boolean> {
+  const valid = await verify(passwordHash ?? (await DUMMY_HASH), password);
+  return !!passwordHash && valid;
+}
+
 let tokenTtlMs = 30 * 24 * 3600_000;
 export function configureIdentity(options: { tokenTtlHours: number }): void {
   tokenTtlMs = options.tokenTtlHours * 3600_000;
 }
 
-const email = z
+export const email = z
   .string()
   .trim()
   .max(254, 'must be at most 254 characters')
   .email('must be a valid email address')
   .transform((value) => value.toLowerCase());
 
+export const newPassword = z
+  .string()
+  .min(10, 'must be at least 10 characters')
+  .max(512, 'must be at most 512 characters');
+
 const signUpInput = z.object({
   email,
-  password: z
-    .string()
-    .min(10, 'must be at least 10 characters')
-    .max(512, 'must be at most 512 characters'),
+  password: newPassword,
   displayName: z
     .string()
     .trim()
@@ -58,26 +69,36 @@ const signInInput = z.object({ email, password: z.string().max(512, 'must be at 
 
 export type AuthResult = { token: string; user: User };
 
+/** What sign-up (and the other requests that send an account email) answer, whatever the address. */
+export type AccountEmailResult = { email: string; message: string };
+
 /** Who is asking: the client's address (the socket's), for the throttle; null when not over the network (the seed script). */
 export type Client = { address: string | null };
 
 /**
- * A new account. Refused before any hashing when the client's address has made too many
- * sign-ups (RateLimitedError), or the password is too easy to guess (ValidationError).
+ * A new account, unverified until its email's link is followed (verifyEmail signs it in).
+ * Refused before any hashing when the client's address has made too many sign-ups, or the
+ * address was asked for too often (RateLimitedError), or the password is too easy to guess
+ * (ValidationError). The answer is the same whether or not the email is taken: the same work is
+ * done, and the owner of a taken address is told by email (account-emails.ts answerTakenSignUp).
  */
-export async function signUp(input: z.input<typeof signUpInput>, client: Client = { address: null }): Promise<AuthResult> {
+export async function signUp(input: z.input<typeof signUpInput>, client: Client = { address: null }): Promise<AccountEmailResult> {
   await beginSignUp(client.address);
   const data = parseInput(signUpInput, input);
   const weakness = passwordWeakness(data.password, [data.email, data.displayName]);
   if (weakness) throw ValidationError.field('input.password', weakness);
+  await beginAccountEmail(data.email);
   const passwordHash = await hash(data.password, ARGON2);
-  return writeWithActivity(async (tx, activity) => {
+  await writeWithActivity(async (tx, activity) => {
     // Serialises sign-ups so exactly one account can become the first ADMIN.
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(7301)`;
-    const existing = await tx.user.findUnique({ where: { email: data.email }, select: { id: true } });
-    if (existing) throw new ConflictError('An account with this email already exists');
-    const isFirst = (await tx.user.count()) === 0;
+    // The handle first: a taken or malformed one is refused whether or not the email is taken,
+    // so the answer about a handle says nothing about the address.
     const profile = await newMemberProfile(tx, { displayName: data.displayName, handle: data.handle });
+    const existing = await tx.user.findUnique({ where: { email: data.email } });
+    // Taken: no account, no error; an email to the address instead (enumeration-safe sign-up).
+    if (existing) return answerTakenSignUp(tx, existing, { passwordHash, displayName: data.displayName });
+    const isFirst = (await tx.user.count()) === 0;
     const created = await tx.user.create({
       data: { email: data.email, passwordHash, displayName: data.displayName, role: isFirst ? 'ADMIN' : 'MEMBER', ...profile },
     });
@@ -87,8 +108,38 @@ export async function signUp(input: z.input<typeof signUpInput>, client: Client 
       subject: { type: 'User', id: created.id },
       visibility: 'STAFF',
     });
-    return { user: created, token: await createSession(tx, created.id) };
+    await sendVerification(tx, created);
   });
+  return accountEmailAnswer(data.email);
+}
+
+/**
+ * An account made by an operator (the seed script), its email confirmed already: no email, no
+ * throttle. The same rules as signUp otherwise; the first account is the ADMIN.
+ */
+export async function createVerifiedAccount(input: z.input<typeof signUpInput>): Promise<User> {
+  const data = parseInput(signUpInput, input);
+  const weakness = passwordWeakness(data.password, [data.email, data.displayName]);
+  if (weakness) throw ValidationError.field('input.password', weakness);
+  const passwordHash = await hash(data.password, ARGON2);
+  return writeWithActivity(async (tx, activity) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(7301)`;
+    if (await tx.user.findUnique({ where: { email: data.email }, select: { id: true } })) {
+      throw new ConflictError('An account with this email already exists');
+    }
+    const isFirst = (await tx.user.count()) === 0;
+    const profile = await newMemberProfile(tx, { displayName: data.displayName, handle: data.handle });
+    const created = await tx.user.create({
+      data: { email: data.email, passwordHash, displayName: data.displayName, role: isFirst ? 'ADMIN' : 'MEMBER', emailVerifiedAt: new Date(), ...profile },
+    });
+    await activity.record({ kind: 'USER_SIGNED_UP', actorId: created.id, subject: { type: 'User', id: created.id }, visibility: 'STAFF' });
+    return created;
+  });
+}
+
+/** The one answer of signUp, requestPasswordReset and resendVerificationEmail: it tells nothing of the account. */
+export function accountEmailAnswer(address: string): AccountEmailResult {
+  return { email: address, message: `If this address can be used, an email is on its way to ${address}: follow its instructions.` };
 }
 
 /**
@@ -101,8 +152,10 @@ export async function signIn(input: z.input<typeof signInInput>, client: Client 
   const data = parseInput(signInInput, input, 'input', { unscanned: ['password'] });
   await beginSignIn(data.email, client.address);
   const user = await prisma().user.findUnique({ where: { email: data.email } });
-  const valid = await verify(user?.passwordHash ?? (await DUMMY_HASH), data.password);
-  if (!user || !valid) throw new InvalidCredentialsError();
+  const valid = await verifyPassword(user?.passwordHash, data.password);
+  // An unconfirmed account signs in through its email's link, never with a password: else
+  // signing in with the password just used to sign up would tell whether the address was free.
+  if (!user || !valid || !user.emailVerifiedAt) throw new InvalidCredentialsError();
   await signInSucceeded(data.email, client.address);
   return writeWithActivity(async (tx, activity) => {
     const token = await createSession(tx, user.id);
@@ -219,12 +272,18 @@ export async function setUserRole(viewer: Viewer | null, input: { userId: number
   });
 }
 
-async function createSession(tx: Tx, userId: number): Promise<string> {
+export async function createSession(tx: Tx, userId: number): Promise<string> {
+  return (await openSession(tx, userId)).token;
+}
+
+/** A new session: its bearer token (shown once) and its id. */
+export async function openSession(tx: Tx, userId: number): Promise<{ token: string; sessionId: number }> {
   const token = `tta_${randomBytes(32).toString('base64url')}`;
-  await tx.session.create({
+  const session = await tx.session.create({
     data: { userId, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + tokenTtlMs) },
+    select: { id: true },
   });
-  return token;
+  return { token, sessionId: session.id };
 }
 
 function hashToken(token: string): string {

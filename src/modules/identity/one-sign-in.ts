@@ -2,12 +2,12 @@ import { GraphQLError, Kind, type ASTVisitor, type SelectionSetNode, type Valida
 import type { Plugin } from 'graphql-yoga';
 
 // Aliases would let one request try many passwords (30 `signIn`s a request, each an argon2
-// hash): a mutation may hold one signIn or signUp. Refused at validation, before anything runs,
+// hash): a mutation may hold one signIn, signUp, changePassword or resetPassword. Refused at validation, before anything runs,
 // over HTTP and graphql-ws alike (ws.ts validates through the same envelop).
 
-const ONE_AT_A_TIME = new Set(['signIn', 'signUp']);
+const ONE_AT_A_TIME = new Set(['signIn', 'signUp', 'changePassword', 'resetPassword']);
 
-/** The validation rule: a mutation operation with more than one signIn/signUp is refused. */
+/** The validation rule: a mutation operation with more than one of them is refused. */
 export function oneSignInPerOperation(context: ValidationContext): ASTVisitor {
   return {
     OperationDefinition(operation) {
@@ -15,7 +15,7 @@ export function oneSignInPerOperation(context: ValidationContext): ASTVisitor {
       const keys = authResponseKeys(context, operation.selectionSet, new Set());
       if (keys.size > 1) {
         context.reportError(
-          new GraphQLError(`An operation may hold one signIn or signUp, not ${keys.size} (${[...keys].join(', ')}); send each in a request of its own`, {
+          new GraphQLError(`An operation may hold one signIn, signUp, changePassword or resetPassword, not ${keys.size} (${[...keys].join(', ')}); send each in a request of its own`, {
             nodes: operation,
             extensions: { code: 'ONE_SIGN_IN_PER_OPERATION' },
           }),
@@ -27,7 +27,7 @@ export function oneSignInPerOperation(context: ValidationContext): ASTVisitor {
 }
 
 /**
- * The response keys (alias or name) of signIn/signUp fields at the root of a mutation, through
+ * The response keys (alias or name) of those fields at the root of a mutation, through
  * fragments: fields with one key are merged by GraphQL and run once.
  */
 function authResponseKeys(context: ValidationContext, selectionSet: SelectionSetNode, seenFragments: Set<string>): Set<string> {

@@ -17,11 +17,22 @@ export type ThrottleSettings = {
   maxFailuresPerAddress: number;
   /** Sign-ups from one client address per window. */
   maxSignUpsPerAddress: number;
+  /** Account emails (sign-up, password reset, verification) asked for one email address per window: no mail-bombing. */
+  maxAccountEmailsPerEmail: number;
+  /** Password reset and verification requests from one client address per window. */
+  maxAccountEmailsPerAddress: number;
   /** The window, and how long a key stays refused once past its limit. */
   lockoutSeconds: number;
 };
 
-type Limiters = { account: RateLimiterAbstract; address: RateLimiterAbstract; signUp: RateLimiterAbstract; redis?: Redis };
+type Limiters = {
+  account: RateLimiterAbstract;
+  address: RateLimiterAbstract;
+  signUp: RateLimiterAbstract;
+  mailEmail: RateLimiterAbstract;
+  mailAddress: RateLimiterAbstract;
+  redis?: Redis;
+};
 
 let current: Limiters | undefined;
 
@@ -53,6 +64,8 @@ export function openThrottle(
     account: limiter('signin-account', settings.maxFailuresPerAccount),
     address: limiter('signin-address', settings.maxFailuresPerAddress),
     signUp: limiter('signup-address', settings.maxSignUpsPerAddress),
+    mailEmail: limiter('account-email-email', settings.maxAccountEmailsPerEmail),
+    mailAddress: limiter('account-email-address', settings.maxAccountEmailsPerAddress),
     redis: client,
   };
 }
@@ -87,6 +100,17 @@ export async function signInSucceeded(email: string, address: string | null): Pr
 /** Takes one sign-up from the address's budget; throws RateLimitedError when it is spent. */
 export async function beginSignUp(address: string | null): Promise<void> {
   if (address) await take(limiters().signUp, address, 'Too many sign-ups from your address');
+}
+
+/**
+ * Takes one account email from the email address's budget (every sign-up, reset and verification
+ * request, whether or not an account has it, so a refusal tells nothing) and, for a request that
+ * is not a sign-up (`fromAddress`), one from the client address's; RateLimitedError when spent.
+ */
+export async function beginAccountEmail(email: string, fromAddress?: string | null): Promise<void> {
+  const { mailEmail, mailAddress } = limiters();
+  if (fromAddress) await take(mailAddress, fromAddress, 'Too many account email requests from your address');
+  await take(mailEmail, accountKey(email), 'Too many account emails asked for this address');
 }
 
 const SIGN_IN_REFUSED = 'Too many failed attempts for this account or from your address';
