@@ -21,7 +21,8 @@ import {
   markAsAnswer,
   replyToThread,
 } from '../src/modules/community/community.service.js';
-import { configureIdentity, setUserRole, signUp } from '../src/modules/identity/identity.service.js';
+import { configureIdentity, signUp } from '../src/modules/identity/identity.service.js';
+import { setUserRole } from '../src/modules/support/staff.js';
 import {
   createListeningSource,
   createTrackedBrand,

@@ -8,8 +8,7 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind } from '../../generated/prisma/enums.js';
 import { canManageCommunity, canModerate, isAdmin, isStaff } from '../identity/roles.js';
 import { canSeeSpace, visibleSpaceVisibilities } from '../community/visibility.js';
-import { membershipCounts } from '../support/access.js';
-import { viewerDepartmentIds } from '../support/cases.js';
+import { membershipCounts, viewerDepartmentIds } from '../support/access.js';
 
 export type ActivityFilter = { kinds?: ActivityKind[]; spaceIds?: number[]; threadId?: number };
 

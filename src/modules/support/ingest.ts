@@ -11,7 +11,8 @@ import { parseInput } from '../../validation.js';
 import { parseJsonBody, SIGNATURE_HEADER, signatureMatches, type WebhookReply } from '../../webhooks.js';
 import { ensureUserForEmail } from '../identity/identity.service.js';
 import { requireSupportManager } from './access.js';
-import { addRequesterMessage, assertNotClosed, CaseLog, createCase, normalizeCaseReference } from './cases.js';
+import { addRequesterMessage, assertNotClosed, createCase, normalizeCaseReference } from './cases.js';
+import { CaseLog } from './timeline.js';
 import { PRIORITIES } from './priorities.js';
 
 // POST /ingest/cases: email and chat providers' inbound hooks open cases and append to them.
