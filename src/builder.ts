@@ -133,7 +133,7 @@ function parseDateTimeScalar(value: unknown): Date {
 }
 
 // Every expected failure is a type implementing Error, so clients can select `... on Error`.
-export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
+const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   description: 'An expected failure: returned as data in a mutation result union.',
   fields: (t) => ({ message: t.exposeString('message', { description: 'What went wrong, in English, for people.' }) }),
 });

@@ -7,7 +7,6 @@ import type { Config } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { applyMigrations } from './migrate.js';
 
-export type Db = PrismaClient;
 export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
 
 type QueryEvents = { $on(event: 'query', cb: (event: { query: string }) => void): void };
@@ -25,10 +24,6 @@ const queryListeners = new Set<(sql: string) => void>();
 export function prisma(): PrismaClient {
   if (!current) throw new Error('The database is not open: call openDatabase() first');
   return current.client;
-}
-
-export function databaseKind(): 'pglite' | 'postgres' {
-  return current?.kind ?? 'pglite';
 }
 
 /** Calls `listener` with each SQL statement Prisma sends; returns an unsubscribe function. */

@@ -18,7 +18,7 @@ import type { MigrationList, SchemaEngine, SchemaFilter } from '@prisma/schema-e
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 
-export type MigrationTarget = { kind: 'pglite'; pglite: PGlite } | { kind: 'postgres'; url: string };
+type MigrationTarget = { kind: 'pglite'; pglite: PGlite } | { kind: 'postgres'; url: string };
 
 export const migrationsDir = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
 const schemaPath = fileURLToPath(new URL('../../prisma/schema.prisma', import.meta.url));

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 
-export type Job = {
+type Job = {
   name: string;
   /** 0: not on this instance. */
   everyMs: number;

@@ -15,7 +15,7 @@ const analyzers = {
   en: new SentimentAnalyzer('English', null, 'afinn'),
   es: new SentimentAnalyzer('Spanish', null, 'afinn'),
 };
-export type Language = keyof typeof analyzers;
+type Language = keyof typeof analyzers;
 
 // franc's ISO 639-3 codes for the languages analysed, and ours (ISO 639-1).
 const LANGUAGES: Record<string, Language> = { eng: 'en', spa: 'es' };
@@ -70,7 +70,7 @@ function clauses(text: string, language: Language): string[][] {
 /** Averages under this size, either way, are neutral: one mild word in a long text says little. */
 const NEUTRAL_BAND = 0.05;
 
-export type Sentiment = { score: number; label: MentionSentiment };
+type Sentiment = { score: number; label: MentionSentiment };
 
 /** Sentiment in the text's language (English lexicon when it is undetermined). */
 export function analyzeSentiment(text: string, language: Language | null): Sentiment {

@@ -53,7 +53,7 @@ const QueueResolutionEnum = builder.enumType('QueueResolution', {
   } as const,
 });
 
-export const ReportType = builder.prismaNode('Report', {
+const ReportType = builder.prismaNode('Report', {
   id: { field: 'id' },
   nullable: true,
   description: 'A report: its reporter and moderators can read it.',

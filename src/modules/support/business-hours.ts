@@ -8,7 +8,7 @@ import type { Department } from '../../generated/prisma/client.js';
 /** ISO weekday (Monday = 1 … Sunday = 7) and minutes after local midnight, closes <= 1440. */
 export type WeeklyInterval = { day: number; opens: number; closes: number };
 
-export type BusinessCalendar = {
+type BusinessCalendar = {
   timeZone: string;
   /** Empty: open around the clock (holidays still closed). */
   weeklyHours: WeeklyInterval[];

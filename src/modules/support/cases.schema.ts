@@ -182,7 +182,7 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
 // Requesters (myCases) and staff (supportCases) page the same cases.
 const SupportCaseConnection = sharedConnection(SupportCaseType, 'SupportCase');
 
-export const CaseMessageType = builder.prismaNode('CaseMessage', {
+const CaseMessageType = builder.prismaNode('CaseMessage', {
   id: { field: 'id' },
   nullable: true,
   description: 'A message on a case: a public one is seen by whoever sees the case; an internal note only by staff of the case.',

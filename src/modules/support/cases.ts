@@ -222,7 +222,7 @@ export async function createCaseWith(tx: Tx, activity: ActivityRecorder, input: 
   return kase;
 }
 
-export type NewCase = {
+type NewCase = {
   channelId: number;
   requesterId: number;
   /** Who opened it: the requester, or staff opening it for them. */
@@ -295,7 +295,7 @@ const REFERENCE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
  * are unlikely (about one chance in two million after a million cases); the unique index refuses
  * the second.
  */
-export function newCaseReference(): string {
+function newCaseReference(): string {
   // 32 divides 256: each character is uniform.
   const chars = [...randomBytes(12)].map((byte) => REFERENCE_ALPHABET[byte % 32]).join('');
   return `${chars.slice(0, 4)}-${chars.slice(4, 8)}-${chars.slice(8)}`;

@@ -57,7 +57,7 @@ const updateChannelInput = z.object({
   slaPolicy: slaPolicy.optional(),
 });
 
-export type ChannelInput = {
+type ChannelInput = {
   name: string;
   kind: SupportChannelKind;
   defaultDepartmentId: number;

@@ -13,7 +13,7 @@ import { CaseLog } from './timeline.js';
 
 // Departments: the teams that handle cases, their business hours and their members.
 
-export const WEEKDAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] as const;
+const WEEKDAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 
 const TIME = /^(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$/;
@@ -65,7 +65,7 @@ const updateDepartmentInput = z.object({
 });
 
 type WeeklyHoursInput = { day: Weekday; opens: string; closes: string }[];
-export type DepartmentInput = {
+type DepartmentInput = {
   name: string;
   timeZone: string;
   weeklyHours: WeeklyHoursInput;

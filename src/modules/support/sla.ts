@@ -27,7 +27,7 @@ export function slaTargets(channel: Pick<SupportChannel, 'slaPolicy'>): SlaTarge
 
 export const SLA_METRICS = ['FIRST_RESPONSE', 'NEXT_RESPONSE', 'PERIODIC_UPDATE', 'RESOLUTION'] as const satisfies readonly SlaMetric[];
 /** A clock is at risk once this share of its time is used. */
-export const AT_RISK_SHARE = 0.8;
+const AT_RISK_SHARE = 0.8;
 
 export const isPausedStatus = (status: CaseStatus): boolean => status === 'PENDING' || status === 'ON_HOLD';
 const isDone = (status: CaseStatus): boolean => status === 'RESOLVED' || status === 'CLOSED';
@@ -40,7 +40,7 @@ const TARGET_FIELD: Record<SlaMetric, keyof Omit<SlaTarget, 'priority'>> = {
 };
 
 /** The case's business calendar and SLA target (null: its channel promises nothing at this priority). */
-export type SlaContext = { business: BusinessClock; target: SlaTarget | null };
+type SlaContext = { business: BusinessClock; target: SlaTarget | null };
 
 export async function slaContext(tx: Tx, kase: Pick<SupportCase, 'departmentId' | 'channelId' | 'priority'>): Promise<SlaContext> {
   const [department, channel] = await Promise.all([
