@@ -21,7 +21,8 @@ import {
   markAsAnswer,
   replyToThread,
 } from '../src/modules/community/community.service.js';
-import { configureIdentity, createVerifiedAccount, setUserRole } from '../src/modules/identity/identity.service.js';
+import { configureIdentity, createVerifiedAccount } from '../src/modules/identity/identity.service.js';
+import { setUserRole } from '../src/modules/support/staff.js';
 import {
   createListeningSource,
   createTrackedBrand,

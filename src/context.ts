@@ -73,7 +73,7 @@ export async function createContext(initial: InitialContext): Promise<Context> {
   }
 }
 
-export function bearerToken(initial: InitialContext): string | null {
+function bearerToken(initial: InitialContext): string | null {
   const header =
     initial.request?.headers.get('authorization') ??
     (typeof initial.connectionParams?.authorization === 'string'

@@ -50,9 +50,9 @@ export type OperationLimits = {
 };
 
 /** Items a list argument or list input field may hold unless its definition says `extensions: { maxItems }`. */
-export const DEFAULT_MAX_LIST_ITEMS = MAX_PAGE_SIZE;
+const DEFAULT_MAX_LIST_ITEMS = MAX_PAGE_SIZE;
 
-export function limitError(code: string, message: string): GraphQLError {
+function limitError(code: string, message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code } });
 }
 

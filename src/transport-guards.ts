@@ -117,7 +117,7 @@ export function useHttpSubscriptionLimit(streams: AddressCounter, addressOf: (re
   };
 }
 
-export type UpgradeGuard = {
+type UpgradeGuard = {
   /** CORS_ORIGINS: foreign origins whose pages may open a socket. */
   corsOrigins: readonly string[];
   connections: AddressCounter;

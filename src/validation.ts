@@ -6,13 +6,13 @@ import { ValidationError, type FieldError } from './errors.js';
 export const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
 
 /** How dates are written, in messages. */
-export const DATE_TIME_FORMAT = 'an ISO-8601 date-time with a time zone offset, e.g. 2026-11-23T18:44:31.000Z';
+const DATE_TIME_FORMAT = 'an ISO-8601 date-time with a time zone offset, e.g. 2026-11-23T18:44:31.000Z';
 
 /**
  * A lone UTF-16 surrogate (JSON's "\ud800") is no character: PostgreSQL refuses it in arrays and
  * turns it into U+FFFD elsewhere, so two different strings would be stored as one.
  */
-export const ILL_FORMED_MESSAGE = 'must be well-formed Unicode text (it holds a lone UTF-16 surrogate, such as \\ud800)';
+const ILL_FORMED_MESSAGE = 'must be well-formed Unicode text (it holds a lone UTF-16 surrogate, such as \\ud800)';
 
 // A high surrogate not followed by a low one, or a low one not preceded by a high one
 // (String.prototype.isWellFormed is Node 20's missing piece).

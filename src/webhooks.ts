@@ -14,7 +14,7 @@ import type { Logger } from './logger.js';
 // allow for clock skew), and the domains' idempotency keys answer such a replay as a duplicate.
 
 export const SIGNATURE_HEADER = 'x-tertulia-signature';
-export const TIMESTAMP_HEADER = 'x-tertulia-timestamp';
+const TIMESTAMP_HEADER = 'x-tertulia-timestamp';
 
 export type WebhookReply = { status: number; body: Record<string, unknown> };
 export type Webhook = (req: http.IncomingMessage, rawBody: Buffer) => Promise<WebhookReply>;
@@ -48,7 +48,7 @@ export function signatureMatches(secret: string, rawBody: Buffer, headers: http.
 }
 
 /** Why a delivery's timestamp is refused (missing, not whole Unix seconds, outside the window either way), or null. */
-export function timestampRefusal(header: string | string[] | undefined, toleranceSeconds: number, nowMs: number = Date.now()): string | null {
+function timestampRefusal(header: string | string[] | undefined, toleranceSeconds: number, nowMs: number = Date.now()): string | null {
   if (header === undefined || header === '') return `Missing ${TIMESTAMP_HEADER} (the Unix time in seconds, signed with the body)`;
   if (typeof header !== 'string' || !TIMESTAMP_FORMAT.test(header)) return `${TIMESTAMP_HEADER} must be one Unix time in whole seconds`;
   if (Math.abs(nowMs / 1000 - Number(header)) > toleranceSeconds) {
@@ -71,7 +71,7 @@ export function parseJsonBody(raw: Buffer): unknown {
   }
 }
 
-export type WebhookLimits = {
+type WebhookLimits = {
   /** The largest body accepted (413 above it). */
   maxBytes: number;
   /** How far, in seconds and either way, a delivery's timestamp may be from the server's clock. */

@@ -97,8 +97,6 @@ afterAll(async () => {
 });
 
 describe('departments', () => {
-  let billing: string;
-
   it('are created by managers with business hours, normalised', async () => {
     const { createDepartment } = await t.query(
       CreateDepartment,
@@ -130,12 +128,12 @@ describe('departments', () => {
         holidays: ['2026-01-01', '2026-12-25'],
       },
     });
-    if (createDepartment.__typename === 'DepartmentPayload') billing = createDepartment.department.id;
     const duplicate = await t.query(CreateDepartment, { input: { name: 'Billing', timeZone: 'UTC', weeklyHours: [] } }, admin.token);
     expect(duplicate.createDepartment).toEqual({ __typename: 'ConflictError', message: 'A department named "Billing" already exists' });
   });
 
   it('rejects bad hours, time zones and dates, naming each field', async () => {
+    const before = (await t.query(Departments, {}, admin.token)).departments.totalCount;
     const { createDepartment } = await t.query(
       CreateDepartment,
       {
@@ -165,10 +163,13 @@ describe('departments', () => {
         { path: ['input', 'holidays', '0'], message: 'must be a date "YYYY-MM-DD"' },
       ],
     });
-    expect((await t.query(Departments, {}, admin.token)).departments).toEqual({ totalCount: 1, nodes: [{ name: 'Billing' }] });
+    const after = (await t.query(Departments, {}, admin.token)).departments;
+    expect(after.totalCount).toBe(before);
+    expect(after.nodes.map((node) => node.name)).not.toContain('Broken');
   });
 
   it('are managed by COMMUNITY_MANAGER and ADMIN only', async () => {
+    const billing = await createDepartment(t, manager, { name: 'Guarded' });
     const input = { name: 'Nope', timeZone: 'UTC', weeklyHours: [] };
     for (const actor of [alice, moderator, agent]) {
       expect((await t.query(CreateDepartment, { input }, actor.token)).createDepartment).toEqual({
@@ -184,6 +185,12 @@ describe('departments', () => {
   });
 
   it('update only what is given', async () => {
+    const billing = await createDepartment(t, manager, {
+      name: 'Billing hours',
+      timeZone: 'Europe/Madrid',
+      weeklyHours: [{ day: 'TUESDAY', opens: '09:00', closes: '14:00' }],
+      holidays: ['2026-12-25', '2026-01-01'],
+    });
     const { updateDepartment } = await t.query(
       UpdateDepartment,
       { input: { departmentId: billing, timeZone: 'America/New_York', weeklyHours: OFFICE_HOURS.slice(0, 1) } },
@@ -192,7 +199,7 @@ describe('departments', () => {
     expect(updateDepartment).toEqual({
       __typename: 'DepartmentPayload',
       department: {
-        name: 'Billing',
+        name: 'Billing hours',
         timeZone: 'America/New_York',
         weeklyHours: [{ day: 'MONDAY', opens: '09:00', closes: '17:00' }],
         holidays: ['2026-01-01', '2026-12-25'],
@@ -201,6 +208,7 @@ describe('departments', () => {
   });
 
   it('take agents, managers and admins as members; leads are flagged; members are shown to staff only', async () => {
+    const billing = await createDepartment(t, manager, { name: 'Billing team' });
     const added = await t.query(AddMember, { input: { departmentId: billing, userId: agent.id } }, manager.token);
     expect(added.addDepartmentMember).toEqual({
       __typename: 'DepartmentPayload',
@@ -222,7 +230,7 @@ describe('departments', () => {
     const missing = await t.query(AddMember, { input: { departmentId: billing, userId: 'VXNlcjo5OTk5' } }, manager.token);
     expect(missing.addDepartmentMember).toEqual({ __typename: 'NotFoundError', message: 'User 9999 was not found' });
 
-    expect((await t.query(DepartmentNode, { id: billing }, alice.token)).node).toEqual({ __typename: 'Department', name: 'Billing', members: null });
+    expect((await t.query(DepartmentNode, { id: billing }, alice.token)).node).toEqual({ __typename: 'Department', name: 'Billing team', members: null });
     expect((await t.query(DepartmentNode, { id: billing }, moderator.token)).node).toMatchObject({ members: [{ lead: true }, { lead: true }] });
 
     const removed = await t.query(RemoveMember, { input: { departmentId: billing, userId: manager.id } }, admin.token);
@@ -234,7 +242,6 @@ describe('departments', () => {
 
 describe('support channels', () => {
   let department: string;
-  let chat: string;
 
   beforeAll(async () => {
     department = await createDepartment(t, manager, { name: 'Front desk' });
@@ -271,10 +278,10 @@ describe('support channels', () => {
         ],
       },
     });
-    chat = await createChannel(t, manager, { name: 'Chat', kind: 'CHAT', defaultDepartmentId: department, active: false });
   });
 
   it('reject a bad policy and unknown references without writing', async () => {
+    const before = (await t.query(Channels, { includeInactive: true }, admin.token)).supportChannels.totalCount;
     const { createSupportChannel } = await t.query(
       CreateChannel,
       {
@@ -302,22 +309,29 @@ describe('support channels', () => {
     expect(unknown.createSupportChannel).toEqual({ __typename: 'NotFoundError', message: 'Department 999 was not found' });
     const forbidden = await t.query(CreateChannel, { input: { name: 'Phone', kind: 'PHONE', defaultDepartmentId: department } }, agent.token);
     expect(forbidden.createSupportChannel.__typename).toBe('ForbiddenError');
-    expect((await t.query(Channels, { includeInactive: true }, admin.token)).supportChannels.totalCount).toBe(2);
+    expect((await t.query(Channels, { includeInactive: true }, admin.token)).supportChannels.totalCount).toBe(before);
   });
 
   it('list the active ones to everyone; staff may include inactive ones', async () => {
-    const active = { totalCount: 1, nodes: [{ name: 'Email', kind: 'EMAIL', active: true }] };
-    expect((await t.query(Channels, {})).supportChannels).toEqual(active);
-    expect((await t.query(Channels, { includeInactive: true }, alice.token)).supportChannels).toEqual(active);
-    expect((await t.query(Channels, { includeInactive: true }, agent.token)).supportChannels).toEqual({
-      totalCount: 2,
-      nodes: [{ name: 'Chat', kind: 'CHAT', active: false }, { name: 'Email', kind: 'EMAIL', active: true }],
-    });
-    expect((await t.query(ChannelNode, { id: chat }, alice.token)).node).toBeNull();
-    expect((await t.query(ChannelNode, { id: chat }, agent.token)).node).toEqual({ __typename: 'SupportChannel', name: 'Chat' });
+    await createChannel(t, manager, { name: 'Listed open', kind: 'EMAIL', defaultDepartmentId: department });
+    const closed = await createChannel(t, manager, { name: 'Listed closed', kind: 'CHAT', defaultDepartmentId: department, active: false });
+    // Other tests of this describe add channels of their own: look at the two this one made.
+    const listed = async (variables: { includeInactive?: boolean }, token?: string) =>
+      (await t.query(Channels, variables, token)).supportChannels.nodes.filter((node) => node.name.startsWith('Listed '));
+    const active = [{ name: 'Listed open', kind: 'EMAIL', active: true }];
+    expect(await listed({})).toEqual(active);
+    expect(await listed({ includeInactive: true }, alice.token)).toEqual(active);
+    expect(await listed({ includeInactive: true }, agent.token)).toEqual([{ name: 'Listed closed', kind: 'CHAT', active: false }, ...active]);
+    const counts = async (token?: string) => (await t.query(Channels, { includeInactive: true }, token)).supportChannels;
+    const everyone = await counts(alice.token);
+    expect(everyone.totalCount).toBe(everyone.nodes.filter((node) => node.active).length);
+    expect((await counts(agent.token)).totalCount).toBeGreaterThan(everyone.totalCount);
+    expect((await t.query(ChannelNode, { id: closed }, alice.token)).node).toBeNull();
+    expect((await t.query(ChannelNode, { id: closed }, agent.token)).node).toEqual({ __typename: 'SupportChannel', name: 'Listed closed' });
   });
 
   it('update the given fields; the linked space is shown only to who may see it', async () => {
+    const chat = await createChannel(t, manager, { name: 'Chat', kind: 'CHAT', defaultDepartmentId: department, active: false });
     const activated = await t.query(UpdateChannel, { input: { channelId: chat, active: true, spaceId: staffSpace, slaPolicy: [] } }, admin.token);
     expect(activated.updateSupportChannel).toEqual({
       __typename: 'SupportChannelPayload',
@@ -333,7 +347,9 @@ describe('support channels', () => {
   });
 
   it('have unique names', async () => {
-    const renamed = await t.query(UpdateChannel, { input: { channelId: chat, name: 'Email' } }, admin.token);
-    expect(renamed.updateSupportChannel).toEqual({ __typename: 'ConflictError', message: 'A support channel named "Email" already exists' });
+    await createChannel(t, manager, { name: 'Taken', defaultDepartmentId: department });
+    const other = await createChannel(t, manager, { name: 'Free', defaultDepartmentId: department });
+    const renamed = await t.query(UpdateChannel, { input: { channelId: other, name: 'Taken' } }, admin.token);
+    expect(renamed.updateSupportChannel).toEqual({ __typename: 'ConflictError', message: 'A support channel named "Taken" already exists' });
   });
 });

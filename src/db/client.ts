@@ -8,7 +8,6 @@ import type { Config } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { applyMigrations } from './migrate.js';
 
-export type Db = PrismaClient;
 export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
 
 type QueryEvents = { $on(event: 'query', cb: (event: { query: string }) => void): void };
@@ -35,10 +34,6 @@ export function inBackground<T>(work: () => Promise<T>): Promise<T> {
 export function prisma(): PrismaClient {
   if (!current) throw new Error('The database is not open: call openDatabase() first');
   return current.client;
-}
-
-export function databaseKind(): 'pglite' | 'postgres' {
-  return current?.kind ?? 'pglite';
 }
 
 /**

@@ -21,7 +21,7 @@ import type { MigrationList, SchemaEngine, SchemaFilter } from '@prisma/schema-e
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 
-export type MigrationTarget = { kind: 'pglite'; pglite: PGlite } | { kind: 'postgres'; url: string };
+type MigrationTarget = { kind: 'pglite'; pglite: PGlite } | { kind: 'postgres'; url: string };
 
 // Found by walking up from this module, so the same code finds them from src/db/ (tsx) and from
 // the compiled dist/main.js.

@@ -161,7 +161,7 @@ async function runTransaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
 }
 
 /** Log rows after `afterId` (and before `beforeId`), oldest first, at most `take`, as bus messages. */
-export async function readActivityBetween(afterId: bigint, beforeId: bigint | undefined, take: number): Promise<ActivityMessage[]> {
+async function readActivityBetween(afterId: bigint, beforeId: bigint | undefined, take: number): Promise<ActivityMessage[]> {
   const rows = await prisma().activity.findMany({
     where: { id: { gt: afterId, ...(beforeId !== undefined && { lt: beforeId }) } },
     include: { space: { select: { visibility: true } } },

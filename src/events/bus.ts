@@ -32,7 +32,7 @@ export type AccessChange = {
 };
 
 /** How many bytes may wait for one client before its subscription is ended (about 1 MiB). */
-export const DEFAULT_SUBSCRIBER_BUFFER_BYTES = 1024 * 1024;
+const DEFAULT_SUBSCRIBER_BUFFER_BYTES = 1024 * 1024;
 
 let bufferLimit = DEFAULT_SUBSCRIBER_BUFFER_BYTES;
 /** Sets the bound of subscriptions opened from now on (config SUBSCRIBER_BUFFER_BYTES). */
@@ -387,7 +387,7 @@ export function publishActivity(message: ActivityMessage): void {
   bus().publish(message);
 }
 
-export type SubscribeOptions = {
+type SubscribeOptions = {
   /** Bytes that may wait for this client: queued events plus `transportBytes()`. */
   maxBytes?: number;
   /** Bytes already serialized but not yet taken by the client (a WebSocket's bufferedAmount). */
@@ -399,7 +399,7 @@ export type SubscribeOptions = {
 };
 
 /** A live subscription: an async iterator that can also be ended with an error from outside. */
-export type ActivitySubscription = AsyncIterableIterator<ActivityMessage> & {
+type ActivitySubscription = AsyncIterableIterator<ActivityMessage> & {
   /** Ends the subscription: the reader gets `error` (an expired token, say), then the end. */
   fail(error: unknown): void;
   /** It has ended (its reader may still have queued events, or the error, to read). */

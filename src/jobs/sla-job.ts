@@ -6,7 +6,7 @@ import { raiseDueSlaAlerts } from '../modules/support/sla-alerts.js';
 // Each instance runs its own; they may overlap freely (sla-alerts.ts and assignment.ts say why
 // each effect happens once).
 
-export type SlaJobResult = { atRisk: number; breached: number; reassigned: number };
+type SlaJobResult = { atRisk: number; breached: number; reassigned: number };
 
 /** One pass at `now` (tests pass an explicit time). */
 export async function runSlaJob(now: Date = new Date(), options: { reassignAfterMinutes?: number } = {}): Promise<SlaJobResult> {

@@ -8,8 +8,7 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind } from '../../generated/prisma/enums.js';
 import { canManageCommunity, canModerate, isAdmin, isStaff } from '../identity/roles.js';
 import { canSeeSpace, visibleSpaceVisibilities } from '../community/visibility.js';
-import { membershipCounts } from '../support/access.js';
-import { viewerDepartmentIds } from '../support/cases.js';
+import { membershipCounts, viewerDepartmentIds } from '../support/access.js';
 
 export type ActivityFilter = { kinds?: ActivityKind[]; spaceIds?: number[]; threadId?: number };
 
@@ -72,13 +71,13 @@ export function applyAccessChange(viewer: ActivityViewer | null, event: Activity
 }
 
 /** A suspended user's subscriptions end (and new ones are refused) until the suspension ends. */
-export function assertSubscriberNotSuspended(viewer: Viewer | null): void {
+function assertSubscriberNotSuspended(viewer: Viewer | null): void {
   if (viewer?.suspendedUntil && viewer.suspendedUntil > new Date()) {
     throw new ForbiddenError(`Your account is suspended until ${viewer.suspendedUntil.toISOString()}; live activity is paused`);
   }
 }
 
-export function matchesFilter(filter: ActivityFilter, event: ActivityMessage): boolean {
+function matchesFilter(filter: ActivityFilter, event: ActivityMessage): boolean {
   if (filter.kinds?.length && !filter.kinds.includes(event.kind)) return false;
   if (filter.spaceIds?.length && (event.spaceId == null || !filter.spaceIds.includes(event.spaceId))) return false;
   if (filter.threadId !== undefined && event.threadId !== filter.threadId) return false;

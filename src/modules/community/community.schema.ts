@@ -31,7 +31,7 @@ const ThreadStatusEnum = builder.enumType(ThreadStatus, {
     CLOSED: { description: 'Members cannot reply or edit, as when LOCKED. No mutation sets it yet.' },
   },
 });
-export const ReactionContentEnum = builder.enumType(ReactionContent, {
+const ReactionContentEnum = builder.enumType(ReactionContent, {
   name: 'ReactionContent',
   description: 'The reactions people can add, in the order reactionGroups lists them.',
   values: {
@@ -46,7 +46,7 @@ export const ReactionContentEnum = builder.enumType(ReactionContent, {
   },
 });
 
-export const ModerationStatusEnum = builder.enumType(ModerationStatus, {
+const ModerationStatusEnum = builder.enumType(ModerationStatus, {
   name: 'ModerationStatus',
   description:
     'VISIBLE. HIDDEN: collapsed (title and body empty, classifier shown) for all but its author and moderators. REMOVED, HELD (awaiting approval): only its author and moderators see it.',
@@ -98,7 +98,7 @@ const ReactionGroupType = builder.objectRef<community.ReactionGroup>('ReactionGr
 });
 
 /** Threads and posts: anything people can react to. */
-export const Reactable = builder.interfaceRef<{ id: number }>('Reactable').implement({
+const Reactable = builder.interfaceRef<{ id: number }>('Reactable').implement({
   description: 'A thread or post: something people can react to (addReaction, removeReaction).',
   fields: (t) => ({
     reactionGroups: t.field({
@@ -423,6 +423,16 @@ const ReactionPayload = builder.simpleObject('ReactionPayload', {
 const reactionTarget = (subjectId: string): community.ReactionSubject =>
   decodeId(subjectId, ['Thread', 'Post'] as const, 'input.subjectId');
 
+/** addReaction and removeReaction: the same resolver around a different write. */
+const changeReaction =
+  (change: typeof community.addReaction) =>
+  async (_root: unknown, { input }: { input: { subjectId: string; content: ReactionContent } }, ctx: Context) => {
+    const subject = reactionTarget(input.subjectId);
+    const record = await change(ctx.viewer, subject, input.content);
+    brandWithType(record, subject.typename === 'Thread' ? ThreadType : PostType);
+    return { subject: record };
+  };
+
 builder.mutationFields((t) => ({
   createSpace: t.field({
     type: SpacePayload,
@@ -490,23 +500,13 @@ builder.mutationFields((t) => ({
     description: 'Idempotent: reacting twice with the same content counts once.',
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: ReactionInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const subject = reactionTarget(input.subjectId);
-      const record = await community.addReaction(ctx.viewer, subject, input.content);
-      brandWithType(record, subject.typename === 'Thread' ? ThreadType : PostType);
-      return { subject: record };
-    },
+    resolve: changeReaction(community.addReaction),
   }),
   removeReaction: t.field({
     type: ReactionPayload,
     description: 'Idempotent: removing a reaction you do not have changes nothing.',
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: ReactionInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const subject = reactionTarget(input.subjectId);
-      const record = await community.removeReaction(ctx.viewer, subject, input.content);
-      brandWithType(record, subject.typename === 'Thread' ? ThreadType : PostType);
-      return { subject: record };
-    },
+    resolve: changeReaction(community.removeReaction),
   }),
 }));

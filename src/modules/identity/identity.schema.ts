@@ -5,6 +5,7 @@ import { Role } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
 import { visibleNode } from '../../nodes.js';
 import { canModerate, isAdmin } from './roles.js';
+import { setUserRole } from '../support/staff.js';
 import * as identity from './identity.service.js';
 import * as account from './account.service.js';
 import { InvalidTokenError } from './tokens.js';
@@ -263,7 +264,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: SetUserRoleInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      user: await identity.setUserRole(ctx.viewer, {
+      user: await setUserRole(ctx.viewer, {
         userId: decodeId(input.userId, ['User'], 'input.userId').id,
         role: input.role,
       }),

@@ -13,13 +13,9 @@ import {
   ValidationError,
 } from '../../errors.js';
 import type { User } from '../../generated/prisma/client.js';
-import type { Role } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
 import { passwordWeakness } from './passwords.js';
-import { canJoinDepartment } from '../support/access.js';
-import { leaveSupportStaff } from '../support/support.service.js';
 import { newMemberProfile } from '../members/handles.js';
-import { isAdmin } from './roles.js';
 import { beginAccountEmail, beginSignIn, beginSignUp, signInSucceeded } from './throttle.js';
 import { answerTakenSignUp, sendVerification } from './account-emails.js';
 
@@ -239,37 +235,6 @@ export async function setSuspension(tx: Tx, userId: number, until: Date | null, 
   if (!user) throw new NotFoundError('User', String(userId));
   if (until && user.role !== 'MEMBER') throw new ForbiddenError('Only members can be suspended; an ADMIN can change a staff role instead');
   return tx.user.update({ where: { id: userId }, data: { suspendedUntil: until, suspensionReason: until ? reason : null } });
-}
-
-const setUserRoleInput = z.object({
-  userId: z.number().int(),
-  role: z.enum(['MEMBER', 'MODERATOR', 'AGENT', 'COMMUNITY_MANAGER', 'ADMIN']),
-});
-
-export async function setUserRole(viewer: Viewer | null, input: { userId: number; role: Role }): Promise<User> {
-  if (!viewer) throw new UnauthenticatedError();
-  if (!isAdmin(viewer.role)) throw new ForbiddenError('Only an ADMIN can change roles');
-  const data = parseInput(setUserRoleInput, input);
-  return writeWithActivity(async (tx, activity) => {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(7301)`;
-    const user = await tx.user.findUnique({ where: { id: data.userId } });
-    if (!user) throw new NotFoundError('User', String(data.userId));
-    if (user.role === data.role) return user;
-    if (user.role === 'ADMIN' && (await tx.user.count({ where: { role: 'ADMIN' } })) === 1) {
-      throw new ConflictError('The last ADMIN cannot change role; promote another ADMIN first');
-    }
-    const updated = await tx.user.update({ where: { id: user.id }, data: { role: data.role } });
-    // Leaving the support staff ends its access at once, and the cases held go back to the team.
-    if (canJoinDepartment(user.role) && !canJoinDepartment(data.role)) await leaveSupportStaff(tx, activity, user.id, viewer.id);
-    await activity.record({
-      kind: 'USER_ROLE_CHANGED',
-      actorId: viewer.id,
-      subject: { type: 'User', id: user.id },
-      visibility: 'SUBJECT_USER',
-      access: { role: data.role },
-    });
-    return updated;
-  });
 }
 
 export async function createSession(tx: Tx, userId: number): Promise<string> {

@@ -8,7 +8,7 @@ import type { Plugin } from 'graphql-yoga';
 const ONE_AT_A_TIME = new Set(['signIn', 'signUp', 'changePassword', 'resetPassword']);
 
 /** The validation rule: a mutation operation with more than one of them is refused. */
-export function oneSignInPerOperation(context: ValidationContext): ASTVisitor {
+function oneSignInPerOperation(context: ValidationContext): ASTVisitor {
   return {
     OperationDefinition(operation) {
       if (operation.operation !== 'mutation') return false;

@@ -10,7 +10,7 @@ import { RateLimitedError } from '../../errors.js';
 // shared by every instance; while Redis does not answer, each instance counts in its own memory
 // (the insurance limiter), so the limits still hold, per instance, until it is back.
 
-export type ThrottleSettings = {
+type ThrottleSettings = {
   /** Failed sign-ins to one account (by email) per window, from anywhere. */
   maxFailuresPerAccount: number;
   /** Failed sign-ins from one client address per window, whatever the accounts. */

@@ -72,7 +72,7 @@ function clauses(text: string, language: Language): string[][] {
 /** Averages under this size, either way, are neutral: one mild word in a long text says little. */
 const NEUTRAL_BAND = 0.05;
 
-export type Sentiment = { score: number; label: MentionSentiment };
+type Sentiment = { score: number; label: MentionSentiment };
 
 /** Sentiment in the text's language (English lexicon when it is undetermined). */
 export function analyzeSentiment(text: string, language: Language | null): Sentiment {

@@ -24,7 +24,7 @@ export type FeedLimits = {
   allowPrivateNetworks: boolean;
 };
 
-export type FetchedFeed =
+type FetchedFeed =
   | { notModified: true }
   | { notModified: false; items: FeedItem[]; etag: string | null; lastModified: string | null };
 
@@ -160,7 +160,7 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
 type Entry = { id?: string; title?: string; link?: string; published?: string; description?: string; author?: string };
 
 /** Items of an RSS 2.0 / Atom / RDF document, or of a JSON Feed. */
-export function parseFeed(kind: Exclude<ListeningSourceKind, 'WEBHOOK'>, text: string): FeedItem[] {
+function parseFeed(kind: Exclude<ListeningSourceKind, 'WEBHOOK'>, text: string): FeedItem[] {
   let entries: Entry[];
   const options = { descriptionMaxLen: 0, getExtraEntryFields: (raw: unknown) => ({ author: entryAuthor(raw) }) };
   try {

@@ -77,7 +77,7 @@ const MATCH_NOTHING = { AND: [{ id: { lt: 0 } }] };
 const staffOnly = (ctx: Context) => (ctx.viewer && isStaff(ctx.viewer.role) ? {} : MATCH_NOTHING);
 const managersOnly = (ctx: Context) => (ctx.viewer && canManageCommunity(ctx.viewer.role) ? {} : MATCH_NOTHING);
 
-export const TrackedBrandType = builder.prismaNode('TrackedBrand', {
+const TrackedBrandType = builder.prismaNode('TrackedBrand', {
   id: { field: 'id' },
   nullable: true,
   description: 'A brand whose mentions are tracked: ours or a competitor. Visible to staff.',
@@ -118,7 +118,7 @@ const ListeningSourceType = builder.prismaNode('ListeningSource', {
   }),
 });
 
-export const MentionType = builder.prismaNode('Mention', {
+const MentionType = builder.prismaNode('Mention', {
   id: { field: 'id' },
   nullable: true,
   description: 'Something said on the web, with its language, sentiment and the brands it names. Visible to staff.',

@@ -162,7 +162,7 @@ const createSourceInput = z
     if (value.kind === 'WEBHOOK' && value.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is not used by a WEBHOOK source' });
   });
 
-export type SourceInput = {
+type SourceInput = {
   name: string;
   kind: ListeningSourceKind;
   url?: string | null;
@@ -362,7 +362,7 @@ export async function ingestMentions(viewer: Viewer | null, sourceId: number, it
 }
 
 /** A batch's rows as they are stored, by external id, with the brands each names. */
-export type PreparedMentions = {
+type PreparedMentions = {
   /** Items in the batch, repeats included (they count as duplicates). */
   count: number;
   rows: Map<string, { mention: Prisma.MentionCreateManyInput; brandIds: number[] }>;
@@ -578,7 +578,7 @@ async function findMention(mentionId: number): Promise<Mention> {
 
 // ---- Report ---------------------------------------------------------------------------------
 
-export type ReportBucket = 'HOUR' | 'DAY' | 'WEEK';
+type ReportBucket = 'HOUR' | 'DAY' | 'WEEK';
 const MAX_BUCKETS = 1000;
 const BUCKET_MS: Record<ReportBucket, number> = { HOUR: 3600_000, DAY: 86_400_000, WEEK: 7 * 86_400_000 };
 
@@ -698,7 +698,7 @@ const ruleFields = {
   enabled: z.boolean(),
 };
 
-export type AlertRuleInput = {
+type AlertRuleInput = {
   name: string;
   kind: ListeningAlertKind;
   brandId?: number | null;

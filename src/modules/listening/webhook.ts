@@ -6,7 +6,7 @@ import { parseDateTime } from '../../validation.js';
 import { parseJsonBody, signatureMatches, type WebhookReply } from '../../webhooks.js';
 import { findWebhookSource, ingest, type MentionInput } from './listening.service.js';
 
-export const SOURCE_HEADER = 'x-tertulia-source';
+const SOURCE_HEADER = 'x-tertulia-source';
 
 
 /**

@@ -235,7 +235,7 @@ export async function suspendUser(viewer: Viewer | null, userId: number, input: 
   );
 }
 
-export const MAX_BULK = 100;
+const MAX_BULK = 100;
 
 /**
  * One action on up to 100 threads and posts, all or nothing: one transaction, so one missing

@@ -11,7 +11,7 @@ import { openQueueItemForAutomod } from './enqueue.js';
 // The auto-moderation rule engine. Community's writes call `screenContent` inside their
 // transaction before writing, and `recordScreening` once the content exists.
 
-export const MAX_PATTERN_LENGTH = 500;
+const MAX_PATTERN_LENGTH = 500;
 
 /**
  * Compiles a PATTERN with RE2 (linear-time matching, no backtracking, so no catastrophic
@@ -44,9 +44,9 @@ function cachedPattern(pattern: string): RE2JS {
 const LINK = /\bhttps?:\/\/[^\s<>"]+|\bwww\.[^\s<>"]+/i;
 const MENTION = /(?:^|[^\p{L}\p{N}_@])@[\p{L}\p{N}_][\p{L}\p{N}_.-]*/gu;
 
-export type RuleHit = { ruleId: number; ruleName: string; action: AutomodAction; matched: string };
+type RuleHit = { ruleId: number; ruleName: string; action: AutomodAction; matched: string };
 
-export type Screening = {
+type Screening = {
   /** What happens to the content: BLOCK never gets here (it throws). */
   outcome: 'PASS' | 'FLAG' | 'HOLD';
   hits: RuleHit[];

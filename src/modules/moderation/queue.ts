@@ -34,7 +34,7 @@ const reportInput = z
  * reports were confirmed (ACTION_TAKEN), smoothed so one report says little, times how
  * established the account is (half weight when new, full after 30 days).
  */
-export async function reporterTrust(tx: Tx, userId: number): Promise<number> {
+async function reporterTrust(tx: Tx, userId: number): Promise<number> {
   const [row] = await tx.$queryRaw<{ confirmed: number; resolved: number; createdAt: Date }[]>`
     SELECT (SELECT count(*)::int FROM "Report" WHERE "reporterId" = u.id AND status = 'ACTION_TAKEN') AS confirmed,
            (SELECT count(*)::int FROM "Report" WHERE "reporterId" = u.id AND status <> 'OPEN') AS resolved,

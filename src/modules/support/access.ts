@@ -1,4 +1,5 @@
 import type { Viewer } from '../../context.js';
+import { prisma } from '../../db/client.js';
 import type { Role } from '../../generated/prisma/enums.js';
 import { requireManager } from '../identity/guards.js';
 import { canManageCommunity } from '../identity/roles.js';
@@ -30,4 +31,11 @@ export const membershipCounts = (role: Role): boolean => canJoinDepartment(role)
 
 export function requireSupportManager(viewer: Viewer | null): Viewer {
   return requireManager(viewer, 'manage support departments and channels');
+}
+
+/** For a nested field: the ids of the departments the viewer belongs to (one query per request). */
+export async function viewerDepartmentIds(viewer: Pick<Viewer, 'id' | 'role'> | null): Promise<number[]> {
+  if (!viewer || !membershipCounts(viewer.role)) return [];
+  const rows = await prisma().departmentMember.findMany({ where: { userId: viewer.id }, select: { departmentId: true } });
+  return rows.map((row) => row.departmentId);
 }

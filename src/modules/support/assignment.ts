@@ -1,11 +1,11 @@
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
-import { ForbiddenError, NotFoundError } from '../../errors.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import type { Department, SupportCase } from '../../generated/prisma/client.js';
 import { canManageCommunity } from '../identity/roles.js';
 import { requireViewer } from '../identity/guards.js';
-import { CaseLog, setAssignee } from './cases.js';
+import { CaseLog, displayName } from './timeline.js';
 
 // Round-robin assignment among a department's on-duty members, for departments with autoAssign,
 // and re-assignment of cases whose assignee has not answered in time (run by the SLA job).
@@ -107,4 +107,35 @@ async function reassign(caseId: number, now: Date, cutoff: Date, afterMinutes: n
     await log.flush(activity);
     return true;
   });
+}
+
+/** Sets (or clears) the assignee, who must belong to the case's department. */
+export async function setAssignee(
+  tx: Tx,
+  log: CaseLog,
+  kase: SupportCase,
+  assigneeId: number | null,
+  actorId: number | null,
+  reasonText?: string,
+  /** When it happens: now, or the SLA job's own time. */
+  at: Date = new Date(),
+): Promise<SupportCase> {
+  if (assigneeId !== null) {
+    const member = await tx.departmentMember.findUnique({
+      where: { departmentId_userId: { departmentId: kase.departmentId, userId: assigneeId } },
+      select: { department: { select: { name: true } } },
+    });
+    if (!member) {
+      const department = await tx.department.findUniqueOrThrow({ where: { id: kase.departmentId }, select: { name: true } });
+      throw new ValidationError([{ path: ['input', 'assigneeId'], message: `must be a member of the case's department (${department.name})` }]);
+    }
+  }
+  const updated = await tx.supportCase.update({
+    where: { id: kase.id },
+    data: { assigneeId, assignedAt: assigneeId === null ? null : at },
+  });
+  await log.add(updated, assigneeId === null
+    ? { kind: 'UNASSIGNED', actorId, summary: 'No one is handling this case at the moment', reason: reasonText, reasonInternal: true }
+    : { kind: 'ASSIGNED', actorId, summary: `${await displayName(tx, assigneeId)} is handling this case`, reason: reasonText, reasonInternal: true });
+  return updated;
 }

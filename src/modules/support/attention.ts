@@ -4,7 +4,7 @@ import { ForbiddenError, ValidationError } from '../../errors.js';
 import { unansweredThreads } from '../community/community.service.js';
 import { canManageCommunity, isStaff } from '../identity/roles.js';
 import { requireViewer } from '../identity/guards.js';
-import { viewerDepartmentIds } from './cases.js';
+import { viewerDepartmentIds } from './access.js';
 
 // The attention queue: who is waiting on the team, oldest wait first. Cases whose requester
 // wrote last (never answered, or answered before their latest message) and public threads no

@@ -1,4 +1,5 @@
 import { DateTime, IANAZone } from 'luxon';
+import type { Department } from '../../generated/prisma/client.js';
 
 // Business-time arithmetic in a department's own time zone. Weekly hours are local wall-clock
 // times, so "09:00" stays 09:00 across daylight-saving changes; a closed day (weekend, holiday)
@@ -7,7 +8,7 @@ import { DateTime, IANAZone } from 'luxon';
 /** ISO weekday (Monday = 1 … Sunday = 7) and minutes after local midnight, closes <= 1440. */
 export type WeeklyInterval = { day: number; opens: number; closes: number };
 
-export type BusinessCalendar = {
+type BusinessCalendar = {
   timeZone: string;
   /** Empty: open around the clock (holidays still closed). */
   weeklyHours: WeeklyInterval[];
@@ -98,3 +99,8 @@ function localTime(localDay: DateTime, minutes: number): number {
 }
 
 export const MINUTE = 60_000;
+
+/** A department row's hours and holidays as a calendar. */
+export function departmentCalendar(department: Pick<Department, 'timeZone' | 'weeklyHours' | 'holidays'>): BusinessCalendar {
+  return { timeZone: department.timeZone, weeklyHours: department.weeklyHours as WeeklyInterval[], holidays: department.holidays };
+}

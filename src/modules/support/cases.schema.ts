@@ -6,6 +6,8 @@ import { decodeId } from '../../ids.js';
 import { visibleNode } from '../../nodes.js';
 import { ThreadType } from '../community/community.schema.js';
 import { canSeeThread } from '../community/visibility.js';
+import { subscribeToCase } from '../activity/case-stream.js';
+import { viewerDepartmentIds } from './access.js';
 import * as cases from './cases.js';
 import { slaView, type SlaView } from './sla.js';
 import { RoutingRuleType } from './routing.schema.js';
@@ -80,7 +82,7 @@ const CaseSlaType = builder.objectRef<SlaView>('CaseSla').implement({
 /** The departments the viewer belongs to, loaded once per request. */
 const viewerDepartments = (ctx: Parameters<typeof loader>[0]) =>
   loader(ctx, 'viewerDepartmentIds', async (keys: readonly number[]) => {
-    const ids = await cases.viewerDepartmentIds(ctx.viewer);
+    const ids = await viewerDepartmentIds(ctx.viewer);
     return keys.map(() => ids);
   }).load(0);
 
@@ -185,7 +187,7 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
 // Requesters (myCases) and staff (supportCases) page the same cases.
 const SupportCaseConnection = sharedConnection(SupportCaseType, 'SupportCase');
 
-export const CaseMessageType = builder.prismaNode('CaseMessage', {
+const CaseMessageType = builder.prismaNode('CaseMessage', {
   id: { field: 'id' },
   nullable: true,
   description: 'A message on a case: a public one is seen by whoever sees the case; an internal note only by staff of the case.',
@@ -472,7 +474,7 @@ builder.subscriptionField('caseUpdated', (t) =>
       'Each new timeline entry of a case, live, as you are allowed to see it (the requester never gets internal entries). For its requester and its staff; rights are checked per entry.',
     args: { caseId: t.arg.id({ required: true, description: 'The global id of the SupportCase.' }) },
 
-    subscribe: (_root, args, ctx) => cases.subscribeToCase(ctx.viewer, decodeId(args.caseId, ['SupportCase'], 'caseId').id, ctx),
+    subscribe: (_root, args, ctx) => subscribeToCase(ctx.viewer, decodeId(args.caseId, ['SupportCase'], 'caseId').id, ctx),
     resolve: (entry) => entry,
   }),
 );

@@ -3,19 +3,19 @@ import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
 import { moveCaseEvents, writeWithActivity, type ActivityRecorder } from '../../events/activity.js';
-import { openActivityStream, type StreamTransport } from '../activity/activity.service.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
-import type { CaseEvent, CaseMessage, Prisma, SupportCase } from '../../generated/prisma/client.js';
-import type { ActivityKind, CaseEventKind, CasePriority, CaseRating, CaseStatus } from '../../generated/prisma/enums.js';
+import type { CaseMessage, Prisma, SupportCase } from '../../generated/prisma/client.js';
+import type { CasePriority, CaseRating, CaseStatus } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
 import { threadForSupportCase } from '../community/community.service.js';
 import { canManageCommunity, isStaff } from '../identity/roles.js';
 import { requireViewer } from '../identity/guards.js';
 import { membershipCounts } from './access.js';
 import { PRIORITIES } from './priorities.js';
-import { autoAssign } from './assignment.js';
+import { autoAssign, setAssignee } from './assignment.js';
 import { emailCaseReply, emailCaseStatus } from './case-emails.js';
 import { findRoute } from './routing.js';
+import { CaseLog, displayName } from './timeline.js';
 import { SLA_METRICS } from './sla.js';
 import {
   hasActiveClock,
@@ -99,82 +99,6 @@ export function assertNotClosed(kase: SupportCase): void {
   if (kase.status === 'CLOSED') throw new ConflictError(`Case ${kase.reference} is closed; open a new case instead`);
 }
 
-// ---- The timeline -----------------------------------------------------------------------------
-
-type Entry = {
-  kind: CaseEventKind;
-  actorId: number | null;
-  summary: string;
-  internal?: boolean;
-  reason?: string | null;
-  reasonInternal?: boolean;
-  messageId?: number;
-};
-
-const ACTIVITY_KIND: Record<CaseEventKind, ActivityKind> = {
-  OPENED: 'CASE_OPENED',
-  REPLY: 'CASE_REPLIED',
-  NOTE: 'CASE_NOTE_ADDED',
-  STATUS_CHANGED: 'CASE_STATUS_CHANGED',
-  ASSIGNED: 'CASE_ASSIGNED',
-  UNASSIGNED: 'CASE_ASSIGNED',
-  TRANSFERRED: 'CASE_TRANSFERRED',
-  ESCALATED: 'CASE_ESCALATED',
-  RATED: 'CASE_RATED',
-  ROUTED: 'CASE_ROUTED',
-  SLA_AT_RISK: 'SLA_AT_RISK',
-  SLA_BREACHED: 'SLA_BREACHED',
-};
-
-/**
- * Collects a write's timeline entries; `flush` appends their activity events as the write's
- * last step (the activity log's append lock is held from the first event until commit).
- */
-export class CaseLog {
-  private readonly pending: Parameters<ActivityRecorder['record']>[0][] = [];
-  constructor(private readonly tx: Tx) {}
-
-  async add(kase: Pick<SupportCase, 'id' | 'departmentId' | 'requesterId'>, entry: Entry): Promise<void> {
-    const event = await this.tx.caseEvent.create({
-      data: {
-        caseId: kase.id,
-        kind: entry.kind,
-        actorId: entry.actorId,
-        internal: entry.internal ?? false,
-        summary: entry.summary,
-        reason: entry.reason ?? null,
-        reasonInternal: entry.reasonInternal ?? false,
-        messageId: entry.messageId ?? null,
-      },
-    });
-    this.pending.push({
-      kind: ACTIVITY_KIND[entry.kind],
-      actorId: entry.actorId,
-      subject: { type: 'CaseTimelineEntry', id: event.id },
-      visibility: entry.internal ? 'CASE_STAFF' : 'CASE',
-      departmentId: kase.departmentId,
-      caseId: kase.id,
-      requesterId: kase.requesterId,
-    });
-  }
-
-  /** An event for someone in particular (a lead told of an escalation). */
-  notify(userId: number, kase: Pick<SupportCase, 'id' | 'departmentId'>, kind: ActivityKind, actorId: number | null): void {
-    this.pending.push({
-      kind,
-      actorId,
-      subject: { type: 'User', id: userId },
-      visibility: 'SUBJECT_USER',
-      departmentId: kase.departmentId,
-      caseId: kase.id,
-    });
-  }
-
-  async flush(activity: ActivityRecorder): Promise<void> {
-    for (const input of this.pending.splice(0)) await activity.record(input);
-  }
-}
-
 const STATUS_WORDS: Record<CaseStatus, string> = {
   NEW: 'new',
   OPEN: 'open',
@@ -183,10 +107,6 @@ const STATUS_WORDS: Record<CaseStatus, string> = {
   RESOLVED: 'resolved',
   CLOSED: 'closed',
 };
-
-async function displayName(tx: Tx, userId: number): Promise<string> {
-  return (await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { displayName: true } })).displayName;
-}
 
 // ---- Status -----------------------------------------------------------------------------------
 
@@ -305,7 +225,7 @@ export async function createCaseWith(tx: Tx, activity: ActivityRecorder, input: 
   return kase;
 }
 
-export type NewCase = {
+type NewCase = {
   channelId: number;
   requesterId: number;
   /** Who opened it: the requester, or staff opening it for them. */
@@ -381,7 +301,7 @@ const REFERENCE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
  * are unlikely (about one chance in two million after a million cases); the unique index refuses
  * the second.
  */
-export function newCaseReference(): string {
+function newCaseReference(): string {
   // 32 divides 256: each character is uniform.
   const chars = [...randomBytes(12)].map((byte) => REFERENCE_ALPHABET[byte % 32]).join('');
   return `${chars.slice(0, 4)}-${chars.slice(4, 8)}-${chars.slice(8)}`;
@@ -474,37 +394,6 @@ export async function assignCase(viewer: Viewer | null, caseId: number, assignee
     await log.flush(activity);
     return updated;
   });
-}
-
-/** Sets (or clears) the assignee, who must belong to the case's department. */
-export async function setAssignee(
-  tx: Tx,
-  log: CaseLog,
-  kase: SupportCase,
-  assigneeId: number | null,
-  actorId: number | null,
-  reasonText?: string,
-  /** When it happens: now, or the SLA job's own time. */
-  at: Date = new Date(),
-): Promise<SupportCase> {
-  if (assigneeId !== null) {
-    const member = await tx.departmentMember.findUnique({
-      where: { departmentId_userId: { departmentId: kase.departmentId, userId: assigneeId } },
-      select: { department: { select: { name: true } } },
-    });
-    if (!member) {
-      const department = await tx.department.findUniqueOrThrow({ where: { id: kase.departmentId }, select: { name: true } });
-      throw new ValidationError([{ path: ['input', 'assigneeId'], message: `must be a member of the case's department (${department.name})` }]);
-    }
-  }
-  const updated = await tx.supportCase.update({
-    where: { id: kase.id },
-    data: { assigneeId, assignedAt: assigneeId === null ? null : at },
-  });
-  await log.add(updated, assigneeId === null
-    ? { kind: 'UNASSIGNED', actorId, summary: 'No one is handling this case at the moment', reason: reasonText, reasonInternal: true }
-    : { kind: 'ASSIGNED', actorId, summary: `${await displayName(tx, assigneeId)} is handling this case`, reason: reasonText, reasonInternal: true });
-  return updated;
 }
 
 const transferInput = z.object({ departmentId: z.number().int(), reason, reasonIsInternal: z.boolean().default(false) });
@@ -652,46 +541,4 @@ export function staffCaseListWhere(viewer: Viewer | null, filter: CaseFilter): P
 
 export function myCasesWhere(viewer: Viewer | null, statuses?: CaseStatus[]): Prisma.SupportCaseWhereInput {
   return { requesterId: viewer?.id ?? -1, ...(statuses?.length && { status: { in: statuses } }) };
-}
-
-/** For a nested field: the ids of the departments the viewer belongs to (one query per request). */
-export async function viewerDepartmentIds(viewer: Pick<Viewer, 'id' | 'role'> | null): Promise<number[]> {
-  if (!viewer || !membershipCounts(viewer.role)) return [];
-  const rows = await prisma().departmentMember.findMany({ where: { userId: viewer.id }, select: { departmentId: true } });
-  return rows.map((row) => row.departmentId);
-}
-
-// ---- Live -------------------------------------------------------------------------------------
-
-/**
- * The case's new timeline entries, live. The activity stream carries them with the case's
- * department and requester, so the same delivery rule as for any activity (canReceive) decides
- * per entry, with the viewer's rights as they are then: a requester never receives an internal
- * entry, an agent stops receiving once the case leaves their department or they leave it.
- */
-export async function subscribeToCase(viewer: Viewer | null, caseId: number, transport: StreamTransport): Promise<AsyncIterable<CaseEvent>> {
-  const actor = requireViewer(viewer);
-  // A suspended requester still follows their own case (support stays open to them, access.ts).
-  const live = await openActivityStream(actor, {}, undefined, transport, {
-    only: (event) => event.caseId === caseId && event.subjectType === 'CaseTimelineEntry',
-    whileSuspended: true,
-  });
-  // Subscribed first, then checked, so nothing committed in between is lost.
-  try {
-    const visible = await prisma().supportCase.findFirst({ where: { id: caseId, AND: [caseVisibleWhere(actor)] }, select: { id: true } });
-    if (!visible) throw new NotFoundError('SupportCase', String(caseId));
-  } catch (error) {
-    await live.return?.();
-    throw error;
-  }
-  return (async function* entries() {
-    try {
-      for await (const event of live) {
-        const entry = await prisma().caseEvent.findUnique({ where: { id: event.subjectId } });
-        if (entry) yield entry;
-      }
-    } finally {
-      await live.return?.();
-    }
-  })();
 }

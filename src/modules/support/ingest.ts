@@ -13,7 +13,8 @@ import { ensureUserForEmail } from '../identity/identity.service.js';
 import { requireSupportManager } from './access.js';
 import { normalizeMessageId } from '../mail/outbox.js';
 import { threadedCaseId } from './case-emails.js';
-import { addRequesterMessage, assertNotClosed, CaseLog, createCase, normalizeCaseReference } from './cases.js';
+import { addRequesterMessage, assertNotClosed, createCase, normalizeCaseReference } from './cases.js';
+import { CaseLog } from './timeline.js';
 import { PRIORITIES } from './priorities.js';
 
 // POST /ingest/cases: email and chat providers' inbound hooks open cases and append to them.

@@ -4,7 +4,7 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js'
 import type { CaseStatus, SlaMetric } from '../../generated/prisma/enums.js';
 import { canManageCommunity } from '../identity/roles.js';
 import { requireViewer } from '../identity/guards.js';
-import { viewerDepartmentIds } from './cases.js';
+import { viewerDepartmentIds } from './access.js';
 import { SLA_METRICS } from './sla.js';
 
 // Support metrics, computed in SQL (medians and p90 with percentile_cont), for the cases opened

@@ -34,7 +34,7 @@ export function containsPhrase(textWords: string[], phrase: string): boolean {
   return false;
 }
 
-export type RoutingFacts = {
+type RoutingFacts = {
   channelId: number;
   /** The thread's space, or else the channel's linked space. */
   spaceId: number | null;
@@ -43,7 +43,7 @@ export type RoutingFacts = {
   requesterRole: Role;
 };
 
-export function ruleMatches(rule: RoutingRule, facts: RoutingFacts, textWords: string[]): boolean {
+function ruleMatches(rule: RoutingRule, facts: RoutingFacts, textWords: string[]): boolean {
   if (rule.channelIds.length && !rule.channelIds.includes(facts.channelId)) return false;
   if (rule.spaceIds.length && (facts.spaceId === null || !rule.spaceIds.includes(facts.spaceId))) return false;
   if (rule.requesterRoles.length && !rule.requesterRoles.includes(facts.requesterRole)) return false;
@@ -95,7 +95,7 @@ const updateInput = z.object(Object.fromEntries(Object.entries(ruleFields).map((
   [K in keyof typeof ruleFields]: z.ZodOptional<(typeof ruleFields)[K]>;
 });
 
-export type RoutingRuleInput = {
+type RoutingRuleInput = {
   name: string;
   position?: number | null;
   active?: boolean | null;

@@ -1,7 +1,7 @@
 import { prisma } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
 import type { SlaAlertKind, SlaMetric } from '../../generated/prisma/enums.js';
-import { CaseLog } from './cases.js';
+import { CaseLog } from './timeline.js';
 
 // SLA_AT_RISK and SLA_BREACHED alerts, raised by the SLA job (src/jobs/sla-job.ts) even when
 // no request touches the case. Safe with many runners: a candidate is claimed with

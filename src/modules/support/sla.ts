@@ -1,8 +1,7 @@
 import type { Tx } from '../../db/client.js';
-import type { SlaClock, SupportCase } from '../../generated/prisma/client.js';
-import type { CaseStatus, SlaMetric } from '../../generated/prisma/enums.js';
-import { BusinessClock, MINUTE } from './business-hours.js';
-import { departmentCalendar, slaTargets, type SlaTarget } from './support.service.js';
+import type { SlaClock, SupportCase, SupportChannel } from '../../generated/prisma/client.js';
+import type { CasePriority, CaseStatus, SlaMetric } from '../../generated/prisma/enums.js';
+import { BusinessClock, departmentCalendar, MINUTE } from './business-hours.js';
 
 // SLA clocks of a case, counted in its department's business hours.
 //
@@ -12,9 +11,23 @@ import { departmentCalendar, slaTargets, type SlaTarget } from './support.servic
 // running clocks (spends the business time elapsed since `resumedAt`), then reschedules them.
 // `dueAt` and `atRiskAt` are stored, so the SLA job and metrics read them with plain SQL.
 
+/** Business minutes a case of one priority may take, per clock. */
+export type SlaTarget = {
+  priority: CasePriority;
+  firstResponseMinutes: number;
+  nextResponseMinutes: number;
+  periodicUpdateMinutes: number;
+  resolutionMinutes: number;
+};
+
+/** A channel's stored SLA policy (validated on write, in channels.ts). */
+export function slaTargets(channel: Pick<SupportChannel, 'slaPolicy'>): SlaTarget[] {
+  return channel.slaPolicy as SlaTarget[];
+}
+
 export const SLA_METRICS = ['FIRST_RESPONSE', 'NEXT_RESPONSE', 'PERIODIC_UPDATE', 'RESOLUTION'] as const satisfies readonly SlaMetric[];
 /** A clock is at risk once this share of its time is used. */
-export const AT_RISK_SHARE = 0.8;
+const AT_RISK_SHARE = 0.8;
 
 export const isPausedStatus = (status: CaseStatus): boolean => status === 'PENDING' || status === 'ON_HOLD';
 const isDone = (status: CaseStatus): boolean => status === 'RESOLVED' || status === 'CLOSED';
@@ -27,7 +40,7 @@ const TARGET_FIELD: Record<SlaMetric, keyof Omit<SlaTarget, 'priority'>> = {
 };
 
 /** The case's business calendar and SLA target (null: its channel promises nothing at this priority). */
-export type SlaContext = { business: BusinessClock; target: SlaTarget | null };
+type SlaContext = { business: BusinessClock; target: SlaTarget | null };
 
 export async function slaContext(tx: Tx, kase: Pick<SupportCase, 'departmentId' | 'channelId' | 'priority'>): Promise<SlaContext> {
   const [department, channel] = await Promise.all([

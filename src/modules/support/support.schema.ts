@@ -7,7 +7,10 @@ import { SpaceType } from '../community/community.schema.js';
 import { canSeeSpace } from '../community/visibility.js';
 import { setOnDuty } from './assignment.js';
 import { rotateIngestSecret } from './ingest.js';
-import * as support from './support.service.js';
+import * as channels from './channels.js';
+import * as departments from './departments.js';
+import type { SlaTarget } from './sla.js';
+import { slaTargets } from './sla.js';
 
 // ---- Departments and channels -----------------------------------------------------------------
 
@@ -44,10 +47,10 @@ const WeekdayEnum = builder.enumType('Weekday', {
     FRIDAY: { description: 'Friday.' },
     SATURDAY: { description: 'Saturday.' },
     SUNDAY: { description: 'Sunday.' },
-  } satisfies Record<support.Weekday, { description: string }>,
+  } satisfies Record<departments.Weekday, { description: string }>,
 });
 
-const OpeningHoursType = builder.objectRef<{ day: support.Weekday; opens: string; closes: string }>('OpeningHours').implement({
+const OpeningHoursType = builder.objectRef<{ day: departments.Weekday; opens: string; closes: string }>('OpeningHours').implement({
   description: 'One interval of a weekly schedule, in local wall-clock time ("09:00" to "17:30"; "24:00" is midnight at the end of the day).',
   fields: (t) => ({
     day: t.field({ type: WeekdayEnum, description: 'The day the interval falls on.', resolve: (hours) => hours.day }),
@@ -77,7 +80,7 @@ export const DepartmentType = builder.prismaNode('Department', {
     weeklyHours: t.field({
       type: [OpeningHoursType],
       description: 'When SLA clocks run, by day and then opening time. Empty: open around the clock.',
-      resolve: (department) => support.weeklyHoursView(department),
+      resolve: (department) => departments.weeklyHoursView(department),
     }),
     holidays: t.exposeStringList('holidays', { description: 'Local dates (YYYY-MM-DD) the department is closed, in order.' }),
     autoAssign: t.exposeBoolean('autoAssign', {
@@ -95,7 +98,7 @@ export const DepartmentType = builder.prismaNode('Department', {
   }),
 });
 
-const SlaTargetType = builder.objectRef<support.SlaTarget>('SlaTarget').implement({
+const SlaTargetType = builder.objectRef<SlaTarget>('SlaTarget').implement({
   description: 'What the channel promises for one priority, in business minutes of the handling department.',
   fields: (t) => ({
     priority: t.field({ type: CasePriorityEnum, description: 'The case priority these targets apply to.', resolve: (target) => target.priority }),
@@ -110,7 +113,7 @@ export const SupportChannelType = builder.prismaNode('SupportChannel', {
   id: { field: 'id' },
   nullable: true,
   description: 'Where requests arrive. Active channels are public; inactive ones are shown to staff only.',
-  findUnique: visibleNode('SupportChannel', (ctx) => support.channelNodeWhere(ctx.viewer)),
+  findUnique: visibleNode('SupportChannel', (ctx) => channels.channelNodeWhere(ctx.viewer)),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique.' }),
     kind: t.expose('kind', { type: SupportChannelKindEnum, description: 'How requests reach it.' }),
@@ -130,7 +133,7 @@ export const SupportChannelType = builder.prismaNode('SupportChannel', {
     slaPolicy: t.field({
       type: [SlaTargetType],
       description: 'One target per priority; a priority not listed has no SLA on this channel.',
-      resolve: (channel) => support.slaTargets(channel),
+      resolve: (channel) => slaTargets(channel),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -161,11 +164,11 @@ builder.queryFields((t) => ({
       resolve: (query, _root, args, ctx) => {
         return prisma().supportChannel.findMany({
           ...query,
-          where: support.channelListWhere(ctx.viewer, !!args.includeInactive),
+          where: channels.channelListWhere(ctx.viewer, !!args.includeInactive),
           orderBy: [{ name: 'asc' }, { id: 'asc' }],
         });
       },
-      totalCount: (_root, args, ctx) => prisma().supportChannel.count({ where: support.channelListWhere(ctx.viewer, !!args.includeInactive) }),
+      totalCount: (_root, args, ctx) => prisma().supportChannel.count({ where: channels.channelListWhere(ctx.viewer, !!args.includeInactive) }),
     },
     { name: 'SupportChannelConnection' },
     { name: 'SupportChannelEdge' },
@@ -187,8 +190,8 @@ const CreateDepartmentInput = builder.inputType('CreateDepartmentInput', {
     timeZone: t.string({ required: true, description: 'IANA time zone, e.g. "Europe/Madrid".' }),
     weeklyHours: t.field({ type: [OpeningHoursInput], required: true, description: 'At most 70 intervals. Empty: around the clock.' }),
     holidays: t.stringList({
-      description: `Local dates "YYYY-MM-DD" the department is closed; at most ${support.MAX_HOLIDAYS}, duplicates dropped.`,
-      extensions: { maxItems: support.MAX_HOLIDAYS },
+      description: `Local dates "YYYY-MM-DD" the department is closed; at most ${departments.MAX_HOLIDAYS}, duplicates dropped.`,
+      extensions: { maxItems: departments.MAX_HOLIDAYS },
     }),
     autoAssign: t.boolean({ description: 'Round-robin assignment among on-duty members. Defaults to false.' }),
   }),
@@ -200,7 +203,7 @@ const UpdateDepartmentInput = builder.inputType('UpdateDepartmentInput', {
     name: t.string({ description: '1 to 100 characters; unique.' }),
     timeZone: t.string({ description: 'IANA time zone, e.g. "Europe/Madrid".' }),
     weeklyHours: t.field({ type: [OpeningHoursInput], description: 'Replaces the whole schedule.' }),
-    holidays: t.stringList({ description: 'Replaces the whole list.', extensions: { maxItems: support.MAX_HOLIDAYS } }),
+    holidays: t.stringList({ description: 'Replaces the whole list.', extensions: { maxItems: departments.MAX_HOLIDAYS } }),
     autoAssign: t.boolean({ description: 'Round-robin assignment among on-duty members.' }),
   }),
 });
@@ -315,7 +318,7 @@ builder.mutationFields((t) => ({
     description: 'COMMUNITY_MANAGER or ADMIN.',
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: CreateDepartmentInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({ department: await support.createDepartment(ctx.viewer, input) }),
+    resolve: async (_root, { input }, ctx) => ({ department: await departments.createDepartment(ctx.viewer, input) }),
   }),
   updateDepartment: t.field({
     type: DepartmentPayload,
@@ -323,7 +326,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: UpdateDepartmentInput, required: true }) },
     resolve: async (_root, { input: { departmentId: id, ...changes } }, ctx) => ({
-      department: await support.updateDepartment(ctx.viewer, departmentId(id), changes),
+      department: await departments.updateDepartment(ctx.viewer, departmentId(id), changes),
     }),
   }),
   addDepartmentMember: t.field({
@@ -332,7 +335,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: AddDepartmentMemberInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      department: await support.addDepartmentMember(ctx.viewer, {
+      department: await departments.addDepartmentMember(ctx.viewer, {
         departmentId: departmentId(input.departmentId),
         userId: userId(input.userId),
         lead: input.lead,
@@ -346,7 +349,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: RemoveDepartmentMemberInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      department: await support.removeDepartmentMember(ctx.viewer, {
+      department: await departments.removeDepartmentMember(ctx.viewer, {
         departmentId: departmentId(input.departmentId),
         userId: userId(input.userId),
       }),
@@ -358,7 +361,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: CreateSupportChannelInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      channel: await support.createSupportChannel(ctx.viewer, {
+      channel: await channels.createSupportChannel(ctx.viewer, {
         ...input,
         defaultDepartmentId: departmentId(input.defaultDepartmentId, 'input.defaultDepartmentId'),
         spaceId: input.spaceId ? decodeId(input.spaceId, ['Space'], 'input.spaceId').id : null,
@@ -371,7 +374,7 @@ builder.mutationFields((t) => ({
     errors: { types: WRITE_ERRORS },
     args: { input: t.arg({ type: UpdateSupportChannelInput, required: true }) },
     resolve: async (_root, { input: { channelId, spaceId, defaultDepartmentId, ...changes } }, ctx) => ({
-      channel: await support.updateSupportChannel(ctx.viewer, decodeId(channelId, ['SupportChannel'], 'input.channelId').id, {
+      channel: await channels.updateSupportChannel(ctx.viewer, decodeId(channelId, ['SupportChannel'], 'input.channelId').id, {
         ...changes,
         ...(defaultDepartmentId != null && { defaultDepartmentId: departmentId(defaultDepartmentId, 'input.defaultDepartmentId') }),
         // An explicit null unlinks; an omitted field (undefined) keeps the space.

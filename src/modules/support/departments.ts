@@ -4,19 +4,16 @@ import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
 import { writeWithActivity, type ActivityInput, type ActivityRecorder } from '../../events/activity.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
-import type { Department, Prisma, SupportChannel } from '../../generated/prisma/client.js';
-import type { CasePriority, SupportChannelKind } from '../../generated/prisma/enums.js';
-import { parseInput } from '../../validation.js';
-import { isStaff } from '../identity/roles.js';
+import type { Department } from '../../generated/prisma/client.js';
+import { parseInput, withoutNulls } from '../../validation.js';
 import { canJoinDepartment, requireSupportManager } from './access.js';
-import { autoAssign } from './assignment.js';
-import { CaseLog, setAssignee } from './cases.js';
-import { PRIORITIES } from './priorities.js';
-import { isValidTimeZone, type BusinessCalendar, type WeeklyInterval } from './business-hours.js';
+import { autoAssign, setAssignee } from './assignment.js';
+import { isValidTimeZone, type WeeklyInterval } from './business-hours.js';
+import { CaseLog } from './timeline.js';
 
-// ---- Departments ------------------------------------------------------------------------------
+// Departments: the teams that handle cases, their business hours and their members.
 
-export const WEEKDAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] as const;
+const WEEKDAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 
 const TIME = /^(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$/;
@@ -25,7 +22,7 @@ const clockTime = z
   .regex(TIME, 'must be a 24-hour time "HH:MM" from 00:00 to 24:00')
   .transform((value) => Number(value.slice(0, 2)) * 60 + Number(value.slice(3)));
 
-const name = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+export const name = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
 /** Holidays a department may list (more than the 100 items a list argument takes by default). */
 export const MAX_HOLIDAYS = 2000;
 const timeZone = z.string().trim().refine(isValidTimeZone, 'must be an IANA time zone such as "Europe/Madrid"');
@@ -68,7 +65,7 @@ const updateDepartmentInput = z.object({
 });
 
 type WeeklyHoursInput = { day: Weekday; opens: string; closes: string }[];
-export type DepartmentInput = {
+type DepartmentInput = {
   name: string;
   timeZone: string;
   weeklyHours: WeeklyHoursInput;
@@ -199,10 +196,6 @@ const memberRemoved = (actorId: number, userId: number, departmentId: number): A
   visibility: 'STAFF',
 });
 
-export function departmentCalendar(department: Pick<Department, 'timeZone' | 'weeklyHours' | 'holidays'>): BusinessCalendar {
-  return { timeZone: department.timeZone, weeklyHours: department.weeklyHours as WeeklyInterval[], holidays: department.holidays };
-}
-
 /** Stored minutes as the API shows them: { day: 'MONDAY', opens: '09:00', closes: '17:00' }. */
 export function weeklyHoursView(department: Pick<Department, 'weeklyHours'>): { day: Weekday; opens: string; closes: string }[] {
   const hhmm = (minutes: number) => `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
@@ -210,138 +203,4 @@ export function weeklyHoursView(department: Pick<Department, 'weeklyHours'>): { 
     .slice()
     .sort((a, b) => a.day - b.day || a.opens - b.opens)
     .map(({ day, opens, closes }) => ({ day: WEEKDAYS[day - 1], opens: hhmm(opens), closes: hhmm(closes) }));
-}
-
-// ---- Channels ---------------------------------------------------------------------------------
-
-/** Business minutes a case of one priority may take, per clock. */
-export type SlaTarget = {
-  priority: CasePriority;
-  firstResponseMinutes: number;
-  nextResponseMinutes: number;
-  periodicUpdateMinutes: number;
-  resolutionMinutes: number;
-};
-
-const minutes = z.number().int('must be a whole number of minutes').min(1, 'must be at least 1').max(525_600, 'must be at most 525600 (a year)');
-const slaPolicy = z
-  .array(
-    z.object({
-      priority: z.enum(PRIORITIES),
-      firstResponseMinutes: minutes,
-      nextResponseMinutes: minutes,
-      periodicUpdateMinutes: minutes,
-      resolutionMinutes: minutes,
-    }),
-  )
-  .superRefine((targets, ctx) => {
-    targets.forEach((target, i) => {
-      if (targets.findIndex((other) => other.priority === target.priority) !== i) {
-        ctx.addIssue({ code: 'custom', path: [i, 'priority'], message: `${target.priority} is listed twice` });
-      }
-    });
-  })
-  .transform((targets) => targets.sort((a, b) => PRIORITIES.indexOf(a.priority) - PRIORITIES.indexOf(b.priority)));
-
-const channelFields = {
-  name,
-  kind: z.enum(['FORUM', 'EMAIL', 'CHAT', 'SOCIAL', 'WEB_FORM', 'PHONE']),
-  defaultDepartmentId: z.number().int(),
-  spaceId: z.number().int().nullable(),
-  active: z.boolean(),
-  slaPolicy,
-};
-const createChannelInput = z.object({
-  ...channelFields,
-  spaceId: channelFields.spaceId.default(null),
-  active: channelFields.active.default(true),
-  slaPolicy: slaPolicy.default([]),
-});
-const updateChannelInput = z.object({
-  name: name.optional(),
-  kind: channelFields.kind.optional(),
-  defaultDepartmentId: channelFields.defaultDepartmentId.optional(),
-  spaceId: channelFields.spaceId.optional(),
-  active: channelFields.active.optional(),
-  slaPolicy: slaPolicy.optional(),
-});
-
-export type ChannelInput = {
-  name: string;
-  kind: SupportChannelKind;
-  defaultDepartmentId: number;
-  /** null unlinks the space (on update); undefined keeps it. */
-  spaceId?: number | null;
-  active?: boolean | null;
-  slaPolicy?: SlaTarget[] | null;
-};
-
-export async function createSupportChannel(viewer: Viewer | null, input: ChannelInput): Promise<SupportChannel> {
-  const actor = requireSupportManager(viewer);
-  const { spaceId, ...rest } = input;
-  const data = parseInput(createChannelInput, { ...withoutNulls(rest), spaceId: spaceId ?? null });
-  return writeWithActivity(async (tx, activity) => {
-    await assertChannelReferences(tx, data);
-    await assertChannelNameFree(tx, data.name);
-    const channel = await tx.supportChannel.create({ data });
-    await activity.record({ kind: 'SUPPORT_CHANNEL_CREATED', actorId: actor.id, subject: { type: 'SupportChannel', id: channel.id }, visibility: 'STAFF' });
-    return channel;
-  });
-}
-
-export async function updateSupportChannel(
-  viewer: Viewer | null,
-  channelId: number,
-  input: Partial<{ [K in keyof ChannelInput]: ChannelInput[K] | null }>,
-): Promise<SupportChannel> {
-  const actor = requireSupportManager(viewer);
-  const { spaceId, ...rest } = input;
-  const data = parseInput(updateChannelInput, { ...withoutNulls(rest), ...(spaceId !== undefined && { spaceId }) });
-  return writeWithActivity(async (tx, activity) => {
-    const existing = await tx.supportChannel.findUnique({ where: { id: channelId } });
-    if (!existing) throw new NotFoundError('SupportChannel', String(channelId));
-    await assertChannelReferences(tx, data);
-    if (data.name && data.name !== existing.name) await assertChannelNameFree(tx, data.name);
-    const channel = await tx.supportChannel.update({ where: { id: channelId }, data });
-    await activity.record({ kind: 'SUPPORT_CHANNEL_UPDATED', actorId: actor.id, subject: { type: 'SupportChannel', id: channel.id }, visibility: 'STAFF' });
-    return channel;
-  });
-}
-
-async function assertChannelReferences(tx: Tx, data: { defaultDepartmentId?: number; spaceId?: number | null }): Promise<void> {
-  if (data.defaultDepartmentId !== undefined && !(await tx.department.findUnique({ where: { id: data.defaultDepartmentId }, select: { id: true } }))) {
-    throw new NotFoundError('Department', String(data.defaultDepartmentId));
-  }
-  if (data.spaceId != null && !(await tx.space.findUnique({ where: { id: data.spaceId }, select: { id: true } }))) {
-    throw new NotFoundError('Space', String(data.spaceId));
-  }
-}
-
-async function assertChannelNameFree(tx: Tx, channelName: string): Promise<void> {
-  if (await tx.supportChannel.findUnique({ where: { name: channelName }, select: { id: true } })) {
-    throw new ConflictError(`A support channel named "${channelName}" already exists`);
-  }
-}
-
-/** Everyone sees active channels (a help page lists where to ask); staff may ask for inactive ones too. */
-export function channelListWhere(viewer: Viewer | null, includeInactive: boolean): Prisma.SupportChannelWhereInput {
-  return includeInactive && viewer && isStaff(viewer.role) ? {} : { active: true };
-}
-
-/** node(id) of a channel: the same rule as the list with inactive channels asked for. */
-export function channelNodeWhere(viewer: Viewer | null): { active?: boolean } {
-  return viewer && isStaff(viewer.role) ? {} : { active: true };
-}
-
-export function slaTargets(channel: Pick<SupportChannel, 'slaPolicy'>): SlaTarget[] {
-  return channel.slaPolicy as SlaTarget[];
-}
-
-// ---- Shared -----------------------------------------------------------------------------------
-
-/** GraphQL passes explicit nulls for omitted optional fields; zod's optional() wants undefined. */
-export function withoutNulls<T extends Record<string, unknown>>(input: T): { [K in keyof T]: Exclude<T[K], null> } {
-  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null)) as {
-    [K in keyof T]: Exclude<T[K], null>;
-  };
 }
