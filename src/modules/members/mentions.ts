@@ -60,6 +60,7 @@ function proseLines(body: string): string[] {
  */
 export function parseMentions(body: string, max = settings.maxPerPost): string[] {
   const found: string[] = [];
+  if (max <= 0) return found;
   const prose = proseLines(body).join('\n').replace(CODE_SPAN, ' ').replace(URL, ' ');
   for (const match of prose.matchAll(MENTION)) {
     const handle = normalizeHandle(match[1]);
