@@ -4,6 +4,7 @@ import { parseMentions } from '../src/modules/members/mentions.js';
 import { type Actor, createCommunity, createSpace, createThread, createUser, reply, type Community } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import { connected, startTestApp, subscribe, type TestApp } from './helpers.js';
+import { createChannel, createDepartment } from './support-fixtures.js';
 
 const Inbox = graphql(`
   query MentionsInbox($first: Int!) {
@@ -66,6 +67,12 @@ const CreateThread = graphql(`
   mutation MentionsCreateThread($input: CreateThreadInput!) {
     createThread(input: $input) { __typename ... on ThreadPayload { thread { id moderation { status } } } ... on Error { message } }
   }
+`);
+const OpenCase = graphql(`
+  mutation MentionsOpenCase($input: OpenCaseInput!) { openCase(input: $input) { __typename ... on SupportCasePayload { supportCase { id } } ... on Error { message } } }
+`);
+const ReplyToCase = graphql(`
+  mutation MentionsReplyToCase($input: ReplyToCaseInput!) { replyToCase(input: $input) { __typename ... on Error { message } } }
 `);
 const Added = graphql(`
   subscription MentionsAdded {
@@ -266,6 +273,20 @@ describe('only to who may read it', () => {
     expect(await postMentions(postId, cy)).toEqual([]);
     expect(await postMentions(postId, c.moderator)).toEqual([bob.handle, cy.handle]);
     expect(await postMentions(postId, writer)).toEqual([bob.handle, cy.handle]);
+  });
+
+  it('a support case is no thread: @handles in its messages notify no one', async () => {
+    const [requester, bob, agent] = [await member('Requester'), await member('Bob'), await handleOf(c.agent)];
+    const mod = await handleOf(c.moderator);
+    const department = await createDepartment(t, c.manager, { name: `Mentions ${Date.now()}` }, [{ actor: c.agent }]);
+    const channelId = await createChannel(t, c.manager, { name: `Mentions form ${Date.now()}`, defaultDepartmentId: department });
+    const opened = await t.query(OpenCase, { input: { channelId, subject: 'Private', body: `Ask @${bob.handle} and @${agent.handle}` } }, requester.token);
+    if (opened.openCase.__typename !== 'SupportCasePayload') throw new Error(JSON.stringify(opened));
+    const caseId = opened.openCase.supportCase!.id;
+    const replied = await t.query(ReplyToCase, { input: { caseId, body: `Checking with @${mod.handle} and @${bob.handle}` } }, c.agent.token);
+    expect(replied.replyToCase.__typename).toBe('ReplyToCasePayload');
+    await settled();
+    for (const who of [bob, agent, mod]) expect(await mentionsIn(who)).toEqual([]);
   });
 
   it('a mention whose content is later removed, or whose space closes, leaves the inbox; a restore brings it back', async () => {
