@@ -250,7 +250,7 @@ describe('only to who may read it', () => {
     expect(await postMentions(postId, bob)).toBeNull();
   });
 
-  it('held content notifies no one', async () => {
+  it('held content notifies no one until a moderator approves it; then they are told, from its author', async () => {
     const [writer, bob] = [await member('Writer'), await member('Bob')];
     const created = await t.query(CreateRule, { input: { name: 'Hold mentions test', trigger: 'KEYWORD', action: 'HOLD', keywords: ['holdmeplease'] } }, c.manager.token);
     expect(created.createAutomodRule.__typename).toBe('AutomodRulePayload');
@@ -258,6 +258,14 @@ describe('only to who may read it', () => {
     expect(held.createThread).toMatchObject({ __typename: 'ThreadPayload', thread: { moderation: { status: 'HELD' } } });
     await settled();
     expect(await mentionsIn(bob)).toEqual([]);
+    if (held.createThread.__typename !== 'ThreadPayload') throw new Error('not created');
+    const threadId = held.createThread.thread.id;
+    const approved = await t.query(Restore, { input: { subjectId: threadId, reason: 'fine after all' } }, c.moderator.token);
+    expect(approved.restoreContent.__typename).toBe('ModerationActionPayload');
+    await settled();
+    expect(await mentionsIn(bob)).toEqual([
+      { id: expect.any(String), kind: 'MENTIONED', text: 'Writer mentioned you in a thread', actorCount: 1, actors: [{ id: writer.id }], subject: { __typename: 'Thread', id: threadId, title: 'Held' } },
+    ]);
   });
 
   it('muted writers do not notify; hidden content shows no mentions to members', async () => {
@@ -278,6 +286,8 @@ describe('only to who may read it', () => {
   it('a support case is no thread: @handles in its messages notify no one', async () => {
     const [requester, bob, agent] = [await member('Requester'), await member('Bob'), await handleOf(c.agent)];
     const mod = await handleOf(c.moderator);
+    // Staff may have been mentioned by other tests of this file: only what this one adds counts.
+    const before = await Promise.all([bob, agent, mod].map(async (who) => (await mentionsIn(who)).length));
     const department = await createDepartment(t, c.manager, { name: `Mentions ${Date.now()}` }, [{ actor: c.agent }]);
     const channelId = await createChannel(t, c.manager, { name: `Mentions form ${Date.now()}`, defaultDepartmentId: department });
     const opened = await t.query(OpenCase, { input: { channelId, subject: 'Private', body: `Ask @${bob.handle} and @${agent.handle}` } }, requester.token);
@@ -286,7 +296,8 @@ describe('only to who may read it', () => {
     const replied = await t.query(ReplyToCase, { input: { caseId, body: `Checking with @${mod.handle} and @${bob.handle}` } }, c.agent.token);
     expect(replied.replyToCase.__typename).toBe('ReplyToCasePayload');
     await settled();
-    for (const who of [bob, agent, mod]) expect(await mentionsIn(who)).toEqual([]);
+    expect(await Promise.all([bob, agent, mod].map(async (who) => (await mentionsIn(who)).length))).toEqual(before);
+    expect(before[0]).toBe(0);
   });
 
   it('a mention whose content is later removed, or whose space closes, leaves the inbox; a restore brings it back', async () => {

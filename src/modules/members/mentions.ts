@@ -92,57 +92,77 @@ export async function resolveMentions(handles: readonly string[]): Promise<(User
 }
 
 /** The content a mention is in, as the fan-out reads it when it gets there. */
-type Content = { body: string; threadId: number; postId: number | null; readable: boolean };
+type Content = { body: string; threadId: number; postId: number | null; spaceId: number; readable: boolean };
+type Subject = { type: string; id: number };
 
 /**
- * The body of the event's thread or post now, and whether members may read it: published and not
- * hidden (a HIDDEN body is withheld from members), in a thread that is too, neither deleted by its
- * author. One statement.
+ * The body of a thread or post now, and whether members may read it: published and not hidden (a
+ * HIDDEN body is withheld from members), in a thread that is too, neither deleted by its author.
+ * One statement.
  */
-async function loadContent(tx: Tx, event: LogEvent): Promise<Content | null> {
+async function loadContent(tx: Tx, subject: Subject): Promise<Content | null> {
   const [row] =
-    event.subjectType === 'Post'
+    subject.type === 'Post'
       ? await tx.$queryRaw<Content[]>`
-          SELECT p."body", p."threadId", p."id" AS "postId",
+          SELECT p."body", p."threadId", p."id" AS "postId", t."spaceId",
                  (p."moderationStatus" = 'VISIBLE' AND p."deletedAt" IS NULL AND t."moderationStatus" = 'VISIBLE' AND t."deletedAt" IS NULL) AS "readable"
-          FROM "Post" p JOIN "Thread" t ON t."id" = p."threadId" WHERE p."id" = ${event.subjectId}::int`
+          FROM "Post" p JOIN "Thread" t ON t."id" = p."threadId" WHERE p."id" = ${subject.id}::int`
       : await tx.$queryRaw<Content[]>`
-          SELECT t."body", t."id" AS "threadId", NULL::int AS "postId", (t."moderationStatus" = 'VISIBLE' AND t."deletedAt" IS NULL) AS "readable"
-          FROM "Thread" t WHERE t."id" = ${event.subjectId}::int`;
+          SELECT t."body", t."id" AS "threadId", NULL::int AS "postId", t."spaceId", (t."moderationStatus" = 'VISIBLE' AND t."deletedAt" IS NULL) AS "readable"
+          FROM "Thread" t WHERE t."id" = ${subject.id}::int`;
   return row ?? null;
 }
 
+const NONE: Produced = { notified: [] };
+
 /**
- * MENTIONED, on THREAD_CREATED, POST_CREATED, THREAD_EDITED and POST_EDITED: to each user the body
- * @mentions (within MAX_MENTIONS_PER_POST) who can read it (its space open to their role, the
- * content published and not hidden: never for removed or held content, nor one a moderator
- * withdrew), but the writer, and not those who muted the writer (staff cannot be muted).
- * One per recipient and thread or post ("m:<type>:<id>", kept when read): an edit notifies only
- * those the content had not notified yet, so mentions an edit adds are told and the others are not
- * told twice.
+ * MENTIONED for one thread or post, from `writerId`: to each user its body @mentions (within
+ * MAX_MENTIONS_PER_POST) who can read it (its space open to their role now, the content published
+ * and not hidden: never for removed or held content), but the writer, and not those who muted the
+ * writer (staff cannot be muted). One per recipient and thread or post ("m:<type>:<id>", kept when
+ * read): an edit notifies only those the content had not notified yet, so the mentions an edit
+ * adds are told and the others are not told twice.
  */
-export const mentionedProducer: Producer = async (tx, event): Promise<Produced> => {
-  const none: Produced = { notified: [] };
-  if (event.visibility !== 'SPACE' || event.withdrawn || event.actorId == null || event.spaceId == null) return none;
-  if (event.subjectType !== 'Thread' && event.subjectType !== 'Post') return none;
-  const content = await loadContent(tx, event);
-  if (!content?.readable) return none;
+async function notifyMentioned(tx: Tx, event: LogEvent, subject: Subject, writerId: number): Promise<Produced> {
+  if (subject.type !== 'Thread' && subject.type !== 'Post') return NONE;
+  const content = await loadContent(tx, subject);
+  if (!content?.readable) return NONE;
   const handles = parseMentions(content.body);
-  if (handles.length === 0) return none;
-  const candidates = mentionedUsers(handles, await usersByHandles(handles, tx)).filter((user) => user.id !== event.actorId);
-  if (candidates.length === 0) return none;
-  const muted = await mutedBy(candidates.map((user) => user.id), event.actorId, tx);
+  if (handles.length === 0) return NONE;
+  const candidates = mentionedUsers(handles, await usersByHandles(handles, tx)).filter((user) => user.id !== writerId);
+  if (candidates.length === 0) return NONE;
+  const muted = await mutedBy(candidates.map((user) => user.id), writerId, tx);
   const ids = candidates.filter((user) => !muted.has(user.id)).map((user) => user.id);
-  if (ids.length === 0) return none;
-  // The space's visibility against each recipient's role now (visibleSpaceVisibilities in SQL).
+  if (ids.length === 0) return NONE;
+  // The space's visibility against each recipient's role (visibleSpaceVisibilities in SQL).
   const rows = await tx.$queryRaw<{ id: number; userId: number }[]>`
     INSERT INTO "Notification" ("userId", "kind", "subjectType", "subjectId", "threadId", "postId", "caseId", "groupKey", "lastActivityId", "actorIds", "actorCount", "detail", "createdAt", "updatedAt")
-    SELECT u."id", 'MENTIONED'::"NotificationKind", ${event.subjectType}::text, ${event.subjectId}::int, ${content.threadId}::int, ${content.postId}::int, NULL,
-           ${`m:${event.subjectType}:${event.subjectId}`}::text, ${event.id}::bigint, ARRAY[${event.actorId}::int], 1, NULL,
+    SELECT u."id", 'MENTIONED'::"NotificationKind", ${subject.type}::text, ${subject.id}::int, ${content.threadId}::int, ${content.postId}::int, NULL,
+           ${`m:${subject.type}:${subject.id}`}::text, ${event.id}::bigint, ARRAY[${writerId}::int], 1, NULL,
            ${event.occurredAt}::timestamp, ${event.occurredAt}::timestamp
-    FROM "User" u JOIN "Space" s ON s."id" = ${event.spaceId}::int
+    FROM "User" u JOIN "Space" s ON s."id" = ${content.spaceId}::int
     WHERE u."id" = ANY(${ids}::int[]) AND (s."visibility" <> 'STAFF' OR u."role" <> 'MEMBER')
     ON CONFLICT ("userId", "groupKey") DO NOTHING
     RETURNING "id", "userId"`;
   return { notified: rows.map((row) => ({ userId: row.userId, notificationId: row.id })) };
+}
+
+/** On THREAD_CREATED, POST_CREATED, THREAD_EDITED and POST_EDITED: the writer is who wrote or edited it. */
+export const mentionedProducer: Producer = async (tx, event) => {
+  if (event.visibility !== 'SPACE' || event.withdrawn || event.actorId == null) return NONE;
+  return notifyMentioned(tx, event, { type: event.subjectType, id: event.subjectId }, event.actorId);
+};
+
+/**
+ * On MODERATION_ACTION: content automod held is published when a moderator approves it (APPROVE),
+ * and only then are its mentions told, from its author.
+ */
+export const approvedMentionsProducer: Producer = async (tx, event) => {
+  if (event.subjectType !== 'ModerationAction') return NONE;
+  const action = await tx.moderationAction.findUnique({
+    where: { id: event.subjectId },
+    select: { kind: true, subjectType: true, subjectId: true, targetUserId: true },
+  });
+  if (action?.kind !== 'APPROVE') return NONE;
+  return notifyMentioned(tx, event, { type: action.subjectType, id: action.subjectId }, action.targetUserId);
 };

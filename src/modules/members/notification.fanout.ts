@@ -4,7 +4,7 @@ import { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind, ActivityVisibility } from '../../generated/prisma/enums.js';
 import type { Logger } from '../../logger.js';
 import { followForDeed } from './follow.service.js';
-import { mentionedProducer } from './mentions.js';
+import { approvedMentionsProducer, mentionedProducer } from './mentions.js';
 
 // Notifications are derived from the activity log AFTER the write has committed, never inside the
 // write's transaction: a reply in a thread 10,000 members watch commits as fast as any other, and
@@ -209,7 +209,7 @@ export const PRODUCERS: Partial<Record<ActivityKind, Producer[]>> = {
   REACTION_ADDED: [reacted],
   QUEUE_ITEM_RESOLVED: [reportResolved],
   APPEAL_RESOLVED: [appealDecided],
-  MODERATION_ACTION: [contentModerated],
+  MODERATION_ACTION: [contentModerated, approvedMentionsProducer],
   ...Object.fromEntries(CASE_KINDS.map((kind) => [kind, [caseUpdated]])),
 };
 
