@@ -13,14 +13,13 @@ let settings = { maxPerPost: 10 };
 export function configureMentions(options: { maxPerPost: number }): void {
   settings = { ...options };
 }
-export const mentionSettings = () => settings;
 
 // Fenced code blocks (``` or ~~~, closed by a fence of the same character at least as long).
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;
 // Inline code spans: a run of backticks up to the next run of the same length.
 const CODE_SPAN = /(?<!`)(`+)(?!`)[\s\S]*?(?<!`)\1(?!`)/g;
 // URLs (scheme:// or www.) up to the next space or angle bracket: "https://x.example/@ana" is no mention.
-const URL = /(?:\b[a-z][a-z0-9+.-]*:\/\/|\bwww\.)[^\s<>]*/gi;
+const URL_TEXT = /(?:\b[a-z][a-z0-9+.-]*:\/\/|\bwww\.)[^\s<>]*/gi;
 // "@" not glued to what comes before (an email address "ana@example.com", "a@b", "@@x"), and a
 // name not running on into more name characters, "@" or a domain ("@example.com").
 const MENTION = /(?<![\p{L}\p{N}_@./+\-=`])@([\p{L}\p{N}_]+)(?![\p{L}\p{N}_@]|[.-][\p{L}\p{N}])/gu;
@@ -61,7 +60,7 @@ function proseLines(body: string): string[] {
 export function parseMentions(body: string, max = settings.maxPerPost): string[] {
   const found: string[] = [];
   if (max <= 0) return found;
-  const prose = proseLines(body).join('\n').replace(CODE_SPAN, ' ').replace(URL, ' ');
+  const prose = proseLines(body).join('\n').replace(CODE_SPAN, ' ').replace(URL_TEXT, ' ');
   for (const match of prose.matchAll(MENTION)) {
     const handle = normalizeHandle(match[1]);
     if (handle === null || found.includes(handle)) continue;
