@@ -25,6 +25,7 @@ import { configureMail } from './modules/mail/outbox.js';
 import { configureAccountEmails } from './modules/identity/account-emails.js';
 import { configureModeration } from './modules/moderation/queue.js';
 import { configureHandles } from './modules/members/handles.js';
+import { configureMentions } from './modules/members/mentions.js';
 import { notificationFanOut, PRODUCERS, type NotificationFanOut } from './modules/members/notification.fanout.js';
 import { receiveCaseWebhook } from './modules/support/ingest.js';
 import { runSlaJob } from './jobs/sla-job.js';
@@ -65,6 +66,7 @@ export function buildApp(config: Config, logger: Logger): App {
   });
   configureModeration({ claimTtlMinutes: config.moderationClaimTtlMinutes });
   configureHandles(config.handles);
+  configureMentions(config.mentions);
   // Until the server listens, links use the configured port; with PORT=0, start() sets the real one.
   configureMail({ from: config.mail.from, publicUrl: config.mail.publicUrl ?? listenUrl(config.host, config.port) });
   configureAccountEmails(config.account);

@@ -77,6 +77,7 @@ const envSchema = z.object({
   MAIL_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
   NOTIFICATION_POLL_MS: z.coerce.number().int().min(0).max(3_600_000).default(2000),
   NOTIFICATION_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(1000),
+  MAX_MENTIONS_PER_POST: z.coerce.number().int().min(0).max(100).default(10),
   APP_URL: z
     .string()
     .url()
@@ -176,6 +177,8 @@ export type Config = {
    * one transaction writes.
    */
   notifications: { pollMs: number; batchSize: number };
+  /** At most this many distinct @handles per thread or post notify (MAX_MENTIONS_PER_POST). */
+  mentions: { maxPerPost: number };
   /** Account emails: the front-end base URL of the links in them, and how long their tokens last. */
   account: { appUrl: string | undefined; verificationTtlHours: number; resetTtlMinutes: number };
 };
@@ -258,5 +261,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     supportReassignAfterMinutes: e.SUPPORT_REASSIGN_AFTER_MINUTES,
     handles: { changeCooldownDays: e.HANDLE_CHANGE_COOLDOWN_DAYS, redirectDays: e.HANDLE_REDIRECT_DAYS },
     notifications: { pollMs: e.NOTIFICATION_POLL_MS, batchSize: e.NOTIFICATION_BATCH_SIZE },
+    mentions: { maxPerPost: e.MAX_MENTIONS_PER_POST },
   };
 }

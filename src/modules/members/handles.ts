@@ -155,17 +155,17 @@ export async function changeHandle(tx: Tx, user: Pick<User, 'id' | 'handle' | 'h
  * The users these handles name (any case, with or without "@"), by lower-cased lookup: current
  * handles, and old ones still redirecting. Two statements, whatever the number of handles. The
  * map's keys are the lower-cased handles asked; unknown or malformed ones are absent.
- * For @mentions: the caller decides who may be notified.
+ * For @mentions: the caller decides who may be notified. Pass a transaction as `db` to read inside it.
  */
-export async function usersByHandles(handles: readonly string[]): Promise<Map<string, User>> {
+export async function usersByHandles(handles: readonly string[], db: Tx = prisma()): Promise<Map<string, User>> {
   const wanted = [...new Set(handles.map(normalizeHandle).filter((h): h is string => h !== null))];
   const found = new Map<string, User>();
   if (wanted.length === 0) return found;
-  const current = await prisma().user.findMany({ where: { handle: { in: wanted } } });
+  const current = await db.user.findMany({ where: { handle: { in: wanted } } });
   for (const user of current) found.set(user.handle, user);
   const rest = wanted.filter((handle) => !found.has(handle));
   if (rest.length) {
-    const redirects = await prisma().handleHistory.findMany({
+    const redirects = await db.handleHistory.findMany({
       where: { handle: { in: rest }, expiresAt: { gt: new Date() } },
       include: { user: true },
     });

@@ -4,6 +4,7 @@ import { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind, ActivityVisibility } from '../../generated/prisma/enums.js';
 import type { Logger } from '../../logger.js';
 import { followForDeed } from './follow.service.js';
+import { approvedMentionsProducer, mentionedProducer } from './mentions.js';
 
 // Notifications are derived from the activity log AFTER the write has committed, never inside the
 // write's transaction: a reply in a thread 10,000 members watch commits as fast as any other, and
@@ -200,13 +201,15 @@ const CASE_KINDS: ActivityKind[] = ['CASE_OPENED', 'CASE_REPLIED', 'CASE_STATUS_
  * (@mentions: a producer on THREAD_CREATED, POST_CREATED and the edits that reads the text).
  */
 export const PRODUCERS: Partial<Record<ActivityKind, Producer[]>> = {
-  THREAD_CREATED: [followDeed('CREATED')],
-  POST_CREATED: [followDeed('REPLIED'), replied],
+  THREAD_CREATED: [followDeed('CREATED'), mentionedProducer],
+  THREAD_EDITED: [mentionedProducer],
+  POST_CREATED: [followDeed('REPLIED'), replied, mentionedProducer],
+  POST_EDITED: [mentionedProducer],
   THREAD_ANSWERED: [answerAccepted],
   REACTION_ADDED: [reacted],
   QUEUE_ITEM_RESOLVED: [reportResolved],
   APPEAL_RESOLVED: [appealDecided],
-  MODERATION_ACTION: [contentModerated],
+  MODERATION_ACTION: [contentModerated, approvedMentionsProducer],
   ...Object.fromEntries(CASE_KINDS.map((kind) => [kind, [caseUpdated]])),
 };
 
