@@ -77,6 +77,7 @@ const envSchema = z.object({
   MAIL_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
   NOTIFICATION_POLL_MS: z.coerce.number().int().min(0).max(3_600_000).default(2000),
   NOTIFICATION_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(1000),
+  NOTIFICATION_DIGEST_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(300_000),
   APP_URL: z
     .string()
     .url()
@@ -175,7 +176,12 @@ export type Config = {
    * woken for (another instance's, without Redis; 0: only when woken), and how many recipients
    * one transaction writes.
    */
-  notifications: { pollMs: number; batchSize: number };
+  notifications: {
+    pollMs: number;
+    batchSize: number;
+    /** How often the digest job looks for hourly and daily digests that are due; 0: not on this instance. */
+    digestIntervalMs: number;
+  };
   /** Account emails: the front-end base URL of the links in them, and how long their tokens last. */
   account: { appUrl: string | undefined; verificationTtlHours: number; resetTtlMinutes: number };
 };
@@ -257,6 +263,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     supportReassignAfterMinutes: e.SUPPORT_REASSIGN_AFTER_MINUTES,
     handles: { changeCooldownDays: e.HANDLE_CHANGE_COOLDOWN_DAYS, redirectDays: e.HANDLE_REDIRECT_DAYS },
-    notifications: { pollMs: e.NOTIFICATION_POLL_MS, batchSize: e.NOTIFICATION_BATCH_SIZE },
+    notifications: { pollMs: e.NOTIFICATION_POLL_MS, batchSize: e.NOTIFICATION_BATCH_SIZE, digestIntervalMs: e.NOTIFICATION_DIGEST_INTERVAL_MS },
   };
 }
