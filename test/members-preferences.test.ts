@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prisma } from '../src/db/client.js';
+import { onQuery, prisma } from '../src/db/client.js';
 import { runDigests } from '../src/modules/members/notification-emails.js';
 import { type Actor, createCommunity, createThread, createUser, reply, type Community } from './fixtures.js';
 import { graphql } from './gql/index.js';
@@ -31,6 +31,8 @@ const PrefsInbox = graphql(`
   query PrefsInbox { viewer { unreadNotificationCount notifications(first: 20) { nodes { id kind actorCount } } } }
 `);
 const React = graphql(`mutation PrefsReact($input: ReactionInput!) { addReaction(input: $input) { __typename } }`);
+const Watch = graphql(`mutation PrefsWatch($input: SetThreadSubscriptionInput!) { setThreadSubscription(input: $input) { __typename } }`);
+const MarkAll = graphql(`mutation PrefsMarkAll($input: MarkNotificationsReadInput!) { markNotificationsRead(input: $input) { __typename } }`);
 const SetLocale = graphql(`mutation PrefsLocale($input: UpdateProfileInput!) { updateProfile(input: $input) { __typename } }`);
 const Remove = graphql(`
   mutation PrefsRemove($input: ContentActionInput!) { removeContent(input: $input) { __typename ... on Error { message } } }
@@ -159,7 +161,7 @@ describe('notification emails', () => {
     expect(kinds.find((k) => k.kind === 'MENTIONED')?.email).toBe(true);
 
     // No more email of that kind: a new group (after reading) is in the inbox, not in the mail.
-    await t.query(graphql(`mutation PrefsMarkAll($input: MarkNotificationsReadInput!) { markNotificationsRead(input: $input) { __typename } }`), { input: { before: new Date(Date.now() + 60_000).toISOString() } }, ana.token);
+    await t.query(MarkAll, { input: { before: new Date(Date.now() + 60_000).toISOString() } }, ana.token);
     await reply(t, c.bob, thread, 'Third reply');
     await untilInbox(ana, (b) => b.unreadNotificationCount === 1);
     expect((await mailbox(address, 'NOTIFICATION')).map((e) => e.subject)).toEqual([subject]);
@@ -221,5 +223,42 @@ describe('notification emails', () => {
     await untilInbox(ana, (b) => b.notifications!.nodes[0]?.actorCount === 2 || b.unreadNotificationCount === 1);
     await runDigests(new Date(Date.now() + 2 * 3600_000));
     expect(await mailbox(address, 'DIGEST')).toHaveLength(1);
+  }, TEST_TIMEOUT);
+
+  it('queues the emails of a reply in a bounded number of statements, however many watch the thread', async () => {
+    const thread = await createThread(t, c.alice, c.publicSpace, 'Watched by many');
+    const watchers: { actor: Actor; email: string }[] = [];
+    for (let i = 0; i < 6; i++) {
+      const actor = await createUser(t, `Watcher${i}`);
+      await update(actor, { digest: 'IMMEDIATE' });
+      watchers.push({ actor, email: await emailOf(actor) });
+    }
+    const watch = async (w: (typeof watchers)[number]) =>
+      expect((await t.query(Watch, { input: { threadId: thread, level: 'WATCHING' } }, w.actor.token)).setThreadSubscription.__typename).toBe('SetThreadSubscriptionPayload');
+    // The statements of preferences and emails in the fan-out (the mail job's own are not counted).
+    const measure = async (body: string, expected: number[]) => {
+      const statements: string[] = [];
+      const stop = onQuery((sql) => {
+        if (/"NotificationPreference"|"NotificationSettings"|INSERT INTO "public"\."OutboundMessage"|SET "emailedAt"/.test(sql)) statements.push(sql);
+      }, { background: true });
+      try {
+        await reply(t, c.bob, thread, body);
+        await until(async () => {
+          const boxes = await Promise.all(watchers.map((w) => mailbox(w.email, 'NOTIFICATION')));
+          return boxes.every((box, i) => box.length === expected[i]);
+        }, 'one email per watcher', 20_000);
+      } finally {
+        stop();
+      }
+      return statements.length;
+    };
+    for (const w of watchers.slice(0, 2)) await watch(w);
+    const few = await measure('For two', [1, 1, 0, 0, 0, 0]);
+    for (const w of watchers.slice(2)) await watch(w);
+    // The first two read theirs, so the next reply starts a new group (and email) for them too.
+    for (const w of watchers.slice(0, 2)) await t.query(MarkAll, { input: { before: new Date(Date.now() + 60_000).toISOString() } }, w.actor.token);
+    const many = await measure('For six', [2, 2, 1, 1, 1, 1]);
+    expect(few).toBeGreaterThan(0);
+    expect(many).toBe(few);
   }, TEST_TIMEOUT);
 });
