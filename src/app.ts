@@ -34,6 +34,8 @@ import { schema } from './schema.js';
 import { usePageSizeCheck } from './pagination.js';
 import { useSharedSubscriptionResults } from './shared-subscription-results.js';
 import { serveWebhook, type Webhook } from './webhooks.js';
+import { runDigests } from './modules/members/notification-emails.js';
+import { serveUnsubscribe, UNSUBSCRIBE_PATH } from './modules/members/unsubscribe.http.js';
 import { serveGraphqlWs } from './ws.js';
 import {
   AddressCounter,
@@ -148,6 +150,7 @@ export function buildApp(config: Config, logger: Logger): App {
       );
       return;
     }
+    if (path === UNSUBSCRIBE_PATH) return void serveUnsubscribe(req, res, logger);
     const webhook = WEBHOOKS[path];
     if (webhook) return void serveWebhook(req, res, webhook, webhookLimits, logger);
     if (path !== GRAPHQL_PATH) return sendJson(res, 404, { error: `Not found; the API is at ${GRAPHQL_PATH}` });
@@ -226,6 +229,7 @@ export function buildApp(config: Config, logger: Logger): App {
             run: () => runSlaJob(new Date(), { reassignAfterMinutes: config.supportReassignAfterMinutes }),
           },
           ...(delivery ? [mailJob(delivery, config.mail.jobIntervalMs)] : []),
+          { name: 'notification-digests', everyMs: config.notifications.digestIntervalMs, run: () => runDigests() },
         ],
         logger,
       );

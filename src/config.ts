@@ -78,6 +78,7 @@ const envSchema = z.object({
   NOTIFICATION_POLL_MS: z.coerce.number().int().min(0).max(3_600_000).default(2000),
   NOTIFICATION_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(1000),
   MAX_MENTIONS_PER_POST: z.coerce.number().int().min(0).max(100).default(10),
+  NOTIFICATION_DIGEST_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(300_000),
   APP_URL: z
     .string()
     .url()
@@ -176,7 +177,12 @@ export type Config = {
    * woken for (another instance's, without Redis; 0: only when woken), and how many recipients
    * one transaction writes.
    */
-  notifications: { pollMs: number; batchSize: number };
+  notifications: {
+    pollMs: number;
+    batchSize: number;
+    /** How often the digest job looks for hourly and daily digests that are due; 0: not on this instance. */
+    digestIntervalMs: number;
+  };
   /** At most this many distinct @handles per thread or post notify (MAX_MENTIONS_PER_POST). */
   mentions: { maxPerPost: number };
   /** Account emails: the front-end base URL of the links in them, and how long their tokens last. */
@@ -260,7 +266,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     supportReassignAfterMinutes: e.SUPPORT_REASSIGN_AFTER_MINUTES,
     handles: { changeCooldownDays: e.HANDLE_CHANGE_COOLDOWN_DAYS, redirectDays: e.HANDLE_REDIRECT_DAYS },
-    notifications: { pollMs: e.NOTIFICATION_POLL_MS, batchSize: e.NOTIFICATION_BATCH_SIZE },
+    notifications: { pollMs: e.NOTIFICATION_POLL_MS, batchSize: e.NOTIFICATION_BATCH_SIZE, digestIntervalMs: e.NOTIFICATION_DIGEST_INTERVAL_MS },
     mentions: { maxPerPost: e.MAX_MENTIONS_PER_POST },
   };
 }

@@ -24,6 +24,7 @@ import './modules/mail/mail.schema.js';
 import './modules/members/follow.schema.js';
 import './modules/members/notification.schema.js';
 import './modules/members/mentions.schema.js';
+import './modules/members/preferences.schema.js';
 
 
 /** The whole API, boilerplate described, types sorted by name so the printed schema is stable. */

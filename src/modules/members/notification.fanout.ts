@@ -5,6 +5,7 @@ import type { ActivityKind, ActivityVisibility } from '../../generated/prisma/en
 import type { Logger } from '../../logger.js';
 import { followForDeed } from './follow.service.js';
 import { approvedMentionsProducer, mentionedProducer } from './mentions.js';
+import { afterNotificationsWritten } from './notification-emails.js';
 
 // Notifications are derived from the activity log AFTER the write has committed, never inside the
 // write's transaction: a reply in a thread 10,000 members watch commits as fast as any other, and
@@ -262,8 +263,10 @@ async function step(batchSize: number, logger: Logger): Promise<{ step: Step; no
             written.push(...produced.notified);
             if (produced.more !== undefined) more = produced.more;
           }
+          // Preferences: kinds turned off in-app are hidden (not announced), immediate emails queued.
+          const shown = await afterNotificationsWritten(tx, written.map((item) => item.notificationId));
           if (producers.length) await tx.$executeRaw`RELEASE SAVEPOINT notification_event`;
-          notices.push(...written);
+          notices.push(...written.filter((item) => shown.has(item.notificationId)));
           budget -= written.length;
         } catch (error) {
           await tx.$executeRaw`ROLLBACK TO SAVEPOINT notification_event`;

@@ -14,7 +14,7 @@ import { ReportType } from '../moderation/queue.schema.js';
 import { SupportCaseType } from '../support/cases.schema.js';
 import * as notifications from './notification.service.js';
 
-const NotificationKindEnum = builder.enumType(NotificationKind, {
+export const NotificationKindEnum = builder.enumType(NotificationKind, {
   name: 'NotificationKind',
   description: 'What a notification tells you; it says what its `subject` is.',
   values: {

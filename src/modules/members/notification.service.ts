@@ -17,6 +17,8 @@ export function notificationVisibleWhere(viewer: Viewer | null): Prisma.Notifica
   if (!viewer) return { id: -1 };
   return {
     userId: viewer.id,
+    // Its kind turned off in-app (preferences.ts): kept only for email.
+    inApp: true,
     AND: [
       // Content its author deleted is gone from the inbox too: only its place is left to show.
       { OR: [{ threadId: null }, { thread: { ...visibleThreadWhere(viewer), deletedAt: null } }] },
