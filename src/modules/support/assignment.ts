@@ -90,7 +90,8 @@ export async function reassignUnanswered(now: Date, afterMinutes: number): Promi
 
 async function reassign(caseId: number, now: Date, cutoff: Date, afterMinutes: number): Promise<boolean> {
   return writeWithActivity(async (tx, activity) => {
-    const [claimed] = await tx.$queryRaw<{ id: number }[]>`SELECT "id" FROM "SupportCase" WHERE "id" = ${caseId} FOR UPDATE SKIP LOCKED`;
+    // NO KEY UPDATE: a row being inserted that references the case (key-share lock) must not make it skip.
+    const [claimed] = await tx.$queryRaw<{ id: number }[]>`SELECT "id" FROM "SupportCase" WHERE "id" = ${caseId} FOR NO KEY UPDATE SKIP LOCKED`;
     if (!claimed) return false;
     const kase = await tx.supportCase.findUniqueOrThrow({ where: { id: caseId } });
     // Another runner may have moved it already, or the assignee answered meanwhile.

@@ -55,8 +55,10 @@ async function raiseAlert(candidate: Candidate, now: Date): Promise<boolean> {
     // The case first, as every request that changes it does (its row, then its clocks): a reply
     // stopping this clock meanwhile would otherwise hold the case while waiting for the clock,
     // and this pass the clock while its timeline entry waits for the case (a deadlock). A case
-    // being changed is skipped; the next pass sees what that change left.
-    const [free] = await tx.$queryRaw<{ id: number }[]>`SELECT "id" FROM "SupportCase" WHERE "id" = ${candidate.caseId} FOR UPDATE SKIP LOCKED`;
+    // being changed is skipped; the next pass sees what that change left. NO KEY UPDATE, which
+    // still excludes every request's FOR UPDATE, so that a row merely referencing the case (a
+    // notification or an email being inserted holds a key-share lock) does not make it skip.
+    const [free] = await tx.$queryRaw<{ id: number }[]>`SELECT "id" FROM "SupportCase" WHERE "id" = ${candidate.caseId} FOR NO KEY UPDATE SKIP LOCKED`;
     if (!free) return false;
     // Another runner holding this clock is raising its alert: skip it rather than wait.
     const [clock] = await tx.$queryRaw<ClockRow[]>`
