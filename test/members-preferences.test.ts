@@ -108,7 +108,8 @@ describe('preferences', () => {
     await reply(t, c.bob, thread, 'A reply Ana is not shown');
     await react(c.bob, thread);
     // The reaction came after the reply in the log: once it is in, the reply's turn has passed.
-    const box = await untilInbox(ana, (b) => b.notifications!.nodes.some((n) => n.kind === 'REACTED'));
+    // The count and the list are two statements: wait until both have seen the fan-out's write.
+    const box = await untilInbox(ana, (b) => b.notifications!.nodes.some((n) => n.kind === 'REACTED') && b.unreadNotificationCount > 0);
     expect(box.notifications!.nodes.map((n) => n.kind)).toEqual(['REACTED']);
     expect(box.unreadNotificationCount).toBe(1);
   }, TEST_TIMEOUT);
