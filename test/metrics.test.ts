@@ -200,7 +200,7 @@ describe('metrics after a scripted session', () => {
     expect(pending).toBeGreaterThan(0);
     await vi.waitFor(
       async () => expect(value(await scrape(metricsUrl(t)), 'tertulia_outbox_pending_messages')).toBe(pending),
-      { timeout: 10_000, interval: 500 },
+      { timeout: 20_000, interval: 500 },
     );
     const samples = await scrape(metricsUrl(t));
     expect(value(samples, 'tertulia_job_runs_total', { job: 'activity-retention', outcome: 'ok' })).toBe(1);
@@ -226,47 +226,55 @@ describe('metrics after a scripted session', () => {
   });
 });
 
-describe('metrics access', () => {
-  it('is off by default: /metrics is 404', async () => {
-    const t = await startTestApp();
-    try {
-      expect(t.app.metrics).toBeUndefined();
-      expect((await fetch(metricsUrl(t))).status).toBe(404);
-    } finally {
-      await t.stop();
-    }
+// Apps are started in beforeAll hooks: a start on a busy machine can take longer than a test may.
+describe('metrics off (the default)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
   });
+  afterAll(() => t?.stop());
+
+  it('is off by default: /metrics is 404', async () => {
+    expect(t.app.metrics).toBeUndefined();
+    expect((await fetch(metricsUrl(t))).status).toBe(404);
+  });
+});
+
+describe('metrics with METRICS_TOKEN', () => {
+  const token = 'metrics-token-0123456789abcdef';
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ METRICS_TOKEN: token });
+  });
+  afterAll(() => t?.stop());
 
   it('with METRICS_TOKEN, answers only a request with that bearer token', async () => {
-    const token = 'metrics-token-0123456789abcdef';
-    const t = await startTestApp({ METRICS_TOKEN: token });
-    try {
-      const without = await fetch(metricsUrl(t));
-      expect(without.status).toBe(401);
-      expect(without.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
-      expect((await fetch(metricsUrl(t), { headers: { authorization: `Bearer ${token}x` } })).status).toBe(401);
-      expect((await fetch(metricsUrl(t), { headers: { authorization: `Bearer ${token.slice(0, -1)}` } })).status).toBe(401);
-      expect((await fetch(metricsUrl(t), { headers: { authorization: token } })).status).toBe(401);
-      const samples = await scrape(metricsUrl(t), token);
-      expect(samples.has(key('process_resident_memory_bytes'))).toBe(true);
-    } finally {
-      await t.stop();
-    }
+    const without = await fetch(metricsUrl(t));
+    expect(without.status).toBe(401);
+    expect(without.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
+    expect((await fetch(metricsUrl(t), { headers: { authorization: `Bearer ${token}x` } })).status).toBe(401);
+    expect((await fetch(metricsUrl(t), { headers: { authorization: `Bearer ${token.slice(0, -1)}` } })).status).toBe(401);
+    expect((await fetch(metricsUrl(t), { headers: { authorization: token } })).status).toBe(401);
+    const samples = await scrape(metricsUrl(t), token);
+    expect(samples.has(key('process_resident_memory_bytes'))).toBe(true);
   });
+});
+
+describe('metrics with METRICS_PORT', () => {
+  const token = 'another-metrics-token-0123456789';
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ METRICS_PORT: '0', METRICS_TOKEN: token });
+  });
+  afterAll(() => t?.stop());
 
   it('with METRICS_PORT, serves /metrics on that port only', async () => {
-    const token = 'another-metrics-token-0123456789';
-    const t = await startTestApp({ METRICS_PORT: '0', METRICS_TOKEN: token });
-    try {
-      const own = t.app.metricsUrl();
-      expect(own).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
-      expect(new URL(own!).port).not.toBe(new URL(t.url).port);
-      expect((await fetch(metricsUrl(t), { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
-      expect((await fetch(own!)).status).toBe(401);
-      expect((await scrape(own!, token)).has(key('process_resident_memory_bytes'))).toBe(true);
-      expect((await fetch(own!.replace(/\/metrics$/, '/graphql'))).status).toBe(404);
-    } finally {
-      await t.stop();
-    }
+    const own = t.app.metricsUrl();
+    expect(own).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    expect(new URL(own!).port).not.toBe(new URL(t.url).port);
+    expect((await fetch(metricsUrl(t), { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
+    expect((await fetch(own!)).status).toBe(401);
+    expect((await scrape(own!, token)).has(key('process_resident_memory_bytes'))).toBe(true);
+    expect((await fetch(own!.replace(/\/metrics$/, '/graphql'))).status).toBe(404);
   });
 });
