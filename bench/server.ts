@@ -30,6 +30,8 @@ const config = loadConfig({
   SSE_MAX_SUBSCRIPTIONS_PER_ADDRESS: '100000',
   // The driver signs up hundreds of members from one address, which the sign-up throttle would stop.
   SIGNUP_MAX_PER_ADDRESS: '100000',
+  // BENCH_METRICS_ENABLED=true measures the app with Prometheus metrics on (off by default, as in production).
+  METRICS_ENABLED: process.env.BENCH_METRICS_ENABLED,
 });
 const app = buildApp(config, createLogger(config.logLevel));
 

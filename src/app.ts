@@ -37,6 +37,8 @@ import { serveWebhook, type Webhook } from './webhooks.js';
 import { runDigests } from './modules/members/notification-emails.js';
 import { serveUnsubscribe, UNSUBSCRIBE_PATH } from './modules/members/unsubscribe.http.js';
 import { serveGraphqlWs } from './ws.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { METRICS_PATH, metricsHandler, metricsServer } from './observability/metrics-http.js';
 import {
   AddressCounter,
   clientAddress,
@@ -50,6 +52,10 @@ export type App = {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   httpServer: http.Server;
   wsServer: WebSocketServer;
+  /** Prometheus metrics, when on (config.metrics). */
+  metrics: Metrics | undefined;
+  /** With METRICS_PORT: the URL of /metrics on its own port, once started. */
+  metricsUrl(): string | undefined;
   /** Opens the database and event bus, then listens. Resolves with the GraphQL URL. */
   start(): Promise<string>;
   /** Stops accepting, lets in-flight requests finish, closes sockets, then the database. */
@@ -74,6 +80,13 @@ export function buildApp(config: Config, logger: Logger): App {
   configureAccountEmails(config.account);
   const { transport } = config;
   const addressOf = (req: http.IncomingMessage) => clientAddress(req, transport.trustProxy);
+  // Created before Yoga (its plugins go in), fed once the database is open. The WebSocket server
+  // is made here for its connection gauge.
+  const wsServer = new WebSocketServer({ noServer: true, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
+  const metrics = config.metrics.enabled ? createMetrics(wsServer) : undefined;
+  const serveMetrics = metrics && metricsHandler(metrics.registry, config.metrics.token);
+  const ownMetricsServer = serveMetrics && config.metrics.port !== undefined ? metricsServer(serveMetrics) : undefined;
+  let metricsUrl: string | undefined;
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -119,6 +132,8 @@ export function buildApp(config: Config, logger: Logger): App {
       },
     },
     plugins: [
+      // First: its timings and scopes wrap the other plugins' work too.
+      ...(metrics?.plugins ?? []),
       ...useOperationLimits(config.limits),
       useCancellation(),
       useOperationLog(logger),
@@ -150,6 +165,8 @@ export function buildApp(config: Config, logger: Logger): App {
       );
       return;
     }
+    // On the API's port unless METRICS_PORT gives it a port of its own.
+    if (path === METRICS_PATH && serveMetrics && !ownMetricsServer) return serveMetrics(req, res);
     if (path === UNSUBSCRIBE_PATH) return void serveUnsubscribe(req, res, logger);
     const webhook = WEBHOOKS[path];
     if (webhook) return void serveWebhook(req, res, webhook, webhookLimits, logger);
@@ -170,7 +187,6 @@ export function buildApp(config: Config, logger: Logger): App {
     void yoga(req, res);
   });
 
-  const wsServer = new WebSocketServer({ noServer: true, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
   guardUpgrades(httpServer, wsServer, {
     corsOrigins: transport.corsOrigins,
     connections: new AddressCounter(transport.wsMaxConnectionsPerAddress),
@@ -181,6 +197,7 @@ export function buildApp(config: Config, logger: Logger): App {
     keepAliveMs: config.wsKeepAliveMs,
     addressOf,
     maxSubscriptionsPerConnection: transport.wsMaxSubscriptionsPerConnection,
+    onAccepted: metrics && ((socket, kind) => metrics.wsConnected(socket, kind)),
   });
 
   const sockets = new Set<import('node:net').Socket>();
@@ -198,9 +215,12 @@ export function buildApp(config: Config, logger: Logger): App {
     yoga,
     httpServer,
     wsServer,
+    metrics,
+    metricsUrl: () => metricsUrl,
     async start() {
       stopping = false;
       await openDatabase(config, (msg) => logger.info(msg));
+      metrics?.start();
       await openEventBus(config.redisUrl, config.redisChannelPrefix, (err, what) => logger.error({ err }, what), activityLogReader);
       // Keys beside the event channels' prefix: instances that share events share the counts.
       openThrottle(
@@ -237,6 +257,10 @@ export function buildApp(config: Config, logger: Logger): App {
         httpServer.once('error', reject);
         httpServer.listen(config.port, config.host, () => resolve());
       });
+      if (ownMetricsServer) {
+        const own = await ownMetricsServer.listen(config.metrics.port!, config.host);
+        metricsUrl = `${listenUrl(own.address, own.port)}${METRICS_PATH}`;
+      }
       const address = httpServer.address() as AddressInfo;
       if (!config.mail.publicUrl) configureMail({ from: config.mail.from, publicUrl: listenUrl(address.address, address.port) });
       // Emails queued from here on go out at once, not at the next interval.
@@ -281,6 +305,8 @@ export function buildApp(config: Config, logger: Logger): App {
       await fanOut?.stop();
       await closeEventBus();
       await closeThrottle();
+      await ownMetricsServer?.close();
+      metrics?.stop();
       await closeDatabase();
     },
   };

@@ -87,6 +87,10 @@ const envSchema = z.object({
     .optional(),
   EMAIL_VERIFICATION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(48),
   PASSWORD_RESET_TTL_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(60),
+  METRICS_ENABLED: z.enum(['true', 'false']).default('false'),
+  // Long enough not to be guessed; printable, so it fits an Authorization header as is.
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(512).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 /** `scheme://host[:port]` exactly as a browser sends it in an Origin header: no path, no trailing slash. */
@@ -187,6 +191,12 @@ export type Config = {
   mentions: { maxPerPost: number };
   /** Account emails: the front-end base URL of the links in them, and how long their tokens last. */
   account: { appUrl: string | undefined; verificationTtlHours: number; resetTtlMinutes: number };
+  /**
+   * Prometheus metrics at GET /metrics (src/observability/metrics.ts). Off unless METRICS_ENABLED
+   * is true or a token or port is set; with a token, scrapes must send it as a bearer token; with
+   * a port, /metrics is served there only (on HOST), not on the API's port.
+   */
+  metrics: { enabled: boolean; token: string | undefined; port: number | undefined };
 };
 
 export class ConfigError extends Error {}
@@ -268,5 +278,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     handles: { changeCooldownDays: e.HANDLE_CHANGE_COOLDOWN_DAYS, redirectDays: e.HANDLE_REDIRECT_DAYS },
     notifications: { pollMs: e.NOTIFICATION_POLL_MS, batchSize: e.NOTIFICATION_BATCH_SIZE, digestIntervalMs: e.NOTIFICATION_DIGEST_INTERVAL_MS },
     mentions: { maxPerPost: e.MAX_MENTIONS_PER_POST },
+    metrics: {
+      enabled: e.METRICS_ENABLED === 'true' || e.METRICS_TOKEN !== undefined || e.METRICS_PORT !== undefined,
+      token: e.METRICS_TOKEN,
+      port: e.METRICS_PORT,
+    },
   };
 }

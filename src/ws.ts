@@ -35,7 +35,14 @@ export function serveGraphqlWs(
     maxSubscriptionsPerConnection = Infinity,
     /** The client's address, as the per-address caps and the sign-in throttle count it. */
     addressOf = (req: IncomingMessage): string | null => req.socket.remoteAddress ?? null,
-  }: { keepAliveMs?: number; maxSubscriptionsPerConnection?: number; addressOf?: (req: IncomingMessage) => string | null } = {},
+    /** Told of each connection accepted, signed in or not (metrics). */
+    onAccepted,
+  }: {
+    keepAliveMs?: number;
+    maxSubscriptionsPerConnection?: number;
+    addressOf?: (req: IncomingMessage) => string | null;
+    onAccepted?: (socket: WebSocket, kind: 'anonymous' | 'signed-in') => void;
+  } = {},
 ) {
   const heartbeat = keepAliveMs > 0 && Number.isFinite(keepAliveMs) ? keepAlive(wsServer, keepAliveMs) : undefined;
   const server = useServer<Record<string, unknown>>(
@@ -50,11 +57,15 @@ export function serveGraphqlWs(
         extra.clientAddress = extra.request ? addressOf(extra.request) : null;
         extra.request = undefined;
         const value = ctx.connectionParams?.authorization;
-        if (value === undefined) return true;
+        if (value === undefined) {
+          onAccepted?.(ctx.extra.socket, 'anonymous');
+          return true;
+        }
         try {
           const token = typeof value === 'string' ? /^Bearer\s+(\S+)$/i.exec(value.trim())?.[1] : undefined;
           if (!token) return false;
           await authenticate(token);
+          onAccepted?.(ctx.extra.socket, 'signed-in');
           return true;
         } catch {
           return false;

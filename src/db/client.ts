@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Config } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
@@ -10,17 +11,19 @@ import { applyMigrations } from './migrate.js';
 
 export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
 
-type QueryEvents = { $on(event: 'query', cb: (event: { query: string }) => void): void };
+type QueryEvents = { $on(event: 'query', cb: (event: { query: string; duration: number }) => void): void };
 
 type OpenDatabase = {
   client: PrismaClient;
   kind: 'pglite' | 'postgres';
+  /** PostgreSQL's connection pool (for its state in metrics); PGlite has none. */
+  pool?: pg.Pool;
   close(): Promise<void>;
 };
 
 // The process-wide client. Opened once by buildApp (or a script) before anything queries.
 let current: OpenDatabase | undefined;
-type QueryListener = { hear(sql: string): void; background: boolean };
+type QueryListener = { hear(sql: string, durationMs: number, background: boolean): void; background: boolean };
 const queryListeners = new Set<QueryListener>();
 // Set while background work (a job) queries: the statements of a request are then told apart
 // from those of a job that happens to run at the same moment.
@@ -36,11 +39,19 @@ export function prisma(): PrismaClient {
   return current.client;
 }
 
+/** The PostgreSQL pool's connections now (undefined on PGlite, or when the database is closed). */
+export function databasePoolState(): { total: number; idle: number; waiting: number; max: number } | undefined {
+  const pool = current?.pool;
+  return pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 };
+}
+
 /**
- * Calls `listener` with each SQL statement Prisma sends (with `background`, those of jobs run
- * through inBackground too); returns an unsubscribe function.
+ * Calls `listener` with each SQL statement Prisma sends, how long it took, and whether it was
+ * background work (with `background`, those of jobs run through inBackground are heard too), in
+ * the async context of the code that sent it;
+ * returns an unsubscribe function.
  */
-export function onQuery(listener: (sql: string) => void, options: { background?: boolean } = {}): () => void {
+export function onQuery(listener: (sql: string, durationMs: number, background: boolean) => void, options: { background?: boolean } = {}): () => void {
   const entry = { hear: listener, background: options.background ?? false };
   queryListeners.add(entry);
   return () => queryListeners.delete(entry);
@@ -57,7 +68,7 @@ export async function openDatabase(
   // The client is typed without its log options, so $on('query') needs this narrow cast.
   (opened.client as unknown as QueryEvents).$on('query', (event) => {
     const background = backgroundWork.getStore() === true;
-    for (const listener of queryListeners) if (listener.background || !background) listener.hear(event.query);
+    for (const listener of queryListeners) if (listener.background || !background) listener.hear(event.query, event.duration, background);
   });
   try {
     await opened.client.$connect();
@@ -83,13 +94,15 @@ const CONNECT_TIMEOUT_MS = 10_000;
 async function openPostgres(url: string, max: number, log: (msg: string) => void): Promise<OpenDatabase> {
   const { applied } = await applyMigrations({ kind: 'postgres', url }, log);
   if (applied.length) log(`applied migrations: ${applied.join(', ')}`);
+  // Our own pool, handed to the adapter (which ends it on disconnect), so metrics can read its state.
+  // A database host that went silent must fail requests, not hold them: pg waits forever for
+  // a new connection by default.
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   const client = new PrismaClient({
-    // A database host that went silent must fail requests, not hold them: pg waits forever for
-    // a new connection by default.
-    adapter: new PrismaPg({ connectionString: url, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS }),
+    adapter: new PrismaPg(pool, { disposeExternalPool: true }),
     log: [{ level: 'query', emit: 'event' }],
   });
-  return { client, kind: 'postgres', close: () => client.$disconnect() };
+  return { client, kind: 'postgres', pool, close: () => client.$disconnect() };
 }
 
 async function openPGlite(dataDir: string, log: (msg: string) => void): Promise<OpenDatabase> {

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
 import type { ActivityKind, ActivityVisibility, Role, SpaceVisibility } from '../generated/prisma/enums.js';
+import { probe } from '../observability/probes.js';
 
 /** What crosses the wire between instances for one activity row (JSON-safe). */
 export type ActivityMessage = {
@@ -72,6 +73,8 @@ type Bus = {
   draining: boolean;
   /** Why this instance cannot deliver every event now (Redis down, not subscribed), or none. */
   health(): Promise<string | undefined>;
+  /** With Redis: whether each connection is ready (and the subscription held). */
+  redis?(): { publish: boolean; subscribe: boolean };
   close(): Promise<void>;
 };
 
@@ -213,6 +216,7 @@ export async function openEventBus(
     },
     subscribers,
     draining: false,
+    redis: () => ({ publish: publishClient.status === 'ready', subscribe: subscribeClient.status === 'ready' && subscribed }),
     async health() {
       const problems: string[] = [];
       if (!(await answers(publishClient))) problems.push('Redis is not answering');
@@ -385,6 +389,7 @@ function bus(): Bus {
 
 export function publishActivity(message: ActivityMessage): void {
   bus().publish(message);
+  probe.eventPublished(message.kind);
 }
 
 type SubscribeOptions = {
@@ -468,11 +473,15 @@ class Subscription implements ActivitySubscription, Subscriber {
     }
     if (!wanted) return;
     const reader = this.takeReader();
-    if (reader) return reader.resolve({ value: message, done: false });
+    if (reader) {
+      probe.eventDelivered(message.kind, message.occurredAt);
+      return reader.resolve({ value: message, done: false });
+    }
     const size = messageSize(message);
     if (this.backlogBytes + size + (this.transportBytes?.() ?? 0) > this.maxBytes) {
       const error = new SubscriberTooSlowError(this.maxBytes);
       this.finish(error);
+      probe.slowConsumer('activity');
       return this.onOverflow?.(error);
     }
     this.backlog.push(message);
@@ -487,6 +496,7 @@ class Subscription implements ActivitySubscription, Subscriber {
     const message = this.backlog.shift();
     if (message) {
       this.backlogBytes -= messageSize(message);
+      probe.eventDelivered(message.kind, message.occurredAt);
       return Promise.resolve({ value: message, done: false });
     }
     if (this.failure !== undefined) {
@@ -565,6 +575,11 @@ export function endActivitySubscriptions(): void {
 /** How many activity subscriptions this process is serving now. */
 export function activitySubscriberCount(): number {
   return current?.subscribers.size ?? 0;
+}
+
+/** Redis as this instance's bus sees it, for metrics: off (in memory), or whether both connections are up. */
+export function eventBusRedisState(): { publish: boolean; subscribe: boolean } | 'off' {
+  return current?.redis ? current.redis() : 'off';
 }
 
 /** Why this instance cannot deliver live events now, for /readyz; undefined when it can. */

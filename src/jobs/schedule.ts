@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { inScope, probe } from '../observability/probes.js';
 
 export type Job<R = unknown> = {
   name: string;
@@ -25,11 +26,13 @@ export type RunningJobs = {
 export function scheduleJobs(jobs: Job[], logger: Logger): RunningJobs {
   let stopped = false;
   const running = new Set<Promise<void>>();
-  type State = { job: Job; timer?: NodeJS.Timeout; busy: boolean; again: boolean };
+  // dueAt: when the pass now waiting was wanted, for the lag metric (how late it starts).
+  type State = { job: Job; timer?: NodeJS.Timeout; busy: boolean; again: boolean; dueAt: number };
   const states = new Map<string, State>();
 
   const later = (state: State, delayMs: number) => {
     clearTimeout(state.timer);
+    state.dueAt = Date.now() + delayMs;
     state.timer = setTimeout(() => pass(state), delayMs);
     state.timer.unref();
   };
@@ -40,15 +43,22 @@ export function scheduleJobs(jobs: Job[], logger: Logger): RunningJobs {
     state.busy = true;
     state.again = false;
     const started = performance.now();
+    // A pass woken while another ran is due from the moment that one ended, not from the wake.
+    const lagSeconds = Math.max(0, Date.now() - state.dueAt) / 1000;
     let next = job.everyMs;
-    const run = job
-      .run()
+    const took = () => (performance.now() - started) / 1000;
+    // Its SQL statements are counted for the job (metrics), not for a request running beside it.
+    const run = inScope({ source: 'job', name: job.name }, () => job.run())
       .then(
         (result) => {
           logger.debug({ job: job.name, result, durationMs: Math.round(performance.now() - started) }, 'job pass');
+          probe.jobPass(job.name, 'ok', took(), lagSeconds);
           if (job.nextInMs) next = Math.max(0, Math.min(job.everyMs, job.nextInMs(result)));
         },
-        (error: unknown) => logger.error({ err: error, job: job.name }, 'job pass failed'),
+        (error: unknown) => {
+          logger.error({ err: error, job: job.name }, 'job pass failed');
+          probe.jobPass(job.name, 'failed', took(), lagSeconds);
+        },
       )
       .finally(() => {
         running.delete(run);
@@ -59,7 +69,7 @@ export function scheduleJobs(jobs: Job[], logger: Logger): RunningJobs {
   };
   for (const job of jobs) {
     if (job.everyMs <= 0) continue;
-    const state: State = { job, busy: false, again: false };
+    const state: State = { job, busy: false, again: false, dueAt: Date.now() };
     states.set(job.name, state);
     pass(state);
   }

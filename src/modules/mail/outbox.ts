@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Tx } from '../../db/client.js';
+import { prisma, type Tx } from '../../db/client.js';
 import type { OutboundMessageKind } from '../../generated/prisma/enums.js';
 
 // The outbox: every email is a row written in the transaction of the change that causes it, so
@@ -101,4 +101,11 @@ export async function casesOfEmails(tx: Tx, messageIds: string[]): Promise<Map<s
   if (messageIds.length === 0) return new Map();
   const rows = await tx.outboundMessage.findMany({ where: { messageId: { in: messageIds }, caseId: { not: null } }, select: { messageId: true, caseId: true } });
   return new Map(rows.map((row) => [row.messageId, row.caseId!]));
+}
+
+/** The outbox's backlog for metrics: emails PENDING, and how long the most overdue one has been due (one statement). */
+export async function outboxBacklog(now: Date): Promise<{ pending: number; oldestDueSeconds: number }> {
+  const row = await prisma().outboundMessage.aggregate({ where: { status: 'PENDING' }, _count: { _all: true }, _min: { nextAttemptAt: true } });
+  const oldest = row._min.nextAttemptAt;
+  return { pending: row._count._all, oldestDueSeconds: oldest ? Math.max(0, now.getTime() - oldest.getTime()) / 1000 : 0 };
 }

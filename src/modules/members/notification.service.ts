@@ -1,6 +1,7 @@
 import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { onNotificationNotice, SubscriberTooSlowError } from '../../events/bus.js';
+import { probe } from '../../observability/probes.js';
 import { NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import { Prisma, type Notification } from '../../generated/prisma/client.js';
 import type { NotificationKind } from '../../generated/prisma/enums.js';
@@ -164,7 +165,10 @@ class NotificationStream implements AsyncIterableIterator<NotificationAdded> {
     this.waiting = undefined;
     if (reader) reader.resolve({ value, done: false });
     // Bounded: a client that does not read is ended, as the activity streams' slow readers are.
-    else if (this.ready.push(value) > MAX_WAITING) this.finish(new SubscriberTooSlowError(MAX_WAITING));
+    else if (this.ready.push(value) > MAX_WAITING) {
+      this.finish(new SubscriberTooSlowError(MAX_WAITING));
+      probe.slowConsumer('notifications');
+    }
   }
 
   private finish(error?: unknown): void {
