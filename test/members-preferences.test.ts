@@ -109,7 +109,7 @@ describe('preferences', () => {
     await react(c.bob, thread);
     // The reaction came after the reply in the log: once it is in, the reply's turn has passed.
     // The count and the list are two statements: wait until both have seen the fan-out's write.
-    const box = await untilInbox(ana, (b) => b.notifications!.nodes.some((n) => n.kind === 'REACTED') && b.unreadNotificationCount > 0);
+    const box = await untilInbox(ana, (b) => b.notifications!.nodes.some((n) => n.kind === 'REACTED') && (b.unreadNotificationCount ?? 0) > 0);
     expect(box.notifications!.nodes.map((n) => n.kind)).toEqual(['REACTED']);
     expect(box.unreadNotificationCount).toBe(1);
   }, TEST_TIMEOUT);
