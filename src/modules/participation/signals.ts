@@ -3,6 +3,7 @@ import { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind } from '../../generated/prisma/enums.js';
 import type { Logger } from '../../logger.js';
 import { utcDay } from './reads.js';
+import { recomputeReputation, reputationOf, RULES_FROM } from './reputation.js';
 
 // Engagement signals per member, per space and overall, kept up to date INCREMENTALLY by the
 // `signals` job, which reads the activity log from a cursor exactly as the notification fan-out
@@ -341,21 +342,47 @@ async function applyDeltas(tx: Tx, deltas: Deltas): Promise<void> {
     ON CONFLICT ("userId", "spaceId", "day") DO UPDATE SET ${Prisma.join(updates)}`;
 }
 
+// Score: weighted activity that fades, each day's worth halving every SCORE_HALF_LIFE_DAYS:
+//   score(now) = sum over the member's days of  value(day) x 2^(-(now - day) / 30)
+//   value = 2 threads + 3 replies + 0.1 repliesRead + 0.5 reactionsGiven + 1 reactionsReceived
+//         + 10 acceptedAnswers + 3 firstRepliesToNewcomers + 1 reportsConfirmed - 5 moderationActions
+// Stored as of a fixed epoch (MemberStats.score = the sum with 2^((day - epoch) / 30)): every
+// member's score fades at the same rate, so the stored values order members exactly as their
+// scores do today, without rewriting anyone's row as days pass; scoreAt() scales it to a date.
+export const SCORE_WEIGHTS: Record<Counter, number> = {
+  threads: 2, replies: 3, repliesRead: 0.1, reactionsGiven: 0.5, reactionsReceived: 1,
+  acceptedAnswers: 10, firstRepliesToNewcomers: 3, reportsConfirmed: 1, moderationActions: -5,
+};
+export const SCORE_HALF_LIFE_DAYS = 30;
+const SCORE_EPOCH = '2025-01-01';
+const EPOCH_MS = Date.parse(`${SCORE_EPOCH}T00:00:00Z`);
+
+/** A stored score as of `now`'s UTC day (never below 0), rounded to 2 decimals. */
+export function scoreAt(stored: number, now = new Date()): number {
+  const days = Math.floor((Date.parse(`${utcDay(now)}T00:00:00Z`) - EPOCH_MS) / 86_400_000);
+  return Math.max(0, Math.round(stored * 2 ** (-days / SCORE_HALF_LIFE_DAYS) * 100) / 100);
+}
+
 /**
- * Recomputes the members' all-time totals from their overall buckets (bounded: one row per day
- * they had any signal), in one statement.
+ * Recomputes the members' all-time totals, reputation (rules of the moment) and score from their
+ * overall buckets (bounded: one row per day they had any signal), in one statement.
  */
 export async function refreshStats(tx: Tx, userIds: number[]): Promise<void> {
   if (userIds.length === 0) return;
   const columns = SIGNAL_COUNTERS.map((c) => Prisma.raw(`"${c}"`));
-  const sums = SIGNAL_COUNTERS.map((c) => Prisma.raw(`GREATEST(COALESCE(sum(d."${c}"), 0), 0)::int`));
-  const updates = ['daysActive', 'lastActiveOn', ...SIGNAL_COUNTERS, 'updatedAt'].map((c) => Prisma.raw(`"${c}" = EXCLUDED."${c}"`));
+  const sums = SIGNAL_COUNTERS.map((c) => Prisma.raw(`GREATEST(COALESCE(sum(d."${c}"), 0), 0)::int AS "${c}"`));
+  const value = Prisma.raw(SIGNAL_COUNTERS.map((c) => `${SCORE_WEIGHTS[c]} * d."${c}"`).join(' + '));
+  const updates = ['daysActive', 'lastActiveOn', ...SIGNAL_COUNTERS, 'reputation', 'rulesVersion', 'score', 'updatedAt'].map((c) => Prisma.raw(`"${c}" = EXCLUDED."${c}"`));
   await tx.$executeRaw`
-    INSERT INTO "MemberStats" ("userId", "daysActive", "lastActiveOn", ${Prisma.join(columns)}, "updatedAt")
-    SELECT d."userId", (count(*) FILTER (WHERE ${OWN_ACTIVITY}))::int, max(d."day") FILTER (WHERE ${OWN_ACTIVITY}), ${Prisma.join(sums)}, now()
-    FROM "MemberActivityDay" d
-    WHERE d."spaceId" = ${OVERALL_SPACE}::int AND d."userId" = ANY(${userIds}::int[])
-    GROUP BY d."userId"
+    INSERT INTO "MemberStats" ("userId", "daysActive", "lastActiveOn", ${Prisma.join(columns)}, "reputation", "rulesVersion", "score", "updatedAt")
+    SELECT t."userId", t."daysActive", t."lastActiveOn", ${Prisma.join(columns.map((c) => Prisma.sql`t.${c}`))}, ${reputationOf('t')}, r."version", t."score", now()
+    FROM (
+      SELECT d."userId", (count(*) FILTER (WHERE ${OWN_ACTIVITY}))::int AS "daysActive", max(d."day") FILTER (WHERE ${OWN_ACTIVITY}) AS "lastActiveOn",
+             ${Prisma.join(sums)},
+             COALESCE(sum((${value}) * power(2::float8, (d."day" - ${SCORE_EPOCH}::date) / ${SCORE_HALF_LIFE_DAYS}::float8)), 0)::float8 AS "score"
+      FROM "MemberActivityDay" d
+      WHERE d."spaceId" = ${OVERALL_SPACE}::int AND d."userId" = ANY(${userIds}::int[])
+      GROUP BY d."userId") t, ${RULES_FROM}
     ON CONFLICT ("userId") DO UPDATE SET ${Prisma.join(updates)}`;
 }
 
@@ -371,7 +398,11 @@ export async function catchUpSignals(): Promise<{ events: number; users: number 
     events += done.events;
     for (const id of done.users) users.add(id);
     await tellListeners(done.users);
-    if (done.step !== 'progressed') return { events, users: users.size };
+    if (done.step !== 'progressed') {
+      // A batch of reputations a rules change left behind (see reputation.ts), if any.
+      await recomputeReputation(1);
+      return { events, users: users.size };
+    }
   }
 }
 
