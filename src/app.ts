@@ -27,6 +27,7 @@ import { configureModeration } from './modules/moderation/queue.js';
 import { configureHandles } from './modules/members/handles.js';
 import { configureMentions } from './modules/members/mentions.js';
 import { notificationFanOut, PRODUCERS, type NotificationFanOut } from './modules/members/notification.fanout.js';
+import { configureSignals, SIGNAL_KINDS, signalsJob, type SignalsJob } from './modules/participation/signals.js';
 import { receiveCaseWebhook } from './modules/support/ingest.js';
 import { runSlaJob } from './jobs/sla-job.js';
 import { MAIL_JOB, mailJob } from './jobs/mail-job.js';
@@ -75,6 +76,7 @@ export function buildApp(config: Config, logger: Logger): App {
   configureModeration({ claimTtlMinutes: config.moderationClaimTtlMinutes });
   configureHandles(config.handles);
   configureMentions(config.mentions);
+  configureSignals(config.signals, logger);
   // Until the server listens, links use the configured port; with PORT=0, start() sets the real one.
   configureMail({ from: config.mail.from, publicUrl: config.mail.publicUrl ?? listenUrl(config.host, config.port) });
   configureAccountEmails(config.account);
@@ -210,6 +212,7 @@ export function buildApp(config: Config, logger: Logger): App {
   let jobs: RunningJobs | undefined;
   let mailDelivery: MailDelivery | undefined;
   let fanOut: NotificationFanOut | undefined;
+  let signals: SignalsJob | undefined;
   let stopWaking: (() => void) | undefined;
   return {
     yoga,
@@ -234,12 +237,16 @@ export function buildApp(config: Config, logger: Logger): App {
       const notifier = (fanOut = notificationFanOut({ batchSize: config.notifications.batchSize }, logger));
       // Woken by the events that make notifications, as this process delivers them (its own at
       // once, other instances' through Redis); the poll below catches what no wake-up announced.
+      const signaller = (signals = signalsJob(logger));
       stopWaking = onActivity((event) => {
         if (PRODUCERS[event.kind]) notifier.wake();
+        // SIGNALS_POLL_MS=0 turns the job off on this instance, wake-ups included.
+        if (SIGNAL_KINDS.has(event.kind) && config.signals.pollMs > 0) signaller.wake();
       });
       jobs = scheduleJobs(
         [
           { name: 'notifications', everyMs: config.notifications.pollMs, run: () => notifier.run() },
+          { name: 'signals', everyMs: config.signals.pollMs, run: () => signaller.run() },
           { name: 'activity-retention', everyMs: 3600_000, run: () => pruneActivity(config.activityRetentionDays) },
           { name: 'listening-feeds', everyMs: config.listening.jobIntervalMs, run: () => pollDueSources() },
           { name: 'listening-alerts', everyMs: config.listening.jobIntervalMs, run: () => evaluateAlerts() },
@@ -303,6 +310,7 @@ export function buildApp(config: Config, logger: Logger): App {
       await jobs?.stop();
       mailDelivery?.stop();
       await fanOut?.stop();
+      await signals?.stop();
       await closeEventBus();
       await closeThrottle();
       await ownMetricsServer?.close();

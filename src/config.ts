@@ -76,6 +76,8 @@ const envSchema = z.object({
   MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   MAIL_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
   NOTIFICATION_POLL_MS: z.coerce.number().int().min(0).max(3_600_000).default(2000),
+  SIGNALS_POLL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
+  SIGNALS_NEWCOMER_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
   NOTIFICATION_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(1000),
   MAX_MENTIONS_PER_POST: z.coerce.number().int().min(0).max(100).default(10),
   NOTIFICATION_DIGEST_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(300_000),
@@ -181,6 +183,12 @@ export type Config = {
    * woken for (another instance's, without Redis; 0: only when woken), and how many recipients
    * one transaction writes.
    */
+  signals: {
+    /** How often the signals job reads the log when not woken; 0: never on this instance. */
+    pollMs: number;
+    /** A thread author who joined less than this many days before a reply is a newcomer. */
+    newcomerDays: number;
+  };
   notifications: {
     pollMs: number;
     batchSize: number;
@@ -283,5 +291,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       token: e.METRICS_TOKEN,
       port: e.METRICS_PORT,
     },
+    signals: { pollMs: e.SIGNALS_POLL_MS, newcomerDays: e.SIGNALS_NEWCOMER_DAYS },
   };
 }

@@ -100,6 +100,7 @@ const ActivityKindEnum = builder.enumType(ActivityKind, {
     CASE_RATED: { description: `The requester rated the support. ${CASE_EVENT}.` },
     CASE_ROUTED: { description: `A routing rule set the department, priority or tags of a new case. ${CASE_STAFF_EVENT}.` },
     ROUTING_RULES_CHANGED: { description: 'A routing rule was created, updated or deleted. Subject: the RoutingRule (null once deleted); staff only.' },
+    REPUTATION_RULES_CHANGED: { description: 'A COMMUNITY_MANAGER or ADMIN changed the reputation weights (updateReputationRules). Subject: the User who changed them; staff only.' },
     SLA_AT_RISK: { description: `80% of an SLA target's business time is used. ${CASE_STAFF_EVENT}.` },
     SLA_BREACHED: { description: `An SLA target was missed. ${CASE_STAFF_EVENT}.` },
     THREAD_DELETED: { description: 'Its author deleted a thread (it stays in place, marked deletedByAuthor). Subject: the Thread.' },

@@ -1,3 +1,4 @@
+import { countRepliesRead } from '../participation/reads.js';
 import { loader, type Context, type Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
@@ -82,12 +83,20 @@ export async function markThreadRead(viewer: Viewer | null, threadId: number, up
     });
     postId = latest?.id ?? null;
   }
-  // One statement, safe when two marks race: GREATEST keeps the later reply (and ignores NULL).
-  await prisma().$executeRaw`
-    INSERT INTO "ThreadRead" ("userId", "threadId", "lastReadPostId", "readAt")
-    VALUES (${viewer.id}, ${thread.id}, ${postId}, ${new Date()})
-    ON CONFLICT ("userId", "threadId") DO UPDATE
-      SET "lastReadPostId" = GREATEST("ThreadRead"."lastReadPostId", EXCLUDED."lastReadPostId"), "readAt" = EXCLUDED."readAt"`;
+  // Safe when two marks race: the row is made to exist, then locked, so each mark sees the one
+  // before it; GREATEST keeps the later reply (and ignores NULL). The replies newly read count
+  // as a participation signal in the same transaction (participation/reads.ts).
+  await prisma().$transaction(async (tx) => {
+    await tx.$executeRaw`
+      INSERT INTO "ThreadRead" ("userId", "threadId", "lastReadPostId", "readAt")
+      VALUES (${viewer.id}, ${thread.id}, NULL, ${new Date()}) ON CONFLICT ("userId", "threadId") DO NOTHING`;
+    const [before] = await tx.$queryRaw<{ lastReadPostId: number | null }[]>`
+      SELECT "lastReadPostId" FROM "ThreadRead" WHERE "userId" = ${viewer.id} AND "threadId" = ${thread.id} FOR UPDATE`;
+    await tx.$executeRaw`
+      UPDATE "ThreadRead" SET "lastReadPostId" = GREATEST("lastReadPostId", ${postId}::int), "readAt" = ${new Date()}
+      WHERE "userId" = ${viewer.id} AND "threadId" = ${thread.id}`;
+    await countRepliesRead(tx, { userId: viewer.id, threadId: thread.id, spaceId: thread.spaceId, afterPostId: before?.lastReadPostId ?? null, upToPostId: postId });
+  });
   return thread;
 }
 
