@@ -37,6 +37,7 @@ import { serveWebhook, type Webhook } from './webhooks.js';
 import { runDigests } from './modules/members/notification-emails.js';
 import { serveUnsubscribe, UNSUBSCRIBE_PATH } from './modules/members/unsubscribe.http.js';
 import { serveGraphqlWs } from './ws.js';
+import type { Tracing } from './observability/tracing.js';
 import {
   AddressCounter,
   clientAddress,
@@ -58,7 +59,9 @@ export type App = {
 
 const GRAPHQL_PATH = '/graphql';
 
-export function buildApp(config: Config, logger: Logger): App {
+/** `tracing`: from startTracing() (observability/tracing.ts), when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+export function buildApp(config: Config, logger: Logger, options: { tracing?: Tracing } = {}): App {
+  const { tracing } = options;
   configureIdentity({ tokenTtlHours: config.tokenTtlHours });
   configureSubscriberBuffer(config.subscriberBufferBytes);
   configureListening({
@@ -127,6 +130,7 @@ export function buildApp(config: Config, logger: Logger): App {
       // Before the shared results, which would start the subscription.
       useHttpSubscriptionLimit(new AddressCounter(transport.sseMaxSubscriptionsPerAddress), addressOf),
       useSharedSubscriptionResults(),
+      ...(tracing?.plugins ?? []),
     ],
   });
 
@@ -134,7 +138,7 @@ export function buildApp(config: Config, logger: Logger): App {
   // Responses not yet finished, so stop() can ask their keep-alive connections to close.
   const responses = new Set<http.ServerResponse>();
   const webhookLimits = { maxBytes: config.maxBodyBytes, toleranceSeconds: config.webhookToleranceSeconds };
-  const httpServer = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (stopping) res.setHeader('connection', 'close');
     responses.add(res);
     res.once('close', () => responses.delete(res));
@@ -168,7 +172,18 @@ export function buildApp(config: Config, logger: Logger): App {
     // not hand one origin's answer to another (Yoga adds Vary only when it lists several origins).
     if (transport.corsOrigins.length > 0) res.setHeader('vary', 'Origin');
     void yoga(req, res);
-  });
+  };
+  const httpServer = http.createServer(
+    tracing
+      ? (req, res) => {
+          const path = (req.url ?? '/').split('?')[0];
+          // Probes every few seconds would drown the traces that matter.
+          if (path === '/healthz' || path === '/readyz') return handle(req, res);
+          const route = path === GRAPHQL_PATH || path === UNSUBSCRIBE_PATH || WEBHOOKS[path] ? path : undefined;
+          tracing.http(req, res, route, () => handle(req, res));
+        }
+      : handle,
+  );
 
   const wsServer = new WebSocketServer({ noServer: true, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
   guardUpgrades(httpServer, wsServer, {
@@ -232,6 +247,7 @@ export function buildApp(config: Config, logger: Logger): App {
           { name: 'notification-digests', everyMs: config.notifications.digestIntervalMs, run: () => runDigests() },
         ],
         logger,
+        { trace: tracing && ((name, pass) => tracing.job(name, pass)) },
       );
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -282,6 +298,8 @@ export function buildApp(config: Config, logger: Logger): App {
       await closeEventBus();
       await closeThrottle();
       await closeDatabase();
+      // What this instance traced reaches the collector before it goes (main.ts shuts tracing down).
+      await tracing?.flush().catch((err: unknown) => logger.warn({ err }, 'tracing: could not export the last spans'));
     },
   };
 }

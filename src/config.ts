@@ -87,6 +87,10 @@ const envSchema = z.object({
     .optional(),
   EMAIL_VERIFICATION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(48),
   PASSWORD_RESET_TTL_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(60),
+  // OpenTelemetry's standard names (the exporter reads its other OTEL_* settings itself).
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().regex(/^https?:\/\//, 'must be an http:// or https:// URL (OTLP over HTTP)').optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().regex(/^https?:\/\//, 'must be an http:// or https:// URL (OTLP over HTTP)').optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(200).default('tertulia'),
 });
 
 /** `scheme://host[:port]` exactly as a browser sends it in an Origin header: no path, no trailing slash. */
@@ -187,6 +191,8 @@ export type Config = {
   mentions: { maxPerPost: number };
   /** Account emails: the front-end base URL of the links in them, and how long their tokens last. */
   account: { appUrl: string | undefined; verificationTtlHours: number; resetTtlMinutes: number };
+  /** OpenTelemetry traces (observability/tracing.ts): the OTLP/HTTP URL spans go to; unset: no tracing. */
+  tracing: { tracesUrl: string | undefined; serviceName: string };
 };
 
 export class ConfigError extends Error {}
@@ -268,5 +274,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     handles: { changeCooldownDays: e.HANDLE_CHANGE_COOLDOWN_DAYS, redirectDays: e.HANDLE_REDIRECT_DAYS },
     notifications: { pollMs: e.NOTIFICATION_POLL_MS, batchSize: e.NOTIFICATION_BATCH_SIZE, digestIntervalMs: e.NOTIFICATION_DIGEST_INTERVAL_MS },
     mentions: { maxPerPost: e.MAX_MENTIONS_PER_POST },
+    tracing: { tracesUrl: otlpTracesUrl(e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, e.OTEL_EXPORTER_OTLP_ENDPOINT), serviceName: e.OTEL_SERVICE_NAME },
   };
+}
+
+/**
+ * As the OTLP exporter specification says: the traces variable is the URL as it is; the general
+ * one is a base URL that gets `v1/traces` appended.
+ */
+function otlpTracesUrl(traces: string | undefined, base: string | undefined): string | undefined {
+  if (traces) return traces;
+  return base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined;
 }

@@ -17,12 +17,15 @@ export type RunningJobs = {
   stop(): Promise<void>;
 };
 
+/** Runs one pass of the named job in a span (observability/tracing.ts), when tracing is on. */
+export type JobTracer = (name: string, pass: () => Promise<void>) => Promise<void>;
+
 /**
  * Runs each job at once and then every `everyMs` (or sooner, as its `nextInMs` asks), one pass
  * at a time (a slow pass delays the next instead of overlapping it). A failed pass is logged and
  * the job goes on.
  */
-export function scheduleJobs(jobs: Job[], logger: Logger): RunningJobs {
+export function scheduleJobs(jobs: Job[], logger: Logger, options: { trace?: JobTracer } = {}): RunningJobs {
   let stopped = false;
   const running = new Set<Promise<void>>();
   type State = { job: Job; timer?: NodeJS.Timeout; busy: boolean; again: boolean };
@@ -41,15 +44,20 @@ export function scheduleJobs(jobs: Job[], logger: Logger): RunningJobs {
     state.again = false;
     const started = performance.now();
     let next = job.everyMs;
-    const run = job
-      .run()
-      .then(
+    // The log lines inside the pass, so that with tracing on they carry its trace id.
+    const work = () =>
+      job.run().then(
         (result) => {
           logger.debug({ job: job.name, result, durationMs: Math.round(performance.now() - started) }, 'job pass');
           if (job.nextInMs) next = Math.max(0, Math.min(job.everyMs, job.nextInMs(result)));
         },
-        (error: unknown) => logger.error({ err: error, job: job.name }, 'job pass failed'),
-      )
+        (error: unknown) => {
+          logger.error({ err: error, job: job.name }, 'job pass failed');
+          throw error;
+        },
+      );
+    const run = (options.trace ? options.trace(job.name, work) : work())
+      .catch(() => {})
       .finally(() => {
         running.delete(run);
         state.busy = false;
