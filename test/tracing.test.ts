@@ -182,6 +182,20 @@ describe('tracing on: OTLP export to a collector', () => {
     expect(byId.has(String(line!.span_id))).toBe(true);
   });
 
+  it('is counted per user: another user shutting down leaves it on, and one process exports to one endpoint', async () => {
+    const other = await startTracing({ tracesUrl: `${collector.endpoint}/v1/traces`, serviceName: 'tertulia-traced' });
+    await other!.shutdown();
+    const traceId = hex(16);
+    await tracedRequest(started.t.url, traceId, hex(8));
+    await tracing.flush();
+    await vi.waitFor(() =>
+      expect(collector.spans.filter((s) => s.traceId === traceId).map((s) => s.name)).toEqual(
+        expect.arrayContaining(['POST /graphql', 'graphql.parse', 'graphql.validate', 'query.TracedSpaces']),
+      ),
+    );
+    await expect(startTracing({ tracesUrl: 'http://127.0.0.1:9/v1/traces', serviceName: 'x' })).rejects.toThrow(/one endpoint per process/);
+  });
+
   it('exports each pass of a background job as a root span `job <name>` with its SQL below', async () => {
     // Each job runs once at start-up; the retention job's pass deletes old activity.
     await tracing.flush();
@@ -194,6 +208,47 @@ describe('tracing on: OTLP export to a collector', () => {
     // Its log line ('job pass', debug) is written inside the pass, so it carries the pass's trace.
     const line = started.logs.find((l) => l.msg === 'job pass' && l.job === 'activity-retention');
     expect(line).toMatchObject({ trace_id: pass.traceId });
+  });
+});
+
+describe('tracing after a shutdown', () => {
+  it('starts again in the same process, to another endpoint, once the last user has shut it down', async () => {
+    for (let round = 0; round < 2; round++) {
+      const collector = await collectorStub();
+      const traceId = hex(16);
+      try {
+        const { t } = await startApp({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint });
+        try {
+          await tracedRequest(t.url, traceId, hex(8));
+        } finally {
+          // stop() flushes: what the app traced is exported before it is gone.
+          await t.stop();
+        }
+      } finally {
+        await collector.close();
+      }
+      expect(collector.spans.filter((s) => s.traceId === traceId).map((s) => s.name)).toEqual(
+        expect.arrayContaining(['POST /graphql', 'query.TracedSpaces', 'prisma:client:db_query']),
+      );
+    }
+  });
+});
+
+describe('tracing settings', () => {
+  it('reads the standard OTEL_* variables: the base endpoint gets /v1/traces, the traces endpoint is taken as is', () => {
+    expect(loadConfig({}).tracing).toEqual({ tracesUrl: undefined, serviceName: 'tertulia' });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing).toEqual({
+      tracesUrl: 'http://collector:4318/v1/traces',
+      serviceName: 'tertulia',
+    });
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example.com/otlp/spans',
+        OTEL_SERVICE_NAME: 'tertulia-eu',
+      }).tracing,
+    ).toEqual({ tracesUrl: 'https://traces.example.com/otlp/spans', serviceName: 'tertulia-eu' });
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4317' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
   });
 });
 
