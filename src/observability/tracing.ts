@@ -19,13 +19,29 @@ export type Tracing = {
   http(req: http.IncomingMessage, res: http.ServerResponse, route: string | undefined, handle: () => void): void;
   /** Runs one pass of a background job as a root span `job <name>`. */
   job<T>(name: string, work: () => Promise<T>): Promise<T>;
-  /** Exports the spans ended so far (app.stop() calls it, so a stopping instance loses none). */
+  /**
+   * Exports the spans ended so far (app.stop() calls it, so a stopping instance loses none);
+   * gives up after a few seconds, so a collector that does not answer cannot hold a shutdown.
+   */
   flush(): Promise<void>;
   /** Flushes; the process-wide registration is released when its last user shuts down. */
   shutdown(): Promise<void>;
 };
 
 type Runtime = Omit<Tracing, 'shutdown'> & { release(): Promise<void> };
+
+/** How long flush() waits for the collector; the final shutdown (after a flush) waits less. */
+const FLUSH_TIMEOUT_MS = 3000;
+const SHUTDOWN_TIMEOUT_MS = 1000;
+
+function bounded(work: Promise<unknown>, what: string, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: the collector did not answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([work.then(() => undefined), deadline]).finally(() => clearTimeout(timer));
+}
 
 // The tracer provider and context manager are process-wide (OTel's globals): one runtime is
 // shared by every app of the process (tests start several) and counted by its users.
@@ -92,10 +108,14 @@ async function load(tracesUrl: string, serviceName: string): Promise<Runtime> {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
   let report: { warn(message: string): void; error(message: string): void } | undefined;
+  // An export that failed (the collector down, say) costs spans, not requests: a warning, written
+  // outside any span so that it does not carry the trace id of whatever was running.
+  const warn = (message: unknown, args: unknown[]) =>
+    context.with(ROOT_CONTEXT, () => report?.warn(`opentelemetry: ${[message, ...args].map(String).join(' ')}`));
   diag.setLogger(
     {
-      error: (message, ...args) => report?.error(`opentelemetry: ${[message, ...args].map(String).join(' ')}`),
-      warn: (message, ...args) => report?.warn(`opentelemetry: ${[message, ...args].map(String).join(' ')}`),
+      error: (message, ...args) => warn(message, args),
+      warn: (message, ...args) => warn(message, args),
       info: () => {},
       debug: () => {},
       verbose: () => {},
@@ -186,12 +206,12 @@ async function load(tracesUrl: string, serviceName: string): Promise<Runtime> {
         }
       });
     },
-    async flush() {
-      await provider.forceFlush();
+    flush() {
+      return bounded(provider.forceFlush(), 'exporting spans', FLUSH_TIMEOUT_MS);
     },
     async release() {
       prisma.disable();
-      await provider.shutdown();
+      await bounded(provider.shutdown(), 'tracing shutdown', SHUTDOWN_TIMEOUT_MS).catch((error: unknown) => report?.warn(String(error)));
       trace.disable();
       propagation.disable();
       context.disable();
