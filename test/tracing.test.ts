@@ -120,6 +120,17 @@ async function tracedRequest(url: string, traceId: string, parentId: string) {
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
+/** Flushes until `found()`: a span is exported once it has ended (a response's, just after the client read it). */
+async function exported(tracing: Tracing, found: () => boolean) {
+  await vi.waitFor(
+    async () => {
+      await tracing.flush();
+      expect(found()).toBe(true);
+    },
+    { timeout: 20_000, interval: 100 },
+  );
+}
+
 describe('tracing on: OTLP export to a collector', () => {
   let collector: Collector;
   let started: Awaited<ReturnType<typeof startApp>>;
@@ -145,8 +156,7 @@ describe('tracing on: OTLP export to a collector', () => {
     expect(await tracedRequest(t.url, traceId, callerSpanId)).toEqual({
       data: { spaces: { totalCount: 1, edges: [{ node: { slug: 'traced-space' } }] } },
     });
-    await tracing.flush();
-    await vi.waitFor(() => expect(collector.spans.some((s) => s.traceId === traceId && s.name === 'POST /graphql')).toBe(true));
+    await exported(tracing, () => collector.spans.some((s) => s.traceId === traceId && s.name === 'POST /graphql'));
 
     expect(collector.paths[0]).toBe('POST /v1/traces application/json');
     expect([...collector.services]).toEqual(['tertulia-traced']);
@@ -187,27 +197,29 @@ describe('tracing on: OTLP export to a collector', () => {
     await other!.shutdown();
     const traceId = hex(16);
     await tracedRequest(started.t.url, traceId, hex(8));
-    await tracing.flush();
-    await vi.waitFor(() =>
-      expect(collector.spans.filter((s) => s.traceId === traceId).map((s) => s.name)).toEqual(
-        expect.arrayContaining(['POST /graphql', 'graphql.parse', 'graphql.validate', 'query.TracedSpaces']),
-      ),
+    await exported(tracing, () => collector.spans.some((s) => s.traceId === traceId && s.name === 'POST /graphql'));
+    expect(collector.spans.filter((s) => s.traceId === traceId).map((s) => s.name)).toEqual(
+      expect.arrayContaining(['POST /graphql', 'graphql.parse', 'graphql.validate', 'query.TracedSpaces']),
     );
     await expect(startTracing({ tracesUrl: 'http://127.0.0.1:9/v1/traces', serviceName: 'x' })).rejects.toThrow(/one endpoint per process/);
   });
 
-  it('exports each pass of a background job as a root span `job <name>` with its SQL below', async () => {
-    // Each job runs once at start-up; the retention job's pass deletes old activity.
-    await tracing.flush();
-    await vi.waitFor(() => expect(collector.spans.some((s) => s.name === 'job activity-retention')).toBe(true));
-    const pass = collector.spans.find((s) => s.name === 'job activity-retention')!;
-    expect(pass.parentSpanId).toBeUndefined();
-    expect(pass.attributes).toMatchObject({ 'job.name': 'activity-retention' });
-    const inPass = collector.spans.filter((s) => s.traceId === pass.traceId);
-    expect(inPass.some((s) => s.name === 'prisma:client:db_query')).toBe(true);
-    // Its log line ('job pass', debug) is written inside the pass, so it carries the pass's trace.
-    const line = started.logs.find((l) => l.msg === 'job pass' && l.job === 'activity-retention');
-    expect(line).toMatchObject({ trace_id: pass.traceId });
+  it('exports each pass of a background job as a root span `job <name>`, with its SQL and log lines', async () => {
+    // Every job runs once at start-up, then on its interval (the notification poll every 2 s).
+    const jobs = ['notifications', 'activity-retention', 'listening-feeds', 'listening-alerts', 'support-sla', 'mail', 'notification-digests'];
+    const passes = () => collector.spans.filter((s) => s.name.startsWith('job '));
+    await exported(tracing, () => jobs.every((job) => passes().some((s) => s.name === `job ${job}`)));
+    for (const pass of passes()) {
+      expect(pass.parentSpanId).toBeUndefined();
+      expect(pass.attributes).toEqual({ 'job.name': pass.name.slice('job '.length) });
+    }
+    // A pass's statements are in its own trace, under it.
+    const withSql = passes().find((p) => collector.spans.some((s) => s.traceId === p.traceId && s.name === 'prisma:client:db_query'));
+    expect(withSql).toBeDefined();
+    expect(collector.spans.filter((s) => s.traceId === withSql!.traceId && !s.parentSpanId)).toEqual([withSql]);
+    // Its log line ('job pass', debug) is written inside the pass, so it carries the pass's trace id.
+    const job = withSql!.name.slice('job '.length);
+    expect(started.logs.some((l) => l.msg === 'job pass' && l.job === job && l.trace_id === withSql!.traceId)).toBe(true);
   });
 });
 
