@@ -146,7 +146,7 @@ describe('tracing on: OTLP export to a collector', () => {
     await collector?.close();
   });
 
-  it('exports the span tree of one GraphQL request: HTTP, parse, validate, execute, SQL, in one trace', async () => {
+  it('exports the span tree of one GraphQL request: HTTP, parse, validate, execute, SQL, in one trace', { timeout: 60_000 }, async () => {
     const { t, logs } = started;
     const admin = await createUser(t, 'Admin');
     await createSpace(t, admin, 'traced-space');
@@ -224,7 +224,7 @@ describe('tracing on: OTLP export to a collector', () => {
 });
 
 describe('tracing after a shutdown', () => {
-  it('starts again in the same process, to another endpoint, once the last user has shut it down', async () => {
+  it('starts again in the same process, to another endpoint, once the last user has shut it down', { timeout: 2 * START_TIMEOUT }, async () => {
     for (let round = 0; round < 2; round++) {
       const collector = await collectorStub();
       const traceId = hex(16);
@@ -265,7 +265,7 @@ describe('tracing settings', () => {
 });
 
 describe('tracing off', () => {
-  it('adds nothing: no tracing object, no trace ids in log lines, a traceparent header ignored', async () => {
+  it('adds nothing: no tracing object, no trace ids in log lines, a traceparent header ignored', { timeout: START_TIMEOUT }, async () => {
     const { t, tracing, logs } = await startApp({});
     try {
       expect(tracing).toBeUndefined();
