@@ -40,6 +40,7 @@ import { serveUnsubscribe, UNSUBSCRIBE_PATH } from './modules/members/unsubscrib
 import { serveGraphqlWs } from './ws.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { METRICS_PATH, metricsHandler, metricsServer } from './observability/metrics-http.js';
+import type { Tracing } from './observability/tracing.js';
 import {
   AddressCounter,
   clientAddress,
@@ -65,7 +66,9 @@ export type App = {
 
 const GRAPHQL_PATH = '/graphql';
 
-export function buildApp(config: Config, logger: Logger): App {
+/** `tracing`: from startTracing() (observability/tracing.ts), when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+export function buildApp(config: Config, logger: Logger, options: { tracing?: Tracing } = {}): App {
+  const { tracing } = options;
   configureIdentity({ tokenTtlHours: config.tokenTtlHours });
   configureSubscriberBuffer(config.subscriberBufferBytes);
   configureListening({
@@ -144,6 +147,7 @@ export function buildApp(config: Config, logger: Logger): App {
       // Before the shared results, which would start the subscription.
       useHttpSubscriptionLimit(new AddressCounter(transport.sseMaxSubscriptionsPerAddress), addressOf),
       useSharedSubscriptionResults(),
+      ...(tracing?.plugins ?? []),
     ],
   });
 
@@ -151,7 +155,7 @@ export function buildApp(config: Config, logger: Logger): App {
   // Responses not yet finished, so stop() can ask their keep-alive connections to close.
   const responses = new Set<http.ServerResponse>();
   const webhookLimits = { maxBytes: config.maxBodyBytes, toleranceSeconds: config.webhookToleranceSeconds };
-  const httpServer = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (stopping) res.setHeader('connection', 'close');
     responses.add(res);
     res.once('close', () => responses.delete(res));
@@ -187,7 +191,18 @@ export function buildApp(config: Config, logger: Logger): App {
     // not hand one origin's answer to another (Yoga adds Vary only when it lists several origins).
     if (transport.corsOrigins.length > 0) res.setHeader('vary', 'Origin');
     void yoga(req, res);
-  });
+  };
+  const httpServer = http.createServer(
+    tracing
+      ? (req, res) => {
+          const path = (req.url ?? '/').split('?')[0];
+          // Probes every few seconds would drown the traces that matter.
+          if (path === '/healthz' || path === '/readyz' || path === METRICS_PATH) return handle(req, res);
+          const route = path === GRAPHQL_PATH || path === UNSUBSCRIBE_PATH || WEBHOOKS[path] ? path : undefined;
+          tracing.http(req, res, route, () => handle(req, res));
+        }
+      : handle,
+  );
 
   guardUpgrades(httpServer, wsServer, {
     corsOrigins: transport.corsOrigins,
@@ -259,6 +274,7 @@ export function buildApp(config: Config, logger: Logger): App {
           { name: 'notification-digests', everyMs: config.notifications.digestIntervalMs, run: () => runDigests() },
         ],
         logger,
+        { trace: tracing && ((name, pass) => tracing.job(name, pass)) },
       );
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -316,6 +332,8 @@ export function buildApp(config: Config, logger: Logger): App {
       await ownMetricsServer?.close();
       metrics?.stop();
       await closeDatabase();
+      // What this instance traced reaches the collector before it goes (main.ts shuts tracing down).
+      await tracing?.flush().catch((err: unknown) => logger.warn({ err }, 'tracing: could not export the last spans'));
     },
   };
 }

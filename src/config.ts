@@ -93,6 +93,10 @@ const envSchema = z.object({
   // Long enough not to be guessed; printable, so it fits an Authorization header as is.
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(512).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // OpenTelemetry's standard names (the exporter reads its other OTEL_* settings itself).
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().regex(/^https?:\/\//, 'must be an http:// or https:// URL (OTLP over HTTP)').optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().regex(/^https?:\/\//, 'must be an http:// or https:// URL (OTLP over HTTP)').optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(200).default('tertulia'),
 });
 
 /** `scheme://host[:port]` exactly as a browser sends it in an Origin header: no path, no trailing slash. */
@@ -205,6 +209,8 @@ export type Config = {
    * a port, /metrics is served there only (on HOST), not on the API's port.
    */
   metrics: { enabled: boolean; token: string | undefined; port: number | undefined };
+  /** OpenTelemetry traces (observability/tracing.ts): the OTLP/HTTP URL spans go to; unset: no tracing. */
+  tracing: { tracesUrl: string | undefined; serviceName: string };
 };
 
 export class ConfigError extends Error {}
@@ -292,5 +298,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.METRICS_PORT,
     },
     signals: { pollMs: e.SIGNALS_POLL_MS, newcomerDays: e.SIGNALS_NEWCOMER_DAYS },
+    tracing: { tracesUrl: otlpTracesUrl(e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, e.OTEL_EXPORTER_OTLP_ENDPOINT), serviceName: e.OTEL_SERVICE_NAME },
   };
+}
+
+/**
+ * As the OTLP exporter specification says: the traces variable is the URL as it is; the general
+ * one is a base URL that gets `v1/traces` appended.
+ */
+function otlpTracesUrl(traces: string | undefined, base: string | undefined): string | undefined {
+  if (traces) return traces;
+  return base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined;
 }

@@ -1,6 +1,7 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { startTracing } from './observability/tracing.js';
 
 // The process entry: the only file that listens. Exit 0 on SIGTERM/SIGINT after a clean stop.
 async function main(): Promise<void> {
@@ -14,8 +15,11 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
-  const app = buildApp(config, logger);
+  // Before the logger, whose lines carry the trace id; loads nothing when tracing is off.
+  const tracing = await startTracing(config.tracing);
+  const logger = createLogger(config.logLevel, { mixin: tracing?.logFields });
+  tracing?.reportTo({ warn: (msg) => logger.warn(msg), error: (msg) => logger.error(msg) });
+  const app = buildApp(config, logger, { tracing });
   let url: string;
   try {
     url = await app.start();
@@ -23,6 +27,7 @@ async function main(): Promise<void> {
     // Release what start() opened (the database, the DATA_DIR lock) before giving up: a port
     // already in use must not leave the embedded database half-open.
     await app.stop().catch(() => {});
+    await tracing?.shutdown().catch(() => {});
     throw error;
   }
   logger.info({ url, database: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}`, redis: !!config.redisUrl }, `Tertulia is listening on ${url}`);
@@ -40,16 +45,19 @@ async function main(): Promise<void> {
       process.exitCode = code;
       setTimeout(() => process.exit(code), 250).unref();
     };
-    app.stop().then(
-      () => {
-        logger.info('stopped');
-        exit(0);
-      },
-      (error) => {
-        logger.error({ err: error }, 'shutdown failed');
-        exit(1);
-      },
-    );
+    app
+      .stop()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => {
+          logger.info('stopped');
+          exit(0);
+        },
+        (error) => {
+          logger.error({ err: error }, 'shutdown failed');
+          exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -91,7 +91,7 @@ describe('metrics after a scripted session', () => {
       for (const job of ['activity-retention', 'listening-feeds', 'listening-alerts']) {
         expect(value(samples, 'tertulia_job_runs_total', { job, outcome: 'ok' })).toBe(1);
       }
-    });
+    }, { timeout: 60_000, interval: 100 });
     admin = await createUser(t, 'Admin');
     const spaceId = await createSpace(t, admin, 'metrics-space');
     threadId = await createThread(t, admin, spaceId, 'Measured', 'Its body');

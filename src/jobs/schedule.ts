@@ -18,12 +18,15 @@ export type RunningJobs = {
   stop(): Promise<void>;
 };
 
+/** Runs one pass of the named job in a span (observability/tracing.ts), when tracing is on. */
+export type JobTracer = (name: string, pass: () => Promise<void>) => Promise<void>;
+
 /**
  * Runs each job at once and then every `everyMs` (or sooner, as its `nextInMs` asks), one pass
  * at a time (a slow pass delays the next instead of overlapping it). A failed pass is logged and
  * the job goes on.
  */
-export function scheduleJobs(jobs: Job[], logger: Logger): RunningJobs {
+export function scheduleJobs(jobs: Job[], logger: Logger, options: { trace?: JobTracer } = {}): RunningJobs {
   let stopped = false;
   const running = new Set<Promise<void>>();
   // dueAt: when the pass now waiting was wanted, for the lag metric (how late it starts).
@@ -47,9 +50,10 @@ export function scheduleJobs(jobs: Job[], logger: Logger): RunningJobs {
     const lagSeconds = Math.max(0, Date.now() - state.dueAt) / 1000;
     let next = job.everyMs;
     const took = () => (performance.now() - started) / 1000;
-    // Its SQL statements are counted for the job (metrics), not for a request running beside it.
-    const run = inScope({ source: 'job', name: job.name }, () => job.run())
-      .then(
+    // Its SQL statements are counted for the job (metrics), not for a request running beside it;
+    // its log lines, with tracing on, carry the pass's trace id.
+    const work = () =>
+      inScope({ source: 'job', name: job.name }, () => job.run()).then(
         (result) => {
           logger.debug({ job: job.name, result, durationMs: Math.round(performance.now() - started) }, 'job pass');
           probe.jobPass(job.name, 'ok', took(), lagSeconds);
@@ -58,8 +62,11 @@ export function scheduleJobs(jobs: Job[], logger: Logger): RunningJobs {
         (error: unknown) => {
           logger.error({ err: error, job: job.name }, 'job pass failed');
           probe.jobPass(job.name, 'failed', took(), lagSeconds);
+          throw error;
         },
-      )
+      );
+    const run = (options.trace ? options.trace(job.name, work) : work())
+      .catch(() => {})
       .finally(() => {
         running.delete(run);
         state.busy = false;
