@@ -12,12 +12,12 @@ import { decodeId } from '../../ids.js';
 import { loader, type Context } from '../../context.js';
 import { visibleNode } from '../../nodes.js';
 import { ThreadType } from '../community/community.schema.js';
-import { canSeeThread } from '../community/visibility.js';
-import { caseVisibleWhere } from '../support/cases.js';
+import { canSeeThread } from '../community/policy.js';
+import { caseVisibleWhere } from '../support/policy.js';
 import { SupportCaseType } from '../support/cases.schema.js';
 import { CasePriorityEnum } from '../support/support.schema.js';
-import { canManageCommunity, isStaff } from '../identity/roles.js';
 import * as listening from './listening.service.js';
+import * as policy from './policy.js';
 
 const BrandKindEnum = builder.enumType(BrandKind, {
   name: 'BrandKind',
@@ -71,17 +71,12 @@ const ReportBucketEnum = builder.enumType('ListeningReportBucket', {
   } as const,
 });
 
-// node(id) answers null to those who may not see a listening record: the unique lookup gets a
-// filter that matches nothing.
-const MATCH_NOTHING = { AND: [{ id: { lt: 0 } }] };
-const staffOnly = (ctx: Context) => (ctx.viewer && isStaff(ctx.viewer.role) ? {} : MATCH_NOTHING);
-const managersOnly = (ctx: Context) => (ctx.viewer && canManageCommunity(ctx.viewer.role) ? {} : MATCH_NOTHING);
 
 const TrackedBrandType = builder.prismaNode('TrackedBrand', {
   id: { field: 'id' },
   nullable: true,
   description: 'A brand whose mentions are tracked: ours or a competitor. Visible to staff.',
-  findUnique: visibleNode('TrackedBrand', (ctx) => staffOnly(ctx)),
+  findUnique: visibleNode('TrackedBrand', (ctx) => policy.staffRowsWhere(ctx.viewer)),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique.' }),
     kind: t.expose('kind', { type: BrandKindEnum, description: 'Ours or a competitor.' }),
@@ -101,7 +96,7 @@ const ListeningSourceType = builder.prismaNode('ListeningSource', {
   id: { field: 'id' },
   nullable: true,
   description: 'Where mentions come from. Visible to COMMUNITY_MANAGER and ADMIN.',
-  findUnique: visibleNode('ListeningSource', (ctx) => managersOnly(ctx)),
+  findUnique: visibleNode('ListeningSource', (ctx) => policy.managerRowsWhere(ctx.viewer)),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Its display name, 1 to 100 characters.' }),
     kind: t.expose('kind', { type: SourceKindEnum, description: 'A polled feed format, or WEBHOOK.' }),
@@ -122,14 +117,14 @@ const MentionType = builder.prismaNode('Mention', {
   id: { field: 'id' },
   nullable: true,
   description: 'Something said on the web, with its language, sentiment and the brands it names. Visible to staff.',
-  findUnique: visibleNode('Mention', (ctx) => staffOnly(ctx)),
+  findUnique: visibleNode('Mention', (ctx) => policy.staffRowsWhere(ctx.viewer)),
   fields: (t) => ({
     source: t.field({
       type: ListeningSourceType,
       nullable: true,
       description: 'Where it came from: COMMUNITY_MANAGER and ADMIN, who may see sources (null for other staff).',
       select: { source: true },
-      resolve: (mention, _args, ctx) => (listening.canSeeSources(ctx.viewer) ? mention.source : null),
+      resolve: (mention, _args, ctx) => (policy.canSeeSources(ctx.viewer) ? mention.source : null),
     }),
     externalId: t.exposeString('externalId', {
       description: "The item's id at its source, or its URL when it had none; unique per source, so it is never ingested twice.",
@@ -180,7 +175,7 @@ builder.prismaObjectField('Thread', 'sourceMention', (t) =>
     nullable: true,
     description: 'The web mention this thread was started from. Staff only; null for others.',
     select: { sourceMention: true },
-    resolve: (thread, _args, ctx) => (ctx.viewer && isStaff(ctx.viewer.role) ? thread.sourceMention : null),
+    resolve: (thread, _args, ctx) => (policy.staffReads(ctx.viewer) ? thread.sourceMention : null),
   }),
 );
 
@@ -190,7 +185,7 @@ builder.prismaObjectField('SupportCase', 'sourceMention', (t) =>
     nullable: true,
     description: 'The web mention this case was opened from. Staff only; null for others.',
     select: { sourceMention: true },
-    resolve: (kase, _args, ctx) => (ctx.viewer && isStaff(ctx.viewer.role) ? kase.sourceMention : null),
+    resolve: (kase, _args, ctx) => (policy.staffReads(ctx.viewer) ? kase.sourceMention : null),
   }),
 );
 
@@ -199,7 +194,7 @@ const AlertRuleType = builder.prismaNode('ListeningAlertRule', {
   nullable: true,
   description:
     'When to raise a listening alert; evaluated every LISTENING_JOB_INTERVAL_MS over windows aligned on the epoch. Visible to COMMUNITY_MANAGER and ADMIN.',
-  findUnique: visibleNode('ListeningAlertRule', (ctx) => managersOnly(ctx)),
+  findUnique: visibleNode('ListeningAlertRule', (ctx) => policy.managerRowsWhere(ctx.viewer)),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Its display name, 1 to 100 characters.' }),
     kind: t.expose('kind', { type: AlertKindEnum, description: 'What it watches for; fixed at creation.' }),
@@ -218,7 +213,7 @@ export const ListeningAlertType = builder.prismaNode('ListeningAlert', {
   id: { field: 'id' },
   nullable: true,
   description: 'What a listening alert rule found in one window. Visible to COMMUNITY_MANAGER and ADMIN; deleted with its rule.',
-  findUnique: visibleNode('ListeningAlert', (ctx) => managersOnly(ctx)),
+  findUnique: visibleNode('ListeningAlert', (ctx) => policy.managerRowsWhere(ctx.viewer)),
   fields: (t) => ({
     rule: t.relation('rule', { description: 'The rule that raised it.' }),
     brand: t.relation('brand', { nullable: true, description: "The rule's brand; null when it watches every brand-matched mention." }),
@@ -288,9 +283,6 @@ const MentionFilterInput = builder.inputType('MentionFilter', {
 });
 
 /** true: only acknowledged alerts; false: only open ones; null: all. */
-const alertsWhere = (acknowledged: boolean | null | undefined) =>
-  acknowledged == null ? {} : { acknowledgedAt: acknowledged ? { not: null } : null };
-
 builder.queryFields((t) => ({
   trackedBrands: t.prismaConnection(
     {
@@ -315,14 +307,10 @@ builder.queryFields((t) => ({
       type: 'ListeningSource',
       cursor: 'id',
       description: 'COMMUNITY_MANAGER and ADMIN. Oldest first.',
-      resolve: (query, _root, args, ctx) => {
-        listening.assertCanSeeSources(ctx.viewer);
-        return prisma().listeningSource.findMany({ ...query, orderBy: { id: 'asc' } });
+      resolve: (query, _root, _args, ctx) => {
+        return prisma().listeningSource.findMany({ ...query, where: listening.sourceListWhere(ctx.viewer), orderBy: { id: 'asc' } });
       },
-      totalCount: (_root, _args, ctx) => {
-        listening.assertCanSeeSources(ctx.viewer);
-        return prisma().listeningSource.count();
-      },
+      totalCount: (_root, _args, ctx) => prisma().listeningSource.count({ where: listening.sourceListWhere(ctx.viewer) }),
     },
     { name: 'ListeningSourceConnection' },
     { name: 'ListeningSourceEdge' },
@@ -368,14 +356,10 @@ builder.queryFields((t) => ({
       type: 'ListeningAlertRule',
       cursor: 'id',
       description: 'COMMUNITY_MANAGER and ADMIN.',
-      resolve: (query, _root, args, ctx) => {
-        listening.assertCanManageAlerts(ctx.viewer);
-        return prisma().listeningAlertRule.findMany({ ...query, orderBy: { id: 'asc' } });
+      resolve: (query, _root, _args, ctx) => {
+        return prisma().listeningAlertRule.findMany({ ...query, where: listening.alertRuleListWhere(ctx.viewer), orderBy: { id: 'asc' } });
       },
-      totalCount: (_root, _args, ctx) => {
-        listening.assertCanManageAlerts(ctx.viewer);
-        return prisma().listeningAlertRule.count();
-      },
+      totalCount: (_root, _args, ctx) => prisma().listeningAlertRule.count({ where: listening.alertRuleListWhere(ctx.viewer) }),
     },
     { name: 'ListeningAlertRuleConnection' },
     { name: 'ListeningAlertRuleEdge' },
@@ -387,13 +371,9 @@ builder.queryFields((t) => ({
       description: 'COMMUNITY_MANAGER and ADMIN. Newest first.',
       args: { acknowledged: t.arg.boolean({ description: 'true: only acknowledged; false: only open ones.' }) },
       resolve: (query, _root, args, ctx) => {
-        listening.assertCanManageAlerts(ctx.viewer);
-        return prisma().listeningAlert.findMany({ ...query, where: alertsWhere(args.acknowledged), orderBy: { id: 'desc' } });
+        return prisma().listeningAlert.findMany({ ...query, where: listening.alertListWhere(ctx.viewer, args.acknowledged), orderBy: { id: 'desc' } });
       },
-      totalCount: (_root, args, ctx) => {
-        listening.assertCanManageAlerts(ctx.viewer);
-        return prisma().listeningAlert.count({ where: alertsWhere(args.acknowledged) });
-      },
+      totalCount: (_root, args, ctx) => prisma().listeningAlert.count({ where: listening.alertListWhere(ctx.viewer, args.acknowledged) }),
     },
     { name: 'ListeningAlertConnection' },
     { name: 'ListeningAlertEdge' },

@@ -29,7 +29,7 @@ import { requireManager, requireStaff } from '../identity/guards.js';
 import { recordingBlocks } from '../moderation/automod.js';
 import { searchText } from '../search/search.service.js';
 import { createCaseWith } from '../support/cases.js';
-import { canManageCommunity, isStaff } from '../identity/roles.js';
+import { isStaff } from '../identity/roles.js';
 import { analyzeSentiment, detectLanguage } from './analysis.js';
 import { FeedError, fetchFeed, type FeedItem, type FeedLimits } from './feeds.js';
 
@@ -220,12 +220,11 @@ export async function pollListeningSourceNow(viewer: Viewer | null, sourceId: nu
   return findSource(sourceId);
 }
 
-export function assertCanSeeSources(viewer: Viewer | null): void {
+/** listeningSources: managers only. */
+export function sourceListWhere(viewer: Viewer | null): Prisma.ListeningSourceWhereInput {
   requireManager(viewer, 'see listening sources');
+  return {};
 }
-
-/** The same rule for a source reached from a mention: its address and errors are the managers'. */
-export const canSeeSources = (viewer: Viewer | null): boolean => !!viewer && canManageCommunity(viewer.role);
 
 async function findSource(sourceId: number): Promise<ListeningSource> {
   const source = await prisma().listeningSource.findUnique({ where: { id: sourceId } });
@@ -771,8 +770,16 @@ async function findRule(ruleId: number): Promise<ListeningAlertRule> {
   return rule;
 }
 
-export function assertCanManageAlerts(viewer: Viewer | null): void {
+/** listeningAlertRules: managers only. */
+export function alertRuleListWhere(viewer: Viewer | null): Prisma.ListeningAlertRuleWhereInput {
   requireManager(viewer, 'see listening alerts');
+  return {};
+}
+
+/** listeningAlerts: managers only; all, only acknowledged ones, or only open ones. */
+export function alertListWhere(viewer: Viewer | null, acknowledged: boolean | null | undefined): Prisma.ListeningAlertWhereInput {
+  requireManager(viewer, 'see listening alerts');
+  return acknowledged == null ? {} : { acknowledgedAt: acknowledged ? { not: null } : null };
 }
 
 export async function acknowledgeAlert(viewer: Viewer | null, alertId: number): Promise<ListeningAlert> {
