@@ -14,7 +14,7 @@ import { AppealType, ModerationActionType } from '../moderation/moderation.schem
 import { QueueItemType } from '../moderation/queue.schema.js';
 import { canSeeEventActor } from '../moderation/policy.js';
 import { UserType } from '../identity/identity.schema.js';
-import { ListeningAlertType } from '../listening/listening.schema.js';
+import { ListeningAlertType } from '../listening/alerts.schema.js';
 import { caseVisibleWhere } from '../support/policy.js';
 import { CaseTimelineEntryType, SupportCaseType } from '../support/cases.schema.js';
 import { RoutingRuleType } from '../support/routing.schema.js';
