@@ -59,7 +59,7 @@ async function loadCase(tx: Tx, viewer: Viewer, caseId: number): Promise<LoadedC
   return { kase, staff, requester };
 }
 
-function requireStaffOf(loaded: LoadedCase, what: string): void {
+function assertStaffOfCase(loaded: LoadedCase, what: string): void {
   if (!loaded.staff) throw new ForbiddenError(`Only staff of the case's department can ${what}`);
 }
 
@@ -296,7 +296,7 @@ export async function replyToCase(
   return writeWithActivity(async (tx, activity) => {
     const loaded = await loadCase(tx, actor, caseId);
     let kase = loaded.kase;
-    if (data.internal) requireStaffOf(loaded, 'add internal notes');
+    if (data.internal) assertStaffOfCase(loaded, 'add internal notes');
     assertNotClosed(kase);
     const now = new Date();
     const log = new CaseLog(tx);
@@ -352,7 +352,7 @@ export async function assignCase(viewer: Viewer | null, caseId: number, assignee
   const actor = requireViewer(viewer);
   return writeWithActivity(async (tx, activity) => {
     const loaded = await loadCase(tx, actor, caseId);
-    requireStaffOf(loaded, 'assign it');
+    assertStaffOfCase(loaded, 'assign it');
     const { kase } = loaded;
     assertNotClosed(kase);
     if (kase.assigneeId === assigneeId) return kase;
@@ -374,7 +374,7 @@ export async function transferCase(
   const data = parseInput(transferInput, { ...input, reasonIsInternal: input.reasonIsInternal ?? undefined });
   return writeWithActivity(async (tx, activity) => {
     const loaded = await loadCase(tx, actor, caseId);
-    requireStaffOf(loaded, 'transfer it');
+    assertStaffOfCase(loaded, 'transfer it');
     const { kase } = loaded;
     assertNotClosed(kase);
     if (kase.departmentId === data.departmentId) throw ValidationError.field('input.departmentId', 'is already the department of this case');
@@ -415,7 +415,7 @@ export async function escalateCase(viewer: Viewer | null, caseId: number, input:
   const data = parseInput(z.object({ reason }), input);
   return writeWithActivity(async (tx, activity) => {
     const loaded = await loadCase(tx, actor, caseId);
-    requireStaffOf(loaded, 'escalate it');
+    assertStaffOfCase(loaded, 'escalate it');
     const { kase } = loaded;
     assertNotClosed(kase);
     const priority = PRIORITIES[Math.min(PRIORITIES.indexOf(kase.priority) + 1, PRIORITIES.length - 1)];
@@ -444,7 +444,7 @@ export async function setCaseStatus(viewer: Viewer | null, caseId: number, statu
   if (status === 'NEW') throw ValidationError.field('input.status', 'a case cannot go back to NEW');
   return writeWithActivity(async (tx, activity) => {
     const loaded = await loadCase(tx, actor, caseId);
-    requireStaffOf(loaded, 'change its status');
+    assertStaffOfCase(loaded, 'change its status');
     assertNotClosed(loaded.kase);
     const log = new CaseLog(tx);
     const updated = await changeStatus(tx, log, loaded.kase, status, actor.id, new Date());
