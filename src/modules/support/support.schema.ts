@@ -12,7 +12,6 @@ import * as departments from './departments.js';
 import * as policy from './policy.js';
 import type { SlaTarget } from './sla.js';
 import { slaTargets } from './sla.js';
-import { MATCH_NOTHING } from '../../db/where.js';
 
 // ---- Departments and channels -----------------------------------------------------------------
 
@@ -94,7 +93,8 @@ export const DepartmentType = builder.prismaNode('Department', {
       description: 'Staff only (null for others), in the order they joined.',
       // Not even loaded for others: the row rule is in the query, the null in the answer.
       select: (_args, ctx, nestedSelection) => ({
-        members: nestedSelection({ where: policy.staffReads(ctx.viewer) ? {} : MATCH_NOTHING, orderBy: [{ addedAt: 'asc' }, { userId: 'asc' }] }),
+        // (A membership row has no id: MATCH_NOTHING's id filter does not apply.)
+        members: nestedSelection({ where: policy.staffReads(ctx.viewer) ? {} : { userId: { in: [] } }, orderBy: [{ addedAt: 'asc' }, { userId: 'asc' }] }),
       }),
       resolve: (department, _args, ctx) => (policy.staffReads(ctx.viewer) ? department.members : null),
     }),
