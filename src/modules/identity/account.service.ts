@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
-import { InvalidCredentialsError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { InvalidCredentialsError, ValidationError } from '../../errors.js';
 import type { User } from '../../generated/prisma/client.js';
 import { parseInput } from '../../validation.js';
 import {

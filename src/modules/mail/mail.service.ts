@@ -1,6 +1,6 @@
 import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
-import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
 import type { OutboundMessage, Prisma } from '../../generated/prisma/client.js';
 import type { OutboundMessageKind, OutboundMessageStatus } from '../../generated/prisma/enums.js';
 import { requireAdmin, requireRole } from '../identity/guards.js';

@@ -1,6 +1,6 @@
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
-import { NotFoundError, UnauthenticatedError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
 import type { FollowLevel, FollowReason } from '../../generated/prisma/enums.js';
 import { visibleSpaceVisibilities, visibleThreadWhere } from '../community/policy.js';
 import { requireViewer } from '../identity/guards.js';

@@ -1,6 +1,6 @@
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
-import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import type { User } from '../../generated/prisma/client.js';
 import { isStaff } from '../identity/roles.js';
 import { requireViewer } from '../identity/guards.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
-import { UnauthenticatedError, ValidationError } from '../../errors.js';
+import { ValidationError } from '../../errors.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { NotificationKind, type EmailDigest } from '../../generated/prisma/enums.js';
 import { requireViewer } from '../identity/guards.js';

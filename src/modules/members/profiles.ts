@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
-import { NotFoundError, UnauthenticatedError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
 import type { User } from '../../generated/prisma/client.js';
 import type { Locale, SpaceVisibility } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';

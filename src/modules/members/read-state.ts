@@ -1,6 +1,6 @@
 import { loader, type Context, type Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
-import { NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import type { Prisma, Thread } from '../../generated/prisma/client.js';
 import { PUBLISHED_STATUSES, visibleContentWhere, visibleThreadWhere } from '../community/policy.js';
 import { requireViewer } from '../identity/guards.js';

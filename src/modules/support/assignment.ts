@@ -1,9 +1,8 @@
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
-import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import type { Department, SupportCase } from '../../generated/prisma/client.js';
-import { canManageCommunity } from '../identity/roles.js';
 import { requireManager, requireViewer } from '../identity/guards.js';
 import { CaseLog, displayName } from './timeline.js';
 

@@ -1,8 +1,8 @@
 import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
-import { ForbiddenError, ValidationError } from '../../errors.js';
+import { ValidationError } from '../../errors.js';
 import { unansweredThreads } from '../community/community.service.js';
-import { canManageCommunity, isStaff } from '../identity/roles.js';
+import { canManageCommunity } from '../identity/roles.js';
 import { requireRole } from '../identity/guards.js';
 import { viewerDepartmentIds } from './policy.js';
 import { STAFF_ROLES } from '../identity/roles.js';

@@ -3,7 +3,7 @@ import type { Viewer } from '../../context.js';
 import type { Tx } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
-import type { Prisma, SupportChannel } from '../../generated/prisma/client.js';
+import type { SupportChannel } from '../../generated/prisma/client.js';
 import type { SupportChannelKind } from '../../generated/prisma/enums.js';
 import { parseInput, withoutNulls } from '../../validation.js';
 import { requireManager } from '../identity/guards.js';

@@ -7,7 +7,6 @@ import { visibleNode } from '../../nodes.js';
 import { SpaceType } from '../community/community.schema.js';
 import { canSeeSpace } from '../community/policy.js';
 import { RoleEnum } from '../identity/identity.schema.js';
-import { isStaff } from '../identity/roles.js';
 import * as policy from './policy.js';
 import * as routing from './routing.js';
 import { CasePriorityEnum, SupportChannelType } from './support.schema.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { writeWithActivity } from '../../events/activity.js';
-import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
 import type { User } from '../../generated/prisma/client.js';
 import type { Role } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
