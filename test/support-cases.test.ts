@@ -323,6 +323,8 @@ describe('working a case', () => {
 
   it('streams case events live only to those allowed: no note for the requester, nothing for other agents', async () => {
     const { requester, kase } = await openForNewRequester();
+    // Answered once already, so the replies below change no status.
+    await t.query(Reply, { input: { caseId: kase.id, body: 'Looking into it.' } }, agent.token);
     const feeds = { alice: subscribe(t.wsClient(requester.token), LiveCaseActivity), agent: subscribe(t.wsClient(agent.token), LiveCaseActivity), other: subscribe(t.wsClient(otherAgent.token), LiveCaseActivity) };
     // A public thread reaches every feed: once each has one, all are live.
     const probes: string[] = [];
