@@ -28,7 +28,8 @@ import { decodeGlobalID } from '@pothos/plugin-relay';
 import pg from 'pg';
 import type { Prisma } from '../src/generated/prisma/client.js';
 import { analyzeSentiment, detectLanguage } from '../src/modules/listening/analysis.js';
-import { brandMatcher, type BrandMatcher, type MentionInput, prepareMentions } from '../src/modules/listening/listening.service.js';
+import { brandMatcher, type BrandMatcher } from '../src/modules/listening/brands.js';
+import { prepareMentions, type MentionInput } from '../src/modules/listening/ingest.js';
 import { foldText } from '../src/text.js';
 import { signatureHeaders, signatureMatches } from '../src/webhooks.js';
 import { attribute, type Frame, readProfile } from './cpuprofile-summary.js';
@@ -367,7 +368,7 @@ const PROFILE_CATEGORIES: [string, (f: Frame) => boolean][] = [
   ['processing: sentiment', (f) => f.functionName === 'analyzeSentiment' || f.where === 'natural'],
   ['processing: folding and brand matching', (f) => f.where === 'src/text.ts' || f.functionName === 'brandMatcher'],
   ['processing: validation', (f) => f.where === 'zod' || f.where === 'src/validation.ts' || f.functionName === 'toMentionInput'],
-  ['processing: the rest of ingest (service code)', (f) => f.where === `${LISTENING}listening.service.ts`],
+  ['processing: the rest of ingest (service code)', (f) => f.where === `${LISTENING}ingest.ts`],
   ['Prisma (client, query compiler, adapter)', (f) => /^(@prisma\/|wasm:)/.test(f.where) || /^src\/(generated|db)\//.test(f.where)],
   ['pg driver', (f) => /^pg(-|$)/.test(f.where) || f.where === 'postgres-array'],
   ['webhook HTTP, JSON.parse, HMAC (src/webhooks.ts, webhook.ts, app.ts)', (f) => f.where === 'src/webhooks.ts' || f.where === `${LISTENING}webhook.ts` || f.where === 'src/app.ts'],

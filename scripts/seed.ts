@@ -23,13 +23,9 @@ import {
 } from '../src/modules/community/community.service.js';
 import { configureIdentity, createVerifiedAccount } from '../src/modules/identity/identity.service.js';
 import { setUserRole } from '../src/modules/support/staff.js';
-import {
-  createListeningSource,
-  createTrackedBrand,
-  ingestMentions,
-  type BrandInput,
-  type MentionInput,
-} from '../src/modules/listening/listening.service.js';
+import { createTrackedBrand, type BrandInput } from '../src/modules/listening/brands.js';
+import type { MentionInput } from '../src/modules/listening/ingest.js';
+import { createListeningSource, ingestMentions } from '../src/modules/listening/sources.js';
 
 /** The password of every demo account. Documented in the summary; for demos only. */
 const DEMO_PASSWORD = 'tertulia-demo-password';

@@ -2,7 +2,6 @@ import SchemaBuilder, { PothosValidationError } from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
-import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
 import { GraphQLError, Kind } from 'graphql';
 import type { Context } from './context.js';
@@ -24,12 +23,10 @@ import { MAX_PAGE_SIZE } from './pagination.js';
 import { GLOBAL_ID_DESCRIPTION } from './schema-docs.js';
 import { parseDateTime } from './validation.js';
 import { loadNodes } from './nodes.js';
-import { canManageCommunity, canModerate, isAdmin, isStaff } from './modules/identity/roles.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
-  AuthScopes: { signedIn: boolean; staff: boolean; moderator: boolean; manager: boolean; admin: boolean };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     ID: { Input: string; Output: string | number | bigint };
@@ -40,19 +37,8 @@ export const builder = new SchemaBuilder<{
 }>({
   // Fields are non-null unless they say otherwise: clients can trust what they select.
   defaultFieldNullability: false,
-  // scope-auth first, so its errors are caught by the errors plugin's result unions.
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ErrorsPlugin, SimpleObjectsPlugin],
-  scopeAuth: {
-    authScopes: (ctx) => ({
-      signedIn: !!ctx.viewer,
-      staff: !!ctx.viewer && isStaff(ctx.viewer.role),
-      moderator: !!ctx.viewer && canModerate(ctx.viewer.role),
-      manager: !!ctx.viewer && canManageCommunity(ctx.viewer.role),
-      admin: !!ctx.viewer && isAdmin(ctx.viewer.role),
-    }),
-    unauthorizedError: (_parent, ctx) =>
-      ctx.viewer ? new ForbiddenError('Your role does not allow this') : new UnauthenticatedError(),
-  },
+  // No scope-auth: role gates are the services' (identity/guards.ts), one style for every path.
+  plugins: [PrismaPlugin, RelayPlugin, ErrorsPlugin, SimpleObjectsPlugin],
   prisma: {
     client: () => prisma(),
     dmmf: getDatamodel(),

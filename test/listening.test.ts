@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onQuery } from '../src/db/client.js';
-import { configureListening, evaluateAlerts, pollDueSources } from '../src/modules/listening/listening.service.js';
+import { evaluateAlerts } from '../src/modules/listening/alerts.js';
+import { configureListening, pollDueSources } from '../src/modules/listening/sources.js';
 import { type Actor, createCommunity, createThread } from './fixtures.js';
 import { startFeedServer, type FeedServer } from './feed-server.js';
 import { createChannel, createDepartment } from './support-fixtures.js';

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluateAlerts } from '../src/modules/listening/listening.service.js';
+import { evaluateAlerts } from '../src/modules/listening/alerts.js';
 import { type Actor, createCommunity, createSpace, createThread, createUser } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import { startTestApp, type TestApp } from './helpers.js';

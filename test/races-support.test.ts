@@ -2,7 +2,7 @@ import type { FormattedExecutionResult } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.js';
 import { runSlaJob } from '../src/jobs/sla-job.js';
-import { evaluateAlerts } from '../src/modules/listening/listening.service.js';
+import { evaluateAlerts } from '../src/modules/listening/alerts.js';
 import { createCommunity, createUser, type Actor, type Community } from './fixtures.js';
 import { graphql } from './gql/index.js';
 import { startTestApp, type TestApp } from './helpers.js';

@@ -8,14 +8,14 @@ import type { ActivityKind as ActivityKindValue } from '../../generated/prisma/e
 import { decodeId } from '../../ids.js';
 import type { Viewer } from '../../context.js';
 import { PostType, SpaceType, ThreadType } from '../community/community.schema.js';
-import { canSeeContent } from '../community/visibility.js';
+import { canSeeContent } from '../community/policy.js';
 import { AutomodRuleType } from '../moderation/automod-rules.schema.js';
 import { AppealType, ModerationActionType } from '../moderation/moderation.schema.js';
 import { QueueItemType } from '../moderation/queue.schema.js';
 import { canSeeEventActor } from '../moderation/policy.js';
 import { UserType } from '../identity/identity.schema.js';
-import { ListeningAlertType } from '../listening/listening.schema.js';
-import { caseVisibleWhere } from '../support/cases.js';
+import { ListeningAlertType } from '../listening/alerts.schema.js';
+import { caseVisibleWhere } from '../support/policy.js';
 import { CaseTimelineEntryType, SupportCaseType } from '../support/cases.schema.js';
 import { RoutingRuleType } from '../support/routing.schema.js';
 import { DepartmentType, SupportChannelType } from '../support/support.schema.js';

@@ -7,8 +7,8 @@ import { CursorExpiredError, ForbiddenError, NotFoundError, UnauthenticatedError
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind } from '../../generated/prisma/enums.js';
 import { canManageCommunity, canModerate, isAdmin, isStaff } from '../identity/roles.js';
-import { canSeeSpace, visibleSpaceVisibilities } from '../community/visibility.js';
-import { membershipCounts, viewerDepartmentIds } from '../support/access.js';
+import { canSeeSpace, visibleSpaceVisibilities } from '../community/policy.js';
+import { membershipCounts, viewerDepartmentIds } from '../support/policy.js';
 
 export type ActivityFilter = { kinds?: ActivityKind[]; spaceIds?: number[]; threadId?: number };
 
@@ -38,7 +38,7 @@ export function canReceive(viewer: ActivityViewer | null, event: ActivityMessage
   }
 }
 
-// Staff of a case: members of its department, managers and admins (see support/access.ts). The
+// Staff of a case: members of its department, managers and admins (see support/policy.ts). The
 // role is the one of this moment: a membership counts only while the role can join departments.
 function isCaseStaff(viewer: ActivityViewer, event: ActivityMessage): boolean {
   return (
@@ -222,7 +222,7 @@ export async function openActivityStream(
   scope: {
     /** Narrows the stream further (one support case's entries, say). */
     only?: (event: ActivityMessage) => boolean;
-    /** Stays open while the viewer is suspended (their own support cases: see support/access.ts). */
+    /** Stays open while the viewer is suspended (their own support cases: see support/policy.ts). */
     whileSuspended?: boolean;
   } = {},
 ): Promise<AsyncIterableIterator<ActivityMessage>> {

@@ -3,7 +3,7 @@ import { prisma } from '../../db/client.js';
 import { NotFoundError } from '../../errors.js';
 import type { CaseEvent } from '../../generated/prisma/client.js';
 import { requireViewer } from '../identity/guards.js';
-import { caseVisibleWhere } from '../support/cases.js';
+import { caseVisibleWhere } from '../support/policy.js';
 import { openActivityStream, type StreamTransport } from './activity.service.js';
 
 // caseUpdated: a support case's timeline, live. It sits in the activity layer, above support,
@@ -17,7 +17,7 @@ import { openActivityStream, type StreamTransport } from './activity.service.js'
  */
 export async function subscribeToCase(viewer: Viewer | null, caseId: number, transport: StreamTransport): Promise<AsyncIterable<CaseEvent>> {
   const actor = requireViewer(viewer);
-  // A suspended requester still follows their own case (support stays open to them, access.ts).
+  // A suspended requester still follows their own case (support stays open to them, support/policy.ts).
   const live = await openActivityStream(actor, {}, undefined, transport, {
     only: (event) => event.caseId === caseId && event.subjectType === 'CaseTimelineEntry',
     whileSuspended: true,

@@ -11,7 +11,7 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import { canModerate } from '../identity/roles.js';
 import { unreadThreadsWhere } from '../members/read-state.js';
 import * as community from './community.service.js';
-import { canSeeContent, isCollapsedFor, isDeletedFor, visibleContentWhere, visiblePostWhere, visibleSpaceVisibilities, visibleThreadWhere } from './visibility.js';
+import { canSeeContent, isCollapsedFor, isDeletedFor, visibleContentWhere, visiblePostWhere, visibleSpaceVisibilities, visibleThreadWhere } from './policy.js';
 
 const SpaceVisibilityEnum = builder.enumType(SpaceVisibility, {
   name: 'SpaceVisibility',

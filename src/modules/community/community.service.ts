@@ -2,14 +2,14 @@ import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
 import { withdrawPostEvents, withdrawThreadEvents, writeWithActivity, type ActivityRecorder } from '../../events/activity.js';
-import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.js';
 import type { Post, Prisma, Space, Thread } from '../../generated/prisma/client.js';
 import type { HideClassifier, ModerationStatus, ReactionContent, SpaceVisibility, ThreadStatus } from '../../generated/prisma/enums.js';
 import { parseInput, withoutNulls } from '../../validation.js';
 import * as automod from '../moderation/automod.js';
-import { assertNotSuspended } from '../identity/identity.service.js';
-import { canManageCommunity, canModerate } from '../identity/roles.js';
-import { canSeeContent, canSeeSpace, PUBLISHED_STATUSES, visibleThreadWhere } from './visibility.js';
+import { requireActiveViewer, requireManager } from '../identity/guards.js';
+import { canModerate } from '../identity/roles.js';
+import { canSeeContent, canSeeSpace, PUBLISHED_STATUSES, visibleThreadWhere } from './policy.js';
 
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 /** Whether some space could have this slug; others (a NUL byte included) need no lookup. */
@@ -29,12 +29,6 @@ const spaceFields = {
 const title = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const body = z.string().trim().min(1, 'must not be empty').max(50_000, 'must be at most 50000 characters');
 
-export function requireViewer(viewer: Viewer | null): Viewer {
-  if (!viewer) throw new UnauthenticatedError();
-  assertNotSuspended(viewer);
-  return viewer;
-}
-
 // ---- Spaces ---------------------------------------------------------------------------------
 
 const createSpaceInput = z.object({
@@ -48,7 +42,7 @@ export async function createSpace(
   viewer: Viewer | null,
   input: { name: string; slug: string; description?: string | null; visibility?: SpaceVisibility | null; attentionAfterMinutes?: number | null },
 ): Promise<Space> {
-  const actor = requireManager(viewer);
+  const actor = requireManager(viewer, 'manage spaces');
   const data = parseInput(createSpaceInput, withoutNulls(input));
   return writeWithActivity(async (tx, activity) => {
     await assertSlugFree(tx, data.slug);
@@ -78,7 +72,7 @@ export async function updateSpace(
     attentionAfterMinutes?: number | null;
   },
 ): Promise<Space> {
-  const actor = requireManager(viewer);
+  const actor = requireManager(viewer, 'manage spaces');
   const { attentionAfterMinutes, ...rest } = input;
   const data = parseInput(updateSpaceInput, { ...withoutNulls(rest), ...(attentionAfterMinutes !== undefined && { attentionAfterMinutes }) });
   return writeWithActivity(async (tx, activity) => {
@@ -89,12 +83,6 @@ export async function updateSpace(
     await activity.record({ kind: 'SPACE_UPDATED', actorId: actor.id, subject: { type: 'Space', id: space.id }, space });
     return space;
   });
-}
-
-function requireManager(viewer: Viewer | null): Viewer {
-  const actor = requireViewer(viewer);
-  if (!canManageCommunity(actor.role)) throw new ForbiddenError('Only a COMMUNITY_MANAGER or ADMIN can manage spaces');
-  return actor;
 }
 
 async function assertSlugFree(tx: Tx, slug: string): Promise<void> {
@@ -112,7 +100,7 @@ export async function createThread(
   spaceId: number,
   input: { title: string; body: string },
 ): Promise<Thread> {
-  const actor = requireViewer(viewer);
+  const actor = requireActiveViewer(viewer);
   const data = parseInput(createThreadInput, input);
   return automod.recordingBlocks(() => writeWithActivity((tx, activity) => createThreadWith(tx, activity, actor, spaceId, data)));
 }
@@ -161,7 +149,7 @@ export async function editThread(
   threadId: number,
   input: { title?: string | null; body?: string | null },
 ): Promise<Thread> {
-  const actor = requireViewer(viewer);
+  const actor = requireActiveViewer(viewer);
   const data = parseInput(editThreadInput, withoutNulls(input));
   return automod.recordingBlocks(() => writeWithActivity(async (tx, activity) => {
     // Locked first: a concurrent edit's revision must keep the version this one replaces.
@@ -190,7 +178,7 @@ export async function editThread(
 }
 
 export async function replyToThread(viewer: Viewer | null, threadId: number, input: { body: string }): Promise<Post> {
-  const actor = requireViewer(viewer);
+  const actor = requireActiveViewer(viewer);
   const data = parseInput(z.object({ body }), input);
   return automod.recordingBlocks(() => writeWithActivity(async (tx, activity) => {
     // Locked first: a lock (or removal) committing meanwhile is seen here, not after the reply.
@@ -223,7 +211,7 @@ export async function replyToThread(viewer: Viewer | null, threadId: number, inp
 }
 
 export async function editPost(viewer: Viewer | null, postId: number, input: { body: string }): Promise<Post> {
-  const actor = requireViewer(viewer);
+  const actor = requireActiveViewer(viewer);
   const data = parseInput(z.object({ body }), input);
   return automod.recordingBlocks(() => writeWithActivity(async (tx, activity) => {
     await lockContent(tx, [{ typename: 'Post', id: postId }]);
@@ -252,7 +240,7 @@ export async function editPost(viewer: Viewer | null, postId: number, input: { b
 }
 
 export async function markAsAnswer(viewer: Viewer | null, postId: number): Promise<Thread> {
-  const actor = requireViewer(viewer);
+  const actor = requireActiveViewer(viewer);
   return writeWithActivity(async (tx, activity) => {
     // Locked first: the same answer chosen twice at once is one change, one event.
     await lockContent(tx, [{ typename: 'Post', id: postId }]);
@@ -276,7 +264,7 @@ export async function addReaction(
   subject: ReactionSubject,
   content: ReactionContent,
 ): Promise<Thread | Post> {
-  const actor = requireViewer(viewer);
+  const actor = requireActiveViewer(viewer);
   return writeWithActivity(async (tx, activity) => {
     const target = await loadReactionSubject(tx, actor, subject);
     const key = subject.typename === 'Thread' ? { threadId: subject.id } : { postId: subject.id };
@@ -300,7 +288,7 @@ export async function removeReaction(
   subject: ReactionSubject,
   content: ReactionContent,
 ): Promise<Thread | Post> {
-  const actor = requireViewer(viewer);
+  const actor = requireActiveViewer(viewer);
   return writeWithActivity(async (tx, activity) => {
     const target = await loadReactionSubject(tx, actor, subject);
     const key = subject.typename === 'Thread' ? { threadId: subject.id } : { postId: subject.id };

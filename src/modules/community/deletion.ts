@@ -8,10 +8,10 @@ import {
   loadPost,
   loadThread,
   lockContent,
-  requireViewer,
   unpublishedActivity,
 } from './community.service.js';
-import { PUBLISHED_STATUSES } from './visibility.js';
+import { requireActiveViewer } from '../identity/guards.js';
+import { PUBLISHED_STATUSES } from './policy.js';
 
 // Authors deleting their own threads and posts, and taking back an accepted answer.
 //
@@ -26,7 +26,7 @@ import { PUBLISHED_STATUSES } from './visibility.js';
 
 /** The author deletes their thread (not suspended; moderators remove content instead). */
 export async function deleteThread(viewer: Viewer | null, threadId: number): Promise<Thread> {
-  const actor = requireViewer(viewer);
+  const actor = requireActiveViewer(viewer);
   return writeWithActivity(async (tx, activity) => {
     await lockContent(tx, [{ typename: 'Thread', id: threadId }]);
     const { thread, space } = await loadThread(tx, actor, threadId);
@@ -50,7 +50,7 @@ export async function deleteThread(viewer: Viewer | null, threadId: number): Pro
  * accepted answer stops being the answer (THREAD_ANSWER_UNMARKED).
  */
 export async function deletePost(viewer: Viewer | null, postId: number): Promise<Post> {
-  const actor = requireViewer(viewer);
+  const actor = requireActiveViewer(viewer);
   return writeWithActivity(async (tx, activity) => {
     await lockContent(tx, [{ typename: 'Post', id: postId }]);
     const { post, thread, space } = await loadPost(tx, actor, postId);
@@ -76,7 +76,7 @@ export async function deletePost(viewer: Viewer | null, postId: number): Promise
 
 /** The thread's author or a moderator (as markAsAnswer) takes back its accepted answer. */
 export async function unmarkAnswer(viewer: Viewer | null, threadId: number): Promise<Thread> {
-  const actor = requireViewer(viewer);
+  const actor = requireActiveViewer(viewer);
   return writeWithActivity(async (tx, activity) => {
     await lockContent(tx, [{ typename: 'Thread', id: threadId }]);
     const { thread, space } = await loadThread(tx, actor, threadId);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
-import { InvalidCredentialsError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { InvalidCredentialsError, ValidationError } from '../../errors.js';
 import type { User } from '../../generated/prisma/client.js';
 import { parseInput } from '../../validation.js';
 import {
@@ -23,6 +23,7 @@ import {
   type AuthResult,
   type Client,
 } from './identity.service.js';
+import { requireViewer } from './guards.js';
 import { passwordWeakness } from './passwords.js';
 import { beginAccountEmail, beginSignIn, signInSucceeded } from './throttle.js';
 import { findToken, hashAccountToken, issueToken, useToken } from './tokens.js';
@@ -143,11 +144,11 @@ export async function resetPassword(input: { token: string; newPassword: string 
  * other session of the user ends, with its live streams; this one stays.
  */
 export async function changePassword(
-  viewer: Viewer | null,
+  signedIn: Viewer | null,
   input: { currentPassword: string; newPassword: string },
   client: Client = { address: null },
 ): Promise<{ user: User; endedSessionCount: number }> {
-  if (!viewer) throw new UnauthenticatedError();
+  const viewer = requireViewer(signedIn);
   const data = parseInput(changeInput, input, 'input', { unscanned: ['currentPassword'] });
   const user = await prisma().user.findUniqueOrThrow({ where: { id: viewer.id } });
   await beginSignIn(user.email, client.address);

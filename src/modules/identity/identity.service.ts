@@ -14,6 +14,7 @@ import {
 } from '../../errors.js';
 import type { User } from '../../generated/prisma/client.js';
 import { parseInput } from '../../validation.js';
+import { requireViewer } from './guards.js';
 import { passwordWeakness } from './passwords.js';
 import { newMemberProfile } from '../members/handles.js';
 import { beginAccountEmail, beginSignIn, beginSignUp, signInSucceeded } from './throttle.js';
@@ -160,8 +161,8 @@ export async function signIn(input: z.input<typeof signInInput>, client: Client 
   });
 }
 
-export async function signOut(viewer: Viewer | null): Promise<void> {
-  if (!viewer) throw new UnauthenticatedError();
+export async function signOut(signedIn: Viewer | null): Promise<void> {
+  const viewer = requireViewer(signedIn);
   await writeWithActivity(async (tx, activity) => {
     // Conditional: a concurrent signOut with the same token already revoked it (and said so).
     const { count } = await tx.session.updateMany({ where: { id: viewer.sessionId, revokedAt: null }, data: { revokedAt: new Date() } });
@@ -217,13 +218,6 @@ export async function authenticate(token: string): Promise<Viewer> {
     suspendedUntil: session.user.suspendedUntil,
     lastSeenAt: session.user.lastSeenAt,
   };
-}
-
-/** A suspended viewer may read and appeal, but not write, react or report. */
-export function assertNotSuspended(viewer: Viewer): void {
-  if (viewer.suspendedUntil && viewer.suspendedUntil > new Date()) {
-    throw new ForbiddenError(`Your account is suspended until ${viewer.suspendedUntil.toISOString()}`);
-  }
 }
 
 /**

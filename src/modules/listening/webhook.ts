@@ -4,7 +4,8 @@ import { ValidationError } from '../../errors.js';
 import { isRowId } from '../../ids.js';
 import { parseDateTime } from '../../validation.js';
 import { parseJsonBody, signatureMatches, type WebhookReply } from '../../webhooks.js';
-import { findWebhookSource, ingest, type MentionInput } from './listening.service.js';
+import { ingest, type MentionInput } from './ingest.js';
+import { findWebhookSource } from './sources.js';
 
 const SOURCE_HEADER = 'x-tertulia-source';
 

@@ -8,6 +8,7 @@ import { visibleNode } from '../../nodes.js';
 import { UserType } from '../identity/identity.schema.js';
 import { SupportCaseType } from '../support/cases.schema.js';
 import * as mail from './mail.service.js';
+import * as policy from './policy.js';
 
 // The outbox's GraphQL: ADMINs read what was (or will be) emailed and requeue what failed.
 
@@ -56,7 +57,7 @@ export const OutboundMessageType = builder.prismaNode('OutboundMessage', {
   id: { field: 'id' },
   nullable: true,
   description: 'One email in the outbox, queued in the same transaction as the change that caused it. ADMIN only.',
-  findUnique: visibleNode('OutboundMessage', (ctx) => mail.outboundVisibleWhere(ctx.viewer)),
+  findUnique: visibleNode('OutboundMessage', (ctx) => policy.outboundVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     kind: t.expose('kind', { type: OutboundMessageKindEnum, description: 'Why it was sent.' }),
     status: t.expose('status', { type: OutboundMessageStatusEnum, description: 'Where it is in the outbox.' }),
@@ -110,11 +111,10 @@ builder.queryField('outboundMessages', (t) =>
       type: 'OutboundMessage',
       cursor: 'id',
       description: 'ADMIN: the outbox, newest first.',
-      authScopes: { admin: true },
       args: { filter: t.arg({ type: OutboundMessageFilter, description: 'Narrows the list; omitted: every email.' }) },
-      resolve: (query, _root, { filter }) =>
-        prisma().outboundMessage.findMany({ ...query, where: mail.outboundListWhere(parseFilter(filter)), orderBy: { id: 'desc' } }),
-      totalCount: (_root, { filter }) => prisma().outboundMessage.count({ where: mail.outboundListWhere(parseFilter(filter)) }),
+      resolve: (query, _root, { filter }, ctx) =>
+        prisma().outboundMessage.findMany({ ...query, where: mail.outboundListWhere(ctx.viewer, parseFilter(filter)), orderBy: { id: 'desc' } }),
+      totalCount: (_root, { filter }, ctx) => prisma().outboundMessage.count({ where: mail.outboundListWhere(ctx.viewer, parseFilter(filter)) }),
     },
     { name: 'OutboundMessageConnection' },
     { name: 'OutboundMessageEdge' },

@@ -1,18 +1,13 @@
 import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
-import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
 import type { OutboundMessage, Prisma } from '../../generated/prisma/client.js';
 import type { OutboundMessageKind, OutboundMessageStatus } from '../../generated/prisma/enums.js';
-import { requireViewer } from '../identity/guards.js';
-import { isAdmin } from '../identity/roles.js';
+import { requireAdmin, requireRole } from '../identity/guards.js';
+import { ADMIN_ROLES } from '../identity/roles.js';
 import { emailQueued } from './outbox.js';
 
 // The outbox as ADMINs see it (outboundMessages, node(id)) and requeue it (retryOutboundMessage).
-
-/** Only ADMINs see outbound messages, on every path (the list, node(id), nodes(ids)). */
-export function outboundVisibleWhere(viewer: Viewer | null): Prisma.OutboundMessageWhereInput {
-  return viewer && isAdmin(viewer.role) ? {} : { id: -1 };
-}
 
 /**
  * Account emails carry a one-time link (a password reset, say): whoever reads it can use it, so
@@ -25,7 +20,9 @@ export const readableText = (message: Pick<OutboundMessage, 'kind' | 'text'>): s
 
 export type OutboundFilter = { status?: OutboundMessageStatus | null; kind?: OutboundMessageKind | null; caseId?: number | null };
 
-export function outboundListWhere(filter: OutboundFilter | null | undefined): Prisma.OutboundMessageWhereInput {
+/** outboundMessages: ADMIN only. */
+export function outboundListWhere(viewer: Viewer | null, filter: OutboundFilter | null | undefined): Prisma.OutboundMessageWhereInput {
+  requireRole(viewer, ADMIN_ROLES);
   return {
     ...(filter?.status && { status: filter.status }),
     ...(filter?.kind && { kind: filter.kind }),
@@ -41,8 +38,7 @@ const RETRYABLE: OutboundMessageStatus[] = ['DEAD', 'LOGGED'];
  * the next attempt.
  */
 export async function retryOutboundMessage(viewer: Viewer | null, id: number): Promise<OutboundMessage> {
-  const actor = requireViewer(viewer);
-  if (!isAdmin(actor.role)) throw new ForbiddenError('Only an ADMIN can requeue an email');
+  requireAdmin(viewer, 'requeue an email');
   const { count } = await prisma().outboundMessage.updateMany({
     where: { id, status: { in: RETRYABLE } },
     data: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date() },

@@ -4,7 +4,7 @@ import { ValidationError } from '../../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { Role } from '../../generated/prisma/enums.js';
 import { textFieldErrors } from '../../validation.js';
-import { canSeeSpace, PUBLISHED_STATUSES } from '../community/visibility.js';
+import { canSeeSpace, PUBLISHED_STATUSES } from '../community/policy.js';
 import { escapeLike, fold } from './handles.js';
 
 // The member directory: users(filter:, orderBy:), and @-autocomplete through its `query`.

@@ -1,8 +1,9 @@
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
-import { NotFoundError, UnauthenticatedError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
 import type { FollowLevel, FollowReason } from '../../generated/prisma/enums.js';
-import { visibleSpaceVisibilities, visibleThreadWhere } from '../community/visibility.js';
+import { visibleSpaceVisibilities, visibleThreadWhere } from '../community/policy.js';
+import { requireViewer } from '../identity/guards.js';
 
 // Follow levels, as Discourse has them. A thread's level for a member is its own row (set by them,
 // or by creating or replying to it), else the level they chose for its space, else NORMAL.
@@ -14,14 +15,9 @@ export type FollowState = { level: FollowLevel; source: FollowSource };
 
 const DEFAULT_STATE: FollowState = { level: 'NORMAL', source: 'DEFAULT' };
 
-function requireSignedIn(viewer: Viewer | null): Viewer {
-  if (!viewer) throw new UnauthenticatedError();
-  return viewer;
-}
-
 /** Sets the viewer's level for a thread they can see; it replaces any level creating or replying set. */
 export async function setThreadLevel(viewer: Viewer | null, threadId: number, level: FollowLevel) {
-  const member = requireSignedIn(viewer);
+  const member = requireViewer(viewer);
   const thread = await prisma().thread.findFirst({ where: { id: threadId, ...visibleThreadWhere(member) } });
   if (!thread) throw new NotFoundError('Thread', String(threadId));
   await prisma().threadSubscription.upsert({
@@ -34,7 +30,7 @@ export async function setThreadLevel(viewer: Viewer | null, threadId: number, le
 
 /** Sets the viewer's level for a space they can see: it applies to its threads that have none of their own. */
 export async function setSpaceLevel(viewer: Viewer | null, spaceId: number, level: FollowLevel) {
-  const member = requireSignedIn(viewer);
+  const member = requireViewer(viewer);
   const space = await prisma().space.findFirst({ where: { id: spaceId, visibility: { in: visibleSpaceVisibilities(member) } } });
   if (!space) throw new NotFoundError('Space', String(spaceId));
   await prisma().spaceSubscription.upsert({

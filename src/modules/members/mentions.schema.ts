@@ -2,7 +2,7 @@ import { builder } from '../../builder.js';
 import { loader, type Context } from '../../context.js';
 import type { User } from '../../generated/prisma/client.js';
 import { PostType, ThreadType } from '../community/community.schema.js';
-import { canSeeContent, isCollapsedFor, isDeletedFor } from '../community/visibility.js';
+import { canSeeContent, isCollapsedFor, isDeletedFor } from '../community/policy.js';
 import { UserType } from '../identity/identity.schema.js';
 import { mentionedUsers, parseMentions, resolveMentions } from './mentions.js';
 

@@ -1,8 +1,9 @@
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
-import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import type { User } from '../../generated/prisma/client.js';
 import { isStaff } from '../identity/roles.js';
+import { requireViewer } from '../identity/guards.js';
 
 // Muting: a member stops being notified by another member's @mentions (mutedBy, for the
 // notification producers). Staff cannot be muted, as in Discourse: moderators, agents and
@@ -12,9 +13,9 @@ import { isStaff } from '../identity/roles.js';
 /** How many users one user may mute; past it muteUser is a ConflictError. Bounds the table and mutedBy's reads. */
 export const MAX_MUTED_USERS = 1000;
 
-export async function muteUser(viewer: Viewer | null, userId: number): Promise<User> {
+export async function muteUser(signedIn: Viewer | null, userId: number): Promise<User> {
   // Suspended members may still mute: it protects them, it says nothing to anyone.
-  if (!viewer) throw new UnauthenticatedError();
+  const viewer = requireViewer(signedIn);
   if (userId === viewer.id) throw ValidationError.field('input.userId', 'you cannot mute yourself');
   const target = await prisma().user.findUnique({ where: { id: userId } });
   if (!target) throw new NotFoundError('User', String(userId));
@@ -34,8 +35,8 @@ export async function muteUser(viewer: Viewer | null, userId: number): Promise<U
 }
 
 /** Idempotent: unmuting someone you did not mute changes nothing. */
-export async function unmuteUser(viewer: Viewer | null, userId: number): Promise<User> {
-  if (!viewer) throw new UnauthenticatedError();
+export async function unmuteUser(signedIn: Viewer | null, userId: number): Promise<User> {
+  const viewer = requireViewer(signedIn);
   const target = await prisma().user.findUnique({ where: { id: userId } });
   if (!target) throw new NotFoundError('User', String(userId));
   await prisma().userMute.deleteMany({ where: { muterId: viewer.id, mutedId: userId } });

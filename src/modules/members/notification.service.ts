@@ -6,7 +6,8 @@ import { NotFoundError, UnauthenticatedError, ValidationError } from '../../erro
 import { Prisma, type Notification } from '../../generated/prisma/client.js';
 import type { NotificationKind } from '../../generated/prisma/enums.js';
 import { openActivityStream, type StreamTransport } from '../activity/activity.service.js';
-import { visibleContentWhere, visibleThreadWhere } from '../community/visibility.js';
+import { visibleContentWhere, visibleThreadWhere } from '../community/policy.js';
+import { requireViewer } from '../identity/guards.js';
 
 // Reading notifications: each member reads only their own, and never one whose subject they can
 // no longer read (its thread or post removed or held, its space closed to them, the case no longer
@@ -86,8 +87,8 @@ export function unreadCount(viewer: Viewer): Promise<number> {
  * or every one last updated at or before `before`. A grouped one leaves its group, so the next
  * event of that kind starts a new notification instead of reviving a read one.
  */
-export async function markRead(viewer: Viewer | null, target: { ids: number[] } | { before: Date }): Promise<{ marked: number; unread: number }> {
-  if (!viewer) throw new UnauthenticatedError();
+export async function markRead(signedIn: Viewer | null, target: { ids: number[] } | { before: Date }): Promise<{ marked: number; unread: number }> {
+  const viewer = requireViewer(signedIn);
   let which: Prisma.Sql;
   if ('ids' in target) {
     const ids = [...new Set(target.ids)];
@@ -118,8 +119,8 @@ export type NotificationAdded = { notification: Notification; unreadCount: numbe
  * session is signed out or expires, or the user is suspended (an activity stream that lets no
  * event through watches for those, see applyAccessChange).
  */
-export async function openNotificationStream(viewer: Viewer | null, transport: StreamTransport): Promise<AsyncIterableIterator<NotificationAdded>> {
-  if (!viewer) throw new UnauthenticatedError('Sign in to receive your notifications');
+export async function openNotificationStream(signedIn: Viewer | null, transport: StreamTransport): Promise<AsyncIterableIterator<NotificationAdded>> {
+  const viewer = requireViewer(signedIn, 'Sign in to receive your notifications');
   const guard = await openActivityStream(viewer, {}, undefined, transport, { only: () => false });
   // The guard's copy of the viewer: role changes seen in the stream apply to what is shown.
   const current = (transport.viewer ?? viewer) as Viewer;

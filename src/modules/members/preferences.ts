@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
-import { UnauthenticatedError, ValidationError } from '../../errors.js';
+import { ValidationError } from '../../errors.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { NotificationKind, type EmailDigest } from '../../generated/prisma/enums.js';
+import { requireViewer } from '../identity/guards.js';
 
 // Notification preferences: per kind, in the inbox (in-app) and/or by email, and how emails go out
 // (IMMEDIATE, an HOURLY or DAILY digest, NEVER). Rows only for what a member changed; everything
@@ -53,10 +54,10 @@ export async function ensureSettings(tx: Tx, userIds: number[]): Promise<void> {
 
 /** Changes the viewer's preferences: the kinds listed (others stay as they are) and, if given, the digest. */
 export async function updatePreferences(
-  viewer: Viewer | null,
+  signedIn: Viewer | null,
   input: { kinds?: KindPreference[] | null; digest?: EmailDigest | null },
 ): Promise<Preferences> {
-  if (!viewer) throw new UnauthenticatedError();
+  const viewer = requireViewer(signedIn);
   const kinds = input.kinds ?? [];
   const seen = new Set<NotificationKind>();
   kinds.forEach((entry, i) => {

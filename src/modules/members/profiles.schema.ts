@@ -6,7 +6,7 @@ import type { Role } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
 import { PostConnection, ThreadConnection } from '../community/community.schema.js';
 import { threadListWhere } from '../community/community.service.js';
-import { visibleContentWhere, visibleThreadWhere } from '../community/visibility.js';
+import { visibleContentWhere, visibleThreadWhere } from '../community/policy.js';
 import { RoleEnum, UserType } from '../identity/identity.schema.js';
 import { canModerate, isStaff } from '../identity/roles.js';
 import { directoryOrder, directoryWhere, type DirectoryFilter } from './directory.js';

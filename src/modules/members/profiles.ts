@@ -3,13 +3,13 @@ import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
-import { NotFoundError, UnauthenticatedError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
 import type { User } from '../../generated/prisma/client.js';
 import type { Locale, SpaceVisibility } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
-import { assertNotSuspended } from '../identity/identity.service.js';
-import { visibleSpaceVisibilities } from '../community/visibility.js';
+import { visibleSpaceVisibilities } from '../community/policy.js';
 import { changeHandle, fold, handleSchema } from './handles.js';
+import { requireActiveViewer } from '../identity/guards.js';
 
 export const BIO_MAX = 500;
 export const AVATAR_URL_MAX = 500;
@@ -58,9 +58,8 @@ export type UpdateProfileInput = {
  * their value. Suspended members cannot change it (a profile is public writing too). A new handle
  * follows changeHandle's rules: free (ConflictError), outside the cooldown (HandleCooldownError).
  */
-export async function updateProfile(viewer: Viewer | null, input: UpdateProfileInput): Promise<User> {
-  if (!viewer) throw new UnauthenticatedError();
-  assertNotSuspended(viewer);
+export async function updateProfile(signedIn: Viewer | null, input: UpdateProfileInput): Promise<User> {
+  const viewer = requireActiveViewer(signedIn);
   const { avatarUrl: avatar, ...rest } = input;
   const data = parseInput(updateProfileInput, {
     ...Object.fromEntries(Object.entries(rest).filter(([, value]) => value != null)),

@@ -2,7 +2,7 @@ import { builder, WRITE_ERRORS } from '../../builder.js';
 import { loader, type Context } from '../../context.js';
 import { decodeId } from '../../ids.js';
 import { PostType, ThreadType } from '../community/community.schema.js';
-import { canSeeContent } from '../community/visibility.js';
+import { canSeeContent } from '../community/policy.js';
 import * as readState from './read-state.js';
 
 // Read state: fields of Thread that answer for the viewer only (there is no way to name another

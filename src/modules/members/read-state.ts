@@ -1,9 +1,10 @@
 import { countRepliesRead } from '../participation/reads.js';
 import { loader, type Context, type Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
-import { NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import type { Prisma, Thread } from '../../generated/prisma/client.js';
-import { PUBLISHED_STATUSES, visibleContentWhere, visibleThreadWhere } from '../community/visibility.js';
+import { PUBLISHED_STATUSES, visibleContentWhere, visibleThreadWhere } from '../community/policy.js';
+import { requireViewer } from '../identity/guards.js';
 
 // Read state: how far each member has read each thread they opened (one ThreadRead row each).
 // Replies are ordered by id (Thread.posts is oldest first, by id), so the last-read reply's id is
@@ -64,9 +65,9 @@ export async function unreadThreadIds(viewerId: number): Promise<number[]> {
  * Not written through writeWithActivity: a read mark is private (no one else sees it, nothing
  * else reacts to it), so it has no place in the activity log that spaces and moderators follow.
  */
-export async function markThreadRead(viewer: Viewer | null, threadId: number, upToPostId?: number | null): Promise<Thread> {
+export async function markThreadRead(signedIn: Viewer | null, threadId: number, upToPostId?: number | null): Promise<Thread> {
   // Suspended members still read: marking read is allowed to them.
-  if (!viewer) throw new UnauthenticatedError();
+  const viewer = requireViewer(signedIn);
   const thread = await prisma().thread.findFirst({ where: { id: threadId, ...visibleThreadWhere(viewer) } });
   if (!thread) throw new NotFoundError('Thread', String(threadId));
   let postId: number | null;

@@ -7,10 +7,12 @@ import type { ModerationAction, Space } from '../../generated/prisma/client.js';
 import type { ActivityVisibility, HideClassifier, LockReason, ModerationActionKind, ModerationStatus } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
 import * as community from '../community/community.service.js';
-import { PUBLISHED_STATUSES } from '../community/visibility.js';
+import type { ContentRef } from '../community/community.service.js';
+import { PUBLISHED_STATUSES } from '../community/policy.js';
 import { setSuspension } from '../identity/identity.service.js';
-import { assertMayModerateUser, requireModerator } from './policy.js';
-import { resolveLockedSubject, type ContentRef, type ResolvedSubject, type SubjectRef } from './subjects.js';
+import { requireModerator } from '../identity/guards.js';
+import { assertMayModerateUser } from './policy.js';
+import { resolveLockedSubject, type ResolvedSubject, type SubjectRef } from './subjects.js';
 
 // Moderation actions: hide, remove, restore, lock, unlock, warn, suspend, unsuspend and bulk,
 // each one entry in the moderation log.

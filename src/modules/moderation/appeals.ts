@@ -3,17 +3,24 @@ import type { Viewer } from '../../context.js';
 import type { Tx } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
-import type { Appeal, ModerationAction } from '../../generated/prisma/client.js';
-import type { ModerationActionKind } from '../../generated/prisma/enums.js';
+import type { Appeal, ModerationAction, Prisma } from '../../generated/prisma/client.js';
+import type { AppealStatus, ModerationActionKind } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
 import * as community from '../community/community.service.js';
 import { applyAction, reason } from './actions.js';
-import { actionVisibleWhere, assertMayDecideAppeal, requireModerator, requireViewer } from './policy.js';
+import { requireModerator, requireViewer } from '../identity/guards.js';
+import { actionVisibleWhere, assertMayDecideAppeal } from './policy.js';
 import { resolveLockedSubject, type ResolvedSubject, type SubjectRef } from './subjects.js';
 
 // Appeals: the user acted on appeals once per action; another moderator decides.
 
 const APPEALABLE: ModerationActionKind[] = ['HIDE', 'REMOVE', 'LOCK', 'WARN', 'SUSPEND'];
+
+/** moderationAppeals: moderators only, optionally in one status. */
+export function appealListWhere(viewer: Viewer | null, status: AppealStatus | null | undefined): Prisma.AppealWhereInput {
+  requireModerator(viewer);
+  return status ? { status } : {};
+}
 
 /** The author of moderated content, or the user warned or suspended, appeals once per action. */
 export async function appealModerationAction(viewer: Viewer | null, actionId: number, input: { message: string }): Promise<Appeal> {

@@ -87,13 +87,9 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: 'MODERATOR and above, oldest first.',
     resolve: (query, _root, args, ctx) => {
-      policy.requireModerator(ctx.viewer);
-      return prisma().automodRule.findMany({ ...query, orderBy: { id: 'asc' } });
+      return prisma().automodRule.findMany({ ...query, where: automodRules.automodRuleListWhere(ctx.viewer), orderBy: { id: 'asc' } });
     },
-    totalCount: (_root, _args, ctx) => {
-      policy.requireModerator(ctx.viewer);
-      return prisma().automodRule.count();
-    },
+    totalCount: (_root, _args, ctx) => prisma().automodRule.count({ where: automodRules.automodRuleListWhere(ctx.viewer) }),
   }, { name: 'AutomodRuleConnection' }, { name: 'AutomodRuleEdge' }),
 }));
 

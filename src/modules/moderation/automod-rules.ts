@@ -3,15 +3,21 @@ import type { Viewer } from '../../context.js';
 import type { Tx } from '../../db/client.js';
 import { writeWithActivity, type ActivityRecorder } from '../../events/activity.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
-import type { AutomodRule } from '../../generated/prisma/client.js';
+import type { AutomodRule, Prisma } from '../../generated/prisma/client.js';
 import type { AutomodAction, AutomodTrigger, Role } from '../../generated/prisma/enums.js';
 import { foldedWords } from '../../text.js';
 import { parseInput } from '../../validation.js';
 import { compilePattern } from './automod.js';
-import { requireRuleManager } from './policy.js';
+import { requireManager, requireModerator } from '../identity/guards.js';
 
 // Automod rules: create, update and delete, checked per trigger. The engine that applies
 // them is automod.ts.
+
+/** automodRules: moderators read the rules (managers change them). */
+export function automodRuleListWhere(viewer: Viewer | null): Prisma.AutomodRuleWhereInput {
+  requireModerator(viewer);
+  return {};
+}
 
 export type AutomodRuleInput = {
   name?: string | null;
@@ -133,7 +139,7 @@ async function assertRuleNameFree(tx: Tx, name: string, exceptId?: number): Prom
 }
 
 export async function createAutomodRule(viewer: Viewer | null, input: AutomodRuleInput): Promise<AutomodRule> {
-  const actor = requireRuleManager(viewer);
+  const actor = requireManager(viewer, 'manage automod rules');
   const data = checkRule(parseInput(ruleFields, ruleDefaults(input)), input);
   return writeWithActivity(async (tx, activity) => {
     await assertRuleNameFree(tx, data.name);
@@ -146,7 +152,7 @@ export async function createAutomodRule(viewer: Viewer | null, input: AutomodRul
 
 /** Omitted fields keep their value; changing the trigger may need its settings. */
 export async function updateAutomodRule(viewer: Viewer | null, ruleId: number, input: AutomodRuleInput): Promise<AutomodRule> {
-  const actor = requireRuleManager(viewer);
+  const actor = requireManager(viewer, 'manage automod rules');
   return writeWithActivity(async (tx, activity) => {
     const existing = await tx.automodRule.findUnique({ where: { id: ruleId } });
     if (!existing) throw new NotFoundError('AutomodRule', String(ruleId));
@@ -162,7 +168,7 @@ export async function updateAutomodRule(viewer: Viewer | null, ruleId: number, i
 }
 
 export async function deleteAutomodRule(viewer: Viewer | null, ruleId: number): Promise<number> {
-  const actor = requireRuleManager(viewer);
+  const actor = requireManager(viewer, 'manage automod rules');
   return writeWithActivity(async (tx, activity) => {
     const { count } = await tx.automodRule.deleteMany({ where: { id: ruleId } });
     if (count === 0) throw new NotFoundError('AutomodRule', String(ruleId));

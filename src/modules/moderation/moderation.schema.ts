@@ -175,13 +175,9 @@ builder.queryFields((t) => ({
     description: 'MODERATOR and above: appeals, oldest first.',
     args: { status: t.arg({ type: AppealStatusEnum, description: 'Only appeals in this status; omitted: all.' }) },
     resolve: (query, _root, args, ctx) => {
-      policy.requireModerator(ctx.viewer);
-      return prisma().appeal.findMany({ ...query, where: args.status ? { status: args.status } : {}, orderBy: { id: 'asc' } });
+      return prisma().appeal.findMany({ ...query, where: appeals.appealListWhere(ctx.viewer, args.status), orderBy: { id: 'asc' } });
     },
-    totalCount: (_root, args, ctx) => {
-      policy.requireModerator(ctx.viewer);
-      return prisma().appeal.count({ where: args.status ? { status: args.status } : {} });
-    },
+    totalCount: (_root, args, ctx) => prisma().appeal.count({ where: appeals.appealListWhere(ctx.viewer, args.status) }),
   }, { name: 'AppealConnection' }, { name: 'AppealEdge' }),
 }));
 

@@ -1,35 +1,16 @@
 import type { Viewer } from '../../context.js';
-import { ForbiddenError, UnauthenticatedError } from '../../errors.js';
+import { MATCH_NOTHING } from '../../db/where.js';
+import { ForbiddenError } from '../../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityKind, ModerationActionKind, Role } from '../../generated/prisma/enums.js';
-import { visiblePostWhere, visibleThreadWhere } from '../community/visibility.js';
-import { canManageCommunity, canModerate, isAdmin, outranks } from '../identity/roles.js';
+import { visiblePostWhere, visibleThreadWhere } from '../community/policy.js';
+import { canModerate, isAdmin, outranks } from '../identity/roles.js';
 
-// Who may do what in moderation: the role gates the services call first, the rank rules
-// between a moderator and whom they act on, and the row rules (*VisibleWhere) every read of
-// moderation records applies.
-
-export function requireViewer(viewer: Viewer | null): Viewer {
-  if (!viewer) throw new UnauthenticatedError();
-  return viewer;
-}
-
-export function requireModerator(viewer: Viewer | null): Viewer {
-  const actor = requireViewer(viewer);
-  if (!canModerate(actor.role)) throw new ForbiddenError('Only a MODERATOR, COMMUNITY_MANAGER or ADMIN can moderate');
-  return actor;
-}
-
-export function requireRuleManager(viewer: Viewer | null): Viewer {
-  const actor = requireViewer(viewer);
-  if (!canManageCommunity(actor.role)) throw new ForbiddenError('Only a COMMUNITY_MANAGER or ADMIN can manage automod rules');
-  return actor;
-}
+// Who may see what in moderation: the rank rules between a moderator and whom they act on, and
+// the row rules (*VisibleWhere) every read of moderation records applies. The role gates
+// (requireModerator...) are in identity/guards.ts.
 
 export const isModerator = (viewer: Viewer | null): boolean => !!viewer && canModerate(viewer.role);
-
-/** Matches no row: for lists and node(id) a viewer may not read at all. */
-const NOTHING = { AND: [{ id: { in: [] as number[] } }] };
 
 /** Whether `actor` may act on `user`, before any change. */
 export function assertMayModerateUser(actor: Viewer, user: { id: number; role: Role }, kind: ModerationActionKind): void {
@@ -48,12 +29,12 @@ export function assertMayDecideAppeal(actor: Viewer, action: { actorId: number |
 }
 
 export function queueItemVisibleWhere(viewer: Viewer | null): Prisma.ModerationQueueItemWhereInput {
-  return isModerator(viewer) ? {} : NOTHING;
+  return isModerator(viewer) ? {} : MATCH_NOTHING;
 }
 
 /** Reports a viewer may read: their own; moderators read all. */
 export function reportVisibleWhere(viewer: Viewer | null): Prisma.ReportWhereInput {
-  if (!viewer) return NOTHING;
+  if (!viewer) return MATCH_NOTHING;
   return canModerate(viewer.role) ? {} : { reporterId: viewer.id };
 }
 
@@ -86,11 +67,11 @@ export function canSeeActionDetails(viewer: Viewer | null, action: { targetUserI
 }
 
 export function appealVisibleWhere(viewer: Viewer | null): Prisma.AppealWhereInput {
-  if (!viewer) return NOTHING;
+  if (!viewer) return MATCH_NOTHING;
   return canModerate(viewer.role) ? {} : { appellantId: viewer.id };
 }
 
 /** Automod rules and their hits: moderators read them, managers change them. */
 export function automodRulesVisibleWhere(viewer: Viewer | null): Prisma.AutomodRuleWhereInput {
-  return isModerator(viewer) ? {} : NOTHING;
+  return isModerator(viewer) ? {} : MATCH_NOTHING;
 }

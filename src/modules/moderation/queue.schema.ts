@@ -1,7 +1,6 @@
 import { builder, sharedConnection, WRITE_ERRORS } from '../../builder.js';
 import { loader, type Context } from '../../context.js';
 import { prisma } from '../../db/client.js';
-import { UnauthenticatedError } from '../../errors.js';
 import { QueueItemStatus, ReportReason, ReportStatus } from '../../generated/prisma/enums.js';
 import { decodeId } from '../../ids.js';
 import { visibleNode } from '../../nodes.js';
@@ -171,8 +170,7 @@ function queueWhere(ctx: Context, filter: QueueFilterArg) {
 }
 
 function myReportsWhere(ctx: Context) {
-  if (!ctx.viewer) throw new UnauthenticatedError();
-  return { reporterId: ctx.viewer.id };
+  return queue.myReportsWhere(ctx.viewer);
 }
 
 const ReportContentInput = builder.inputType('ReportContentInput', {

@@ -7,12 +7,11 @@ import type { Prisma, Report } from '../../generated/prisma/client.js';
 import type { ReportReason } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
 import * as community from '../community/community.service.js';
-import { canSeeContent, canSeeSpace } from '../community/visibility.js';
-import { assertNotSuspended } from '../identity/identity.service.js';
+import { canSeeContent, canSeeSpace } from '../community/policy.js';
 import { canManageCommunity } from '../identity/roles.js';
 import { applyAction } from './actions.js';
 import { joinQueue } from './enqueue.js';
-import { requireModerator, requireViewer } from './policy.js';
+import { requireActiveViewer, requireModerator, requireViewer } from '../identity/guards.js';
 import { resolveSubject, type SubjectRef } from './subjects.js';
 
 // Reports and the moderation queue: members report, moderators claim, release and resolve.
@@ -50,8 +49,7 @@ export async function reportContent(
   subject: SubjectRef,
   input: { reason: ReportReason; note?: string | null },
 ): Promise<Report> {
-  const reporter = requireViewer(viewer);
-  assertNotSuspended(reporter);
+  const reporter = requireActiveViewer(viewer);
   const data = parseInput(reportInput, { reason: input.reason, note: input.note ?? undefined });
   return writeWithActivity(async (tx, activity) => {
     const resolved = await resolveSubject(tx, subject);
@@ -95,6 +93,11 @@ export type QueueFilter = { status?: QueueStatus | null; reason?: ReportReason |
 /** A claim past its expiry counts as OPEN. */
 export function effectiveQueueStatus(item: { status: QueueStatus; claimExpiresAt: Date | null }): QueueStatus {
   return item.status === 'CLAIMED' && item.claimExpiresAt && item.claimExpiresAt <= new Date() ? 'OPEN' : item.status;
+}
+
+/** myReports: your own reports (a suspended user still reads theirs). */
+export function myReportsWhere(viewer: Viewer | null): Prisma.ReportWhereInput {
+  return { reporterId: requireViewer(viewer).id };
 }
 
 export function queueWhere(viewer: Viewer | null, filter: QueueFilter): Prisma.ModerationQueueItemWhereInput {

@@ -3,13 +3,13 @@ import { prisma, type Tx } from '../../db/client.js';
 import { NotFoundError } from '../../errors.js';
 import type { Role } from '../../generated/prisma/enums.js';
 import * as community from '../community/community.service.js';
-import { visiblePostWhere, visibleThreadWhere } from '../community/visibility.js';
+import type { ContentRef } from '../community/community.service.js';
+import { visiblePostWhere, visibleThreadWhere } from '../community/policy.js';
 
 // What moderation acts on: a thread, a post or a user, resolved (and row-locked) in the
 // caller's transaction.
 
 export type SubjectRef = { typename: 'Thread' | 'Post' | 'User'; id: number };
-export type ContentRef = { typename: 'Thread' | 'Post'; id: number };
 
 export type ResolvedSubject =
   | { kind: 'content'; ref: ContentRef; content: community.ModeratedContent }

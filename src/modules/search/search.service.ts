@@ -3,7 +3,7 @@ import { prisma } from '../../db/client.js';
 import { ValidationError } from '../../errors.js';
 import { textFieldErrors } from '../../validation.js';
 import type { Post, Thread } from '../../generated/prisma/client.js';
-import { fullReader, visibleSpaceVisibilities } from '../community/visibility.js';
+import { fullReader, visibleSpaceVisibilities } from '../community/policy.js';
 
 export type SearchHit = { typename: 'Thread'; record: Thread } | { typename: 'Post'; record: Post };
 

@@ -1,10 +1,9 @@
 import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
-import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import type { Department, SupportCase } from '../../generated/prisma/client.js';
-import { canManageCommunity } from '../identity/roles.js';
-import { requireViewer } from '../identity/guards.js';
+import { requireManager, requireViewer } from '../identity/guards.js';
 import { CaseLog, displayName } from './timeline.js';
 
 // Round-robin assignment among a department's on-duty members, for departments with autoAssign,
@@ -51,7 +50,7 @@ export async function setOnDuty(
 ): Promise<Department> {
   const actor = requireViewer(viewer);
   const userId = input.userId ?? actor.id;
-  if (userId !== actor.id && !canManageCommunity(actor.role)) throw new ForbiddenError('Only a COMMUNITY_MANAGER or ADMIN can set the duty of others');
+  if (userId !== actor.id) requireManager(actor, 'set the duty of others');
   const key = { departmentId_userId: { departmentId: input.departmentId, userId } };
   const member = await prisma().departmentMember.findUnique({ where: key });
   if (!member) throw new NotFoundError('DepartmentMember', String(userId));

@@ -78,7 +78,6 @@ builder.queryField('attentionQueue', (t) =>
       type: AttentionItemType,
       description:
         'Staff: open cases waiting on the team (your departments; all for managers and admins) and public threads no one but their author has answered after their space threshold, oldest wait first. Pages forward only, with `first` and `after`.',
-      authScopes: { staff: true },
       args: { filter: t.arg({ type: AttentionFilterInput, description: 'Narrows the queue; omitted: everything waiting that you may see.' }) },
 
       resolve: async (_root, args, ctx) => {

@@ -1,10 +1,11 @@
 import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
-import { ForbiddenError, ValidationError } from '../../errors.js';
+import { ValidationError } from '../../errors.js';
 import { unansweredThreads } from '../community/community.service.js';
-import { canManageCommunity, isStaff } from '../identity/roles.js';
-import { requireViewer } from '../identity/guards.js';
-import { viewerDepartmentIds } from './access.js';
+import { canManageCommunity } from '../identity/roles.js';
+import { requireRole } from '../identity/guards.js';
+import { viewerDepartmentIds } from './policy.js';
+import { STAFF_ROLES } from '../identity/roles.js';
 
 // The attention queue: who is waiting on the team, oldest wait first. Cases whose requester
 // wrote last (never answered, or answered before their latest message) and public threads no
@@ -36,8 +37,7 @@ export async function attentionQueue(
   page: { first: number; after?: string | null },
   now = new Date(),
 ): Promise<{ items: AttentionItem[]; hasNextPage: boolean }> {
-  const actor = requireViewer(viewer);
-  if (!isStaff(actor.role)) throw new ForbiddenError('Only staff can see the attention queue');
+  const actor = requireRole(viewer, STAFF_ROLES);
   const after = page.after ? decodeAttentionCursor(page.after) : undefined;
   const limit = page.first + 1;
   const wants = (kind: AttentionKind) => !filter.kinds?.length || filter.kinds.includes(kind);

@@ -5,9 +5,9 @@ import { CaseEventKind, CaseRating, CaseStatus, SlaMetric } from '../../generate
 import { decodeId } from '../../ids.js';
 import { visibleNode } from '../../nodes.js';
 import { ThreadType } from '../community/community.schema.js';
-import { canSeeThread } from '../community/visibility.js';
+import { canSeeThread } from '../community/policy.js';
 import { subscribeToCase } from '../activity/case-stream.js';
-import { viewerDepartmentIds } from './access.js';
+import * as policy from './policy.js';
 import * as cases from './cases.js';
 import { slaView, type SlaView } from './sla.js';
 import { RoutingRuleType } from './routing.schema.js';
@@ -82,19 +82,19 @@ const CaseSlaType = builder.objectRef<SlaView>('CaseSla').implement({
 /** The departments the viewer belongs to, loaded once per request. */
 const viewerDepartments = (ctx: Parameters<typeof loader>[0]) =>
   loader(ctx, 'viewerDepartmentIds', async (keys: readonly number[]) => {
-    const ids = await viewerDepartmentIds(ctx.viewer);
+    const ids = await policy.viewerDepartmentIds(ctx.viewer);
     return keys.map(() => ids);
   }).load(0);
 
 /** Whether the viewer handles this case (staff-only fields). */
 const isStaffOf = async (ctx: Parameters<typeof loader>[0], kase: { departmentId: number }) =>
-  cases.isStaffOfCase(ctx.viewer, kase.departmentId, await viewerDepartments(ctx));
+  policy.isStaffOfCase(ctx.viewer, kase.departmentId, await viewerDepartments(ctx));
 
 export const SupportCaseType = builder.prismaNode('SupportCase', {
   id: { field: 'id' },
   nullable: true,
   description: 'A support request. Seen by its requester, the members of its department, managers and admins.',
-  findUnique: visibleNode('SupportCase', (ctx) => cases.caseVisibleWhere(ctx.viewer)),
+  findUnique: visibleNode('SupportCase', (ctx) => policy.caseVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     number: t.exposeInt('number', {
       description: 'Sequential, what staff quote: "case #42". It tells how many cases there are: quote `reference` to requesters.',
@@ -165,7 +165,7 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
         totalCount: true,
         description:
           'Every change, oldest first, in plain words. The requester sees what concerns them: never internal notes, escalations, routing or SLA alerts, nor reasons marked internal.',
-        query: (_args, ctx) => ({ where: cases.timelineVisibleWhere(ctx.viewer), orderBy: { id: 'asc' } }),
+        query: (_args, ctx) => ({ where: policy.timelineVisibleWhere(ctx.viewer), orderBy: { id: 'asc' } }),
       },
       { name: 'CaseTimelineConnection' },
       { name: 'CaseTimelineEdge' },
@@ -176,7 +176,7 @@ export const SupportCaseType = builder.prismaNode('SupportCase', {
         cursor: 'id',
         totalCount: true,
         description: 'Oldest first. Internal notes are included for staff of the case only.',
-        query: (_args, ctx) => ({ where: cases.messageVisibleWhere(ctx.viewer), orderBy: { id: 'asc' } }),
+        query: (_args, ctx) => ({ where: policy.messageVisibleWhere(ctx.viewer), orderBy: { id: 'asc' } }),
       },
       { name: 'CaseMessageConnection' },
       { name: 'CaseMessageEdge' },
@@ -191,7 +191,7 @@ const CaseMessageType = builder.prismaNode('CaseMessage', {
   id: { field: 'id' },
   nullable: true,
   description: 'A message on a case: a public one is seen by whoever sees the case; an internal note only by staff of the case.',
-  findUnique: visibleNode('CaseMessage', (ctx) => cases.messageVisibleWhere(ctx.viewer)),
+  findUnique: visibleNode('CaseMessage', (ctx) => policy.messageVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     body: t.exposeString('body', { description: 'The text, 1 to 50000 characters.' }),
     internal: t.exposeBoolean('internal', { description: 'An internal note: never shown to the requester.' }),
@@ -206,7 +206,7 @@ export const CaseTimelineEntryType = builder.prismaNode('CaseEvent', {
   id: { field: 'id' },
   nullable: true,
   description: 'One change to a case, in plain words. Internal entries are shown to staff of the case only.',
-  findUnique: visibleNode('CaseTimelineEntry', (ctx) => cases.timelineVisibleWhere(ctx.viewer)),
+  findUnique: visibleNode('CaseTimelineEntry', (ctx) => policy.timelineVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     kind: t.expose('kind', { type: CaseTimelineKindEnum, description: 'What the entry records.' }),
     summary: t.exposeString('summary', { description: 'What happened, in plain English, e.g. "Transferred from Billing to Tech"; never holds a reason.' }),
@@ -218,7 +218,7 @@ export const CaseTimelineEntryType = builder.prismaNode('CaseEvent', {
       description: 'Why (a transfer, an escalation, …). A reason marked internal is null for the requester.',
       select: { case: { select: { departmentId: true } } },
       resolve: async (entry, _args, ctx) =>
-        !entry.reasonInternal || cases.isStaffOfCase(ctx.viewer, entry.case.departmentId, await viewerDepartments(ctx)) ? entry.reason : null,
+        !entry.reasonInternal || policy.isStaffOfCase(ctx.viewer, entry.case.departmentId, await viewerDepartments(ctx)) ? entry.reason : null,
     }),
     message: t.relation('message', { nullable: true, description: 'For OPENED, REPLY and NOTE: the message; null otherwise.' }),
     supportCase: t.relation('case', { description: 'The case it belongs to.' }),
@@ -262,7 +262,6 @@ builder.queryFields((t) => ({
       type: 'SupportCase',
       cursor: 'id',
       description: 'The cases you asked for, newest first.',
-      authScopes: { signedIn: true },
       args: { statuses: t.arg({ type: [CaseStatusEnum], description: 'Only cases in any of these statuses; omitted: all.' }) },
       resolve: (query, _root, args, ctx) => {
         return prisma().supportCase.findMany({ ...query, where: cases.myCasesWhere(ctx.viewer, args.statuses ?? undefined), orderBy: { id: 'desc' } });
@@ -275,7 +274,6 @@ builder.queryFields((t) => ({
     type: 'SupportCase',
     cursor: 'id',
     description: "Staff: the cases you handle (your departments'; all for managers and admins), newest first.",
-    authScopes: { staff: true },
     args: { filter: t.arg({ type: CaseFilterInput, description: 'Narrows the list; omitted: every case you handle.' }) },
     resolve: (query, _root, args, ctx) => {
       return prisma().supportCase.findMany({ ...query, where: cases.staffCaseListWhere(ctx.viewer, caseFilter(args.filter)), orderBy: { id: 'desc' } });
@@ -364,8 +362,8 @@ const SupportCasePayload = builder.simpleObject('SupportCasePayload', {
 });
 
 /** The case as the payload shows it: only if the actor may (still) see it. */
-async function visible(ctx: { viewer: Parameters<typeof cases.caseVisibleWhere>[0] }, kase: { id: number }) {
-  return prisma().supportCase.findFirst({ where: { id: kase.id, AND: [cases.caseVisibleWhere(ctx.viewer)] } });
+async function visible(ctx: { viewer: Parameters<typeof policy.caseVisibleWhere>[0] }, kase: { id: number }) {
+  return prisma().supportCase.findFirst({ where: { id: kase.id, AND: [policy.caseVisibleWhere(ctx.viewer)] } });
 }
 const ReplyToCasePayload = builder.simpleObject('ReplyToCasePayload', {
   description: 'What replyToCase answers when it succeeds.',

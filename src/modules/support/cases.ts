@@ -8,9 +8,9 @@ import type { CaseMessage, Prisma, SupportCase } from '../../generated/prisma/cl
 import type { CasePriority, CaseRating, CaseStatus } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
 import { threadForSupportCase } from '../community/community.service.js';
-import { canManageCommunity, isStaff } from '../identity/roles.js';
-import { requireViewer } from '../identity/guards.js';
-import { membershipCounts } from './access.js';
+import { canManageCommunity, STAFF_ROLES } from '../identity/roles.js';
+import { requireRole, requireStaff, requireViewer } from '../identity/guards.js';
+import { caseVisibleWhere, membershipCounts } from './policy.js';
 import { PRIORITIES } from './priorities.js';
 import { autoAssign, setAssignee } from './assignment.js';
 import { emailCaseReply, emailCaseStatus } from './case-emails.js';
@@ -39,38 +39,6 @@ const subject = z.string().trim().min(1, 'must not be empty').max(200, 'must be 
 const body = z.string().trim().min(1, 'must not be empty').max(50_000, 'must be at most 50000 characters');
 const reason = z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters');
 
-// ---- Who sees what ----------------------------------------------------------------------------
-
-/** The viewer's departments, as far as their membership counts (see access.ts). */
-const inDepartmentOf = (viewer: Viewer) =>
-  membershipCounts(viewer.role) ? { department: { members: { some: { userId: viewer.id } } } } : { id: -1 };
-
-/** The cases a viewer may see: their own, their departments', all for managers and admins. */
-export function caseVisibleWhere(viewer: Viewer | null): Prisma.SupportCaseWhereInput {
-  if (!viewer) return { id: -1 };
-  if (canManageCommunity(viewer.role)) return {};
-  return { OR: [{ requesterId: viewer.id }, inDepartmentOf(viewer)] };
-}
-
-/** Messages: public ones of visible cases; internal notes only to staff of the case. */
-export function messageVisibleWhere(viewer: Viewer | null): Prisma.CaseMessageWhereInput {
-  if (!viewer) return { id: -1 };
-  if (canManageCommunity(viewer.role)) return {};
-  return { OR: [{ case: inDepartmentOf(viewer) }, { internal: false, case: { requesterId: viewer.id } }] };
-}
-
-/** Timeline entries: the same rule as messages. */
-export function timelineVisibleWhere(viewer: Viewer | null): Prisma.CaseEventWhereInput {
-  if (!viewer) return { id: -1 };
-  if (canManageCommunity(viewer.role)) return {};
-  return { OR: [{ case: inDepartmentOf(viewer) }, { internal: false, case: { requesterId: viewer.id } }] };
-}
-
-/** Staff of a case: its department's members, managers and admins. */
-export function isStaffOfCase(viewer: Viewer | null, departmentId: number, viewerDepartmentIds: readonly number[]): boolean {
-  return !!viewer && (canManageCommunity(viewer.role) || viewerDepartmentIds.includes(departmentId));
-}
-
 type LoadedCase = { kase: SupportCase; staff: boolean; requester: boolean };
 
 /**
@@ -91,7 +59,7 @@ async function loadCase(tx: Tx, viewer: Viewer, caseId: number): Promise<LoadedC
   return { kase, staff, requester };
 }
 
-function requireStaffOf(loaded: LoadedCase, what: string): void {
+function assertStaffOfCase(loaded: LoadedCase, what: string): void {
   if (!loaded.staff) throw new ForbiddenError(`Only staff of the case's department can ${what}`);
 }
 
@@ -162,7 +130,7 @@ const openCaseInput = z.object({
 export type OpenCaseInput = { channelId: number; subject: string; body: string; priority?: CasePriority | null };
 
 export async function openCase(viewer: Viewer | null, input: OpenCaseInput): Promise<SupportCase> {
-  // No suspension check, on purpose: support stays open to a suspended member (see access.ts).
+  // No suspension check, on purpose: support stays open to a suspended member (see policy.ts).
   const actor = requireViewer(viewer);
   const data = parseInput(openCaseInput, { ...input, priority: input.priority ?? undefined });
   return writeWithActivity(async (tx, activity) => {
@@ -191,8 +159,7 @@ export async function openCaseFromThread(
   viewer: Viewer | null,
   input: { threadId: number; channelId: number; reason: string; reasonIsInternal?: boolean | null },
 ): Promise<SupportCase> {
-  const actor = requireViewer(viewer);
-  if (!isStaff(actor.role)) throw new ForbiddenError('Only staff can open a case from a thread');
+  const actor = requireStaff(viewer, 'open a case from a thread');
   const data = parseInput(openFromThreadInput, { ...input, reasonIsInternal: input.reasonIsInternal ?? undefined });
   const thread = await threadForSupportCase(actor, data.threadId);
   return writeWithActivity(async (tx, activity) => {
@@ -325,11 +292,11 @@ export async function replyToCase(
   const actor = requireViewer(viewer);
   const data = parseInput(replyInput, { ...input, internal: input.internal ?? undefined });
   // By role first, whatever the case: a member (a demoted agent, say) learns nothing about it.
-  if (data.internal && !isStaff(actor.role)) throw new ForbiddenError("Only staff of the case's department can add internal notes");
+  if (data.internal) requireRole(actor, STAFF_ROLES, "Only staff of the case's department can add internal notes");
   return writeWithActivity(async (tx, activity) => {
     const loaded = await loadCase(tx, actor, caseId);
     let kase = loaded.kase;
-    if (data.internal) requireStaffOf(loaded, 'add internal notes');
+    if (data.internal) assertStaffOfCase(loaded, 'add internal notes');
     assertNotClosed(kase);
     const now = new Date();
     const log = new CaseLog(tx);
@@ -385,7 +352,7 @@ export async function assignCase(viewer: Viewer | null, caseId: number, assignee
   const actor = requireViewer(viewer);
   return writeWithActivity(async (tx, activity) => {
     const loaded = await loadCase(tx, actor, caseId);
-    requireStaffOf(loaded, 'assign it');
+    assertStaffOfCase(loaded, 'assign it');
     const { kase } = loaded;
     assertNotClosed(kase);
     if (kase.assigneeId === assigneeId) return kase;
@@ -407,7 +374,7 @@ export async function transferCase(
   const data = parseInput(transferInput, { ...input, reasonIsInternal: input.reasonIsInternal ?? undefined });
   return writeWithActivity(async (tx, activity) => {
     const loaded = await loadCase(tx, actor, caseId);
-    requireStaffOf(loaded, 'transfer it');
+    assertStaffOfCase(loaded, 'transfer it');
     const { kase } = loaded;
     assertNotClosed(kase);
     if (kase.departmentId === data.departmentId) throw ValidationError.field('input.departmentId', 'is already the department of this case');
@@ -448,7 +415,7 @@ export async function escalateCase(viewer: Viewer | null, caseId: number, input:
   const data = parseInput(z.object({ reason }), input);
   return writeWithActivity(async (tx, activity) => {
     const loaded = await loadCase(tx, actor, caseId);
-    requireStaffOf(loaded, 'escalate it');
+    assertStaffOfCase(loaded, 'escalate it');
     const { kase } = loaded;
     assertNotClosed(kase);
     const priority = PRIORITIES[Math.min(PRIORITIES.indexOf(kase.priority) + 1, PRIORITIES.length - 1)];
@@ -477,7 +444,7 @@ export async function setCaseStatus(viewer: Viewer | null, caseId: number, statu
   if (status === 'NEW') throw ValidationError.field('input.status', 'a case cannot go back to NEW');
   return writeWithActivity(async (tx, activity) => {
     const loaded = await loadCase(tx, actor, caseId);
-    requireStaffOf(loaded, 'change its status');
+    assertStaffOfCase(loaded, 'change its status');
     assertNotClosed(loaded.kase);
     const log = new CaseLog(tx);
     const updated = await changeStatus(tx, log, loaded.kase, status, actor.id, new Date());
@@ -524,7 +491,9 @@ export type CaseFilter = {
   unassigned?: boolean;
 };
 
+/** supportCases: staff only; of those, the cases they may see. */
 export function staffCaseListWhere(viewer: Viewer | null, filter: CaseFilter): Prisma.SupportCaseWhereInput {
+  requireRole(viewer, STAFF_ROLES);
   return {
     AND: [
       caseVisibleWhere(viewer),
@@ -539,6 +508,7 @@ export function staffCaseListWhere(viewer: Viewer | null, filter: CaseFilter): P
   };
 }
 
+/** myCases: signed in (suspended too: support stays open to them, see policy.ts). */
 export function myCasesWhere(viewer: Viewer | null, statuses?: CaseStatus[]): Prisma.SupportCaseWhereInput {
-  return { requesterId: viewer?.id ?? -1, ...(statuses?.length && { status: { in: statuses } }) };
+  return { requesterId: requireViewer(viewer).id, ...(statuses?.length && { status: { in: statuses } }) };
 }

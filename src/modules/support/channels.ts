@@ -3,11 +3,11 @@ import type { Viewer } from '../../context.js';
 import type { Tx } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
-import type { Prisma, SupportChannel } from '../../generated/prisma/client.js';
+import type { SupportChannel } from '../../generated/prisma/client.js';
 import type { SupportChannelKind } from '../../generated/prisma/enums.js';
 import { parseInput, withoutNulls } from '../../validation.js';
-import { isStaff } from '../identity/roles.js';
-import { requireSupportManager } from './access.js';
+import { requireManager } from '../identity/guards.js';
+import { SUPPORT_SETUP } from './policy.js';
 import { name } from './departments.js';
 import { PRIORITIES } from './priorities.js';
 import type { SlaTarget } from './sla.js';
@@ -68,7 +68,7 @@ type ChannelInput = {
 };
 
 export async function createSupportChannel(viewer: Viewer | null, input: ChannelInput): Promise<SupportChannel> {
-  const actor = requireSupportManager(viewer);
+  const actor = requireManager(viewer, SUPPORT_SETUP);
   const { spaceId, ...rest } = input;
   const data = parseInput(createChannelInput, { ...withoutNulls(rest), spaceId: spaceId ?? null });
   return writeWithActivity(async (tx, activity) => {
@@ -85,7 +85,7 @@ export async function updateSupportChannel(
   channelId: number,
   input: Partial<{ [K in keyof ChannelInput]: ChannelInput[K] | null }>,
 ): Promise<SupportChannel> {
-  const actor = requireSupportManager(viewer);
+  const actor = requireManager(viewer, SUPPORT_SETUP);
   const { spaceId, ...rest } = input;
   const data = parseInput(updateChannelInput, { ...withoutNulls(rest), ...(spaceId !== undefined && { spaceId }) });
   return writeWithActivity(async (tx, activity) => {
@@ -112,14 +112,4 @@ async function assertChannelNameFree(tx: Tx, channelName: string): Promise<void>
   if (await tx.supportChannel.findUnique({ where: { name: channelName }, select: { id: true } })) {
     throw new ConflictError(`A support channel named "${channelName}" already exists`);
   }
-}
-
-/** Everyone sees active channels (a help page lists where to ask); staff may ask for inactive ones too. */
-export function channelListWhere(viewer: Viewer | null, includeInactive: boolean): Prisma.SupportChannelWhereInput {
-  return includeInactive && viewer && isStaff(viewer.role) ? {} : { active: true };
-}
-
-/** node(id) of a channel: the same rule as the list with inactive channels asked for. */
-export function channelNodeWhere(viewer: Viewer | null): { active?: boolean } {
-  return viewer && isStaff(viewer.role) ? {} : { active: true };
 }

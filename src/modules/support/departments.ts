@@ -4,9 +4,11 @@ import type { Viewer } from '../../context.js';
 import { prisma, type Tx } from '../../db/client.js';
 import { writeWithActivity, type ActivityInput, type ActivityRecorder } from '../../events/activity.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
-import type { Department } from '../../generated/prisma/client.js';
+import type { Department, Prisma } from '../../generated/prisma/client.js';
 import { parseInput, withoutNulls } from '../../validation.js';
-import { canJoinDepartment, requireSupportManager } from './access.js';
+import { requireManager, requireRole } from '../identity/guards.js';
+import { STAFF_ROLES } from '../identity/roles.js';
+import { canJoinDepartment, SUPPORT_SETUP } from './policy.js';
 import { autoAssign, setAssignee } from './assignment.js';
 import { isValidTimeZone, type WeeklyInterval } from './business-hours.js';
 import { CaseLog } from './timeline.js';
@@ -14,6 +16,12 @@ import { CaseLog } from './timeline.js';
 // Departments: the teams that handle cases, their business hours and their members.
 
 const WEEKDAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] as const;
+/** departments: staff only (managers change them). */
+export function departmentListWhere(viewer: Viewer | null): Prisma.DepartmentWhereInput {
+  requireRole(viewer, STAFF_ROLES);
+  return {};
+}
+
 export type Weekday = (typeof WEEKDAYS)[number];
 
 const TIME = /^(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$/;
@@ -74,7 +82,7 @@ type DepartmentInput = {
 };
 
 export async function createDepartment(viewer: Viewer | null, input: DepartmentInput): Promise<Department> {
-  const actor = requireSupportManager(viewer);
+  const actor = requireManager(viewer, SUPPORT_SETUP);
   const data = parseInput(createDepartmentInput, withoutNulls(input));
   return writeWithActivity(async (tx, activity) => {
     await assertDepartmentNameFree(tx, data.name);
@@ -89,7 +97,7 @@ export async function updateDepartment(
   departmentId: number,
   input: Partial<{ [K in keyof DepartmentInput]: DepartmentInput[K] | null }>,
 ): Promise<Department> {
-  const actor = requireSupportManager(viewer);
+  const actor = requireManager(viewer, SUPPORT_SETUP);
   const data = parseInput(updateDepartmentInput, withoutNulls(input));
   return writeWithActivity(async (tx, activity) => {
     const existing = await tx.department.findUnique({ where: { id: departmentId } });
@@ -112,7 +120,7 @@ export async function addDepartmentMember(
   viewer: Viewer | null,
   input: { departmentId: number; userId: number; lead?: boolean | null },
 ): Promise<Department> {
-  const actor = requireSupportManager(viewer);
+  const actor = requireManager(viewer, SUPPORT_SETUP);
   return writeWithActivity(async (tx, activity) => {
     const department = await tx.department.findUnique({ where: { id: input.departmentId } });
     if (!department) throw new NotFoundError('Department', String(input.departmentId));
@@ -143,7 +151,7 @@ export async function removeDepartmentMember(
   viewer: Viewer | null,
   input: { departmentId: number; userId: number },
 ): Promise<Department> {
-  const actor = requireSupportManager(viewer);
+  const actor = requireManager(viewer, SUPPORT_SETUP);
   return writeWithActivity(async (tx, activity) => {
     const department = await tx.department.findUnique({ where: { id: input.departmentId } });
     if (!department) throw new NotFoundError('Department', String(input.departmentId));
@@ -159,7 +167,7 @@ export async function removeDepartmentMember(
 }
 
 /**
- * Someone leaves the support staff (see access.ts): every membership ends in the caller's
+ * Someone leaves the support staff (see policy.ts): every membership ends in the caller's
  * transaction (a role change), with the same effects as removeDepartmentMember, one department
  * after the other. Called before the caller records its own events (the log's lock comes last).
  */

@@ -10,7 +10,8 @@ import { decodeId, encodeGlobalID } from '../../ids.js';
 import { parseInput } from '../../validation.js';
 import { parseJsonBody, SIGNATURE_HEADER, signatureMatches, type WebhookReply } from '../../webhooks.js';
 import { ensureUserForEmail } from '../identity/identity.service.js';
-import { requireSupportManager } from './access.js';
+import { requireManager } from '../identity/guards.js';
+import { SUPPORT_SETUP } from './policy.js';
 import { normalizeMessageId } from '../mail/outbox.js';
 import { threadedCaseId } from './case-emails.js';
 import { addRequesterMessage, assertNotClosed, createCase, normalizeCaseReference } from './cases.js';
@@ -41,7 +42,7 @@ import { PRIORITIES } from './priorities.js';
 
 /** A new secret for a channel's hook (COMMUNITY_MANAGER, ADMIN); the old one stops working. */
 export async function rotateIngestSecret(viewer: Viewer | null, channelId: number): Promise<string> {
-  requireSupportManager(viewer);
+  requireManager(viewer, SUPPORT_SETUP);
   const secret = randomBytes(32).toString('hex');
   const { count } = await prisma().supportChannel.updateMany({ where: { id: channelId }, data: { ingestSecret: secret } });
   if (count === 0) throw new NotFoundError('SupportChannel', String(channelId));

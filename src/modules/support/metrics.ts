@@ -3,9 +3,10 @@ import { prisma } from '../../db/client.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import type { CaseStatus, SlaMetric } from '../../generated/prisma/enums.js';
 import { canManageCommunity } from '../identity/roles.js';
-import { requireViewer } from '../identity/guards.js';
-import { viewerDepartmentIds } from './access.js';
+import { requireRole } from '../identity/guards.js';
+import { viewerDepartmentIds } from './policy.js';
 import { SLA_METRICS } from './sla.js';
+import { STAFF_ROLES } from '../identity/roles.js';
 
 // Support metrics, computed in SQL (medians and p90 with percentile_cont), for the cases opened
 // in [from, to), optionally of one department (where they are now).
@@ -26,7 +27,7 @@ export type SupportMetrics = {
 const STATUSES: CaseStatus[] = ['NEW', 'OPEN', 'PENDING', 'ON_HOLD', 'RESOLVED', 'CLOSED'];
 
 export async function supportMetrics(viewer: Viewer | null, range: { from: Date; to: Date; departmentId?: number }): Promise<SupportMetrics> {
-  const actor = requireViewer(viewer);
+  const actor = requireRole(viewer, STAFF_ROLES);
   if (range.to <= range.from) throw ValidationError.field('to', 'must be after from');
   if (!canManageCommunity(actor.role)) {
     // Agents measure their own departments, one at a time.

@@ -5,9 +5,9 @@ import type { Space, SupportChannel } from '../../generated/prisma/client.js';
 import { decodeId } from '../../ids.js';
 import { visibleNode } from '../../nodes.js';
 import { SpaceType } from '../community/community.schema.js';
-import { canSeeSpace } from '../community/visibility.js';
+import { canSeeSpace } from '../community/policy.js';
 import { RoleEnum } from '../identity/identity.schema.js';
-import { isStaff } from '../identity/roles.js';
+import * as policy from './policy.js';
 import * as routing from './routing.js';
 import { CasePriorityEnum, SupportChannelType } from './support.schema.js';
 
@@ -26,7 +26,7 @@ export const RoutingRuleType = builder.prismaNode('RoutingRule', {
   id: { field: 'id' },
   nullable: true,
   description: 'Staff only. Conditions all hold (an empty list matches anything) → actions apply. First match wins.',
-  findUnique: visibleNode('RoutingRule', (ctx) => (ctx.viewer && isStaff(ctx.viewer.role) ? {} : { id: -1 })),
+  findUnique: visibleNode('RoutingRule', (ctx) => policy.routingRuleVisibleWhere(ctx.viewer)),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Its display name, 1 to 100 characters.' }),
     position: t.exposeInt('position', { description: '1 is tried first; positions run 1, 2, 3… without gaps.' }),
@@ -56,11 +56,10 @@ builder.queryField('routingRules', (t) =>
       type: 'RoutingRule',
       cursor: 'id',
       description: 'Staff: the routing rules in the order they are tried.',
-      authScopes: { staff: true },
-      resolve: (query, _root, args) => {
-        return prisma().routingRule.findMany({ ...query, orderBy: [{ position: 'asc' }, { id: 'asc' }] });
+      resolve: (query, _root, _args, ctx) => {
+        return prisma().routingRule.findMany({ ...query, where: routing.routingRuleListWhere(ctx.viewer), orderBy: [{ position: 'asc' }, { id: 'asc' }] });
       },
-      totalCount: () => prisma().routingRule.count(),
+      totalCount: (_root, _args, ctx) => prisma().routingRule.count({ where: routing.routingRuleListWhere(ctx.viewer) }),
     },
     { name: 'RoutingRuleConnection' },
     { name: 'RoutingRuleEdge' },

@@ -3,10 +3,12 @@ import type { Viewer } from '../../context.js';
 import type { Tx } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
-import type { RoutingRule } from '../../generated/prisma/client.js';
+import type { Prisma, RoutingRule } from '../../generated/prisma/client.js';
 import type { CasePriority, Role } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
-import { requireSupportManager } from './access.js';
+import { requireManager, requireRole } from '../identity/guards.js';
+import { STAFF_ROLES } from '../identity/roles.js';
+import { SUPPORT_SETUP } from './policy.js';
 import { PRIORITIES } from './priorities.js';
 
 // Routing rules: ordered, first match wins. A rule's conditions must all hold (an empty list
@@ -15,6 +17,12 @@ import { PRIORITIES } from './priorities.js';
 // ---- Matching ---------------------------------------------------------------------------------
 
 /** Lower-case words without accents: "Facturación" and "FACTURACION" are the same word. */
+/** routingRules: staff only (managers change them). */
+export function routingRuleListWhere(viewer: Viewer | null): Prisma.RoutingRuleWhereInput {
+  requireRole(viewer, STAFF_ROLES);
+  return {};
+}
+
 export function words(text: string): string[] {
   return text
     .normalize('NFD')
@@ -112,7 +120,7 @@ type RoutingRuleInput = {
 const lockRules = (tx: Tx) => tx.$executeRaw`SELECT pg_advisory_xact_lock(7351)`;
 
 export async function createRoutingRule(viewer: Viewer | null, input: RoutingRuleInput): Promise<RoutingRule> {
-  const actor = requireSupportManager(viewer);
+  const actor = requireManager(viewer, SUPPORT_SETUP);
   const data = parseInput(createInput, withoutUndefinedNulls(input, ['departmentId', 'priority']));
   return writeWithActivity(async (tx, activity) => {
     await lockRules(tx);
@@ -131,7 +139,7 @@ export async function updateRoutingRule(
   ruleId: number,
   input: Partial<Omit<RoutingRuleInput, 'name'>> & { name?: string | null },
 ): Promise<RoutingRule> {
-  const actor = requireSupportManager(viewer);
+  const actor = requireManager(viewer, SUPPORT_SETUP);
   const data = parseInput(updateInput, withoutUndefinedNulls(input, ['departmentId', 'priority']));
   return writeWithActivity(async (tx, activity) => {
     await lockRules(tx);
@@ -151,7 +159,7 @@ export async function updateRoutingRule(
 }
 
 export async function deleteRoutingRule(viewer: Viewer | null, ruleId: number): Promise<void> {
-  const actor = requireSupportManager(viewer);
+  const actor = requireManager(viewer, SUPPORT_SETUP);
   await writeWithActivity(async (tx, activity) => {
     await lockRules(tx);
     const existing = await tx.routingRule.findUnique({ where: { id: ruleId } });

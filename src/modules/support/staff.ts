@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { Viewer } from '../../context.js';
 import { writeWithActivity } from '../../events/activity.js';
-import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
 import type { User } from '../../generated/prisma/client.js';
 import type { Role } from '../../generated/prisma/enums.js';
 import { parseInput } from '../../validation.js';
-import { isAdmin } from '../identity/roles.js';
-import { canJoinDepartment } from './access.js';
+import { requireAdmin } from '../identity/guards.js';
+import { canJoinDepartment } from './policy.js';
 import { leaveSupportStaff } from './departments.js';
 
 // setUserRole (an identity mutation) lives here, in the support layer, not in identity.service.ts:
@@ -18,9 +18,8 @@ const setUserRoleInput = z.object({
   role: z.enum(['MEMBER', 'MODERATOR', 'AGENT', 'COMMUNITY_MANAGER', 'ADMIN']),
 });
 
-export async function setUserRole(viewer: Viewer | null, input: { userId: number; role: Role }): Promise<User> {
-  if (!viewer) throw new UnauthenticatedError();
-  if (!isAdmin(viewer.role)) throw new ForbiddenError('Only an ADMIN can change roles');
+export async function setUserRole(signedIn: Viewer | null, input: { userId: number; role: Role }): Promise<User> {
+  const viewer = requireAdmin(signedIn, 'change roles');
   const data = parseInput(setUserRoleInput, input);
   return writeWithActivity(async (tx, activity) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(7301)`;

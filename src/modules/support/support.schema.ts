@@ -4,11 +4,12 @@ import { CasePriority, SupportChannelKind } from '../../generated/prisma/enums.j
 import { decodeId } from '../../ids.js';
 import { visibleNode } from '../../nodes.js';
 import { SpaceType } from '../community/community.schema.js';
-import { canSeeSpace } from '../community/visibility.js';
+import { canSeeSpace } from '../community/policy.js';
 import { setOnDuty } from './assignment.js';
 import { rotateIngestSecret } from './ingest.js';
 import * as channels from './channels.js';
 import * as departments from './departments.js';
+import * as policy from './policy.js';
 import type { SlaTarget } from './sla.js';
 import { slaTargets } from './sla.js';
 
@@ -86,12 +87,16 @@ export const DepartmentType = builder.prismaNode('Department', {
     autoAssign: t.exposeBoolean('autoAssign', {
       description: 'New cases go round-robin to the on-duty members; a case whose assignee has not answered in time moves on.',
     }),
-    members: t.relation('members', {
+    members: t.field({
+      type: [DepartmentMemberType],
       nullable: true,
       description: 'Staff only (null for others), in the order they joined.',
-      authScopes: { staff: true },
-      unauthorizedResolver: () => null,
-      query: { orderBy: [{ addedAt: 'asc' }, { userId: 'asc' }] },
+      // Not even loaded for others: the row rule is in the query, the null in the answer.
+      select: (_args, ctx, nestedSelection) => ({
+        // (A membership row has no id: MATCH_NOTHING's id filter does not apply.)
+        members: nestedSelection({ where: policy.staffReads(ctx.viewer) ? {} : { userId: { in: [] } }, orderBy: [{ addedAt: 'asc' }, { userId: 'asc' }] }),
+      }),
+      resolve: (department, _args, ctx) => (policy.staffReads(ctx.viewer) ? department.members : null),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -113,7 +118,7 @@ export const SupportChannelType = builder.prismaNode('SupportChannel', {
   id: { field: 'id' },
   nullable: true,
   description: 'Where requests arrive. Active channels are public; inactive ones are shown to staff only.',
-  findUnique: visibleNode('SupportChannel', (ctx) => channels.channelNodeWhere(ctx.viewer)),
+  findUnique: visibleNode('SupportChannel', (ctx) => policy.channelNodeWhere(ctx.viewer)),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique.' }),
     kind: t.expose('kind', { type: SupportChannelKindEnum, description: 'How requests reach it.' }),
@@ -146,11 +151,10 @@ builder.queryFields((t) => ({
       type: 'Department',
       cursor: 'id',
       description: 'Support departments, by name. Staff only.',
-      authScopes: { staff: true },
-      resolve: (query, _root, args) => {
-        return prisma().department.findMany({ ...query, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
+      resolve: (query, _root, _args, ctx) => {
+        return prisma().department.findMany({ ...query, where: departments.departmentListWhere(ctx.viewer), orderBy: [{ name: 'asc' }, { id: 'asc' }] });
       },
-      totalCount: () => prisma().department.count(),
+      totalCount: (_root, _args, ctx) => prisma().department.count({ where: departments.departmentListWhere(ctx.viewer) }),
     },
     { name: 'DepartmentConnection' },
     { name: 'DepartmentEdge' },
@@ -164,11 +168,11 @@ builder.queryFields((t) => ({
       resolve: (query, _root, args, ctx) => {
         return prisma().supportChannel.findMany({
           ...query,
-          where: channels.channelListWhere(ctx.viewer, !!args.includeInactive),
+          where: policy.channelListWhere(ctx.viewer, !!args.includeInactive),
           orderBy: [{ name: 'asc' }, { id: 'asc' }],
         });
       },
-      totalCount: (_root, args, ctx) => prisma().supportChannel.count({ where: channels.channelListWhere(ctx.viewer, !!args.includeInactive) }),
+      totalCount: (_root, args, ctx) => prisma().supportChannel.count({ where: policy.channelListWhere(ctx.viewer, !!args.includeInactive) }),
     },
     { name: 'SupportChannelConnection' },
     { name: 'SupportChannelEdge' },
