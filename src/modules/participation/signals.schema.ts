@@ -3,7 +3,7 @@ import { loader, type Context } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { NotFoundError } from '../../errors.js';
 import { decodeId } from '../../ids.js';
-import { canSeeSpace } from '../community/visibility.js';
+import { canSeeSpace } from '../community/policy.js';
 import { UserType } from '../identity/identity.schema.js';
 import { isStaff } from '../identity/roles.js';
 import { signalsFor, type Signals, type SignalWindow } from './signals.js';
