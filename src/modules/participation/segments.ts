@@ -167,7 +167,7 @@ export async function membersInSegment(
     rows = await prisma().$queryRaw<Row[]>`
       SELECT * FROM (
         SELECT w."userId", ${pick.select}
-        FROM (${windows}) w JOIN "User" u ON u."id" = w."userId"
+        FROM (${windows}) w ${segment === 'NEW_AND_ACTIVE' ? Prisma.sql`JOIN "User" u ON u."id" = w."userId"` : Prisma.empty}
         WHERE ${pick.where}
       ) m
       WHERE true ${keyset}
