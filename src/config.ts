@@ -82,6 +82,7 @@ const envSchema = z.object({
   SEGMENT_RISING_MIN_ACTIONS: z.coerce.number().int().min(1).max(100_000).default(5),
   SEGMENT_RISING_FACTOR: z.coerce.number().min(1).max(100).default(2),
   SEGMENT_NEW_MIN_ACTIVE_DAYS: z.coerce.number().int().min(1).max(30).default(3),
+  SEGMENT_REFRESH_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   PEER_ROUTING_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   PEER_ROUTING_MAX_EXPERTS: z.coerce.number().int().min(1).max(50).default(3),
   PEER_ROUTING_MAX_ASKS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(5),
@@ -193,7 +194,7 @@ export type Config = {
     newcomerDays: number;
   };
   /** Thresholds of the members(segment:) definitions (participation/segments.ts). */
-  segments: { championMinAccepted: number; risingMinActions: number; risingFactor: number; newMinActiveDays: number; newcomerDays: number };
+  segments: { championMinAccepted: number; risingMinActions: number; risingFactor: number; newMinActiveDays: number; newcomerDays: number; refreshSeconds: number };
   /** The peer-routing job (participation/routing.ts): interval (0: not on this instance), experts per thread, asks per expert per 24 h. */
   peerRouting: { intervalMs: number; maxExperts: number; maxAsksPerDay: number };
   notifications: {
@@ -294,6 +295,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       risingFactor: e.SEGMENT_RISING_FACTOR,
       newMinActiveDays: e.SEGMENT_NEW_MIN_ACTIVE_DAYS,
       newcomerDays: e.SIGNALS_NEWCOMER_DAYS,
+      refreshSeconds: e.SEGMENT_REFRESH_SECONDS,
     },
     peerRouting: { intervalMs: e.PEER_ROUTING_INTERVAL_MS, maxExperts: e.PEER_ROUTING_MAX_EXPERTS, maxAsksPerDay: e.PEER_ROUTING_MAX_ASKS_PER_DAY },
   };

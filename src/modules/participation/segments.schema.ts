@@ -18,7 +18,7 @@ export function userById(ctx: Context, id: number): Promise<User> {
 
 const SegmentEnum = builder.enumType('MemberSegment', {
   description:
-    'Groups of members for the community team, from their signals (in one space or overall; windows end today, UTC). "Actions" are threads + replies + reactions given. Thresholds are set by configuration (SEGMENT_* and SIGNALS_NEWCOMER_DAYS).',
+    'Groups of members for the community team, from their signals (in one space or overall; windows end today, UTC). "Actions" are threads + replies + reactions given. Thresholds are set by configuration (SEGMENT_* and SIGNALS_NEWCOMER_DAYS). All but NEWCOMERS_UNANSWERED are recomputed per space at most every SEGMENT_REFRESH_SECONDS (300).',
   values: {
     CHAMPIONS: {
       description:
