@@ -29,6 +29,8 @@ import { configureHandles } from './modules/members/handles.js';
 import { configureMentions } from './modules/members/mentions.js';
 import { notificationFanOut, PRODUCERS, type NotificationFanOut } from './modules/members/notification.fanout.js';
 import { configureSignals, SIGNAL_KINDS, signalsJob, type SignalsJob } from './modules/participation/signals.js';
+import { routeUnansweredThreads } from './modules/participation/routing.js';
+import { configureSegments } from './modules/participation/segments.js';
 import { receiveCaseWebhook } from './modules/support/ingest.js';
 import { runSlaJob } from './jobs/sla-job.js';
 import { MAIL_JOB, mailJob } from './jobs/mail-job.js';
@@ -81,6 +83,7 @@ export function buildApp(config: Config, logger: Logger, options: { tracing?: Tr
   configureHandles(config.handles);
   configureMentions(config.mentions);
   configureSignals(config.signals, logger);
+  configureSegments(config.segments);
   // Until the server listens, links use the configured port; with PORT=0, start() sets the real one.
   configureMail({ from: config.mail.from, publicUrl: config.mail.publicUrl ?? listenUrl(config.host, config.port) });
   configureAccountEmails(config.account);
@@ -263,6 +266,7 @@ export function buildApp(config: Config, logger: Logger, options: { tracing?: Tr
         [
           { name: 'notifications', everyMs: config.notifications.pollMs, run: () => notifier.run() },
           { name: 'signals', everyMs: config.signals.pollMs, run: () => signaller.run() },
+          { name: 'peer-routing', everyMs: config.peerRouting.intervalMs, run: () => routeUnansweredThreads(new Date(), config.peerRouting) },
           { name: 'activity-retention', everyMs: 3600_000, run: () => pruneActivity(config.activityRetentionDays) },
           { name: 'listening-feeds', everyMs: config.listening.jobIntervalMs, run: () => pollDueSources() },
           { name: 'listening-alerts', everyMs: config.listening.jobIntervalMs, run: () => evaluateAlerts() },

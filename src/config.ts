@@ -78,6 +78,14 @@ const envSchema = z.object({
   NOTIFICATION_POLL_MS: z.coerce.number().int().min(0).max(3_600_000).default(2000),
   SIGNALS_POLL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
   SIGNALS_NEWCOMER_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
+  SEGMENT_CHAMPION_MIN_ACCEPTED: z.coerce.number().int().min(1).max(10_000).default(1),
+  SEGMENT_RISING_MIN_ACTIONS: z.coerce.number().int().min(1).max(100_000).default(5),
+  SEGMENT_RISING_FACTOR: z.coerce.number().min(1).max(100).default(2),
+  SEGMENT_NEW_MIN_ACTIVE_DAYS: z.coerce.number().int().min(1).max(30).default(3),
+  SEGMENT_REFRESH_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  PEER_ROUTING_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  PEER_ROUTING_MAX_EXPERTS: z.coerce.number().int().min(1).max(50).default(3),
+  PEER_ROUTING_MAX_ASKS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(5),
   NOTIFICATION_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(1000),
   MAX_MENTIONS_PER_POST: z.coerce.number().int().min(0).max(100).default(10),
   NOTIFICATION_DIGEST_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(300_000),
@@ -193,6 +201,10 @@ export type Config = {
     /** A thread author who joined less than this many days before a reply is a newcomer. */
     newcomerDays: number;
   };
+  /** Thresholds of the members(segment:) definitions (participation/segments.ts). */
+  segments: { championMinAccepted: number; risingMinActions: number; risingFactor: number; newMinActiveDays: number; newcomerDays: number; refreshSeconds: number };
+  /** The peer-routing job (participation/routing.ts): interval (0: not on this instance), experts per thread, asks per expert per 24 h. */
+  peerRouting: { intervalMs: number; maxExperts: number; maxAsksPerDay: number };
   notifications: {
     pollMs: number;
     batchSize: number;
@@ -299,6 +311,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     signals: { pollMs: e.SIGNALS_POLL_MS, newcomerDays: e.SIGNALS_NEWCOMER_DAYS },
     tracing: { tracesUrl: otlpTracesUrl(e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, e.OTEL_EXPORTER_OTLP_ENDPOINT), serviceName: e.OTEL_SERVICE_NAME },
+    segments: {
+      championMinAccepted: e.SEGMENT_CHAMPION_MIN_ACCEPTED,
+      risingMinActions: e.SEGMENT_RISING_MIN_ACTIONS,
+      risingFactor: e.SEGMENT_RISING_FACTOR,
+      newMinActiveDays: e.SEGMENT_NEW_MIN_ACTIVE_DAYS,
+      newcomerDays: e.SIGNALS_NEWCOMER_DAYS,
+      refreshSeconds: e.SEGMENT_REFRESH_SECONDS,
+    },
+    peerRouting: { intervalMs: e.PEER_ROUTING_INTERVAL_MS, maxExperts: e.PEER_ROUTING_MAX_EXPERTS, maxAsksPerDay: e.PEER_ROUTING_MAX_ASKS_PER_DAY },
   };
 }
 

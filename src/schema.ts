@@ -31,6 +31,8 @@ import './modules/members/mentions.schema.js';
 import './modules/members/preferences.schema.js';
 import './modules/participation/signals.schema.js';
 import './modules/participation/reputation.schema.js';
+import './modules/participation/segments.schema.js';
+import './modules/participation/routing.schema.js';
 
 
 /** The whole API, boilerplate described, types sorted by name so the printed schema is stable. */

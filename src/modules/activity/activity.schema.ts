@@ -107,6 +107,7 @@ const ActivityKindEnum = builder.enumType(ActivityKind, {
     POST_DELETED: { description: 'Its author deleted a reply (it stays in place, marked deletedByAuthor). Subject: the Post.' },
     THREAD_ANSWER_UNMARKED: { description: 'The accepted answer was taken back (unmarkAnswer, or the answer was deleted). Subject: the Thread.' },
     USER_PROFILE_UPDATED: { description: 'A member changed their profile (name, handle, bio, avatar...). Subject: the User; public.' },
+    THREAD_ROUTED_TO_EXPERTS: { description: 'The peer-routing job asked experts of the space to answer a thread that had waited Space.peerAttentionAfterMinutes (see Thread.peerAsks). Subject: the Thread; staff only.' },
   },
 });
 

@@ -128,6 +128,11 @@ export const SpaceType = builder.prismaNode('Space', {
       nullable: true,
       description: "Unanswered threads join the staff attention queue after this many minutes (0: at once); null: never.",
     }),
+    peerAttentionAfterMinutes: t.exposeInt('peerAttentionAfterMinutes', {
+      nullable: true,
+      description:
+        "Unanswered threads are routed to the space's experts (PEER_ASK notifications) after this many minutes, while they are not yet in the staff attention queue; null: never.",
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -355,6 +360,7 @@ const CreateSpaceInput = builder.inputType('CreateSpaceInput', {
     description: t.string({ description: 'Up to 2000 characters; defaults to empty.' }),
     visibility: t.field({ type: SpaceVisibilityEnum, description: 'Defaults to PUBLIC.' }),
     attentionAfterMinutes: t.int({ description: 'Unanswered threads join the staff attention queue after this many minutes (0 to 525600); omitted: never.' }),
+    peerAttentionAfterMinutes: t.int({ description: "Unanswered threads are routed to the space's experts after this many minutes (0 to 525600); omitted: never." }),
   }),
 });
 const UpdateSpaceInput = builder.inputType('UpdateSpaceInput', {
@@ -366,6 +372,7 @@ const UpdateSpaceInput = builder.inputType('UpdateSpaceInput', {
     description: t.string({ description: 'Up to 2000 characters.' }),
     visibility: t.field({ type: SpaceVisibilityEnum, description: 'Changing it changes at once who sees the space and all its content.' }),
     attentionAfterMinutes: t.int({ description: 'null stops watching; omitted keeps the setting.' }),
+    peerAttentionAfterMinutes: t.int({ description: 'null stops routing threads to experts; omitted keeps the setting.' }),
   }),
 });
 const CreateThreadInput = builder.inputType('CreateThreadInput', {

@@ -25,6 +25,7 @@ const spaceFields = {
   description: z.string().trim().max(2000, 'must be at most 2000 characters'),
   visibility: z.enum(['PUBLIC', 'MEMBERS', 'STAFF']),
   attentionAfterMinutes: z.number().int().min(0, 'must be at least 0').max(525_600, 'must be at most 525600 (a year)').nullable(),
+  peerAttentionAfterMinutes: z.number().int().min(0, 'must be at least 0').max(525_600, 'must be at most 525600 (a year)').nullable(),
 };
 const title = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const body = z.string().trim().min(1, 'must not be empty').max(50_000, 'must be at most 50000 characters');
@@ -36,11 +37,19 @@ const createSpaceInput = z.object({
   description: spaceFields.description.default(''),
   visibility: spaceFields.visibility.default('PUBLIC'),
   attentionAfterMinutes: spaceFields.attentionAfterMinutes.default(null),
+  peerAttentionAfterMinutes: spaceFields.peerAttentionAfterMinutes.default(null),
 });
 
 export async function createSpace(
   viewer: Viewer | null,
-  input: { name: string; slug: string; description?: string | null; visibility?: SpaceVisibility | null; attentionAfterMinutes?: number | null },
+  input: {
+    name: string;
+    slug: string;
+    description?: string | null;
+    visibility?: SpaceVisibility | null;
+    attentionAfterMinutes?: number | null;
+    peerAttentionAfterMinutes?: number | null;
+  },
 ): Promise<Space> {
   const actor = requireManager(viewer, 'manage spaces');
   const data = parseInput(createSpaceInput, withoutNulls(input));
@@ -58,6 +67,7 @@ const updateSpaceInput = z.object({
   description: spaceFields.description.optional(),
   visibility: spaceFields.visibility.optional(),
   attentionAfterMinutes: spaceFields.attentionAfterMinutes.optional(),
+  peerAttentionAfterMinutes: spaceFields.peerAttentionAfterMinutes.optional(),
 });
 
 export async function updateSpace(
@@ -70,11 +80,17 @@ export async function updateSpace(
     visibility?: SpaceVisibility | null;
     /** An explicit null stops watching the space's threads; omitted keeps the setting. */
     attentionAfterMinutes?: number | null;
+    /** An explicit null stops routing the space's threads to experts; omitted keeps the setting. */
+    peerAttentionAfterMinutes?: number | null;
   },
 ): Promise<Space> {
   const actor = requireManager(viewer, 'manage spaces');
-  const { attentionAfterMinutes, ...rest } = input;
-  const data = parseInput(updateSpaceInput, { ...withoutNulls(rest), ...(attentionAfterMinutes !== undefined && { attentionAfterMinutes }) });
+  const { attentionAfterMinutes, peerAttentionAfterMinutes, ...rest } = input;
+  const data = parseInput(updateSpaceInput, {
+    ...withoutNulls(rest),
+    ...(attentionAfterMinutes !== undefined && { attentionAfterMinutes }),
+    ...(peerAttentionAfterMinutes !== undefined && { peerAttentionAfterMinutes }),
+  });
   return writeWithActivity(async (tx, activity) => {
     const existing = await tx.space.findUnique({ where: { id: spaceId } });
     if (!existing) throw new NotFoundError('Space', String(spaceId));

@@ -201,6 +201,23 @@ const CASE_KINDS: ActivityKind[] = ['CASE_OPENED', 'CASE_REPLIED', 'CASE_STATUS_
  * What each kind of event produces, in order. A new kind of notification is one more entry here
  * (@mentions: a producer on THREAD_CREATED, POST_CREATED and the edits that reads the text).
  */
+/**
+ * PEER_ASK: to each expert the peer-routing job asked about the thread (participation's PeerAsk
+ * rows, read-only here), once per thread and expert: a later event of the same thread only reaches
+ * the experts added since. Still only those who can read the space, and not for withdrawn content.
+ */
+const peerAsked: Producer = async (tx, event) => {
+  if (event.withdrawn || event.subjectType !== 'Thread') return NONE;
+  const rows = await tx.$queryRaw<Row[]>`
+    INSERT INTO "Notification" ${COLUMNS}
+    SELECT u."id", 'PEER_ASK'::"NotificationKind", 'Thread', t."id", t."id", NULL, NULL, ${`g:PEER_ASK:Thread:${event.subjectId}`}::text,
+           ${event.id}::bigint, ARRAY[]::int[], 0, NULL, ${event.occurredAt}::timestamp, ${event.occurredAt}::timestamp
+    FROM "PeerAsk" a JOIN "User" u ON u."id" = a."userId" JOIN "Thread" t ON t."id" = a."threadId" JOIN "Space" s ON s."id" = t."spaceId"
+    WHERE a."threadId" = ${event.subjectId}::int AND ${SEES_SPACE}
+    ${ONE_PER_EVENT}`;
+  return notified(rows);
+};
+
 export const PRODUCERS: Partial<Record<ActivityKind, Producer[]>> = {
   THREAD_CREATED: [followDeed('CREATED'), mentionedProducer],
   THREAD_EDITED: [mentionedProducer],
@@ -211,6 +228,7 @@ export const PRODUCERS: Partial<Record<ActivityKind, Producer[]>> = {
   QUEUE_ITEM_RESOLVED: [reportResolved],
   APPEAL_RESOLVED: [appealDecided],
   MODERATION_ACTION: [contentModerated, approvedMentionsProducer],
+  THREAD_ROUTED_TO_EXPERTS: [peerAsked],
   ...Object.fromEntries(CASE_KINDS.map((kind) => [kind, [caseUpdated]])),
 };
 

@@ -26,6 +26,7 @@ export const NotificationKindEnum = builder.enumType(NotificationKind, {
     REPORT_RESOLVED: { description: 'Moderators dealt with your report. Subject: the Report.' },
     APPEAL_DECIDED: { description: 'Your appeal was decided. Subject: the Appeal.' },
     CONTENT_MODERATED: { description: 'A moderator acted on your thread or post; `text` has the public reason. Subject: the ModerationAction.' },
+    PEER_ASK: { description: 'You were asked, as one of the experts of its space, to answer a thread nobody has answered yet. Subject: the Thread.' },
   },
 });
 
@@ -104,6 +105,8 @@ function describe(notification: Notification, firstName: string | undefined): st
     case 'APPEAL_DECIDED':
     case 'CONTENT_MODERATED':
       return notification.detail ?? 'A moderator acted on your content';
+    case 'PEER_ASK':
+      return 'A thread you could answer is waiting for a reply';
   }
 }
 
