@@ -11,6 +11,7 @@ import { PostType, ThreadType } from '../community/community.schema.js';
 import { UserType } from '../identity/identity.schema.js';
 import { AppealType, ModerationActionType } from '../moderation/moderation.schema.js';
 import { ReportType } from '../moderation/queue.schema.js';
+import { BadgeAwardType } from '../participation/badges.schema.js';
 import { SupportCaseType } from '../support/cases.schema.js';
 import * as notifications from './notification.service.js';
 
@@ -26,10 +27,11 @@ export const NotificationKindEnum = builder.enumType(NotificationKind, {
     REPORT_RESOLVED: { description: 'Moderators dealt with your report. Subject: the Report.' },
     APPEAL_DECIDED: { description: 'Your appeal was decided. Subject: the Appeal.' },
     CONTENT_MODERATED: { description: 'A moderator acted on your thread or post; `text` has the public reason. Subject: the ModerationAction.' },
+    BADGE_AWARDED: { description: 'You received a badge; `text` names it. Subject: the BadgeAward.' },
   },
 });
 
-type SubjectTypename = 'Thread' | 'Post' | 'SupportCase' | 'Report' | 'Appeal' | 'ModerationAction';
+type SubjectTypename = 'Thread' | 'Post' | 'SupportCase' | 'Report' | 'Appeal' | 'ModerationAction' | 'BadgeAward';
 const SUBJECT_TYPES = {
   Thread: ThreadType,
   Post: PostType,
@@ -37,11 +39,12 @@ const SUBJECT_TYPES = {
   Report: ReportType,
   Appeal: AppealType,
   ModerationAction: ModerationActionType,
+  BadgeAward: BadgeAwardType,
 };
 
 const NotificationSubject = builder.unionType('NotificationSubject', {
   description: 'What a notification is about.',
-  types: [ThreadType, PostType, SupportCaseType, ReportType, AppealType, ModerationActionType],
+  types: [ThreadType, PostType, SupportCaseType, ReportType, AppealType, ModerationActionType, BadgeAwardType],
   resolveType: (record) => subjectTypenames.get(record as object) ?? null,
 });
 const subjectTypenames = new WeakMap<object, SubjectTypename>();
@@ -60,6 +63,7 @@ function loadSubject(ctx: Context, typename: string, id: number): Promise<object
       Report: () => delegate.report.findMany(where),
       Appeal: () => delegate.appeal.findMany(where),
       ModerationAction: () => delegate.moderationAction.findMany(where),
+      BadgeAward: () => delegate.badgeAward.findMany({ where: { ...where.where, revokedAt: null } }),
     }[name]();
     for (const row of rows) {
       brandWithType(row, SUBJECT_TYPES[name] as never);
@@ -104,6 +108,8 @@ function describe(notification: Notification, firstName: string | undefined): st
     case 'APPEAL_DECIDED':
     case 'CONTENT_MODERATED':
       return notification.detail ?? 'A moderator acted on your content';
+    case 'BADGE_AWARDED':
+      return notification.detail ?? 'You received a badge';
   }
 }
 
