@@ -11,6 +11,7 @@ const Leaderboard = graphql(`
     leaderboard(period: $period, metric: $metric, spaceId: $spaceId, includeStaff: $includeStaff, first: $first, after: $after) {
       edges { cursor node { rank value user { id displayName } } }
       pageInfo { hasNextPage endCursor }
+      totalCount
     }
   }
 `);
@@ -136,6 +137,7 @@ describe('leaderboard', () => {
     const first = await board(null, { period: 'ALL', metric: 'ACCEPTED_ANSWERS', spaceId: space, first: 2 });
     expect(first.edges.map((e) => e.node.user.displayName)).toEqual(['M3', 'M1']);
     expect(first.pageInfo.hasNextPage).toBe(true);
+    expect(first.totalCount).toBe(4);
     const second = await board(null, { period: 'ALL', metric: 'ACCEPTED_ANSWERS', spaceId: space, first: 2, after: first.pageInfo.endCursor! });
     expect(second.edges.map((e) => [e.node.user.displayName, e.node.rank])).toEqual([
       ['M2', 3],
@@ -154,9 +156,9 @@ describe('leaderboard', () => {
       }
     };
     await count(1);
-    // The space check, the page and its users.
-    expect(await count(1)).toBe(3);
-    expect(await count(10)).toBe(3);
+    // The space check, the page, its users and the total.
+    expect(await count(1)).toBe(4);
+    expect(await count(10)).toBe(4);
   });
 
   it('over all time overall, reads the members’ totals', async () => {

@@ -6,7 +6,7 @@ import type { User } from '../../generated/prisma/client.js';
 import { decodeId } from '../../ids.js';
 import { canSeeSpace } from '../community/visibility.js';
 import { UserType } from '../identity/identity.schema.js';
-import { encodeLeaderboardCursor, leaderboardPage, type LeaderboardEntry } from './leaderboard.js';
+import { encodeLeaderboardCursor, leaderboardCount, leaderboardPage, type LeaderboardEntry } from './leaderboard.js';
 
 const LeaderboardPeriodEnum = builder.enumType('LeaderboardPeriod', {
   description: 'The period a leaderboard sums over: rolling, ending today (UTC), today included.',
@@ -69,20 +69,15 @@ builder.queryField('leaderboard', (t) =>
       resolve: async (_root, args, ctx) => {
         if (args.first == null) throw ValidationError.field('first', 'is required: leaderboards page forwards');
         const spaceId = args.spaceId == null ? undefined : await visibleSpaceId(ctx, String(args.spaceId));
-        const { entries, hasNextPage } = await leaderboardPage({
-          period: args.period,
-          metric: args.metric,
-          spaceId,
-          includeStaff: args.includeStaff,
-          first: args.first,
-          after: args.after,
-        });
+        const options = { period: args.period, metric: args.metric, spaceId, includeStaff: args.includeStaff, now: new Date() };
+        const { entries, hasNextPage } = await leaderboardPage({ ...options, first: args.first, after: args.after });
         const users = await usersById(ctx).loadMany(entries.map((e) => e.userId));
         const edges = entries.flatMap((entry, i) => {
           const user = users[i];
           return user && !(user instanceof Error) ? [{ cursor: encodeLeaderboardCursor(entry.position), node: { ...entry, user } }] : [];
         });
         return {
+          totalCount: () => leaderboardCount(options),
           edges,
           pageInfo: {
             hasNextPage,
@@ -93,7 +88,15 @@ builder.queryField('leaderboard', (t) =>
         };
       },
     },
-    { name: 'LeaderboardConnection' },
+    {
+      name: 'LeaderboardConnection',
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'How many members are on the board, all pages together.',
+          resolve: (connection) => (connection as unknown as { totalCount: () => Promise<number> }).totalCount(),
+        }),
+      }),
+    },
     { name: 'LeaderboardEdge' },
   ),
 );

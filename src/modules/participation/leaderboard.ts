@@ -45,20 +45,10 @@ function decodeCursor(cursor: string): number {
   return Number(match[1]);
 }
 
-/**
- * A page of the board: members with a value above 0, highest first (ties share a rank, ordered
- * by user id), staff left out unless `includeStaff`, suspended members always. ONE statement.
- */
-export async function leaderboardPage(options: {
-  period: LeaderboardPeriod;
-  metric: LeaderboardMetric;
-  spaceId?: number;
-  includeStaff: boolean;
-  first: number;
-  after?: string | null;
-  now?: Date;
-}): Promise<{ entries: LeaderboardEntry[]; hasNextPage: boolean }> {
-  const offset = options.after ? decodeCursor(options.after) : 0;
+type BoardOptions = { period: LeaderboardPeriod; metric: LeaderboardMetric; spaceId?: number; includeStaff: boolean; now?: Date };
+
+/** The members on the board with their value (above 0), staff and suspended members filtered. */
+function boardSql(options: BoardOptions): Prisma.Sql {
   const now = options.now ?? new Date();
   const days = PERIOD_DAYS[options.period];
   let values: Prisma.Sql;
@@ -78,13 +68,25 @@ export async function leaderboardPage(options: {
       GROUP BY d."userId"`;
   }
   const staff = options.includeStaff ? Prisma.empty : Prisma.sql`AND u."role" = 'MEMBER'`;
+  return Prisma.sql`
+    SELECT v."userId", v."value" FROM (${values}) v JOIN "User" u ON u."id" = v."userId"
+    WHERE v."value" > 0 AND (u."suspendedUntil" IS NULL OR u."suspendedUntil" <= ${now}::timestamp) ${staff}`;
+}
+
+/**
+ * A page of the board: members with a value above 0, highest first (ties share a rank, ordered
+ * by user id), staff left out unless `includeStaff`, suspended members always. ONE statement.
+ */
+export async function leaderboardPage(
+  options: BoardOptions & { first: number; after?: string | null },
+): Promise<{ entries: LeaderboardEntry[]; hasNextPage: boolean }> {
+  const offset = options.after ? decodeCursor(options.after) : 0;
   const rows = await prisma().$queryRaw<{ userId: number; value: number; rank: bigint; position: bigint }[]>`
     SELECT * FROM (
-      SELECT v."userId", v."value",
-             rank() OVER (ORDER BY v."value" DESC) AS "rank",
-             row_number() OVER (ORDER BY v."value" DESC, v."userId") AS "position"
-      FROM (${values}) v JOIN "User" u ON u."id" = v."userId"
-      WHERE v."value" > 0 AND (u."suspendedUntil" IS NULL OR u."suspendedUntil" <= ${now}::timestamp) ${staff}
+      SELECT b."userId", b."value",
+             rank() OVER (ORDER BY b."value" DESC) AS "rank",
+             row_number() OVER (ORDER BY b."value" DESC, b."userId") AS "position"
+      FROM (${boardSql(options)}) b
     ) ranked
     WHERE "position" > ${offset}::bigint
     ORDER BY "position"
@@ -93,4 +95,10 @@ export async function leaderboardPage(options: {
     entries: rows.slice(0, options.first).map((row) => ({ userId: row.userId, value: row.value, rank: Number(row.rank), position: Number(row.position) })),
     hasNextPage: rows.length > options.first,
   };
+}
+
+/** How many members are on the board (the connection's totalCount, counted only when asked). */
+export async function leaderboardCount(options: BoardOptions): Promise<number> {
+  const [row] = await prisma().$queryRaw<{ n: number }[]>`SELECT count(*)::int AS "n" FROM (${boardSql(options)}) b`;
+  return row?.n ?? 0;
 }
