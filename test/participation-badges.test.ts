@@ -54,6 +54,9 @@ const BadgeHolders = graphql(`
     node(id: $id) { ... on Badge { name holderCount holders(first: 10) { totalCount nodes { user { id } reason } } } }
   }
 `);
+const AwardNode = graphql(`
+  query BadgesAwardNode($id: ID!) { node(id: $id) { __typename ... on BadgeAward { revokedAt } } }
+`);
 const BuiltInBadges = graphql(`
   query BuiltInBadges { badges(first: 50, kind: BUILT_IN) { totalCount nodes { key name repeatable } } }
 `);
@@ -218,6 +221,9 @@ describe('built-in badges', () => {
     expect(revoked.revokeBadge.__typename).toBe('BadgeAwardPayload');
     expect(await awardBuiltInBadges([rowId(ben.id)])).toBe(0);
     expect(await badgeKeys(ben)).toEqual([]);
+    // Gone for everyone but managers, on node(id) too.
+    expect((await t.query(AwardNode, { id: awardId.badges.nodes[0].id }, ben.token)).node).toBeNull();
+    expect((await t.query(AwardNode, { id: awardId.badges.nodes[0].id }, manager.token)).node).toEqual({ __typename: 'BadgeAward', revokedAt: expect.any(String) });
     expect(await prisma().badgeAward.findUniqueOrThrow({ where: { id: award.id } })).toMatchObject({ revokedById: rowId(manager.id) });
   });
 });
