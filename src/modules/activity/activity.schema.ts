@@ -110,7 +110,7 @@ const ActivityKindEnum = builder.enumType(ActivityKind, {
     POST_DELETED: { description: 'Its author deleted a reply (it stays in place, marked deletedByAuthor). Subject: the Post.' },
     THREAD_ANSWER_UNMARKED: { description: 'The accepted answer was taken back (unmarkAnswer, or the answer was deleted). Subject: the Thread.' },
     USER_PROFILE_UPDATED: { description: 'A member changed their profile (name, handle, bio, avatar...). Subject: the User; public.' },
-    BADGE_AWARDED: { description: 'A member received a badge, from a rule (no actor) or from a staff member. Subject: the BadgeAward; public.' },
+    BADGE_AWARDED: { description: 'A member received a badge, from a rule (no actor) or from a staff member. Subject: the BadgeAward; community managers and admins only (the member is notified).' },
     BADGE_REVOKED: { description: 'A manager took a badge back. Subject: the BadgeAward; community managers and admins only.' },
     BADGES_CHANGED: { description: 'A custom badge was created, changed or archived. Subject: the Badge; public.' },
   },

@@ -125,9 +125,10 @@ async function insertGrants(tx: Tx, grants: Grant[], awardedById: number | null)
     RETURNING "id", "userId"`;
 }
 
-// Badges are public (a member's badges show on their profile), so the award is too.
+// Live to community managers (and admins); the member hears of it by notification, and everyone
+// sees the badge on their profile.
 const recordAwarded = (activity: ActivityRecorder, awardId: number, actorId: number | null) =>
-  activity.record({ kind: 'BADGE_AWARDED', actorId, subject: { type: 'BadgeAward', id: awardId }, visibility: 'SPACE' });
+  activity.record({ kind: 'BADGE_AWARDED', actorId, subject: { type: 'BadgeAward', id: awardId }, visibility: 'MANAGERS' });
 
 // ---- Custom badges ----------------------------------------------------------------------------
 
