@@ -28,7 +28,8 @@ import { configureModeration } from './modules/moderation/queue.js';
 import { configureHandles } from './modules/members/handles.js';
 import { configureMentions } from './modules/members/mentions.js';
 import { notificationFanOut, PRODUCERS, type NotificationFanOut } from './modules/members/notification.fanout.js';
-import { configureSignals, SIGNAL_KINDS, signalsJob, type SignalsJob } from './modules/participation/signals.js';
+import { awardBuiltInBadges } from './modules/participation/badges.js';
+import { configureSignals, onSignalsUpdated, SIGNAL_KINDS, signalsJob, type SignalsJob } from './modules/participation/signals.js';
 import { routeUnansweredThreads } from './modules/participation/routing.js';
 import { configureSegments } from './modules/participation/segments.js';
 import { receiveCaseWebhook } from './modules/support/ingest.js';
@@ -233,6 +234,7 @@ export function buildApp(config: Config, logger: Logger, options: { tracing?: Tr
   let fanOut: NotificationFanOut | undefined;
   let signals: SignalsJob | undefined;
   let stopWaking: (() => void) | undefined;
+  let stopBadges: (() => void) | undefined;
   return {
     yoga,
     httpServer,
@@ -257,6 +259,8 @@ export function buildApp(config: Config, logger: Logger, options: { tracing?: Tr
       // Woken by the events that make notifications, as this process delivers them (its own at
       // once, other instances' through Redis); the poll below catches what no wake-up announced.
       const signaller = (signals = signalsJob(logger));
+      // Built-in badges follow the signals: re-evaluated for the members each pass touched.
+      stopBadges = onSignalsUpdated(async (userIds, now) => void (await awardBuiltInBadges(userIds, now)));
       stopWaking = onActivity((event) => {
         if (PRODUCERS[event.kind]) notifier.wake();
         // SIGNALS_POLL_MS=0 turns the job off on this instance, wake-ups included.
@@ -328,6 +332,7 @@ export function buildApp(config: Config, logger: Logger, options: { tracing?: Tr
         clearInterval(idleSweep);
       }
       stopWaking?.();
+      stopBadges?.();
       await jobs?.stop();
       mailDelivery?.stop();
       await fanOut?.stop();

@@ -33,6 +33,8 @@ import './modules/participation/signals.schema.js';
 import './modules/participation/reputation.schema.js';
 import './modules/participation/segments.schema.js';
 import './modules/participation/routing.schema.js';
+import './modules/participation/badges.schema.js';
+import './modules/participation/leaderboard.schema.js';
 
 
 /** The whole API, boilerplate described, types sorted by name so the printed schema is stable. */

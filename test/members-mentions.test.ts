@@ -88,7 +88,8 @@ let c: Community;
 let place: string;
 
 beforeAll(async () => {
-  t = await startTestApp({ MAX_MENTIONS_PER_POST: String(CAP) });
+  // The signals job off: no participation badges (BADGE_AWARDED) among the notifications counted here.
+  t = await startTestApp({ MAX_MENTIONS_PER_POST: String(CAP), SIGNALS_POLL_MS: '0' });
   c = await createCommunity(t);
   place = await createThread(t, c.manager, c.publicSpace, 'Where people talk');
 }, 120_000);

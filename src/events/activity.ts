@@ -23,7 +23,9 @@ export type ActivityInput = {
       | 'SupportCase'
       | 'CaseTimelineEntry'
       | 'RoutingRule'
-      | 'AutomodRule';
+      | 'AutomodRule'
+      | 'Badge'
+      | 'BadgeAward';
     id: number;
   };
   space?: { id: number; visibility: SpaceVisibility } | null;

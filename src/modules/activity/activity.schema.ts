@@ -14,9 +14,11 @@ import { AppealType, ModerationActionType } from '../moderation/moderation.schem
 import { QueueItemType } from '../moderation/queue.schema.js';
 import { canSeeEventActor } from '../moderation/policy.js';
 import { UserType } from '../identity/identity.schema.js';
+import { canManageCommunity } from '../identity/roles.js';
 import { ListeningAlertType } from '../listening/alerts.schema.js';
 import { caseVisibleWhere } from '../support/policy.js';
 import { CaseTimelineEntryType, SupportCaseType } from '../support/cases.schema.js';
+import { BadgeAwardType, BadgeType } from '../participation/badges.schema.js';
 import { RoutingRuleType } from '../support/routing.schema.js';
 import { DepartmentType, SupportChannelType } from '../support/support.schema.js';
 import {
@@ -44,6 +46,8 @@ const SUBJECT_TYPES = {
   CaseTimelineEntry: CaseTimelineEntryType,
   RoutingRule: RoutingRuleType,
   AutomodRule: AutomodRuleType,
+  Badge: BadgeType,
+  BadgeAward: BadgeAwardType,
 };
 
 const CASE_EVENT = 'Subject: the CaseTimelineEntry; to the requester and the staff of the case';
@@ -108,6 +112,9 @@ const ActivityKindEnum = builder.enumType(ActivityKind, {
     THREAD_ANSWER_UNMARKED: { description: 'The accepted answer was taken back (unmarkAnswer, or the answer was deleted). Subject: the Thread.' },
     USER_PROFILE_UPDATED: { description: 'A member changed their profile (name, handle, bio, avatar...). Subject: the User; public.' },
     THREAD_ROUTED_TO_EXPERTS: { description: 'The peer-routing job asked experts of the space to answer a thread that had waited Space.peerAttentionAfterMinutes (see Thread.peerAsks). Subject: the Thread; staff only.' },
+    BADGE_AWARDED: { description: 'A member received a badge, from a rule (no actor) or from a staff member. Subject: the BadgeAward; community managers and admins only (the member is notified).' },
+    BADGE_REVOKED: { description: 'A manager took a badge back. Subject: the BadgeAward; community managers and admins only.' },
+    BADGES_CHANGED: { description: 'A custom badge was created, changed or archived. Subject: the Badge; public.' },
   },
 });
 
@@ -201,6 +208,9 @@ function canSeeSubject(viewer: Viewer | null, subjectType: string, record: objec
       const post = record as Parameters<typeof canSeeContent>[1] & { thread: Parameters<typeof canSeeContent>[1] };
       return canSeeContent(viewer, post) && canSeeContent(viewer, post.thread);
     }
+    // A revoked award: only those who may still read it (its own node rule).
+    case 'BadgeAward':
+      return (record as { revokedAt: Date | null }).revokedAt == null || (!!viewer && canManageCommunity(viewer.role));
     // Their events go to moderators only (or, for a public action, to those who see its space).
     default:
       return true;
@@ -240,6 +250,10 @@ async function loadSubject(event: ActivityMessage): Promise<object | null> {
       return prisma().routingRule.findUnique(where);
     case 'AutomodRule':
       return prisma().automodRule.findUnique(where);
+    case 'Badge':
+      return prisma().badge.findUnique(where);
+    case 'BadgeAward':
+      return prisma().badgeAward.findUnique(where);
     default:
       return Promise.resolve(null);
   }

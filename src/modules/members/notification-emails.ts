@@ -140,6 +140,7 @@ const T = {
     REPORT_RESOLVED: () => 'Moderators reviewed your report',
     moderated: 'A moderator acted on your content',
     PEER_ASK: (title: string) => `Can you help? "${title}" is waiting for an answer`,
+    badge: 'You received a badge',
     stopKind: 'Stop emails like this one:',
     stopAll: 'Stop these digests:',
     manage: 'Choose what you are emailed about:',
@@ -157,6 +158,7 @@ const T = {
     REPORT_RESOLVED: () => 'Los moderadores revisaron tu denuncia',
     moderated: 'Un moderador actuó sobre tu contenido',
     PEER_ASK: (title: string) => `¿Puedes ayudar? «${title}» espera una respuesta`,
+    badge: 'Recibiste una insignia',
     stopKind: 'Dejar de recibir correos como este:',
     stopAll: 'Dejar de recibir estos resúmenes:',
     manage: 'Elige sobre qué te escribimos:',
@@ -187,6 +189,8 @@ function describe(row: Row, names: Map<number, string>, titles: Map<number, stri
       return row.detail ?? w.moderated;
     case 'PEER_ASK':
       return w.PEER_ASK(title);
+    case 'BADGE_AWARDED':
+      return row.detail ?? w.badge;
   }
 }
 

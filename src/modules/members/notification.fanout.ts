@@ -195,6 +195,20 @@ const contentModerated: Producer = async (tx, event) => {
   return notified(rows);
 };
 
+/** BADGE_AWARDED: to the member who received the badge, naming it. */
+const badgeAwarded: Producer = async (tx, event) => {
+  if (event.subjectType !== 'BadgeAward') return NONE;
+  const rows = await tx.$queryRaw<Row[]>`
+    INSERT INTO "Notification" ${COLUMNS}
+    SELECT a."userId", 'BADGE_AWARDED'::"NotificationKind", 'BadgeAward', a."id", NULL, NULL, NULL, ${`a:${event.id}`}::text,
+           ${event.id}::bigint, ${actors(event)}, ${event.actorId == null ? 0 : 1}::int, 'You received the badge ' || b."name",
+           ${event.occurredAt}::timestamp, ${event.occurredAt}::timestamp
+    FROM "BadgeAward" a JOIN "Badge" b ON b."id" = a."badgeId"
+    WHERE a."id" = ${event.subjectId}::int AND a."revokedAt" IS NULL
+    ${ONE_PER_EVENT}`;
+  return notified(rows);
+};
+
 const CASE_KINDS: ActivityKind[] = ['CASE_OPENED', 'CASE_REPLIED', 'CASE_STATUS_CHANGED', 'CASE_ASSIGNED', 'CASE_TRANSFERRED', 'CASE_RATED'];
 
 /**
@@ -229,6 +243,7 @@ export const PRODUCERS: Partial<Record<ActivityKind, Producer[]>> = {
   APPEAL_RESOLVED: [appealDecided],
   MODERATION_ACTION: [contentModerated, approvedMentionsProducer],
   THREAD_ROUTED_TO_EXPERTS: [peerAsked],
+  BADGE_AWARDED: [badgeAwarded],
   ...Object.fromEntries(CASE_KINDS.map((kind) => [kind, [caseUpdated]])),
 };
 

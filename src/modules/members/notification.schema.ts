@@ -11,6 +11,7 @@ import { PostType, ThreadType } from '../community/community.schema.js';
 import { UserType } from '../identity/identity.schema.js';
 import { AppealType, ModerationActionType } from '../moderation/moderation.schema.js';
 import { ReportType } from '../moderation/queue.schema.js';
+import { BadgeAwardType } from '../participation/badges.schema.js';
 import { SupportCaseType } from '../support/cases.schema.js';
 import * as notifications from './notification.service.js';
 
@@ -27,10 +28,11 @@ export const NotificationKindEnum = builder.enumType(NotificationKind, {
     APPEAL_DECIDED: { description: 'Your appeal was decided. Subject: the Appeal.' },
     CONTENT_MODERATED: { description: 'A moderator acted on your thread or post; `text` has the public reason. Subject: the ModerationAction.' },
     PEER_ASK: { description: 'You were asked, as one of the experts of its space, to answer a thread nobody has answered yet. Subject: the Thread.' },
+    BADGE_AWARDED: { description: 'You received a badge; `text` names it. Subject: the BadgeAward.' },
   },
 });
 
-type SubjectTypename = 'Thread' | 'Post' | 'SupportCase' | 'Report' | 'Appeal' | 'ModerationAction';
+type SubjectTypename = 'Thread' | 'Post' | 'SupportCase' | 'Report' | 'Appeal' | 'ModerationAction' | 'BadgeAward';
 const SUBJECT_TYPES = {
   Thread: ThreadType,
   Post: PostType,
@@ -38,11 +40,12 @@ const SUBJECT_TYPES = {
   Report: ReportType,
   Appeal: AppealType,
   ModerationAction: ModerationActionType,
+  BadgeAward: BadgeAwardType,
 };
 
 const NotificationSubject = builder.unionType('NotificationSubject', {
   description: 'What a notification is about.',
-  types: [ThreadType, PostType, SupportCaseType, ReportType, AppealType, ModerationActionType],
+  types: [ThreadType, PostType, SupportCaseType, ReportType, AppealType, ModerationActionType, BadgeAwardType],
   resolveType: (record) => subjectTypenames.get(record as object) ?? null,
 });
 const subjectTypenames = new WeakMap<object, SubjectTypename>();
@@ -61,6 +64,7 @@ function loadSubject(ctx: Context, typename: string, id: number): Promise<object
       Report: () => delegate.report.findMany(where),
       Appeal: () => delegate.appeal.findMany(where),
       ModerationAction: () => delegate.moderationAction.findMany(where),
+      BadgeAward: () => delegate.badgeAward.findMany({ where: { ...where.where, revokedAt: null } }),
     }[name]();
     for (const row of rows) {
       brandWithType(row, SUBJECT_TYPES[name] as never);
@@ -107,6 +111,8 @@ function describe(notification: Notification, firstName: string | undefined): st
       return notification.detail ?? 'A moderator acted on your content';
     case 'PEER_ASK':
       return 'A thread you could answer is waiting for a reply';
+    case 'BADGE_AWARDED':
+      return notification.detail ?? 'You received a badge';
   }
 }
 

@@ -16,9 +16,9 @@ export type Preferences = { kinds: KindPreference[]; digest: EmailDigest };
 
 const KINDS = Object.values(NotificationKind);
 
-/** Everything in the inbox; by email all but reactions, which come too often to be worth one. */
+/** Everything in the inbox; by email all but reactions (too often to be worth one) and badges (no news to act on). */
 export const DEFAULTS: Record<NotificationKind, { inApp: boolean; email: boolean }> = Object.fromEntries(
-  KINDS.map((kind) => [kind, { inApp: true, email: kind !== 'REACTED' }]),
+  KINDS.map((kind) => [kind, { inApp: true, email: kind !== 'REACTED' && kind !== 'BADGE_AWARDED' }]),
 ) as Record<NotificationKind, { inApp: boolean; email: boolean }>;
 
 /** A day's digest: a member who never chose gets at most one email a day. */

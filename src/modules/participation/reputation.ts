@@ -44,8 +44,8 @@ export const RULES_FROM = Prisma.sql`(
   FROM (VALUES (1)) AS one("id") LEFT JOIN "ReputationRules" x ON x."id" = one."id") r`;
 
 /** The reputation of totals held in columns of `alias` under the rules `r`. */
-export function reputationOf(alias: string): Prisma.Sql {
-  const c = (name: string) => Prisma.raw(`${alias}."${name}"`);
+export function reputationOf(alias: string | ((name: string) => Prisma.Sql)): Prisma.Sql {
+  const c = typeof alias === 'function' ? alias : (name: string) => Prisma.raw(`${alias}."${name}"`);
   return Prisma.sql`GREATEST(0, ${c('acceptedAnswers')} * r."acceptedAnswer" + ${c('reactionsReceived')} * r."reactionReceived"
     + ${c('reportsConfirmed')} * r."reportConfirmed" + ${c('firstRepliesToNewcomers')} * r."firstReplyToNewcomer"
     + ${c('moderationActions')} * r."moderationAction")::int`;
