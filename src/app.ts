@@ -28,6 +28,7 @@ import { configureHandles } from './modules/members/handles.js';
 import { configureMentions } from './modules/members/mentions.js';
 import { notificationFanOut, PRODUCERS, type NotificationFanOut } from './modules/members/notification.fanout.js';
 import { configureSignals, SIGNAL_KINDS, signalsJob, type SignalsJob } from './modules/participation/signals.js';
+import { demoteLapsedRegulars, startTrustEvaluation } from './modules/participation/trust.js';
 import { receiveCaseWebhook } from './modules/support/ingest.js';
 import { runSlaJob } from './jobs/sla-job.js';
 import { MAIL_JOB, mailJob } from './jobs/mail-job.js';
@@ -71,6 +72,8 @@ export function buildApp(config: Config, logger: Logger): App {
   configureHandles(config.handles);
   configureMentions(config.mentions);
   configureSignals(config.signals, logger);
+  // Trust levels are promoted as signals change (an onSignalsUpdated listener).
+  startTrustEvaluation(logger);
   // Until the server listens, links use the configured port; with PORT=0, start() sets the real one.
   configureMail({ from: config.mail.from, publicUrl: config.mail.publicUrl ?? listenUrl(config.host, config.port) });
   configureAccountEmails(config.account);
@@ -227,6 +230,8 @@ export function buildApp(config: Config, logger: Logger): App {
         [
           { name: 'notifications', everyMs: config.notifications.pollMs, run: () => notifier.run() },
           { name: 'signals', everyMs: config.signals.pollMs, run: () => signaller.run() },
+          // TL3 members whose 90-day activity lapsed go back to TL2 (daily; idempotent on several instances).
+          { name: 'trust-demotion', everyMs: 86_400_000, run: () => demoteLapsedRegulars() },
           { name: 'activity-retention', everyMs: 3600_000, run: () => pruneActivity(config.activityRetentionDays) },
           { name: 'listening-feeds', everyMs: config.listening.jobIntervalMs, run: () => pollDueSources() },
           { name: 'listening-alerts', everyMs: config.listening.jobIntervalMs, run: () => evaluateAlerts() },

@@ -26,6 +26,7 @@ import './modules/members/notification.schema.js';
 import './modules/members/mentions.schema.js';
 import './modules/members/preferences.schema.js';
 import './modules/participation/signals.schema.js';
+import './modules/participation/trust.schema.js';
 
 
 /** The whole API, boilerplate described, types sorted by name so the printed schema is stable. */

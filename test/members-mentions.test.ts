@@ -88,7 +88,8 @@ let c: Community;
 let place: string;
 
 beforeAll(async () => {
-  t = await startTestApp({ MAX_MENTIONS_PER_POST: String(CAP) });
+  // The TL0 cap (TL0_MAX_MENTIONS) is lifted: this file is about MAX_MENTIONS_PER_POST (test/participation-trust.test.ts tests the cap).
+  t = await startTestApp({ MAX_MENTIONS_PER_POST: String(CAP), TL0_MAX_MENTIONS: '100' });
   c = await createCommunity(t);
   place = await createThread(t, c.manager, c.publicSpace, 'Where people talk');
 }, 120_000);

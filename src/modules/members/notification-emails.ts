@@ -139,6 +139,7 @@ const T = {
     CASE_UPDATED: () => 'There is news on your support case',
     REPORT_RESOLVED: () => 'Moderators reviewed your report',
     moderated: 'A moderator acted on your content',
+    trustLevel: 'Your trust level changed',
     stopKind: 'Stop emails like this one:',
     stopAll: 'Stop these digests:',
     manage: 'Choose what you are emailed about:',
@@ -155,6 +156,7 @@ const T = {
     CASE_UPDATED: () => 'Hay novedades en tu caso de soporte',
     REPORT_RESOLVED: () => 'Los moderadores revisaron tu denuncia',
     moderated: 'Un moderador actuó sobre tu contenido',
+    trustLevel: 'Tu nivel de confianza cambió',
     stopKind: 'Dejar de recibir correos como este:',
     stopAll: 'Dejar de recibir estos resúmenes:',
     manage: 'Elige sobre qué te escribimos:',
@@ -183,6 +185,8 @@ function describe(row: Row, names: Map<number, string>, titles: Map<number, stri
     case 'APPEAL_DECIDED':
     case 'CONTENT_MODERATED':
       return row.detail ?? w.moderated;
+    case 'TRUST_LEVEL_CHANGED':
+      return row.detail ?? w.trustLevel;
   }
 }
 

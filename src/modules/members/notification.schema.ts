@@ -26,10 +26,11 @@ export const NotificationKindEnum = builder.enumType(NotificationKind, {
     REPORT_RESOLVED: { description: 'Moderators dealt with your report. Subject: the Report.' },
     APPEAL_DECIDED: { description: 'Your appeal was decided. Subject: the Appeal.' },
     CONTENT_MODERATED: { description: 'A moderator acted on your thread or post; `text` has the public reason. Subject: the ModerationAction.' },
+    TRUST_LEVEL_CHANGED: { description: 'Your trust level changed; `text` says from which to which. Subject: you (User).' },
   },
 });
 
-type SubjectTypename = 'Thread' | 'Post' | 'SupportCase' | 'Report' | 'Appeal' | 'ModerationAction';
+type SubjectTypename = 'Thread' | 'Post' | 'SupportCase' | 'Report' | 'Appeal' | 'ModerationAction' | 'User';
 const SUBJECT_TYPES = {
   Thread: ThreadType,
   Post: PostType,
@@ -37,11 +38,12 @@ const SUBJECT_TYPES = {
   Report: ReportType,
   Appeal: AppealType,
   ModerationAction: ModerationActionType,
+  User: UserType,
 };
 
 const NotificationSubject = builder.unionType('NotificationSubject', {
   description: 'What a notification is about.',
-  types: [ThreadType, PostType, SupportCaseType, ReportType, AppealType, ModerationActionType],
+  types: [ThreadType, PostType, SupportCaseType, ReportType, AppealType, ModerationActionType, UserType],
   resolveType: (record) => subjectTypenames.get(record as object) ?? null,
 });
 const subjectTypenames = new WeakMap<object, SubjectTypename>();
@@ -60,6 +62,7 @@ function loadSubject(ctx: Context, typename: string, id: number): Promise<object
       Report: () => delegate.report.findMany(where),
       Appeal: () => delegate.appeal.findMany(where),
       ModerationAction: () => delegate.moderationAction.findMany(where),
+      User: () => delegate.user.findMany(where),
     }[name]();
     for (const row of rows) {
       brandWithType(row, SUBJECT_TYPES[name] as never);
@@ -104,6 +107,8 @@ function describe(notification: Notification, firstName: string | undefined): st
     case 'APPEAL_DECIDED':
     case 'CONTENT_MODERATED':
       return notification.detail ?? 'A moderator acted on your content';
+    case 'TRUST_LEVEL_CHANGED':
+      return notification.detail ?? 'Your trust level changed';
   }
 }
 
