@@ -106,6 +106,7 @@ const ActivityKindEnum = builder.enumType(ActivityKind, {
     POST_DELETED: { description: 'Its author deleted a reply (it stays in place, marked deletedByAuthor). Subject: the Post.' },
     THREAD_ANSWER_UNMARKED: { description: 'The accepted answer was taken back (unmarkAnswer, or the answer was deleted). Subject: the Thread.' },
     USER_PROFILE_UPDATED: { description: 'A member changed their profile (name, handle, bio, avatar...). Subject: the User; public.' },
+    TRUST_LEVEL_CHANGED: { description: "A member's trust level changed (promoted, demoted or set by hand; actor null when automatic). Subject: the User; to community managers and admins (the member is notified)." },
   },
 });
 

@@ -96,12 +96,14 @@ const trustLoader = (ctx: Context) =>
   });
 
 export const TrustLevelChangeType = builder.prismaObject('TrustLevelChange', {
+  // Its few columns are always loaded (nested in the User query).
+  select: { id: true, userId: true, fromLevel: true, toLevel: true, reason: true, actorId: true, locked: true, createdAt: true },
   description: 'One change of a member\'s trust level (staff and the member themselves).',
   fields: (t) => ({
-    from: t.field({ type: TrustLevelEnum, description: 'The level before.', resolve: (c) => lvl(c.fromLevel) }),
-    to: t.field({ type: TrustLevelEnum, description: 'The level after (the same as `from` when only the lock changed).', resolve: (c) => lvl(c.toLevel) }),
+    from: t.field({ type: TrustLevelEnum, description: 'The level before.', select: { fromLevel: true }, resolve: (c) => lvl(c.fromLevel) }),
+    to: t.field({ type: TrustLevelEnum, description: 'The level after (the same as `from` when only the lock changed).', select: { toLevel: true }, resolve: (c) => lvl(c.toLevel) }),
     reason: t.exposeString('reason', { description: 'Why: the reason given by hand, or the automatic rule that applied.' }),
-    automatic: t.boolean({ description: 'True when the rules changed it (promotion or demotion); false when set by hand.', resolve: (c) => c.actorId == null }),
+    automatic: t.boolean({ description: 'True when the rules changed it (promotion or demotion); false when set by hand.', select: { actorId: true }, resolve: (c) => c.actorId == null }),
     by: t.relation('actor', { nullable: true, description: 'Who set it by hand; null when automatic.' }),
     locked: t.exposeBoolean('locked', { description: 'Whether this change locked the level (it then moves only by hand).' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it changed.' }),
