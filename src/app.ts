@@ -32,6 +32,7 @@ import { awardBuiltInBadges } from './modules/participation/badges.js';
 import { configureSignals, onSignalsUpdated, SIGNAL_KINDS, signalsJob, type SignalsJob } from './modules/participation/signals.js';
 import { routeUnansweredThreads } from './modules/participation/routing.js';
 import { configureSegments } from './modules/participation/segments.js';
+import { demoteLapsedRegulars, startTrustEvaluation } from './modules/participation/trust.js';
 import { receiveCaseWebhook } from './modules/support/ingest.js';
 import { runSlaJob } from './jobs/sla-job.js';
 import { MAIL_JOB, mailJob } from './jobs/mail-job.js';
@@ -85,6 +86,8 @@ export function buildApp(config: Config, logger: Logger, options: { tracing?: Tr
   configureMentions(config.mentions);
   configureSignals(config.signals, logger);
   configureSegments(config.segments);
+  // Trust levels are promoted as signals change (an onSignalsUpdated listener).
+  startTrustEvaluation(logger);
   // Until the server listens, links use the configured port; with PORT=0, start() sets the real one.
   configureMail({ from: config.mail.from, publicUrl: config.mail.publicUrl ?? listenUrl(config.host, config.port) });
   configureAccountEmails(config.account);
@@ -271,6 +274,8 @@ export function buildApp(config: Config, logger: Logger, options: { tracing?: Tr
           { name: 'notifications', everyMs: config.notifications.pollMs, run: () => notifier.run() },
           { name: 'signals', everyMs: config.signals.pollMs, run: () => signaller.run() },
           { name: 'peer-routing', everyMs: config.peerRouting.intervalMs, run: () => routeUnansweredThreads(new Date(), config.peerRouting) },
+          // TL3 members whose 90-day activity lapsed go back to TL2 (daily; idempotent on several instances).
+          { name: 'trust-demotion', everyMs: 86_400_000, run: () => demoteLapsedRegulars() },
           { name: 'activity-retention', everyMs: 3600_000, run: () => pruneActivity(config.activityRetentionDays) },
           { name: 'listening-feeds', everyMs: config.listening.jobIntervalMs, run: () => pollDueSources() },
           { name: 'listening-alerts', everyMs: config.listening.jobIntervalMs, run: () => evaluateAlerts() },

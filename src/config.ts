@@ -88,6 +88,7 @@ const envSchema = z.object({
   PEER_ROUTING_MAX_ASKS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(5),
   NOTIFICATION_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(1000),
   MAX_MENTIONS_PER_POST: z.coerce.number().int().min(0).max(100).default(10),
+  TL0_MAX_MENTIONS: z.coerce.number().int().min(0).max(100).default(2),
   NOTIFICATION_DIGEST_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(300_000),
   APP_URL: z
     .string()
@@ -211,8 +212,11 @@ export type Config = {
     /** How often the digest job looks for hourly and daily digests that are due; 0: not on this instance. */
     digestIntervalMs: number;
   };
-  /** At most this many distinct @handles per thread or post notify (MAX_MENTIONS_PER_POST). */
-  mentions: { maxPerPost: number };
+  /**
+   * At most this many distinct @handles per thread or post notify (MAX_MENTIONS_PER_POST); from a
+   * TL0 (new) writer, at most tl0MaxPerPost (TL0_MAX_MENTIONS).
+   */
+  mentions: { maxPerPost: number; tl0MaxPerPost: number };
   /** Account emails: the front-end base URL of the links in them, and how long their tokens last. */
   account: { appUrl: string | undefined; verificationTtlHours: number; resetTtlMinutes: number };
   /**
@@ -303,7 +307,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     supportReassignAfterMinutes: e.SUPPORT_REASSIGN_AFTER_MINUTES,
     handles: { changeCooldownDays: e.HANDLE_CHANGE_COOLDOWN_DAYS, redirectDays: e.HANDLE_REDIRECT_DAYS },
     notifications: { pollMs: e.NOTIFICATION_POLL_MS, batchSize: e.NOTIFICATION_BATCH_SIZE, digestIntervalMs: e.NOTIFICATION_DIGEST_INTERVAL_MS },
-    mentions: { maxPerPost: e.MAX_MENTIONS_PER_POST },
+    mentions: { maxPerPost: e.MAX_MENTIONS_PER_POST, tl0MaxPerPost: e.TL0_MAX_MENTIONS },
     metrics: {
       enabled: e.METRICS_ENABLED === 'true' || e.METRICS_TOKEN !== undefined || e.METRICS_PORT !== undefined,
       token: e.METRICS_TOKEN,

@@ -35,6 +35,7 @@ import './modules/participation/segments.schema.js';
 import './modules/participation/routing.schema.js';
 import './modules/participation/badges.schema.js';
 import './modules/participation/leaderboard.schema.js';
+import './modules/participation/trust.schema.js';
 
 
 /** The whole API, boilerplate described, types sorted by name so the printed schema is stable. */

@@ -243,7 +243,7 @@ describe('automod rules', () => {
     expect(await invalid({ trigger: 'PATTERN', pattern: '(a)\\1' })).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ path: ['input', 'pattern'] }] });
     expect(await invalid({ trigger: 'PATTERN', pattern: '(?=a)' })).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ path: ['input', 'pattern'] }] });
     expect(await invalid({ trigger: 'PATTERN', pattern: 'a'.repeat(501) })).toMatchObject({ fieldErrors: [{ path: ['input', 'pattern'], message: 'must be 1 to 500 characters' }] });
-    expect(await invalid({ trigger: 'LINK' })).toMatchObject({ fieldErrors: [{ path: ['input', 'minAccountAgeDays'], message: 'give minAccountAgeDays or minPosts (or both) for a LINK rule' }] });
+    expect(await invalid({ trigger: 'LINK' })).toMatchObject({ fieldErrors: [{ path: ['input', 'minAccountAgeDays'], message: 'give minAccountAgeDays, minPosts or belowTrustLevel (or several) for a LINK rule' }] });
     expect(await invalid({ trigger: 'MENTION_SPAM' })).toMatchObject({ fieldErrors: [{ path: ['input', 'maxMentions'], message: 'is required for a MENTION_SPAM rule' }] });
     expect(await invalid({ trigger: 'RATE', maxPosts: 3 })).toMatchObject({ fieldErrors: [{ path: ['input', 'windowMinutes'], message: 'is required for a RATE rule' }] });
     expect(await invalid({ trigger: 'RATE', maxPosts: -1, windowMinutes: 0 })).toMatchObject({

@@ -64,6 +64,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     DATABASE_URL: isolated?.url,
     REDIS_URL: process.env.REDIS_URL,
     REDIS_CHANNEL_PREFIX: `tertulia-test-${randomBytes(6).toString('hex')}:`,
+    // The participation job (signals, then badges and trust levels) writes events and notifications
+    // of its own a moment after each write; other domains' tests count theirs exactly, so it runs
+    // only where a test turns it on (the participation suites do).
+    SIGNALS_POLL_MS: '0',
     ...env,
   });
   const app = buildApp(config, createLogger(config.logLevel));

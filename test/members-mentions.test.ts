@@ -89,7 +89,8 @@ let place: string;
 
 beforeAll(async () => {
   // The signals job off: no participation badges (BADGE_AWARDED) among the notifications counted here.
-  t = await startTestApp({ MAX_MENTIONS_PER_POST: String(CAP), SIGNALS_POLL_MS: '0' });
+  // The TL0 cap (TL0_MAX_MENTIONS) is lifted: this file is about MAX_MENTIONS_PER_POST (test/participation-trust.test.ts tests the cap).
+  t = await startTestApp({ MAX_MENTIONS_PER_POST: String(CAP), SIGNALS_POLL_MS: '0', TL0_MAX_MENTIONS: '100' });
   c = await createCommunity(t);
   place = await createThread(t, c.manager, c.publicSpace, 'Where people talk');
 }, 120_000);

@@ -83,8 +83,7 @@ let t: TestApp;
 let c: Community;
 
 beforeAll(async () => {
-  // The signals job off: no participation badges (BADGE_AWARDED) among the notifications counted here.
-  t = await startTestApp({ NOTIFICATION_BATCH_SIZE: '3', SIGNALS_POLL_MS: '0' });
+  t = await startTestApp({ NOTIFICATION_BATCH_SIZE: '3' });
   c = await createCommunity(t);
 }, 120_000);
 

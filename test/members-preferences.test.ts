@@ -80,7 +80,7 @@ describe('preferences', () => {
     expect(before.kinds.find((k) => k.kind === 'REACTED')).toEqual({ kind: 'REACTED', inApp: true, email: false });
     expect(before.kinds.find((k) => k.kind === 'MENTIONED')).toEqual({ kind: 'MENTIONED', inApp: true, email: true });
     expect(before.kinds.find((k) => k.kind === 'BADGE_AWARDED')).toEqual({ kind: 'BADGE_AWARDED', inApp: true, email: false });
-    expect(before.kinds).toHaveLength(10);
+    expect(before.kinds).toHaveLength(11);
 
     const after = await update(ana, { kinds: [{ kind: 'REACTED', inApp: false, email: true }] });
     expect(after.digest).toBe('DAILY');

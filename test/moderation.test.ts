@@ -270,7 +270,7 @@ describe('reports and the queue', () => {
       space: { id: c.publicSpace },
       reports: { totalCount: 2, nodes: [{ reason: 'SPAM', reporter: { id: alice.id } }, { reason: 'ABUSE', reporter: { id: manager.id } }] },
     });
-    // Two new accounts with no report history: trust 0.5 each (half weight until 30 days old).
+    // Two TL0 (new) reporters: their flags weigh 0.5 each (FLAG_WEIGHTS by trust level).
     expect(item!.priority).toBeCloseTo(1.0, 2);
   });
 

@@ -85,7 +85,7 @@ const rowId = (globalId: string) => Number(decodeGlobalID(globalId).id);
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  t = await startTestApp();
+  t = await startTestApp({ SIGNALS_POLL_MS: '1000' });
   admin = await createUser(t, 'Admin');
   manager = await createUser(t, 'Manager', 'COMMUNITY_MANAGER', admin);
   agent = await createUser(t, 'Agent', 'AGENT', admin);

@@ -26,7 +26,7 @@ const DAY = 86_400_000;
 const daysAgo = (n: number) => new Date(new Date(Date.now() - n * DAY).toISOString().slice(0, 10));
 
 beforeAll(async () => {
-  t = await startTestApp();
+  t = await startTestApp({ SIGNALS_POLL_MS: '1000' });
   admin = await createUser(t, 'Admin');
 }, 60_000);
 afterAll(async () => {

@@ -39,7 +39,7 @@ let manager: Actor;
 let n = 0;
 
 beforeAll(async () => {
-  t = await startTestApp();
+  t = await startTestApp({ SIGNALS_POLL_MS: '1000' });
   admin = await createUser(t, 'Admin');
   manager = await createUser(t, 'Manager', 'COMMUNITY_MANAGER', admin);
 }, 60_000);

@@ -52,7 +52,7 @@ const clients: Client[] = [];
 
 beforeAll(async () => {
   // The job is off: the tests run its passes themselves, at an explicit `now`.
-  t = await startTestApp({ PEER_ROUTING_INTERVAL_MS: '0' });
+  t = await startTestApp({ PEER_ROUTING_INTERVAL_MS: '0', SIGNALS_POLL_MS: '1000' });
   admin = await createUser(t, 'Admin');
   manager = await createUser(t, 'Manager', 'COMMUNITY_MANAGER', admin);
   moderator = await createUser(t, 'Moderator', 'MODERATOR', admin);

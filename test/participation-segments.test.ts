@@ -29,7 +29,7 @@ let manager: Actor;
 let n = 0;
 
 beforeAll(async () => {
-  t = await startTestApp({ PEER_ROUTING_INTERVAL_MS: '0' });
+  t = await startTestApp({ PEER_ROUTING_INTERVAL_MS: '0', SIGNALS_POLL_MS: '1000' });
   admin = await createUser(t, 'Admin');
   manager = await createUser(t, 'Manager', 'COMMUNITY_MANAGER', admin);
 });

@@ -76,7 +76,7 @@ let n = 0;
 
 beforeAll(async () => {
   // The job runs (woken by events, polled): tests also run passes themselves, racing it.
-  t = await startTestApp();
+  t = await startTestApp({ SIGNALS_POLL_MS: '1000' });
   admin = await createUser(t, 'Admin');
   moderator = await createUser(t, 'Moderator', 'MODERATOR', admin);
 }, 60_000);

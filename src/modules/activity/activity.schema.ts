@@ -115,6 +115,7 @@ const ActivityKindEnum = builder.enumType(ActivityKind, {
     BADGE_AWARDED: { description: 'A member received a badge, from a rule (no actor) or from a staff member. Subject: the BadgeAward; community managers and admins only (the member is notified).' },
     BADGE_REVOKED: { description: 'A manager took a badge back. Subject: the BadgeAward; community managers and admins only.' },
     BADGES_CHANGED: { description: 'A custom badge was created, changed or archived. Subject: the Badge; public.' },
+    TRUST_LEVEL_CHANGED: { description: "A member's trust level changed (promoted, demoted or set by hand; actor null when automatic). Subject: the User; to community managers and admins (the member is notified)." },
   },
 });
 

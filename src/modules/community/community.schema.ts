@@ -176,6 +176,9 @@ export const ThreadType = builder.prismaNode('Thread', {
     body: t.string({ description: 'Empty when hidden from you (see moderation) or deleted by its author (see deletedByAuthor).', resolve: (thread, _a, ctx) => readable(thread, thread.body, ctx.viewer) }),
     moderation: t.field({ type: ModerationStateType, description: 'Whether moderation hid, removed or held it, and why.', resolve: (thread) => thread }),
     status: t.expose('status', { type: ThreadStatusEnum, description: 'Whether members can still reply and edit.' }),
+    wiki: t.exposeBoolean('wiki', {
+      description: 'A wiki thread: besides its author and moderators, members of the wiki edit trust level (trustLevelRules.wikiEditLevel, TL2 by default) may edit its body. Set with setThreadWiki.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When anything about the thread last changed: an edit, a reply, an answer, moderation.' }),
     lastActivityAt: t.expose('lastActivityAt', {
@@ -391,6 +394,13 @@ const EditThreadInput = builder.inputType('EditThreadInput', {
     body: t.string({ description: '1 to 50000 characters.' }),
   }),
 });
+const SetThreadWikiInput = builder.inputType('SetThreadWikiInput', {
+  description: 'Whether a thread is a wiki.',
+  fields: (t) => ({
+    threadId: t.id({ required: true, description: 'The global id of the Thread.' }),
+    wiki: t.boolean({ required: true, description: 'True: trusted members may edit its body; false: only its author and moderators.' }),
+  }),
+});
 const ReplyToThreadInput = builder.inputType('ReplyToThreadInput', {
   description: 'A new post in a thread.',
   fields: (t) => ({
@@ -468,11 +478,20 @@ builder.mutationFields((t) => ({
   }),
   editThread: t.field({
     type: ThreadPayload,
-    description: 'The author or a moderator. The previous version is kept in `revisions`.',
+    description: "The author or a moderator; a wiki thread's body also members of trustLevelRules.wikiEditLevel and above. The previous version is kept in `revisions`.",
     errors: { types: SCREENED_WRITE_ERRORS },
     args: { input: t.arg({ type: EditThreadInput, required: true }) },
     resolve: async (_root, { input: { threadId, ...changes } }, ctx) => ({
       thread: await community.editThread(ctx.viewer, decodeId(threadId, ['Thread'], 'input.threadId').id, changes),
+    }),
+  }),
+  setThreadWiki: t.field({
+    type: ThreadPayload,
+    description: "The thread's author or a moderator, while it is open. A wiki thread's body may also be edited by members of trustLevelRules.wikiEditLevel and above (revisions kept as for any edit).",
+    errors: { types: WRITE_ERRORS },
+    args: { input: t.arg({ type: SetThreadWikiInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      thread: await community.setThreadWiki(ctx.viewer, decodeId(input.threadId, ['Thread'], 'input.threadId').id, input.wiki),
     }),
   }),
   replyToThread: t.field({
@@ -486,7 +505,7 @@ builder.mutationFields((t) => ({
   }),
   editPost: t.field({
     type: PostPayload,
-    description: 'The author or a moderator. The previous version is kept in `revisions`.',
+    description: "The author or a moderator; a wiki thread's body also members of trustLevelRules.wikiEditLevel and above. The previous version is kept in `revisions`.",
     errors: { types: SCREENED_WRITE_ERRORS },
     args: { input: t.arg({ type: EditPostInput, required: true }) },
     resolve: async (_root, { input: { postId, body } }, ctx) => ({

@@ -8,7 +8,8 @@ import type { HideClassifier, ModerationStatus, ReactionContent, SpaceVisibility
 import { parseInput, withoutNulls } from '../../validation.js';
 import * as automod from '../moderation/automod.js';
 import { requireActiveViewer, requireManager } from '../identity/guards.js';
-import { canModerate } from '../identity/roles.js';
+import { canManageCommunity, canModerate } from '../identity/roles.js';
+import { mayEditWiki } from '../participation/trust-read.js';
 import { canSeeContent, canSeeSpace, PUBLISHED_STATUSES, visibleThreadWhere } from './policy.js';
 
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -171,7 +172,7 @@ export async function editThread(
     // Locked first: a concurrent edit's revision must keep the version this one replaces.
     await lockContent(tx, [{ typename: 'Thread', id: threadId }]);
     const { thread, space } = await loadThread(tx, actor, threadId);
-    assertAuthorOrModerator(actor, thread.authorId, 'edit this thread');
+    await assertMayEditThread(tx, actor, thread, data);
     assertWritable(actor, thread);
     const text = `${data.title ?? thread.title}\n${data.body ?? thread.body}`;
     const screening = await automod.screenContent(tx, { writer: actor, spaceId: space.id, text, isNew: false });
@@ -433,6 +434,41 @@ export function assertAuthorOrModerator(viewer: Viewer, authorId: number, what: 
   if (viewer.id !== authorId && !canModerate(viewer.role)) {
     throw new ForbiddenError(`Only the author or a moderator can ${what}`);
   }
+}
+
+/**
+ * Who may edit a thread: its author or a moderator; and a wiki thread's body (not its title) also
+ * members of the wiki edit trust level and above (TrustLevelRules.wikiEditLevel, TL2 by default).
+ */
+async function assertMayEditThread(tx: Tx, viewer: Viewer, thread: Thread, changes: { title?: string }): Promise<void> {
+  if (viewer.id === thread.authorId || canModerate(viewer.role)) return;
+  if (thread.wiki) {
+    if (changes.title === undefined && (await mayEditWiki(tx, viewer.id))) return;
+    throw new ForbiddenError("Only the author or a moderator can edit this wiki thread's title, and only members of the wiki edit trust level and above its body");
+  }
+  throw new ForbiddenError('Only the author or a moderator can edit this thread');
+}
+
+/** Makes a thread a wiki (or not): its author or a moderator. */
+export async function setThreadWiki(viewer: Viewer | null, threadId: number, wiki: boolean): Promise<Thread> {
+  const actor = requireActiveViewer(viewer);
+  return writeWithActivity(async (tx, activity) => {
+    await lockContent(tx, [{ typename: 'Thread', id: threadId }]);
+    const { thread, space } = await loadThread(tx, actor, threadId);
+    assertAuthorOrModerator(actor, thread.authorId, 'make this thread a wiki or not');
+    assertWritable(actor, thread);
+    if (thread.wiki === wiki) return thread;
+    const updated = await tx.thread.update({ where: { id: thread.id }, data: { wiki } });
+    await activity.record({
+      kind: 'THREAD_EDITED',
+      actorId: actor.id,
+      subject: { type: 'Thread', id: thread.id },
+      space,
+      threadId: thread.id,
+      ...unpublishedActivity(updated),
+    });
+    return updated;
+  });
 }
 
 // Locked, closed and author-deleted threads take no new words from members; moderators may still act.

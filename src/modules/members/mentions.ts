@@ -2,6 +2,7 @@ import type { Tx } from '../../db/client.js';
 import type { User } from '../../generated/prisma/client.js';
 import { normalizeHandle, usersByHandles } from './handles.js';
 import { mutedBy } from './mutes.js';
+import { isNewMember } from '../participation/trust-read.js';
 import type { LogEvent, Produced, Producer } from './notification.fanout.js';
 
 // @mentions: "@handle" in a thread's or a post's body. Parsed from the text (never stored), so an
@@ -9,9 +10,9 @@ import type { LogEvent, Produced, Producer } from './notification.fanout.js';
 // redirecting (handles.ts usersByHandles). The MENTIONED notifications are written by the
 // notification fan-out (mentionedProducer), after commit, from the body as it is then.
 
-let settings = { maxPerPost: 10 };
-export function configureMentions(options: { maxPerPost: number }): void {
-  settings = { ...options };
+let settings = { maxPerPost: 10, tl0MaxPerPost: 2 };
+export function configureMentions(options: { maxPerPost: number; tl0MaxPerPost?: number }): void {
+  settings = { ...settings, ...options };
 }
 
 // Fenced code blocks (``` or ~~~, closed by a fence of the same character at least as long).
@@ -126,7 +127,9 @@ async function notifyMentioned(tx: Tx, event: LogEvent, subject: Subject, writer
   if (subject.type !== 'Thread' && subject.type !== 'Post') return NONE;
   const content = await loadContent(tx, subject);
   if (!content?.readable) return NONE;
-  const handles = parseMentions(content.body);
+  // A new member's (TL0) mentions notify only up to TL0_MAX_MENTIONS (participation/trust-read.ts).
+  const cap = (await isNewMember(tx, writerId)) ? Math.min(settings.maxPerPost, settings.tl0MaxPerPost) : settings.maxPerPost;
+  const handles = parseMentions(content.body, cap);
   if (handles.length === 0) return NONE;
   const candidates = mentionedUsers(handles, await usersByHandles(handles, tx)).filter((user) => user.id !== writerId);
   if (candidates.length === 0) return NONE;

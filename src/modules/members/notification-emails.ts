@@ -141,6 +141,7 @@ const T = {
     moderated: 'A moderator acted on your content',
     PEER_ASK: (title: string) => `Can you help? "${title}" is waiting for an answer`,
     badge: 'You received a badge',
+    trustLevel: 'Your trust level changed',
     stopKind: 'Stop emails like this one:',
     stopAll: 'Stop these digests:',
     manage: 'Choose what you are emailed about:',
@@ -159,6 +160,7 @@ const T = {
     moderated: 'Un moderador actuó sobre tu contenido',
     PEER_ASK: (title: string) => `¿Puedes ayudar? «${title}» espera una respuesta`,
     badge: 'Recibiste una insignia',
+    trustLevel: 'Tu nivel de confianza cambió',
     stopKind: 'Dejar de recibir correos como este:',
     stopAll: 'Dejar de recibir estos resúmenes:',
     manage: 'Elige sobre qué te escribimos:',
@@ -191,6 +193,8 @@ function describe(row: Row, names: Map<number, string>, titles: Map<number, stri
       return w.PEER_ASK(title);
     case 'BADGE_AWARDED':
       return row.detail ?? w.badge;
+    case 'TRUST_LEVEL_CHANGED':
+      return row.detail ?? w.trustLevel;
   }
 }
 

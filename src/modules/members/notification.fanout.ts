@@ -208,6 +208,20 @@ const badgeAwarded: Producer = async (tx, event) => {
     ${ONE_PER_EVENT}`;
   return notified(rows);
 };
+/** TRUST_LEVEL_CHANGED: to the member, saying from which level to which (their newest logged change). */
+const trustLevelChanged: Producer = async (tx, event) => {
+  if (event.subjectType !== 'User') return NONE;
+  const rows = await tx.$queryRaw<Row[]>`
+    INSERT INTO "Notification" ${COLUMNS}
+    SELECT c."userId", 'TRUST_LEVEL_CHANGED'::"NotificationKind", 'User', c."userId", NULL, NULL, NULL, ${`a:${event.id}`}::text,
+           ${event.id}::bigint, ARRAY[]::int[], 0,
+           'Your trust level is now ' || (${TRUST_LEVEL_NAMES}::text[])[c."toLevel" + 1] || ' (was ' || (${TRUST_LEVEL_NAMES}::text[])[c."fromLevel" + 1] || ')',
+           ${event.occurredAt}::timestamp, ${event.occurredAt}::timestamp
+    FROM (SELECT * FROM "TrustLevelChange" WHERE "userId" = ${event.subjectId}::int AND "fromLevel" <> "toLevel" ORDER BY "id" DESC LIMIT 1) c
+    ${ONE_PER_EVENT}`;
+  return notified(rows);
+};
+const TRUST_LEVEL_NAMES = ['TL0 (new)', 'TL1 (basic)', 'TL2 (member)', 'TL3 (regular)', 'TL4 (leader)'];
 
 const CASE_KINDS: ActivityKind[] = ['CASE_OPENED', 'CASE_REPLIED', 'CASE_STATUS_CHANGED', 'CASE_ASSIGNED', 'CASE_TRANSFERRED', 'CASE_RATED'];
 
@@ -244,6 +258,7 @@ export const PRODUCERS: Partial<Record<ActivityKind, Producer[]>> = {
   MODERATION_ACTION: [contentModerated, approvedMentionsProducer],
   THREAD_ROUTED_TO_EXPERTS: [peerAsked],
   BADGE_AWARDED: [badgeAwarded],
+  TRUST_LEVEL_CHANGED: [trustLevelChanged],
   ...Object.fromEntries(CASE_KINDS.map((kind) => [kind, [caseUpdated]])),
 };
 

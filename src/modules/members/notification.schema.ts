@@ -29,10 +29,11 @@ export const NotificationKindEnum = builder.enumType(NotificationKind, {
     CONTENT_MODERATED: { description: 'A moderator acted on your thread or post; `text` has the public reason. Subject: the ModerationAction.' },
     PEER_ASK: { description: 'You were asked, as one of the experts of its space, to answer a thread nobody has answered yet. Subject: the Thread.' },
     BADGE_AWARDED: { description: 'You received a badge; `text` names it. Subject: the BadgeAward.' },
+    TRUST_LEVEL_CHANGED: { description: 'Your trust level changed; `text` says from which to which. Subject: you (User).' },
   },
 });
 
-type SubjectTypename = 'Thread' | 'Post' | 'SupportCase' | 'Report' | 'Appeal' | 'ModerationAction' | 'BadgeAward';
+type SubjectTypename = 'Thread' | 'Post' | 'SupportCase' | 'Report' | 'Appeal' | 'ModerationAction' | 'BadgeAward' | 'User';
 const SUBJECT_TYPES = {
   Thread: ThreadType,
   Post: PostType,
@@ -41,11 +42,12 @@ const SUBJECT_TYPES = {
   Appeal: AppealType,
   ModerationAction: ModerationActionType,
   BadgeAward: BadgeAwardType,
+  User: UserType,
 };
 
 const NotificationSubject = builder.unionType('NotificationSubject', {
   description: 'What a notification is about.',
-  types: [ThreadType, PostType, SupportCaseType, ReportType, AppealType, ModerationActionType, BadgeAwardType],
+  types: [ThreadType, PostType, SupportCaseType, ReportType, AppealType, ModerationActionType, BadgeAwardType, UserType],
   resolveType: (record) => subjectTypenames.get(record as object) ?? null,
 });
 const subjectTypenames = new WeakMap<object, SubjectTypename>();
@@ -65,6 +67,7 @@ function loadSubject(ctx: Context, typename: string, id: number): Promise<object
       Appeal: () => delegate.appeal.findMany(where),
       ModerationAction: () => delegate.moderationAction.findMany(where),
       BadgeAward: () => delegate.badgeAward.findMany({ where: { ...where.where, revokedAt: null } }),
+      User: () => delegate.user.findMany(where),
     }[name]();
     for (const row of rows) {
       brandWithType(row, SUBJECT_TYPES[name] as never);
@@ -113,6 +116,8 @@ function describe(notification: Notification, firstName: string | undefined): st
       return 'A thread you could answer is waiting for a reply';
     case 'BADGE_AWARDED':
       return notification.detail ?? 'You received a badge';
+    case 'TRUST_LEVEL_CHANGED':
+      return notification.detail ?? 'Your trust level changed';
   }
 }
 

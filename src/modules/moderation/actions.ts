@@ -29,6 +29,8 @@ type ActionSpec = {
   decidedAppealId?: number;
   /** APPEAL_REVERSED of a suspension: lift it. */
   liftSuspension?: boolean;
+  /** Taken by the system on `actor`'s behalf (a trusted member's spam report): no actor recorded. */
+  bySystem?: boolean;
 };
 
 /**
@@ -114,7 +116,7 @@ export async function applyAction(tx: Tx, activity: ActivityRecorder, actor: Vie
   const action = await tx.moderationAction.create({
     data: {
       kind: spec.kind,
-      actorId: actor.id,
+      actorId: spec.bySystem ? null : actor.id,
       subjectType: subject.ref.typename,
       subjectId: subject.ref.id,
       threadId: content?.threadId ?? null,
@@ -134,7 +136,7 @@ export async function applyAction(tx: Tx, activity: ActivityRecorder, actor: Vie
   const visibility: ActivityVisibility = content && published ? 'SPACE' : 'MODERATORS';
   await activity.record({
     kind: 'MODERATION_ACTION',
-    actorId: actor.id,
+    actorId: spec.bySystem ? null : actor.id,
     subject: { type: 'ModerationAction', id: action.id },
     space,
     threadId: content?.threadId ?? null,
@@ -142,7 +144,7 @@ export async function applyAction(tx: Tx, activity: ActivityRecorder, actor: Vie
   });
   await activity.record({
     kind: 'USER_MODERATED',
-    actorId: actor.id,
+    actorId: spec.bySystem ? null : actor.id,
     subject: { type: 'User', id: targetUserId },
     visibility: 'SUBJECT_USER',
     ...(access && { access }),

@@ -17,8 +17,8 @@ const AutomodTriggerEnum = builder.enumType(AutomodTrigger, {
   values: {
     KEYWORD: { description: 'Any of `keywords`, as whole words, ignoring case and accents.' },
     PATTERN: { description: '`pattern`, a case-insensitive RE2 regular expression.' },
-    LINK: { description: 'A link, from an account younger than `minAccountAgeDays` or with fewer than `minPosts` threads and posts.' },
-    MENTION_SPAM: { description: 'More than `maxMentions` @mentions.' },
+    LINK: { description: 'A link, from an account younger than `minAccountAgeDays` or with fewer than `minPosts` threads and posts (any link when neither is set), from a writer below `belowTrustLevel` when set.' },
+    MENTION_SPAM: { description: 'More than `maxMentions` @mentions, from a writer below `belowTrustLevel` when set.' },
     RATE: { description: 'New content making more than `maxPosts` threads and posts within `windowMinutes` (edits are not counted).' },
   },
 });
@@ -65,6 +65,10 @@ export const AutomodRuleType = builder.prismaNode('AutomodRule', {
     minAccountAgeDays: t.exposeInt('minAccountAgeDays', { nullable: true, description: 'LINK: links from accounts younger than this many days match; null: no age condition.' }),
     minPosts: t.exposeInt('minPosts', { nullable: true, description: 'LINK: links from accounts with fewer threads and posts than this match; null: no count condition.' }),
     maxMentions: t.exposeInt('maxMentions', { nullable: true, description: 'MENTION_SPAM: more @mentions than this match; null for other triggers.' }),
+    belowTrustLevel: t.exposeInt('belowTrustLevel', {
+      nullable: true,
+      description: 'LINK and MENTION_SPAM: the rule applies only to writers whose trust level (0-4, User.trustLevel) is below this, e.g. 1: new (TL0) accounts only; null: to every writer.',
+    }),
     maxPosts: t.exposeInt('maxPosts', { nullable: true, description: 'RATE: more new threads and posts than this within windowMinutes match; null for other triggers.' }),
     windowMinutes: t.exposeInt('windowMinutes', { nullable: true, description: 'RATE: the window, in minutes; null for other triggers.' }),
     exemptRoles: t.field({ type: [RoleEnum], description: 'Writers with these roles are not screened by this rule.', resolve: (rule) => rule.exemptRoles }),
@@ -106,6 +110,7 @@ const automodRuleFields = (t: PothosInputFields) => ({
   minAccountAgeDays: t.int({ description: 'LINK: links from accounts younger than this.' }),
   minPosts: t.int({ description: 'LINK: links from accounts with fewer threads and posts than this.' }),
   maxMentions: t.int({ description: 'MENTION_SPAM: more @mentions than this.' }),
+  belowTrustLevel: t.int({ description: 'LINK and MENTION_SPAM: apply only to writers below this trust level (1 to 4; 1: TL0 accounts only).' }),
   maxPosts: t.int({ description: 'RATE: more threads and posts than this within windowMinutes.' }),
   windowMinutes: t.int({ description: 'RATE: the window, 1 to 10080 minutes (a week).' }),
   exemptRoles: t.field({ type: [RoleEnum], description: 'Writers with these roles are not screened; defaults to none.' }),

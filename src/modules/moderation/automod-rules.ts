@@ -29,6 +29,7 @@ export type AutomodRuleInput = {
   minAccountAgeDays?: number | null;
   minPosts?: number | null;
   maxMentions?: number | null;
+  belowTrustLevel?: number | null;
   maxPosts?: number | null;
   windowMinutes?: number | null;
   exemptRoles?: Role[] | null;
@@ -48,6 +49,7 @@ const ruleFields = z.object({
   minAccountAgeDays: count(3650).nullable(),
   minPosts: count(100_000).nullable(),
   maxMentions: count(1000).nullable(),
+  belowTrustLevel: z.number().int().min(1, 'must be 1 to 4').max(4, 'must be 1 to 4').nullable(),
   maxPosts: count(10_000).nullable(),
   windowMinutes: z.number().int().min(1, 'must be at least 1').max(10_080, 'must be at most 10080 (a week)').nullable(),
   exemptRoles: z.array(z.enum(['MEMBER', 'MODERATOR', 'AGENT', 'COMMUNITY_MANAGER', 'ADMIN'])),
@@ -59,8 +61,8 @@ type RuleData = z.infer<typeof ruleFields>;
 const TRIGGER_SETTINGS: Record<RuleData['trigger'], (keyof RuleData)[]> = {
   KEYWORD: ['keywords'],
   PATTERN: ['pattern'],
-  LINK: ['minAccountAgeDays', 'minPosts'],
-  MENTION_SPAM: ['maxMentions'],
+  LINK: ['minAccountAgeDays', 'minPosts', 'belowTrustLevel'],
+  MENTION_SPAM: ['maxMentions', 'belowTrustLevel'],
   RATE: ['maxPosts', 'windowMinutes'],
 };
 
@@ -74,6 +76,7 @@ function checkRule(rule: RuleData, given: Partial<Record<keyof RuleData, unknown
   for (const [trigger, fields] of Object.entries(TRIGGER_SETTINGS)) {
     if (trigger === rule.trigger) continue;
     for (const field of fields) {
+      if (TRIGGER_SETTINGS[rule.trigger].includes(field)) continue;
       const value = given[field];
       if (value != null && !(Array.isArray(value) && value.length === 0)) {
         errors.push({ path: ['input', field], message: `is a ${trigger} setting, not used by a ${rule.trigger} rule` });
@@ -89,8 +92,8 @@ function checkRule(rule: RuleData, given: Partial<Record<keyof RuleData, unknown
       if (rule.pattern) compilePattern(rule.pattern);
       break;
     case 'LINK':
-      if (rule.minAccountAgeDays == null && rule.minPosts == null) {
-        errors.push({ path: ['input', 'minAccountAgeDays'], message: 'give minAccountAgeDays or minPosts (or both) for a LINK rule' });
+      if (rule.minAccountAgeDays == null && rule.minPosts == null && rule.belowTrustLevel == null) {
+        errors.push({ path: ['input', 'minAccountAgeDays'], message: 'give minAccountAgeDays, minPosts or belowTrustLevel (or several) for a LINK rule' });
       }
       break;
     case 'MENTION_SPAM':
@@ -110,6 +113,7 @@ function checkRule(rule: RuleData, given: Partial<Record<keyof RuleData, unknown
     minAccountAgeDays: rule.trigger === 'LINK' ? rule.minAccountAgeDays : null,
     minPosts: rule.trigger === 'LINK' ? rule.minPosts : null,
     maxMentions: rule.trigger === 'MENTION_SPAM' ? rule.maxMentions : null,
+    belowTrustLevel: rule.trigger === 'LINK' || rule.trigger === 'MENTION_SPAM' ? rule.belowTrustLevel : null,
     maxPosts: rule.trigger === 'RATE' ? rule.maxPosts : null,
     windowMinutes: rule.trigger === 'RATE' ? rule.windowMinutes : null,
   };
@@ -126,6 +130,7 @@ function ruleDefaults(input: AutomodRuleInput): Record<string, unknown> {
     minAccountAgeDays: input.minAccountAgeDays ?? null,
     minPosts: input.minPosts ?? null,
     maxMentions: input.maxMentions ?? null,
+    belowTrustLevel: input.belowTrustLevel ?? null,
     maxPosts: input.maxPosts ?? null,
     windowMinutes: input.windowMinutes ?? null,
     exemptRoles: input.exemptRoles ?? [],

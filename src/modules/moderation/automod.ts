@@ -80,7 +80,7 @@ export async function screenContent(
   return { outcome: strongest ? strongest.action as 'FLAG' | 'HOLD' : 'PASS', hits, writerId: input.writer.id };
 }
 
-type WriterStats = { accountAgeDays: number; totalPosts: number; recentPosts: Map<number, number> };
+type WriterStats = { accountAgeDays: number; totalPosts: number; recentPosts: Map<number, number>; trustLevel: number };
 
 async function match(
   rule: AutomodRule,
@@ -100,14 +100,19 @@ async function match(
     case 'LINK': {
       const link = LINK.exec(input.text)?.[0];
       if (!link) return null;
-      const { accountAgeDays, totalPosts } = await stats();
+      const { accountAgeDays, totalPosts, trustLevel } = await stats();
+      // belowTrustLevel narrows the rule to writers below that level (trust levels, participation).
+      if (rule.belowTrustLevel != null && trustLevel >= rule.belowTrustLevel) return null;
+      if (rule.minAccountAgeDays == null && rule.minPosts == null) return link;
       const young = rule.minAccountAgeDays != null && accountAgeDays < rule.minAccountAgeDays;
       const fewPosts = rule.minPosts != null && totalPosts < rule.minPosts;
       return young || fewPosts ? link : null;
     }
     case 'MENTION_SPAM': {
       const mentions = input.text.match(MENTION) ?? [];
-      return mentions.length > rule.maxMentions! ? `${mentions.length} mentions` : null;
+      if (mentions.length <= rule.maxMentions!) return null;
+      if (rule.belowTrustLevel != null && (await stats()).trustLevel >= rule.belowTrustLevel) return null;
+      return `${mentions.length} mentions`;
     }
     case 'RATE': {
       if (!input.isNew) return null;
@@ -118,10 +123,10 @@ async function match(
   }
 }
 
-/** Account age, threads + posts written, and how many in each RATE rule's window: one statement. */
+/** Account age, threads + posts written, how many in each RATE rule's window and the trust level: one statement. */
 async function writerStats(tx: Tx, userId: number, rules: AutomodRule[]): Promise<WriterStats> {
   const windows = [...new Set(rules.filter((r) => r.trigger === 'RATE').map((r) => r.windowMinutes!))];
-  const [row] = await tx.$queryRaw<{ createdAt: Date; total: number; recent: number[] }[]>`
+  const [row] = await tx.$queryRaw<{ createdAt: Date; total: number; recent: number[]; trustLevel: number }[]>`
     WITH written AS (
       SELECT "createdAt" FROM "Thread" WHERE "authorId" = ${userId}
       UNION ALL SELECT "createdAt" FROM "Post" WHERE "authorId" = ${userId}
@@ -129,12 +134,14 @@ async function writerStats(tx: Tx, userId: number, rules: AutomodRule[]): Promis
     SELECT u."createdAt",
            (SELECT count(*)::int FROM written) AS total,
            ARRAY(SELECT (SELECT count(*)::int FROM written WHERE "createdAt" > now() - make_interval(mins => w))
-                 FROM unnest(${windows}::int[]) WITH ORDINALITY AS x(w, i) ORDER BY i) AS recent
+                 FROM unnest(${windows}::int[]) WITH ORDINALITY AS x(w, i) ORDER BY i) AS recent,
+           COALESCE((SELECT "level" FROM "MemberTrust" WHERE "userId" = u.id), 0)::int AS "trustLevel"
     FROM "User" u WHERE u.id = ${userId}`;
   return {
     accountAgeDays: (Date.now() - row.createdAt.getTime()) / 86_400_000,
     totalPosts: row.total,
     recentPosts: new Map(windows.map((w, i) => [w, row.recent[i]])),
+    trustLevel: row.trustLevel,
   };
 }
 

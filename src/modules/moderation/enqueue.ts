@@ -6,7 +6,7 @@ import type { SubjectRef } from './subjects.js';
 // imports no community code, so automod (which community's writes call) can open items
 // without a runtime import cycle back into community.
 
-// One day waiting weighs as much as one report from an ordinary reporter (trust 1).
+// One day waiting weighs as much as one report from a TL1 reporter (flag weight 1).
 const AGE_WEIGHT_PER_HOUR = 1 / 24;
 // An automod FLAG or HOLD weighs as one ordinary report.
 const AUTOMOD_WEIGHT = 1;

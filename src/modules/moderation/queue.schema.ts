@@ -90,7 +90,7 @@ export const QueueItemType = builder.prismaNode('ModerationQueueItem', {
     }),
     status: t.field({ type: QueueItemStatusEnum, description: 'As of now: an expired claim reads OPEN.', resolve: (item) => queue.effectiveQueueStatus(item) }),
     priority: t.float({
-      description: "Sum of the reporters' trust (1 for an ordinary reporter, up to 2) and automod flags (1), plus 1 per day waiting.",
+      description: "Sum of the reporters' flag weights, from their trust level (TL0 0.5, TL1 1, TL2 1.25, TL3 1.5, TL4 2), and automod flags (1 each), plus 1 per day waiting.",
       resolve: (item) => enqueue.queuePriority(item),
     }),
     reportCount: t.exposeInt('reportCount', { description: 'Reports this item gathered; 0 when only automod put it here.' }),

@@ -12,7 +12,8 @@ import { canManageCommunity } from '../identity/roles.js';
 import { applyAction } from './actions.js';
 import { joinQueue } from './enqueue.js';
 import { requireActiveViewer, requireModerator, requireViewer } from '../identity/guards.js';
-import { resolveSubject, type SubjectRef } from './subjects.js';
+import { resolveLockedSubject, resolveSubject, type SubjectRef } from './subjects.js';
+import { flagWeight, HIDE_SPAM_LEVEL, trustLevelOf } from '../participation/trust-read.js';
 
 // Reports and the moderation queue: members report, moderators claim, release and resolve.
 
@@ -27,22 +28,6 @@ const reportInput = z
     note: z.string().trim().max(1000, 'must be at most 1000 characters').optional(),
   })
   .refine((value) => value.reason !== 'OTHER' || !!value.note, { message: 'is required when the reason is OTHER', path: ['note'] });
-
-/**
- * A reporter's trust, from 0 to 2 (1 is an ordinary reporter): how often their resolved
- * reports were confirmed (ACTION_TAKEN), smoothed so one report says little, times how
- * established the account is (half weight when new, full after 30 days).
- */
-async function reporterTrust(tx: Tx, userId: number): Promise<number> {
-  const [row] = await tx.$queryRaw<{ confirmed: number; resolved: number; createdAt: Date }[]>`
-    SELECT (SELECT count(*)::int FROM "Report" WHERE "reporterId" = u.id AND status = 'ACTION_TAKEN') AS confirmed,
-           (SELECT count(*)::int FROM "Report" WHERE "reporterId" = u.id AND status <> 'OPEN') AS resolved,
-           u."createdAt"
-    FROM "User" u WHERE u.id = ${userId}`;
-  const confirmedShare = (row.confirmed + 1) / (row.resolved + 2);
-  const establishment = Math.min(1, (Date.now() - row.createdAt.getTime()) / (30 * 86_400_000));
-  return Math.round(2 * confirmedShare * (0.5 + 0.5 * establishment) * 1000) / 1000;
-}
 
 export async function reportContent(
   viewer: Viewer | null,
@@ -69,12 +54,28 @@ export async function reportContent(
       where: { reporterId: reporter.id, subjectType: subject.typename, subjectId: subject.id, status: 'OPEN' },
     });
     if (open) return open;
-    const weight = await reporterTrust(tx, reporter.id);
+    // The flag weighs by the reporter's trust level (participation/trust-read.ts FLAG_WEIGHTS).
+    const level = await trustLevelOf(tx, reporter.id);
+    const weight = flagWeight(level);
     const space = resolved.kind === 'content' ? resolved.content.space : null;
     const itemId = await joinQueue(tx, { subject, spaceId: space?.id ?? null, weight, reports: 1, ruleId: null });
     const report = await tx.report.create({
       data: { reporterId: reporter.id, subjectType: subject.typename, subjectId: subject.id, reason: data.reason, note: data.note ?? null, queueItemId: itemId, weight },
     });
+    // Trust levels: a TL3+ member's SPAM report hides visible content at once, pending review
+    // (the item stays open; a moderator confirms or restores). Recorded as the system's action.
+    if (data.reason === 'SPAM' && level >= HIDE_SPAM_LEVEL && resolved.kind === 'content') {
+      const locked = await resolveLockedSubject(tx, subject);
+      if (locked.kind === 'content' && locked.content.moderationStatus === 'VISIBLE') {
+        await applyAction(tx, activity, reporter, {
+          kind: 'HIDE',
+          subject: locked,
+          classifier: 'SPAM',
+          reason: 'Hidden as spam on the report of a trusted member (TL3+), pending review by a moderator',
+          bySystem: true,
+        });
+      }
+    }
     await activity.record({
       kind: 'REPORT_CREATED',
       actorId: reporter.id,
