@@ -2,12 +2,12 @@
 // PostgreSQL, over 100,000 members and 1,000,000 daily signal buckets seeded by SQL
 // (generate_series) in a scratch database, against a baseline measured in the same run (a
 // trivial `{ viewer { id } }` by the same staff member). Prints p50/p95/p99 per query and the
-// plan of the CHAMPIONS statement. Loopback only; bounded to 3 minutes.
+// plan of the CHAMPIONS statement. Loopback only; bounded to 5 minutes.
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:participation [-- --requests 40]
 //
-// Not measured here, because they are not on this branch: `leaderboard` and the reputation
-// recompute after a rule change (both belong to other parts of issue 13).
+// Also: leaderboard pages (all time from MemberStats, periods from the daily buckets) and the
+// reputation recompute of every member after a rule change.
 import { createHash, randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -95,6 +95,17 @@ async function main(): Promise<void> {
   await db.query(`INSERT INTO "Post" ("threadId", "authorId", "body", "updatedAt") SELECT g, 1 + (g * 17) % $1::int, 'p', now() FROM generate_series(1, 20000, 2) g`, [USERS]);
   const token = randomBytes(24).toString('base64url');
   await db.query(`INSERT INTO "Session" ("tokenHash", "userId", "expiresAt") VALUES ($1, 1, now() + interval '1 day')`, [createHash('sha256').update(token).digest('hex')]);
+  // Every member's all-time totals, as the signals job keeps them (MemberStats), with reputation
+  // under the default rules (version 1, the migration's row).
+  await db.query(
+    `INSERT INTO "MemberStats" ("userId", "daysActive", "threads", "replies", "repliesRead", "reactionsGiven", "reactionsReceived",
+                                "acceptedAnswers", "firstRepliesToNewcomers", "reputation", "rulesVersion", "score")
+     SELECT "userId", count(*), sum("threads"), sum("replies"), sum("repliesRead"), sum("reactionsGiven"), sum("reactionsReceived"),
+            sum("acceptedAnswers"), sum("firstRepliesToNewcomers"),
+            15 * sum("acceptedAnswers") + sum("reactionsReceived") + 2 * sum("firstRepliesToNewcomers"), 1,
+            sum("replies" + "threads" + "reactionsGiven")
+     FROM "MemberActivityDay" WHERE "spaceId" = 0 GROUP BY "userId"`,
+  );
   await db.query('VACUUM ANALYZE');
   const buckets = (await db.query(`SELECT count(*)::int AS n FROM "MemberActivityDay"`)).rows[0].n as number;
   console.log(`seeded ${USERS} members, ${buckets} daily buckets, 20,000 threads in ${((performance.now() - seeding) / 1000).toFixed(1)} s`);
@@ -144,6 +155,25 @@ async function main(): Promise<void> {
   const experts = `{ node(id: "${spaceId}") { ... on Space { experts(first: 10) { user { id } acceptedAnswers score } } } }`;
   row('Space.experts(first: 10)', await measure(() => post(experts, () => undefined)));
 
+  for (const [label, args] of [
+    ['leaderboard(period: ALL, metric: REPUTATION), overall', 'period: ALL, metric: REPUTATION'],
+    ['leaderboard(period: ALL, metric: ACCEPTED_ANSWERS), overall', 'period: ALL, metric: ACCEPTED_ANSWERS'],
+    ['leaderboard(period: MONTH, metric: ACCEPTED_ANSWERS), overall', 'period: MONTH, metric: ACCEPTED_ANSWERS'],
+    ['leaderboard(period: QUARTER, metric: REPUTATION, spaceId)', `period: QUARTER, metric: REPUTATION, spaceId: "${spaceId}"`],
+  ]) {
+    const board = `{ leaderboard(${args}, first: 20) { edges { node { rank value user { id displayName } } } pageInfo { endCursor } } }`;
+    row(`${label}, first: 20`, await measure(() => post(board, (d) => {
+      if ((d.leaderboard as { edges: unknown[] }).edges.length !== 20) throw new Error(`${label}: not a full page`);
+    })));
+  }
+
+  // A rule change: every member's reputation recomputed (in batches of 1,000, one statement each)
+  // before updateReputationRules answers.
+  const changing = performance.now();
+  await post('mutation { updateReputationRules(input: { acceptedAnswer: 20 }) { __typename } }', () => undefined);
+  const stale = (await db.query(`SELECT count(*)::int AS n FROM "MemberStats" WHERE "rulesVersion" < 2`)).rows[0].n as number;
+  console.log(`updateReputationRules: ${USERS} members recomputed in ${((performance.now() - changing) / 1000).toFixed(2)} s (${stale} left under the old rules)`);
+
   // The plan of the statement behind a CHAMPIONS page (as segments.ts sends it).
   const plan = await db.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
     SELECT e."userId", e."rank", e."a", e."b" FROM "MemberSegmentEntry" e
@@ -152,4 +182,4 @@ async function main(): Promise<void> {
   console.log(`\n| request (${REQUESTS} sequential, after 3 warm-up) | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|\n${rows.join('\n')}`);
 }
 
-await runBenchmark(main, 180_000);
+await runBenchmark(main, 300_000);

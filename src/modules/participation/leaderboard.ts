@@ -46,13 +46,11 @@ function boardSql(options: BoardOptions): Prisma.Sql {
   const days = PERIOD_DAYS[options.period];
   let values: Prisma.Sql;
   const summed = ['acceptedAnswers', 'reactionsReceived', 'reportsConfirmed', 'firstRepliesToNewcomers', 'moderationActions'];
-  if (days == null && options.spaceId == null && options.metric === 'REPUTATION') {
-    // All time overall: kept in MemberStats under the current rules (recomputed when they change).
-    values = Prisma.sql`SELECT s."userId", s."reputation" AS "value" FROM "MemberStats" s`;
-  } else if (days == null && options.spaceId == null) {
-    // All time overall: one row per member, the single-column metrics on their own index.
-    const value = metricSql(options.metric, (name) => Prisma.raw(`GREATEST(s."${name}", 0)`));
-    values = Prisma.sql`SELECT s."userId", (${value})::int AS "value" FROM "MemberStats" s`;
+  if (allTimeOverall(options)) {
+    // All time overall: one row per member in MemberStats (reputation kept under the current
+    // rules), each metric a plain column with its own (value DESC, userId) index, so a page is
+    // an index scan rather than a sort of every member.
+    values = Prisma.sql`SELECT s."userId", s.${Prisma.raw(`"${ALL_TIME_COLUMN[options.metric]}"`)} AS "value" FROM "MemberStats" s`;
   } else {
     const range =
       days == null
@@ -72,6 +70,9 @@ function boardSql(options: BoardOptions): Prisma.Sql {
     WHERE v."value" > 0 AND (u."suspendedUntil" IS NULL OR u."suspendedUntil" <= ${now}::timestamp) ${staff}`;
 }
 
+const ALL_TIME_COLUMN: Record<LeaderboardMetric, string> = { REPUTATION: 'reputation', ACCEPTED_ANSWERS: 'acceptedAnswers', HELPFUL_REPLIES: 'reactionsReceived' };
+const allTimeOverall = (options: BoardOptions) => PERIOD_DAYS[options.period] == null && options.spaceId == null;
+
 /**
  * A page of the board: members with a value above 0, highest first (ties share a rank, ordered
  * by user id), staff left out unless `includeStaff`, suspended members always. ONE statement.
@@ -80,12 +81,22 @@ export async function leaderboardPage(
   options: BoardOptions & { first: number; after?: string | null },
 ): Promise<{ entries: LeaderboardEntry[]; hasNextPage: boolean }> {
   const offset = options.after ? decodeCursor(options.after) : 0;
-  const rows = await prisma().$queryRaw<{ userId: number; value: number; rank: bigint; position: bigint }[]>`
+  const board = boardSql(options);
+  // All time overall: the page read in index order, each rank counted in the same index (1 + the
+  // members above); a period's board is summed from the buckets anyway, so it is ranked whole.
+  const rows = allTimeOverall(options)
+    ? await prisma().$queryRaw<{ userId: number; value: number; rank: bigint; position: bigint }[]>`
+    SELECT p."userId", p."value",
+           1 + (SELECT count(*) FROM (${board}) h WHERE h."value" > p."value") AS "rank",
+           ${offset}::bigint + row_number() OVER (ORDER BY p."value" DESC, p."userId") AS "position"
+    FROM (SELECT b."userId", b."value" FROM (${board}) b ORDER BY b."value" DESC, b."userId" LIMIT ${options.first + 1}::int OFFSET ${offset}::bigint) p
+    ORDER BY p."value" DESC, p."userId"`
+    : await prisma().$queryRaw<{ userId: number; value: number; rank: bigint; position: bigint }[]>`
     SELECT * FROM (
       SELECT b."userId", b."value",
              rank() OVER (ORDER BY b."value" DESC) AS "rank",
              row_number() OVER (ORDER BY b."value" DESC, b."userId") AS "position"
-      FROM (${boardSql(options)}) b
+      FROM (${board}) b
     ) ranked
     WHERE "position" > ${offset}::bigint
     ORDER BY "position"
