@@ -41,7 +41,9 @@ export class ServerProcess {
     const childEnv = environmentWithoutConfig();
     this.child = spawn(command, args, {
       cwd: ROOT,
-      env: { ...childEnv, PORT: '0', LOG_LEVEL: 'info', ...env },
+      // SIGNALS_POLL_MS=0: the participation job off, as in startTestApp (its badge and trust
+      // events would join the exact event lists these tests compare).
+      env: { ...childEnv, PORT: '0', LOG_LEVEL: 'info', SIGNALS_POLL_MS: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.add(this.child);
