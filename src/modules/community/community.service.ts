@@ -8,7 +8,7 @@ import type { HideClassifier, ModerationStatus, ReactionContent, SpaceVisibility
 import { parseInput, withoutNulls } from '../../validation.js';
 import * as automod from '../moderation/automod.js';
 import { requireActiveViewer, requireManager } from '../identity/guards.js';
-import { canManageCommunity, canModerate } from '../identity/roles.js';
+import { canModerate } from '../identity/roles.js';
 import { mayEditWiki } from '../participation/trust-read.js';
 import { canSeeContent, canSeeSpace, PUBLISHED_STATUSES, visibleThreadWhere } from './policy.js';
 
