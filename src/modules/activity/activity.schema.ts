@@ -28,7 +28,6 @@ import {
   openActivityStream,
   readLog,
   type ActivityFilter,
-  type ActivityViewer,
 } from './activity.service.js';
 
 const SUBJECT_TYPES = {

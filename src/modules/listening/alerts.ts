@@ -3,7 +3,7 @@ import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { writeWithActivity } from '../../events/activity.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
-import type { ListeningAlert, ListeningAlertRule, Mention, Prisma } from '../../generated/prisma/client.js';
+import type { ListeningAlert, ListeningAlertRule, Prisma } from '../../generated/prisma/client.js';
 import type { ListeningAlertKind } from '../../generated/prisma/enums.js';
 import { foldText } from '../../text.js';
 import { parseInput, withoutNulls } from '../../validation.js';

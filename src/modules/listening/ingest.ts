@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { prisma } from '../../db/client.js';
-import type { Mention, Prisma } from '../../generated/prisma/client.js';
-import type { MentionSentiment } from '../../generated/prisma/enums.js';
+import type { Prisma } from '../../generated/prisma/client.js';
 import { foldText } from '../../text.js';
 import { DATE_RANGE, DATE_RANGE_MESSAGE, parseInput, toWellFormed, withoutNulls } from '../../validation.js';
 import { analyzeSentiment, detectLanguage } from './analysis.js';

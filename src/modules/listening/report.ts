@@ -1,7 +1,7 @@
 import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
-import type { Mention, TrackedBrand } from '../../generated/prisma/client.js';
+import type { TrackedBrand } from '../../generated/prisma/client.js';
 import { requireStaff } from '../identity/guards.js';
 
 // The listening report: volume, share of voice, sentiment and rising terms per brand over a period.

@@ -2,7 +2,7 @@ import type { Viewer } from '../../context.js';
 import { prisma } from '../../db/client.js';
 import { onNotificationNotice, SubscriberTooSlowError } from '../../events/bus.js';
 import { probe } from '../../observability/probes.js';
-import { NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import { Prisma, type Notification } from '../../generated/prisma/client.js';
 import type { NotificationKind } from '../../generated/prisma/enums.js';
 import { openActivityStream, type StreamTransport } from '../activity/activity.service.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Viewer } from '../../context.js';
-import { prisma, type Tx } from '../../db/client.js';
+import type { Tx } from '../../db/client.js';
 import { moveCaseEvents, writeWithActivity, type ActivityRecorder } from '../../events/activity.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import type { CaseMessage, Prisma, SupportCase } from '../../generated/prisma/client.js';

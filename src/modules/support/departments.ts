@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import type { Viewer } from '../../context.js';
-import { prisma, type Tx } from '../../db/client.js';
+import type { Tx } from '../../db/client.js';
 import { writeWithActivity, type ActivityInput, type ActivityRecorder } from '../../events/activity.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import type { Department, Prisma } from '../../generated/prisma/client.js';
